@@ -1,0 +1,667 @@
+//! Body operations.
+
+use crate::dtype::{DType, Scalar};
+use crate::kernel::{Region, Value};
+use crate::types::RefType;
+
+
+/// Declares a plain enum of operation names with their text-format spelling.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),*
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The name used in the text format.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),*
+                }
+            }
+
+            /// Parses a text-format name.
+            pub fn from_name(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.name() == s)
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// Elementwise unary operations.
+    UnaryOp {
+        /// `-x`.
+        Neg => "neg",
+        /// `|x|` (wrapping for `i32::MIN`).
+        Abs => "abs",
+        /// `e^x`.
+        Exp => "exp",
+        /// `2^x`.
+        Exp2 => "exp2",
+        /// Natural logarithm.
+        Log => "log",
+        /// `ln(1 + x)`.
+        Log1p => "log1p",
+        /// Square root.
+        Sqrt => "sqrt",
+        /// `1 / sqrt(x)`.
+        Rsqrt => "rsqrt",
+        /// Sine.
+        Sin => "sin",
+        /// Cosine.
+        Cos => "cos",
+        /// Tangent.
+        Tan => "tan",
+        /// Hyperbolic tangent.
+        Tanh => "tanh",
+        /// `1 / (1 + e^-x)`.
+        Logistic => "logistic",
+        /// The error function.
+        Erf => "erf",
+        /// Round toward negative infinity.
+        Floor => "floor",
+        /// Round toward positive infinity.
+        Ceil => "ceil",
+        /// Round half away from zero.
+        Round => "round",
+        /// -1, 0 or 1 (NaN stays NaN).
+        Sign => "sign",
+        /// Bitwise or logical not.
+        Not => "not",
+    }
+}
+
+impl UnaryOp {
+    /// Whether the op is defined only on floats.
+    pub fn float_only(self) -> bool {
+        !matches!(
+            self,
+            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Not
+        )
+    }
+}
+
+named_enum! {
+    /// Elementwise binary operations.
+    BinaryOp {
+        /// Addition (wrapping for integers).
+        Add => "add",
+        /// Subtraction (wrapping for integers).
+        Sub => "sub",
+        /// Multiplication (wrapping for integers).
+        Mul => "mul",
+        /// Division (integers round toward zero; division by zero gives 0 for
+        /// unsigned and -1 or 0 per XLA for signed, see the backends).
+        Div => "div",
+        /// Remainder with the sign of the dividend.
+        Rem => "rem",
+        /// `x^y` (floats).
+        Pow => "pow",
+        /// Maximum (NaN-propagating for floats).
+        Max => "max",
+        /// Minimum (NaN-propagating for floats).
+        Min => "min",
+        /// Bitwise or logical and.
+        And => "and",
+        /// Bitwise or logical or.
+        Or => "or",
+        /// Bitwise or logical xor.
+        Xor => "xor",
+        /// Shift left (shift amounts of 32 or more give 0).
+        Shl => "shl",
+        /// Logical shift right.
+        ShrLogical => "shr_logical",
+        /// Arithmetic shift right.
+        ShrArith => "shr_arith",
+    }
+}
+
+impl BinaryOp {
+    /// Whether the op is defined on numbers (floats and integers).
+    pub fn is_arithmetic(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Add
+                | BinaryOp::Sub
+                | BinaryOp::Mul
+                | BinaryOp::Div
+                | BinaryOp::Rem
+                | BinaryOp::Max
+                | BinaryOp::Min
+        )
+    }
+
+    /// Whether the op is bitwise/logical (integers and bools).
+    pub fn is_bitwise(self) -> bool {
+        matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
+    }
+
+    /// Whether the op is a shift (integers only).
+    pub fn is_shift(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Shl | BinaryOp::ShrLogical | BinaryOp::ShrArith
+        )
+    }
+}
+
+named_enum! {
+    /// Elementwise comparisons; the result is `bool`.
+    CmpOp {
+        /// Equal.
+        Eq => "eq",
+        /// Not equal.
+        Ne => "ne",
+        /// Less than.
+        Lt => "lt",
+        /// Less than or equal.
+        Le => "le",
+        /// Greater than.
+        Gt => "gt",
+        /// Greater than or equal.
+        Ge => "ge",
+    }
+}
+
+named_enum! {
+    /// Reductions over axes.
+    ReduceOp {
+        /// Sum.
+        Sum => "sum",
+        /// Maximum.
+        Max => "max",
+        /// Minimum.
+        Min => "min",
+        /// Product.
+        Prod => "prod",
+        /// Logical/bitwise and.
+        And => "and",
+        /// Logical/bitwise or.
+        Or => "or",
+        /// Index of the first maximum along one axis (result `i32`).
+        Argmax => "argmax",
+        /// Index of the first minimum along one axis (result `i32`).
+        Argmin => "argmin",
+    }
+}
+
+named_enum! {
+    /// Atomic read-modify-write operations on refs; each returns the old value.
+    AtomicOp {
+        /// `*r += v`.
+        Add => "add",
+        /// `*r = max(*r, v)`.
+        Max => "max",
+        /// `*r = min(*r, v)`.
+        Min => "min",
+        /// `*r &= v`.
+        And => "and",
+        /// `*r |= v`.
+        Or => "or",
+        /// `*r ^= v`.
+        Xor => "xor",
+        /// `*r = v`.
+        Xchg => "xchg",
+    }
+}
+
+/// A start offset or index of a ref indexer: static or a scalar `i32` value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Offset {
+    /// A compile-time constant.
+    Static(i64),
+    /// A scalar `i32` value computed in the body.
+    Dynamic(Value),
+}
+
+/// How one dimension of a ref is indexed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Indexer {
+    /// The whole dimension (`:`).
+    Full,
+    /// A single index; the dimension is dropped from the result.
+    Index(Offset),
+    /// `pl.ds(start, size)` with a stride: elements
+    /// `start, start + stride, ..., start + (size - 1) * stride`.
+    Slice {
+        /// First element.
+        start: Offset,
+        /// Number of elements.
+        size: usize,
+        /// Distance between elements (at least 1).
+        stride: usize,
+    },
+}
+
+/// A ref with one indexer per dimension: the region of memory an operation
+/// reads or writes (`x_ref[i, pl.ds(0, 8)]`, `x_ref.at[...]`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RefAt {
+    /// The ref (a value of ref type).
+    pub r: Value,
+    /// One indexer per dimension of the ref.
+    pub idx: Vec<Indexer>,
+}
+
+/// A body operation. Operand values are SSA [`Value`]s; refs are values of
+/// ref type. Results are listed on the instruction.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// A scalar literal.
+    Const(Scalar),
+    /// An array filled with one literal.
+    Full {
+        /// The fill value (its dtype is the result's).
+        value: Scalar,
+        /// Result shape.
+        shape: Vec<usize>,
+    },
+    /// `0, 1, 2, ...` along `dim`, broadcast along the other dims.
+    Iota {
+        /// Result dtype (integer or float).
+        dtype: DType,
+        /// Result shape.
+        shape: Vec<usize>,
+        /// The dimension that counts.
+        dim: usize,
+    },
+    /// The index of this grid point along `axis` (`i32`).
+    ProgramId {
+        /// Grid axis.
+        axis: usize,
+    },
+    /// The grid size along `axis` (`i32`).
+    NumPrograms {
+        /// Grid axis.
+        axis: usize,
+    },
+    /// Elementwise unary op.
+    Unary(UnaryOp, Value),
+    /// Elementwise binary op; a scalar operand broadcasts against an array.
+    Binary(BinaryOp, Value, Value),
+    /// Elementwise comparison; a scalar operand broadcasts.
+    Compare(CmpOp, Value, Value),
+    /// `cond ? a : b`, elementwise; scalars broadcast.
+    Select {
+        /// Boolean condition.
+        cond: Value,
+        /// Taken where `cond` is true.
+        on_true: Value,
+        /// Taken where `cond` is false.
+        on_false: Value,
+    },
+    /// Value conversion to another dtype (floats to ints truncate toward
+    /// zero and saturate; NaN gives 0).
+    Cast {
+        /// Operand.
+        x: Value,
+        /// Target dtype.
+        to: DType,
+    },
+    /// Reinterpret the bits as another dtype of the same width.
+    Bitcast {
+        /// Operand.
+        x: Value,
+        /// Target dtype.
+        to: DType,
+    },
+    /// `lax.broadcast_in_dim`: operand dim `i` maps to result dim `dims[i]`.
+    BroadcastInDim {
+        /// Operand.
+        x: Value,
+        /// Result shape.
+        shape: Vec<usize>,
+        /// For each operand dim, the result dim it becomes.
+        dims: Vec<usize>,
+    },
+    /// Same elements, new shape (row-major).
+    Reshape {
+        /// Operand.
+        x: Value,
+        /// Result shape.
+        shape: Vec<usize>,
+    },
+    /// Permute dimensions: result dim `i` is operand dim `perm[i]`.
+    Transpose {
+        /// Operand.
+        x: Value,
+        /// The permutation.
+        perm: Vec<usize>,
+    },
+    /// Join arrays along an axis.
+    Concatenate {
+        /// Operands (same dtype and rank).
+        xs: Vec<Value>,
+        /// The axis to join along.
+        axis: usize,
+    },
+    /// A static strided slice of a value.
+    Slice {
+        /// Operand.
+        x: Value,
+        /// First index per dim.
+        start: Vec<usize>,
+        /// One past the last index per dim.
+        limit: Vec<usize>,
+        /// Stride per dim (at least 1).
+        strides: Vec<usize>,
+    },
+    /// Reduce over axes (argmax/argmin: exactly one axis, result `i32`).
+    Reduce {
+        /// The reduction.
+        op: ReduceOp,
+        /// Operand.
+        x: Value,
+        /// Axes to reduce (they are removed from the shape).
+        axes: Vec<usize>,
+    },
+    /// Inclusive prefix sum along an axis.
+    Cumsum {
+        /// Operand.
+        x: Value,
+        /// Axis.
+        axis: usize,
+    },
+    /// 2-D matrix product, optionally with an operand transposed. `f32`
+    /// accumulates in `f32`, `i32` in `i32`.
+    Dot {
+        /// Left operand `(m, k)` (or `(k, m)` when transposed).
+        lhs: Value,
+        /// Right operand `(k, n)` (or `(n, k)` when transposed).
+        rhs: Value,
+        /// Use `lhs^T`.
+        transpose_lhs: bool,
+        /// Use `rhs^T`.
+        transpose_rhs: bool,
+    },
+    /// Read from a ref; with a mask, masked-off elements take `other`
+    /// (a scalar or same-shaped value), or are undefined without one.
+    Load {
+        /// What to read.
+        src: RefAt,
+        /// Boolean mask of the result's shape.
+        mask: Option<Value>,
+        /// Fill for masked-off elements.
+        other: Option<Value>,
+    },
+    /// Write to a ref; with a mask, only where the mask is true.
+    Store {
+        /// Where to write.
+        dst: RefAt,
+        /// The value (its shape is the indexed region's; a scalar broadcasts).
+        value: Value,
+        /// Boolean mask.
+        mask: Option<Value>,
+    },
+    /// Write to a ref and return what was there.
+    Swap {
+        /// Where to write.
+        dst: RefAt,
+        /// The new value.
+        value: Value,
+        /// Boolean mask.
+        mask: Option<Value>,
+    },
+    /// Atomic read-modify-write; returns the old values.
+    Atomic {
+        /// The operation.
+        op: AtomicOp,
+        /// Where.
+        dst: RefAt,
+        /// Operand.
+        value: Value,
+        /// Boolean mask.
+        mask: Option<Value>,
+    },
+    /// Atomic compare-and-swap; returns the old values.
+    AtomicCas {
+        /// Where.
+        dst: RefAt,
+        /// Expected old value.
+        expected: Value,
+        /// Value written where the old value equals `expected`.
+        new: Value,
+    },
+    /// `for i in (lower..upper).step_by(step)` with loop-carried values.
+    /// The body region's arguments are `i` then the carries; it yields the
+    /// next carries. Results are the final carries.
+    For {
+        /// Start (scalar `i32`).
+        lower: Value,
+        /// End, exclusive (scalar `i32`).
+        upper: Value,
+        /// Positive static step.
+        step: i64,
+        /// Initial carries.
+        inits: Vec<Value>,
+        /// Loop body.
+        body: Region,
+    },
+    /// `while cond(carries) { carries = body(carries) }`. Both regions take
+    /// the carries as arguments; `cond` yields one scalar `bool`.
+    While {
+        /// Initial carries.
+        inits: Vec<Value>,
+        /// Condition region.
+        cond: Region,
+        /// Body region.
+        body: Region,
+    },
+    /// `if cond { then } else { else }`; both regions yield the results.
+    If {
+        /// Scalar `bool`.
+        cond: Value,
+        /// Taken when `cond` is true.
+        then_region: Region,
+        /// Taken when `cond` is false.
+        else_region: Region,
+    },
+    /// `pl.run_scoped`: scratch refs that live for the region, passed as its
+    /// arguments; the region's yields are the results.
+    RunScoped {
+        /// Types of the scratch refs.
+        scratch: Vec<RefType>,
+        /// The region.
+        body: Region,
+    },
+    /// Start an asynchronous copy `src -> dst`, signalling `sem` (a DMA
+    /// semaphore) with the bytes moved when done.
+    DmaStart {
+        /// Source region.
+        src: RefAt,
+        /// Destination region (same dtype and shape as `src`).
+        dst: RefAt,
+        /// A single DMA semaphore.
+        sem: RefAt,
+    },
+    /// Wait until `sem` has received the bytes of a copy into `dst`, and
+    /// consume them.
+    DmaWait {
+        /// The destination of the copy waited for (gives the byte count).
+        dst: RefAt,
+        /// A single DMA semaphore.
+        sem: RefAt,
+    },
+    /// Add `inc` to a semaphore (on another core when `core` is given).
+    SemaphoreSignal {
+        /// A single regular semaphore.
+        sem: RefAt,
+        /// Amount (scalar `i32`).
+        inc: Value,
+        /// Target core index (scalar `i32`), or this core.
+        core: Option<Value>,
+    },
+    /// Block until the semaphore holds at least `value`, then subtract it.
+    SemaphoreWait {
+        /// A single regular semaphore.
+        sem: RefAt,
+        /// Amount (scalar `i32`).
+        value: Value,
+    },
+    /// Read a semaphore's count (`i32`).
+    SemaphoreRead {
+        /// A single semaphore.
+        sem: RefAt,
+    },
+    /// Print a message; each `{}` in `fmt` is replaced by the next argument.
+    DebugPrint {
+        /// Format string.
+        fmt: String,
+        /// Values to print.
+        args: Vec<Value>,
+    },
+}
+
+impl Op {
+    /// The operation's name in the text format and in error messages.
+    pub fn name(&self) -> String {
+        match self {
+            Op::Const(_) => "const".into(),
+            Op::Full { .. } => "full".into(),
+            Op::Iota { .. } => "iota".into(),
+            Op::ProgramId { .. } => "program_id".into(),
+            Op::NumPrograms { .. } => "num_programs".into(),
+            Op::Unary(op, _) => op.name().into(),
+            Op::Binary(op, _, _) => op.name().into(),
+            Op::Compare(op, _, _) => format!("cmp_{}", op.name()),
+            Op::Select { .. } => "select".into(),
+            Op::Cast { .. } => "cast".into(),
+            Op::Bitcast { .. } => "bitcast".into(),
+            Op::BroadcastInDim { .. } => "broadcast_in_dim".into(),
+            Op::Reshape { .. } => "reshape".into(),
+            Op::Transpose { .. } => "transpose".into(),
+            Op::Concatenate { .. } => "concatenate".into(),
+            Op::Slice { .. } => "slice".into(),
+            Op::Reduce { op, .. } => format!("reduce_{}", op.name()),
+            Op::Cumsum { .. } => "cumsum".into(),
+            Op::Dot { .. } => "dot".into(),
+            Op::Load { .. } => "load".into(),
+            Op::Store { .. } => "store".into(),
+            Op::Swap { .. } => "swap".into(),
+            Op::Atomic { op, .. } => format!("atomic_{}", op.name()),
+            Op::AtomicCas { .. } => "atomic_cas".into(),
+            Op::For { .. } => "for".into(),
+            Op::While { .. } => "while".into(),
+            Op::If { .. } => "if".into(),
+            Op::RunScoped { .. } => "run_scoped".into(),
+            Op::DmaStart { .. } => "dma_start".into(),
+            Op::DmaWait { .. } => "dma_wait".into(),
+            Op::SemaphoreSignal { .. } => "semaphore_signal".into(),
+            Op::SemaphoreWait { .. } => "semaphore_wait".into(),
+            Op::SemaphoreRead { .. } => "semaphore_read".into(),
+            Op::DebugPrint { .. } => "debug_print".into(),
+        }
+    }
+
+    /// Every value operand, in a fixed order (refs included).
+    pub fn operands(&self) -> Vec<Value> {
+        fn at(v: &mut Vec<Value>, r: &RefAt) {
+            v.push(r.r);
+            for i in &r.idx {
+                match i {
+                    Indexer::Index(Offset::Dynamic(x))
+                    | Indexer::Slice {
+                        start: Offset::Dynamic(x),
+                        ..
+                    } => v.push(*x),
+                    _ => {}
+                }
+            }
+        }
+        let mut v = Vec::new();
+        match self {
+            Op::Const(_)
+            | Op::Full { .. }
+            | Op::Iota { .. }
+            | Op::ProgramId { .. }
+            | Op::NumPrograms { .. }
+            | Op::RunScoped { .. } => {}
+            Op::Unary(_, x)
+            | Op::Cast { x, .. }
+            | Op::Bitcast { x, .. }
+            | Op::BroadcastInDim { x, .. }
+            | Op::Reshape { x, .. }
+            | Op::Transpose { x, .. }
+            | Op::Slice { x, .. }
+            | Op::Reduce { x, .. }
+            | Op::Cumsum { x, .. } => v.push(*x),
+            Op::Binary(_, a, b) | Op::Compare(_, a, b) => v.extend([*a, *b]),
+            Op::Select {
+                cond,
+                on_true,
+                on_false,
+            } => v.extend([*cond, *on_true, *on_false]),
+            Op::Concatenate { xs, .. } => v.extend(xs.iter().copied()),
+            Op::Dot { lhs, rhs, .. } => v.extend([*lhs, *rhs]),
+            Op::Load { src, mask, other } => {
+                at(&mut v, src);
+                v.extend(mask.iter().chain(other.iter()).copied());
+            }
+            Op::Store { dst, value, mask }
+            | Op::Swap { dst, value, mask }
+            | Op::Atomic {
+                dst, value, mask, ..
+            } => {
+                at(&mut v, dst);
+                v.push(*value);
+                v.extend(mask.iter().copied());
+            }
+            Op::AtomicCas { dst, expected, new } => {
+                at(&mut v, dst);
+                v.extend([*expected, *new]);
+            }
+            Op::For {
+                lower,
+                upper,
+                inits,
+                ..
+            } => {
+                v.extend([*lower, *upper]);
+                v.extend(inits.iter().copied());
+            }
+            Op::While { inits, .. } => v.extend(inits.iter().copied()),
+            Op::If { cond, .. } => v.push(*cond),
+            Op::DmaStart { src, dst, sem } => {
+                at(&mut v, src);
+                at(&mut v, dst);
+                at(&mut v, sem);
+            }
+            Op::DmaWait { dst, sem } => {
+                at(&mut v, dst);
+                at(&mut v, sem);
+            }
+            Op::SemaphoreSignal { sem, inc, core } => {
+                at(&mut v, sem);
+                v.push(*inc);
+                v.extend(core.iter().copied());
+            }
+            Op::SemaphoreWait { sem, value } => {
+                at(&mut v, sem);
+                v.push(*value);
+            }
+            Op::SemaphoreRead { sem } => at(&mut v, sem),
+            Op::DebugPrint { args, .. } => v.extend(args.iter().copied()),
+        }
+        v
+    }
+
+    /// The nested regions, in the order they are printed.
+    pub fn regions(&self) -> Vec<Region> {
+        match self {
+            Op::For { body, .. } | Op::RunScoped { body, .. } => vec![*body],
+            Op::While { cond, body, .. } => vec![*cond, *body],
+            Op::If {
+                then_region,
+                else_region,
+                ..
+            } => vec![*then_region, *else_region],
+            _ => Vec::new(),
+        }
+    }
+}

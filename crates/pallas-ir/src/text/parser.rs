@@ -1,0 +1,791 @@
+//! Parses kernel text into a [`Kernel`].
+//!
+//! Values, instructions and regions are allocated in the same order as the
+//! builder allocates them, so a printed kernel parses back to an equal one.
+
+use std::collections::HashMap;
+
+use super::lexer::{lex, Tok};
+use super::ParseError;
+use crate::arena::{Arena, Handle};
+use crate::dtype::{DType, Scalar};
+use crate::kernel::{
+    BlockDim, BlockSpec, DimSemantics, GridDim, InstData, Kernel, Loc, Param, ParamKind, Region,
+    RegionData, SourceMap, Value, ValueData,
+};
+use crate::ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, RefAt, ReduceOp, UnaryOp};
+use crate::types::{MemorySpace, RefElem, RefType, SemaphoreKind};
+use crate::validate::MAX_NESTING;
+
+/// Parses one kernel from text. Never panics; errors carry line:column.
+pub fn parse(src: &str) -> Result<Kernel, ParseError> {
+    let toks = lex(src)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        k: Kernel {
+            name: String::new(),
+            grid: Vec::new(),
+            params: Vec::new(),
+            aliases: Vec::new(),
+            values: Arena::new(),
+            insts: Arena::new(),
+            regions: Arena::new(),
+            body: Handle::from_index(0),
+            locs: SourceMap::default(),
+        },
+        names: HashMap::new(),
+        depth: 0,
+    };
+    p.kernel()?;
+    Ok(p.k)
+}
+
+type PResult<T> = Result<T, ParseError>;
+
+struct Parser {
+    toks: Vec<(Tok, Loc)>,
+    pos: usize,
+    k: Kernel,
+    names: HashMap<String, Value>,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> &Tok {
+        &self.toks[self.pos.min(self.toks.len() - 1)].0
+    }
+
+    fn loc(&self) -> Loc {
+        self.toks[self.pos.min(self.toks.len() - 1)].1
+    }
+
+    fn bump(&mut self) -> Tok {
+        let t = self.peek().clone();
+        if self.pos < self.toks.len() - 1 {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn fail<T>(&self, expected: &str) -> PResult<T> {
+        Err(ParseError::new(self.loc(), expected, &self.peek().to_string()))
+    }
+
+    fn punct(&mut self, p: &'static str) -> PResult<()> {
+        if *self.peek() == Tok::Punct(p) {
+            self.bump();
+            Ok(())
+        } else {
+            self.fail(&format!("`{p}`"))
+        }
+    }
+
+    fn eat_punct(&mut self, p: &'static str) -> bool {
+        if *self.peek() == Tok::Punct(p) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn keyword(&mut self, kw: &str) -> PResult<()> {
+        if self.eat_keyword(kw) {
+            Ok(())
+        } else {
+            self.fail(&format!("`{kw}`"))
+        }
+    }
+
+    fn eat_keyword(&mut self, kw: &str) -> bool {
+        if matches!(self.peek(), Tok::Ident(s) if s == kw) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn ident(&mut self, what: &str) -> PResult<String> {
+        match self.peek() {
+            Tok::Ident(s) => {
+                let s = s.clone();
+                self.bump();
+                Ok(s)
+            }
+            _ => self.fail(what),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&mut self, what: &str) -> PResult<T> {
+        match self.peek() {
+            Tok::Number(s) => match s.parse::<T>() {
+                Ok(v) => {
+                    self.bump();
+                    Ok(v)
+                }
+                Err(_) => self.fail(what),
+            },
+            _ => self.fail(what),
+        }
+    }
+
+    fn usize(&mut self) -> PResult<usize> {
+        self.number("a non-negative integer")
+    }
+
+    fn shape(&mut self) -> PResult<Vec<usize>> {
+        self.punct("[")?;
+        let mut out = Vec::new();
+        if !self.eat_punct("]") {
+            loop {
+                out.push(self.usize()?);
+                if self.eat_punct("]") {
+                    break;
+                }
+                self.punct(",")?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn opt_shape(&mut self) -> PResult<Vec<usize>> {
+        if *self.peek() == Tok::Punct("[") {
+            self.shape()
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    fn dtype(&mut self) -> PResult<DType> {
+        if let Tok::Ident(s) = self.peek() {
+            if let Some(d) = DType::from_name(s) {
+                self.bump();
+                return Ok(d);
+            }
+        }
+        self.fail("a dtype (f32, i32, u32, bool)")
+    }
+
+    fn space(&mut self) -> PResult<MemorySpace> {
+        if let Tok::Ident(s) = self.peek() {
+            if let Some(m) = MemorySpace::from_name(s) {
+                self.bump();
+                return Ok(m);
+            }
+        }
+        self.fail("a memory space (vmem, smem, any)")
+    }
+
+    fn elem(&mut self) -> PResult<RefElem> {
+        if self.eat_keyword("sem") {
+            return Ok(RefElem::Semaphore(SemaphoreKind::Regular));
+        }
+        if self.eat_keyword("dma_sem") {
+            return Ok(RefElem::Semaphore(SemaphoreKind::Dma));
+        }
+        match self.dtype() {
+            Ok(d) => Ok(RefElem::Data(d)),
+            Err(_) => self.fail("an element type (f32, i32, u32, bool, sem, dma_sem)"),
+        }
+    }
+
+    /// `elem shape? space?` (space required for data, absent for semaphores).
+    fn ref_type(&mut self) -> PResult<RefType> {
+        let elem = self.elem()?;
+        let shape = self.opt_shape()?;
+        let space = match elem {
+            RefElem::Data(_) => self.space()?,
+            RefElem::Semaphore(_) => MemorySpace::Smem,
+        };
+        Ok(RefType { elem, shape, space })
+    }
+
+    fn scalar(&mut self) -> PResult<Scalar> {
+        if self.eat_keyword("true") {
+            return Ok(Scalar::Bool(true));
+        }
+        if self.eat_keyword("false") {
+            return Ok(Scalar::Bool(false));
+        }
+        let loc = self.loc();
+        let neg = self.eat_punct("-");
+        enum Lit {
+            Num(String),
+            Inf,
+            Nan(u32),
+        }
+        let lit = match self.bump() {
+            Tok::Number(s) if !neg => Lit::Num(s),
+            Tok::Ident(s) if s == "inf" => Lit::Inf,
+            Tok::Ident(s) if s == "nan" && !neg => {
+                self.punct("(")?;
+                let bits = match self.bump() {
+                    Tok::Number(h) => h
+                        .strip_prefix("0x")
+                        .and_then(|h| u32::from_str_radix(h, 16).ok()),
+                    _ => None,
+                };
+                let Some(bits) = bits.filter(|b| f32::from_bits(*b).is_nan()) else {
+                    return Err(ParseError::new(loc, "a NaN bit pattern like `0x7fc00000`", "something else"));
+                };
+                self.punct(")")?;
+                Lit::Nan(bits)
+            }
+            other => {
+                return Err(ParseError::new(
+                    loc,
+                    "a literal like `2.0:f32`, `-3:i32`, `7:u32`, `true`",
+                    &other.to_string(),
+                ))
+            }
+        };
+        self.punct(":")?;
+        let dloc = self.loc();
+        let d = self.dtype()?;
+        let bad = |what: &str| Err(ParseError::new(loc, what, "a literal out of range or of another type"));
+        match (d, lit) {
+            (DType::F32, Lit::Inf) => Ok(Scalar::F32(if neg { f32::NEG_INFINITY } else { f32::INFINITY })),
+            (DType::F32, Lit::Nan(b)) => Ok(Scalar::F32(f32::from_bits(b))),
+            (DType::F32, Lit::Num(s)) => match s.parse::<f32>() {
+                Ok(v) if v.is_finite() => Ok(Scalar::F32(v)),
+                _ => bad("an f32 literal"),
+            },
+            (DType::I32, Lit::Num(s)) => {
+                let s = if neg { format!("-{s}") } else { s };
+                match s.parse::<i32>() {
+                    Ok(v) => Ok(Scalar::I32(v)),
+                    Err(_) => bad("an i32 literal"),
+                }
+            }
+            (DType::U32, Lit::Num(s)) if !neg => match s.parse::<u32>() {
+                Ok(v) => Ok(Scalar::U32(v)),
+                Err(_) => bad("a u32 literal"),
+            },
+            (DType::Bool, _) => Err(ParseError::new(dloc, "`true` or `false` for a bool", "a typed literal")),
+            _ => bad("a literal that fits its dtype"),
+        }
+    }
+
+    fn value(&mut self) -> PResult<Value> {
+        match self.peek() {
+            Tok::Value(name) => match self.names.get(name) {
+                Some(&v) => {
+                    self.bump();
+                    Ok(v)
+                }
+                None => self.fail("a value defined earlier"),
+            },
+            _ => self.fail("a value like `%3`"),
+        }
+    }
+
+    fn values_until(&mut self, close: &'static str) -> PResult<Vec<Value>> {
+        let mut out = Vec::new();
+        if self.eat_punct(close) {
+            return Ok(out);
+        }
+        loop {
+            out.push(self.value()?);
+            if self.eat_punct(close) {
+                return Ok(out);
+            }
+            self.punct(",")?;
+        }
+    }
+
+    /// `(%a, %b)`: names for new values.
+    fn new_names(&mut self) -> PResult<Vec<(String, Loc)>> {
+        self.punct("(")?;
+        let mut out = Vec::new();
+        if self.eat_punct(")") {
+            return Ok(out);
+        }
+        loop {
+            out.push(self.new_name()?);
+            if self.eat_punct(")") {
+                return Ok(out);
+            }
+            self.punct(",")?;
+        }
+    }
+
+    fn new_name(&mut self) -> PResult<(String, Loc)> {
+        let loc = self.loc();
+        match self.peek() {
+            Tok::Value(n) => {
+                let n = n.clone();
+                if self.names.contains_key(&n) {
+                    return Err(ParseError::new(loc, "a new value name", &format!("`%{n}`, defined twice")));
+                }
+                self.bump();
+                Ok((n, loc))
+            }
+            _ => self.fail("a value name like `%3`"),
+        }
+    }
+
+    fn bind(&mut self, names: &[(String, Loc)], values: &[Value]) -> PResult<()> {
+        for ((n, loc), &v) in names.iter().zip(values) {
+            if self.names.insert(n.clone(), v).is_some() {
+                return Err(ParseError::new(*loc, "a new value name", &format!("`%{n}`, defined twice")));
+            }
+        }
+        Ok(())
+    }
+
+    fn offset(&mut self) -> PResult<Offset> {
+        match self.peek() {
+            Tok::Value(_) => Ok(Offset::Dynamic(self.value()?)),
+            Tok::Number(_) => Ok(Offset::Static(self.number("an integer index")?)),
+            _ => self.fail("an index (integer or value)"),
+        }
+    }
+
+    fn ref_at(&mut self) -> PResult<RefAt> {
+        let r = self.value()?;
+        self.punct("[")?;
+        let mut idx = Vec::new();
+        if !self.eat_punct("]") {
+            loop {
+                let ix = if self.eat_punct(":") {
+                    Indexer::Full
+                } else if self.eat_keyword("ds") {
+                    self.punct("(")?;
+                    let start = self.offset()?;
+                    self.punct(",")?;
+                    let size = self.usize()?;
+                    let stride = if self.eat_punct(",") { self.usize()? } else { 1 };
+                    self.punct(")")?;
+                    Indexer::Slice { start, size, stride }
+                } else {
+                    Indexer::Index(self.offset()?)
+                };
+                idx.push(ix);
+                if self.eat_punct("]") {
+                    break;
+                }
+                self.punct(",")?;
+            }
+        }
+        Ok(RefAt { r, idx })
+    }
+
+    fn opt_value_after(&mut self, kw: &str) -> PResult<Option<Value>> {
+        if self.eat_keyword(kw) {
+            Ok(Some(self.value()?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn new_region(&mut self, names: &[(String, Loc)]) -> PResult<(Region, Vec<Value>)> {
+        let region = self.k.regions.push(RegionData::default());
+        let args: Vec<Value> = (0..names.len())
+            .map(|index| self.k.values.push(ValueData::Arg { region, index }))
+            .collect();
+        self.k.regions[region].args = args.clone();
+        self.bind(names, &args)?;
+        Ok((region, args))
+    }
+
+    /// `{ stmt* (yield values)? }` into a fresh region with named args.
+    fn region(&mut self, names: &[(String, Loc)]) -> PResult<Region> {
+        if self.depth >= MAX_NESTING {
+            return self.fail(&format!("at most {MAX_NESTING} nested regions"));
+        }
+        self.depth += 1;
+        let (region, _) = self.new_region(names)?;
+        self.punct("{")?;
+        loop {
+            match self.peek() {
+                Tok::Punct("}") => {
+                    self.bump();
+                    break;
+                }
+                Tok::Ident(s) if s == "yield" => {
+                    self.bump();
+                    let mut ys = vec![self.value()?];
+                    while self.eat_punct(",") {
+                        ys.push(self.value()?);
+                    }
+                    self.k.regions[region].yields = ys;
+                    self.punct("}")?;
+                    break;
+                }
+                _ => self.statement(region)?,
+            }
+        }
+        self.depth -= 1;
+        Ok(region)
+    }
+
+    fn kernel(&mut self) -> PResult<()> {
+        let loc = self.loc();
+        self.keyword("kernel")?;
+        self.k.locs.kernel = Some(loc);
+        self.k.name = self.ident("a kernel name")?;
+        self.keyword("grid")?;
+        self.punct("(")?;
+        if !self.eat_punct(")") {
+            loop {
+                let semantics = if self.eat_keyword("parallel") {
+                    DimSemantics::Parallel
+                } else if self.eat_keyword("arbitrary") {
+                    DimSemantics::Arbitrary
+                } else {
+                    return self.fail("`parallel` or `arbitrary`");
+                };
+                let size = self.usize()?;
+                self.k.grid.push(GridDim { size, semantics });
+                if self.eat_punct(")") {
+                    break;
+                }
+                self.punct(",")?;
+            }
+        }
+        self.punct("{")?;
+        loop {
+            let loc = self.loc();
+            let kind = if self.eat_keyword("prefetch") {
+                ParamKind::ScalarPrefetch
+            } else if self.eat_keyword("in") {
+                ParamKind::Input
+            } else if self.eat_keyword("out") {
+                ParamKind::Output
+            } else if self.eat_keyword("scratch") {
+                ParamKind::Scratch
+            } else {
+                break;
+            };
+            self.param(kind, loc)?;
+        }
+        while self.eat_keyword("alias") {
+            let i = self.usize()?;
+            self.punct("->")?;
+            let o = self.usize()?;
+            self.k.aliases.push((i, o));
+        }
+        if !self.eat_keyword("body") {
+            return self.fail("a parameter (`prefetch`, `in`, `out`, `scratch`), `alias` or `body`");
+        }
+        let names = self.new_names()?;
+        self.k.body = self.region(&names)?;
+        self.punct("}")?;
+        if *self.peek() != Tok::Eof {
+            return self.fail("end of input after the kernel");
+        }
+        Ok(())
+    }
+
+    fn param(&mut self, kind: ParamKind, loc: Loc) -> PResult<()> {
+        let name = self.ident("a parameter name")?;
+        self.punct(":")?;
+        let t = self.ref_type()?;
+        let block = if self.eat_keyword("block") {
+            self.punct("[")?;
+            let mut dims = Vec::new();
+            if !self.eat_punct("]") {
+                loop {
+                    if self.eat_keyword("_") {
+                        dims.push(BlockDim::Squeezed);
+                    } else {
+                        dims.push(BlockDim::Sized(self.usize()?));
+                    }
+                    if self.eat_punct("]") {
+                        break;
+                    }
+                    self.punct(",")?;
+                }
+            }
+            self.keyword("map")?;
+            let names = self.new_names()?;
+            let index_map = self.region(&names)?;
+            Some(BlockSpec {
+                block_shape: dims,
+                index_map,
+            })
+        } else {
+            None
+        };
+        self.k.params.push(Param {
+            name,
+            kind,
+            elem: t.elem,
+            shape: t.shape,
+            space: t.space,
+            block,
+        });
+        self.k.locs.params.push(Some(loc));
+        Ok(())
+    }
+
+    fn statement(&mut self, region: Region) -> PResult<()> {
+        let loc = self.loc();
+        let mut lhs = Vec::new();
+        if matches!(self.peek(), Tok::Value(_)) {
+            lhs.push(self.new_name()?);
+            while self.eat_punct(",") {
+                lhs.push(self.new_name()?);
+            }
+            self.punct("=")?;
+        }
+        let name = self.ident("an operation")?;
+        let op = self.op(&name)?;
+        let inst = self.k.insts.push(InstData {
+            op,
+            results: Vec::new(),
+        });
+        let results: Vec<Value> = (0..lhs.len())
+            .map(|index| self.k.values.push(ValueData::Result { inst, index }))
+            .collect();
+        self.k.insts[inst].results = results.clone();
+        self.k.regions[region].insts.push(inst);
+        let locs = &mut self.k.locs.insts;
+        if locs.len() < inst.index() {
+            locs.resize(inst.index(), None);
+        }
+        locs.push(Some(loc));
+        self.bind(&lhs, &results)
+    }
+
+    fn op(&mut self, name: &str) -> PResult<Op> {
+        if let Some(u) = UnaryOp::from_name(name) {
+            return Ok(Op::Unary(u, self.value()?));
+        }
+        if let Some(b) = BinaryOp::from_name(name) {
+            let x = self.value()?;
+            self.punct(",")?;
+            return Ok(Op::Binary(b, x, self.value()?));
+        }
+        Ok(match name {
+            "const" => Op::Const(self.scalar()?),
+            "full" => {
+                let value = self.scalar()?;
+                Op::Full { value, shape: self.shape()? }
+            }
+            "iota" => {
+                let dtype = self.dtype()?;
+                let shape = self.shape()?;
+                self.keyword("dim")?;
+                Op::Iota { dtype, shape, dim: self.usize()? }
+            }
+            "program_id" => Op::ProgramId { axis: self.usize()? },
+            "num_programs" => Op::NumPrograms { axis: self.usize()? },
+            "cmp" => {
+                let c = self.ident("a comparison (eq, ne, lt, le, gt, ge)")?;
+                let Some(c) = CmpOp::from_name(&c) else {
+                    return Err(ParseError::new(self.loc(), "a comparison (eq, ne, lt, le, gt, ge)", &format!("`{c}`")));
+                };
+                let x = self.value()?;
+                self.punct(",")?;
+                Op::Compare(c, x, self.value()?)
+            }
+            "select" => {
+                let cond = self.value()?;
+                self.punct(",")?;
+                let on_true = self.value()?;
+                self.punct(",")?;
+                Op::Select { cond, on_true, on_false: self.value()? }
+            }
+            "cast" | "bitcast" => {
+                let x = self.value()?;
+                self.keyword("to")?;
+                let to = self.dtype()?;
+                if name == "cast" {
+                    Op::Cast { x, to }
+                } else {
+                    Op::Bitcast { x, to }
+                }
+            }
+            "broadcast_in_dim" => {
+                let x = self.value()?;
+                self.keyword("to")?;
+                let shape = self.shape()?;
+                self.keyword("dims")?;
+                Op::BroadcastInDim { x, shape, dims: self.shape()? }
+            }
+            "reshape" => {
+                let x = self.value()?;
+                self.keyword("to")?;
+                Op::Reshape { x, shape: self.shape()? }
+            }
+            "transpose" => {
+                let x = self.value()?;
+                self.keyword("perm")?;
+                Op::Transpose { x, perm: self.shape()? }
+            }
+            "concatenate" => {
+                let mut xs = vec![self.value()?];
+                while self.eat_punct(",") {
+                    xs.push(self.value()?);
+                }
+                self.keyword("axis")?;
+                Op::Concatenate { xs, axis: self.usize()? }
+            }
+            "slice" => {
+                let x = self.value()?;
+                self.keyword("start")?;
+                let start = self.shape()?;
+                self.keyword("limit")?;
+                let limit = self.shape()?;
+                self.keyword("strides")?;
+                Op::Slice { x, start, limit, strides: self.shape()? }
+            }
+            "reduce" => {
+                let what = "a reduction (sum, max, min, prod, and, or, argmax, argmin)";
+                let r = self.ident(what)?;
+                let Some(op) = ReduceOp::from_name(&r) else {
+                    return Err(ParseError::new(self.loc(), what, &format!("`{r}`")));
+                };
+                let x = self.value()?;
+                self.keyword("axes")?;
+                Op::Reduce { op, x, axes: self.shape()? }
+            }
+            "cumsum" => {
+                let x = self.value()?;
+                self.keyword("axis")?;
+                Op::Cumsum { x, axis: self.usize()? }
+            }
+            "dot" => {
+                let lhs = self.value()?;
+                self.punct(",")?;
+                let rhs = self.value()?;
+                let transpose_lhs = self.eat_keyword("transpose_lhs");
+                let transpose_rhs = self.eat_keyword("transpose_rhs");
+                Op::Dot { lhs, rhs, transpose_lhs, transpose_rhs }
+            }
+            "load" => {
+                let src = self.ref_at()?;
+                let mask = self.opt_value_after("mask")?;
+                let other = self.opt_value_after("other")?;
+                Op::Load { src, mask, other }
+            }
+            "store" | "swap" => {
+                let dst = self.ref_at()?;
+                self.punct(",")?;
+                let value = self.value()?;
+                let mask = self.opt_value_after("mask")?;
+                if name == "store" {
+                    Op::Store { dst, value, mask }
+                } else {
+                    Op::Swap { dst, value, mask }
+                }
+            }
+            "atomic" => {
+                let what = "an atomic op (add, max, min, and, or, xor, xchg)";
+                let a = self.ident(what)?;
+                let Some(op) = AtomicOp::from_name(&a) else {
+                    return Err(ParseError::new(self.loc(), what, &format!("`{a}`")));
+                };
+                let dst = self.ref_at()?;
+                self.punct(",")?;
+                let value = self.value()?;
+                let mask = self.opt_value_after("mask")?;
+                Op::Atomic { op, dst, value, mask }
+            }
+            "atomic_cas" => {
+                let dst = self.ref_at()?;
+                self.punct(",")?;
+                let expected = self.value()?;
+                self.punct(",")?;
+                Op::AtomicCas { dst, expected, new: self.value()? }
+            }
+            "for" => {
+                let lower = self.value()?;
+                self.keyword("to")?;
+                let upper = self.value()?;
+                self.keyword("step")?;
+                let step: i64 = self.number("an integer step")?;
+                self.keyword("init")?;
+                self.punct("(")?;
+                let inits = self.values_until(")")?;
+                self.keyword("do")?;
+                let names = self.new_names()?;
+                let body = self.region(&names)?;
+                Op::For { lower, upper, step, inits, body }
+            }
+            "while" => {
+                self.keyword("init")?;
+                self.punct("(")?;
+                let inits = self.values_until(")")?;
+                self.keyword("cond")?;
+                let names = self.new_names()?;
+                let cond = self.region(&names)?;
+                self.keyword("do")?;
+                let names = self.new_names()?;
+                let body = self.region(&names)?;
+                Op::While { inits, cond, body }
+            }
+            "if" => {
+                let cond = self.value()?;
+                self.keyword("then")?;
+                let then_region = self.region(&[])?;
+                self.keyword("else")?;
+                let else_region = self.region(&[])?;
+                Op::If { cond, then_region, else_region }
+            }
+            "run_scoped" => {
+                self.punct("(")?;
+                let mut names = Vec::new();
+                let mut scratch = Vec::new();
+                if !self.eat_punct(")") {
+                    loop {
+                        names.push(self.new_name()?);
+                        self.punct(":")?;
+                        scratch.push(self.ref_type()?);
+                        if self.eat_punct(")") {
+                            break;
+                        }
+                        self.punct(",")?;
+                    }
+                }
+                let body = self.region(&names)?;
+                Op::RunScoped { scratch, body }
+            }
+            "dma_start" => {
+                let src = self.ref_at()?;
+                self.punct("->")?;
+                let dst = self.ref_at()?;
+                self.keyword("sem")?;
+                Op::DmaStart { src, dst, sem: self.ref_at()? }
+            }
+            "dma_wait" => {
+                let dst = self.ref_at()?;
+                self.keyword("sem")?;
+                Op::DmaWait { dst, sem: self.ref_at()? }
+            }
+            "semaphore_signal" => {
+                let sem = self.ref_at()?;
+                self.punct(",")?;
+                let inc = self.value()?;
+                let core = self.opt_value_after("core")?;
+                Op::SemaphoreSignal { sem, inc, core }
+            }
+            "semaphore_wait" => {
+                let sem = self.ref_at()?;
+                self.punct(",")?;
+                Op::SemaphoreWait { sem, value: self.value()? }
+            }
+            "semaphore_read" => Op::SemaphoreRead { sem: self.ref_at()? },
+            "debug_print" => {
+                let fmt = match self.bump() {
+                    Tok::Str(s) => s,
+                    other => {
+                        return Err(ParseError::new(self.loc(), "a format string", &other.to_string()))
+                    }
+                };
+                let mut args = Vec::new();
+                while self.eat_punct(",") {
+                    args.push(self.value()?);
+                }
+                Op::DebugPrint { fmt, args }
+            }
+            other => {
+                self.pos = self.pos.saturating_sub(1);
+                return Err(ParseError::new(self.loc(), "an operation", &format!("`{other}`")));
+            }
+        })
+    }
+}

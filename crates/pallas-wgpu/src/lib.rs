@@ -1,0 +1,8 @@
+//! WGSL code generation and wgpu runtime for pallas-rs kernels.
+//!
+//! Skeleton: the crate exists so the workspace has its final shape; the
+//! backend itself is built in its own issue and implements
+//! [`pallas_ir::exec::Executor`].
+
+/// The backend's name as the run report and the command line spell it.
+pub const BACKEND_NAME: &str = "wgpu";
