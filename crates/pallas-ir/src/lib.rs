@@ -8,6 +8,7 @@
 
 pub mod arena;
 pub mod builder;
+pub mod corpus;
 pub mod dtype;
 pub mod kernel;
 pub mod ops;
@@ -24,3 +25,8 @@ pub use kernel::{
 pub use ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, RefAt, ReduceOp, UnaryOp};
 pub use types::{MemorySpace, RefElem, RefType, SemaphoreKind, Type};
 pub use validate::{validate, ValidatedKernel, ValidationError, ValidationErrorKind, ValidationErrors};
+pub mod exec;
+pub mod host;
+
+pub use exec::{CompiledKernel, ExecError, Executor, Launch, RunReport};
+pub use host::{HostArray, HostError};

@@ -722,8 +722,12 @@ impl Parser {
                 let cond = self.value()?;
                 self.keyword("then")?;
                 let then_region = self.region(&[])?;
-                self.keyword("else")?;
-                let else_region = self.region(&[])?;
+                // A missing `else` is an empty one (`pl.when`).
+                let else_region = if self.eat_keyword("else") {
+                    self.region(&[])?
+                } else {
+                    self.new_region(&[])?.0
+                };
                 Op::If { cond, then_region, else_region }
             }
             "run_scoped" => {

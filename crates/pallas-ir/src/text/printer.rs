@@ -322,8 +322,15 @@ impl Printer<'_> {
             } => {
                 self.line(depth, &format!("{lhs}if {} then {{", self.v(*cond)));
                 self.region_body(*then_region, depth + 1);
-                self.line(depth, "} else {");
-                self.region_body(*else_region, depth + 1);
+                let empty_else = self
+                    .k
+                    .regions
+                    .get(*else_region)
+                    .is_some_and(|r| r.insts.is_empty() && r.yields.is_empty());
+                if !empty_else {
+                    self.line(depth, "} else {");
+                    self.region_body(*else_region, depth + 1);
+                }
                 self.line(depth, "}");
                 return;
             }

@@ -1,0 +1,220 @@
+//! The `Executor` trait every backend implements, the run report, and the
+//! checks of launch arguments that every backend shares.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use crate::dtype::DType;
+use crate::host::HostArray;
+use crate::kernel::{Kernel, ParamKind};
+use crate::types::{RefElem, ShapeDisplay};
+use crate::validate::ValidatedKernel;
+
+/// Errors of compiling or launching a kernel on a backend.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The backend does not support an operation or feature of this kernel.
+    #[error("kernel `{kernel}`: backend `{backend}` does not support {what}")]
+    Unsupported {
+        /// Backend name.
+        backend: String,
+        /// Kernel name.
+        kernel: String,
+        /// The operation or feature, with the reason.
+        what: String,
+    },
+    /// Launch arguments that do not match the kernel's parameters.
+    #[error("kernel `{kernel}`: argument `{param}`: expected {expected}, found {found}")]
+    BadArgument {
+        /// Kernel name.
+        kernel: String,
+        /// Parameter name (or `arguments` for the count).
+        param: String,
+        /// What was expected.
+        expected: String,
+        /// What was found.
+        found: String,
+    },
+    /// The kernel misbehaved at run time (race, out-of-bounds access,
+    /// deadlock, ...): the backend's own error says where.
+    #[error(transparent)]
+    Fault(Box<dyn std::error::Error + Send + Sync>),
+    /// The backend itself failed (no device, out of memory, ...).
+    #[error("backend `{backend}`: {message}")]
+    Backend {
+        /// Backend name.
+        backend: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// What a launch did, as counted by the backend.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunReport {
+    /// Backend name.
+    pub backend: String,
+    /// Named counters (`grid_points`, `bytes_hbm_to_vmem`, `dispatches`,
+    /// ...); each backend documents the ones it fills.
+    pub counters: BTreeMap<String, u64>,
+    /// Free-form notes (e.g. "coarsened 4096 grid points per block").
+    pub notes: Vec<String>,
+}
+
+impl RunReport {
+    /// An empty report for a backend.
+    pub fn new(backend: &str) -> Self {
+        RunReport {
+            backend: backend.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Adds to a counter.
+    pub fn add(&mut self, counter: &str, n: u64) {
+        *self.counters.entry(counter.to_string()).or_insert(0) += n;
+    }
+
+    /// A counter's value (0 when never set).
+    pub fn get(&self, counter: &str) -> u64 {
+        self.counters.get(counter).copied().unwrap_or(0)
+    }
+}
+
+/// The outputs of one launch and its report.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// One array per output parameter, in order.
+    pub outputs: Vec<HostArray>,
+    /// What the backend counted.
+    pub report: RunReport,
+}
+
+/// A kernel compiled for one backend: launch it many times.
+pub trait CompiledKernel: Send + Sync {
+    /// Runs the kernel. `args` holds one array per scalar-prefetch and input
+    /// parameter, in parameter order (check them with [`check_args`]).
+    fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError>;
+}
+
+/// A backend: compiles validated kernels.
+pub trait Executor: Send + Sync {
+    /// The backend's name (`sim`, `cpu`, `wgpu`).
+    fn name(&self) -> &str;
+
+    /// Compiles a kernel once, for many launches.
+    fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError>;
+}
+
+/// Compiles through a cache keyed by the kernel, so a repeated launch of
+/// the same kernel pays no compilation. Backends embed one.
+#[derive(Default)]
+pub struct CompileCache {
+    entries: Mutex<HashMap<u64, Vec<(Kernel, Arc<dyn CompiledKernel>)>>>,
+}
+
+impl CompileCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The cached compilation of `kernel`, or `compile`'s, stored.
+    pub fn get_or_compile(
+        &self,
+        kernel: &ValidatedKernel,
+        compile: impl FnOnce(&ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError>,
+    ) -> Result<Arc<dyn CompiledKernel>, ExecError> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        kernel.kernel().hash(&mut h);
+        let key = h.finish();
+        if let Some(hit) = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .and_then(|v| v.iter().find(|(k, _)| k == kernel.kernel()))
+        {
+            return Ok(hit.1.clone());
+        }
+        let compiled = compile(kernel)?;
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .push((kernel.kernel().clone(), compiled.clone()));
+        Ok(compiled)
+    }
+
+    /// Number of cached kernels.
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(Vec::len)
+            .sum()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Checks launch arguments against the kernel's scalar-prefetch and input
+/// parameters: count, dtype and shape.
+pub fn check_args(kernel: &Kernel, args: &[HostArray]) -> Result<(), ExecError> {
+    let params: Vec<_> = kernel
+        .params
+        .iter()
+        .filter(|p| matches!(p.kind, ParamKind::ScalarPrefetch | ParamKind::Input))
+        .collect();
+    let bad = |param: &str, expected: String, found: String| ExecError::BadArgument {
+        kernel: kernel.name.clone(),
+        param: param.to_string(),
+        expected,
+        found,
+    };
+    if params.len() != args.len() {
+        return Err(bad(
+            "arguments",
+            format!(
+                "{} arrays ({})",
+                params.len(),
+                params
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!("{} arrays", args.len()),
+        ));
+    }
+    for (p, a) in params.iter().zip(args) {
+        let want = match p.elem {
+            RefElem::Data(d) => d,
+            RefElem::Semaphore(_) => DType::I32,
+        };
+        if a.dtype() != want || a.shape() != p.shape.as_slice() {
+            return Err(bad(
+                &p.name,
+                format!("{want}{}", ShapeDisplay(&p.shape)),
+                format!("{}{}", a.dtype(), ShapeDisplay(a.shape())),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs a kernel once on a backend: compile (through the backend's cache,
+/// if it keeps one) and launch.
+pub fn run(
+    exec: &dyn Executor,
+    kernel: &ValidatedKernel,
+    args: &[HostArray],
+) -> Result<Launch, ExecError> {
+    exec.compile(kernel)?.launch(args)
+}
