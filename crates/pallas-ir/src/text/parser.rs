@@ -34,7 +34,7 @@ pub fn parse(src: &str) -> Result<Kernel, ParseError> {
             body: Handle::from_index(0),
             locs: SourceMap::default(),
         },
-        names: HashMap::new(),
+        names: vec![HashMap::new()],
         depth: 0,
     };
     p.kernel()?;
@@ -47,7 +47,8 @@ struct Parser {
     toks: Vec<(Tok, Loc)>,
     pos: usize,
     k: Kernel,
-    names: HashMap<String, Value>,
+    /// Value names in scope, innermost region last.
+    names: Vec<HashMap<String, Value>>,
     depth: usize,
 }
 
@@ -270,7 +271,7 @@ impl Parser {
 
     fn value(&mut self) -> PResult<Value> {
         match self.peek() {
-            Tok::Value(name) => match self.names.get(name) {
+            Tok::Value(name) => match self.lookup(name) {
                 Some(&v) => {
                     self.bump();
                     Ok(v)
@@ -316,7 +317,7 @@ impl Parser {
         match self.peek() {
             Tok::Value(n) => {
                 let n = n.clone();
-                if self.names.contains_key(&n) {
+                if self.lookup(&n).is_some() {
                     return Err(ParseError::new(loc, "a new value name", &format!("`%{n}`, defined twice")));
                 }
                 self.bump();
@@ -328,11 +329,18 @@ impl Parser {
 
     fn bind(&mut self, names: &[(String, Loc)], values: &[Value]) -> PResult<()> {
         for ((n, loc), &v) in names.iter().zip(values) {
-            if self.names.insert(n.clone(), v).is_some() {
+            if self.lookup(n).is_some() {
                 return Err(ParseError::new(*loc, "a new value name", &format!("`%{n}`, defined twice")));
+            }
+            if let Some(scope) = self.names.last_mut() {
+                scope.insert(n.clone(), v);
             }
         }
         Ok(())
+    }
+
+    fn lookup(&self, name: &str) -> Option<Value> {
+        self.names.iter().rev().find_map(|s| s.get(name).copied())
     }
 
     fn offset(&mut self) -> PResult<Offset> {
@@ -396,6 +404,7 @@ impl Parser {
             return self.fail(&format!("at most {MAX_NESTING} nested regions"));
         }
         self.depth += 1;
+        self.names.push(HashMap::new());
         let (region, _) = self.new_region(names)?;
         self.punct("{")?;
         loop {
@@ -417,6 +426,7 @@ impl Parser {
                 _ => self.statement(region)?,
             }
         }
+        self.names.pop();
         self.depth -= 1;
         Ok(region)
     }

@@ -294,9 +294,10 @@ impl<'k> Validator<'k> {
         }
         let saved_kind = self.kind;
         self.kind = RegionKind::IndexMap;
-        let context = self.context.clone();
+        let (context, loc) = (self.context.clone(), self.loc);
         let yields = self.check_region(region, &arg_types);
         self.context = context;
+        self.loc = loc;
         self.kind = saved_kind;
         if let Some(yields) = yields {
             if yields.len() != rank {
