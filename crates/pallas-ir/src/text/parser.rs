@@ -272,7 +272,7 @@ impl Parser {
     fn value(&mut self) -> PResult<Value> {
         match self.peek() {
             Tok::Value(name) => match self.lookup(name) {
-                Some(&v) => {
+                Some(v) => {
                     self.bump();
                     Ok(v)
                 }
