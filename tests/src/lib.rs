@@ -1,1 +1,67 @@
-//! placeholder
+//! Cross-backend conformance: every corpus kernel, at a small and at the
+//! full size, with deterministic inputs and an independent plain-ndarray
+//! reference, compared within tolerances stated per case.
+//!
+//! A backend joins with one line in `tests/conformance.rs`:
+//! `conformance_suite!(sim, pallas_sim::Simulator::default());`
+
+pub mod cases;
+pub mod compare;
+pub mod data;
+pub mod reference;
+
+pub use cases::{case, case_names, Case, Size};
+pub use compare::{compare_outputs, Tolerance};
+
+use pallas_ir::exec::Executor;
+use pallas_ir::validate;
+
+/// Runs one corpus case on a backend and compares with the reference.
+/// Panics with a message naming the case, output and worst element.
+pub fn run_case(exec: &dyn Executor, name: &str, size: Size) {
+    let c = case(name, size).unwrap_or_else(|| panic!("no corpus case named {name}"));
+    let vk = validate(&c.kernel).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let launch = pallas_ir::exec::run(exec, &vk, &c.args)
+        .unwrap_or_else(|e| panic!("{name} on {}: {e}", exec.name()));
+    if let Err(msg) = compare_outputs(&launch.outputs, &c.expected, c.tolerance) {
+        panic!("{name} ({size:?}) on {}: {msg}", exec.name());
+    }
+}
+
+/// Generates one `#[test]` per corpus case and size for a backend:
+/// `conformance_suite!(module_name, backend_expression);`
+#[macro_export]
+macro_rules! conformance_suite {
+    ($module:ident, $backend:expr) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_suite!(@cases $backend;
+                seed_grid_512, seed_grid_16384, seed_grid_2097152, vector_add, matmul,
+                softmax, layer_norm, rms_norm, cumsum_rows, block_sum, flash_attention,
+                gather, double_buffered_copy, histogram);
+        }
+    };
+    (@cases $backend:expr; $($case:ident),*) => {
+        mod small {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    $crate::run_case(&$backend, stringify!($case), $crate::Size::Small);
+                }
+            )*
+        }
+        mod full {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    $crate::run_case(&$backend, stringify!($case), $crate::Size::Full);
+                }
+            )*
+        }
+    };
+}

@@ -28,7 +28,7 @@ use crate::kernel::{
     BlockDim, BlockSpec, DimSemantics, GridDim, InstData, Kernel, Param, ParamKind, Region,
     RegionData, SourceMap, Value, ValueData,
 };
-use crate::ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, RefAt, ReduceOp, UnaryOp};
+use crate::ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, ReduceOp, RefAt, UnaryOp};
 use crate::types::{MemorySpace, RefElem, RefType, SemaphoreKind};
 
 /// A squeezed block dimension (Pallas' `None` / `pl.Squeezed()`).

@@ -15,7 +15,10 @@ use crate::types::{MemorySpace, SemaphoreKind};
 /// (1, 1) gives 2,097,152.
 pub fn seed(rows: usize, cols: usize, block: [usize; 2]) -> Kernel {
     let mut k = KernelBuilder::new("seed");
-    k.grid(&[(rows.div_ceil(block[0]), Parallel), (cols.div_ceil(block[1]), Parallel)]);
+    k.grid(&[
+        (rows.div_ceil(block[0]), Parallel),
+        (cols.div_ceil(block[1]), Parallel),
+    ]);
     let spec = || Spec::block(block, |_, g| vec![g[0], g[1]]);
     k.input("x", F32, &[rows, cols], spec());
     k.input("y", F32, &[rows, cols], spec());
@@ -59,10 +62,29 @@ pub fn vector_add(n: usize, block: usize) -> Kernel {
 pub fn matmul(m: usize, n: usize, kd: usize, bm: usize, bn: usize, bk: usize) -> Kernel {
     let nk = kd.div_ceil(bk) as i32;
     let mut k = KernelBuilder::new("matmul");
-    k.grid(&[(m.div_ceil(bm), Parallel), (n.div_ceil(bn), Parallel), (nk as usize, Arbitrary)]);
-    k.input("x", F32, &[m, kd], Spec::block([bm, bk], |_, g| vec![g[0], g[2]]));
-    k.input("y", F32, &[kd, n], Spec::block([bk, bn], |_, g| vec![g[2], g[1]]));
-    k.output("o", F32, &[m, n], Spec::block([bm, bn], |_, g| vec![g[0], g[1]]));
+    k.grid(&[
+        (m.div_ceil(bm), Parallel),
+        (n.div_ceil(bn), Parallel),
+        (nk as usize, Arbitrary),
+    ]);
+    k.input(
+        "x",
+        F32,
+        &[m, kd],
+        Spec::block([bm, bk], |_, g| vec![g[0], g[2]]),
+    );
+    k.input(
+        "y",
+        F32,
+        &[kd, n],
+        Spec::block([bk, bn], |_, g| vec![g[2], g[1]]),
+    );
+    k.output(
+        "o",
+        F32,
+        &[m, n],
+        Spec::block([bm, bn], |_, g| vec![g[0], g[1]]),
+    );
     k.scratch("acc", F32, &[bm, bn], MemorySpace::Vmem);
     k.body(|b, r| {
         let kk = b.program_id(2);
@@ -180,7 +202,12 @@ pub fn block_sum(n: usize, block: usize) -> Kernel {
     let mut k = KernelBuilder::new("block_sum");
     k.grid(&[(nb, Parallel)]);
     k.input("x", F32, &[n], Spec::block([block], |_, g| vec![g[0]]));
-    k.output("s", F32, &[nb], Spec::smem_block([SQUEEZED], |_, g| vec![g[0]]));
+    k.output(
+        "s",
+        F32,
+        &[nb],
+        Spec::smem_block([SQUEEZED], |_, g| vec![g[0]]),
+    );
     k.body(|b, r| {
         let x = b.load_all(r[0]);
         let s = b.sum(x, &[0]);
@@ -195,10 +222,30 @@ pub fn flash_attention(seq_q: usize, seq_k: usize, d: usize, bq: usize, bk: usiz
     let nk = seq_k.div_ceil(bk) as i32;
     let mut k = KernelBuilder::new("flash_attention");
     k.grid(&[(seq_q.div_ceil(bq), Parallel), (nk as usize, Arbitrary)]);
-    k.input("q", F32, &[seq_q, d], Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]));
-    k.input("k", F32, &[seq_k, d], Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]));
-    k.input("v", F32, &[seq_k, d], Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]));
-    k.output("o", F32, &[seq_q, d], Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]));
+    k.input(
+        "q",
+        F32,
+        &[seq_q, d],
+        Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]),
+    );
+    k.input(
+        "k",
+        F32,
+        &[seq_k, d],
+        Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]),
+    );
+    k.input(
+        "v",
+        F32,
+        &[seq_k, d],
+        Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]),
+    );
+    k.output(
+        "o",
+        F32,
+        &[seq_q, d],
+        Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]),
+    );
     k.scratch("m", F32, &[bq], MemorySpace::Vmem);
     k.scratch("l", F32, &[bq], MemorySpace::Vmem);
     k.scratch("acc", F32, &[bq, d], MemorySpace::Vmem);

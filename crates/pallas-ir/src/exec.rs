@@ -111,8 +111,11 @@ pub trait Executor: Send + Sync {
 /// the same kernel pays no compilation. Backends embed one.
 #[derive(Default)]
 pub struct CompileCache {
-    entries: Mutex<HashMap<u64, Vec<(Kernel, Arc<dyn CompiledKernel>)>>>,
+    entries: Mutex<HashMap<u64, Vec<CacheEntry>>>,
 }
+
+/// A kernel and its compiled form.
+type CacheEntry = (Kernel, Arc<dyn CompiledKernel>);
 
 impl CompileCache {
     /// An empty cache.

@@ -88,7 +88,11 @@ impl HostArray {
 
     /// Makes an array from raw 32-bit patterns (bools: non-zero is true),
     /// row-major.
-    pub fn from_bits(dtype: DType, shape: &[usize], bits: Vec<u32>) -> Result<HostArray, HostError> {
+    pub fn from_bits(
+        dtype: DType,
+        shape: &[usize],
+        bits: Vec<u32>,
+    ) -> Result<HostArray, HostError> {
         let err = |len| HostError::Shape {
             shape: shape.to_vec(),
             len,

@@ -22,9 +22,11 @@ pub use kernel::{
     BlockDim, BlockSpec, DimSemantics, GridDim, Inst, InstData, Kernel, Loc, Param, ParamKind,
     Region, RegionData, SourceMap, Value, ValueData,
 };
-pub use ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, RefAt, ReduceOp, UnaryOp};
+pub use ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, ReduceOp, RefAt, UnaryOp};
 pub use types::{MemorySpace, RefElem, RefType, SemaphoreKind, Type};
-pub use validate::{validate, ValidatedKernel, ValidationError, ValidationErrorKind, ValidationErrors};
+pub use validate::{
+    validate, ValidatedKernel, ValidationError, ValidationErrorKind, ValidationErrors,
+};
 pub mod exec;
 pub mod host;
 

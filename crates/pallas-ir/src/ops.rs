@@ -4,7 +4,6 @@ use crate::dtype::{DType, Scalar};
 use crate::kernel::{Region, Value};
 use crate::types::RefType;
 
-
 /// Declares a plain enum of operation names with their text-format spelling.
 macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),* $(,)? }) => {

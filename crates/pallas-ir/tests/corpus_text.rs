@@ -22,7 +22,9 @@ fn description(name: &str) -> &'static str {
         "block_sum" => "sum of each block of 128 elements, one scalar per block in SMEM",
         "flash_attention" => "flash-attention forward, one head: q (128, 64), k and v (256, 64)",
         "gather" => "gathers 8-row blocks of a table by an index table in scalar prefetch",
-        "double_buffered_copy" => "o = 2 * x, copied from HBM in 4 chunks with a manual double buffer",
+        "double_buffered_copy" => {
+            "o = 2 * x, copied from HBM in 4 chunks with a manual double buffer"
+        }
         "histogram" => "histogram of 1000 ints into 16 bins: masked loads and atomic adds",
         other => panic!("no description for corpus kernel {other}"),
     }
@@ -48,8 +50,8 @@ fn corpus_validates_prints_and_round_trips() {
             "{} differs from the printed kernel (run with BLESS=1 to update)",
             path.display()
         );
-        let parsed = text::parse(&on_disk)
-            .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        let parsed =
+            text::parse(&on_disk).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
         assert_eq!(parsed, e.kernel, "{} does not parse back equal", e.name);
         assert_eq!(text::print(&parsed), text::print(&e.kernel));
         validate(&parsed).unwrap();

@@ -59,7 +59,9 @@ fn parallel_after_arbitrary() {
 #[test]
 fn duplicate_param() {
     assert_eq!(
-        one_error("kernel k grid() {\n  in a: f32[4] vmem\n  in a: f32[4] vmem\n  body(%a, %b) {\n  }\n}"),
+        one_error(
+            "kernel k grid() {\n  in a: f32[4] vmem\n  in a: f32[4] vmem\n  body(%a, %b) {\n  }\n}"
+        ),
         "kernel `k`: param `a` at 3:3: duplicate parameter name `a`"
     );
 }
@@ -196,7 +198,10 @@ fn value_out_of_scope_from_the_builder() {
 fn undefined_value_in_text_is_a_parse_error() {
     let src = with_body("    %lo = const 0:i32\n    for %lo to %lo step 1 init() do(%i) {\n      %t = add %i, %i\n    }\n    %u = add %t, %t");
     let err = text::parse(&src).unwrap_err();
-    assert_eq!(err.to_string(), "15:14: expected a value defined earlier, found `%t`");
+    assert_eq!(
+        err.to_string(),
+        "15:14: expected a value defined earlier, found `%t`"
+    );
 }
 
 #[test]
@@ -266,7 +271,9 @@ fn load_from_hbm() {
 #[test]
 fn load_from_semaphore() {
     assert_eq!(
-        one_error("kernel k grid() {\n  scratch s: sem[2]\n  body(%s) {\n    %a = load %s[:]\n  }\n}"),
+        one_error(
+            "kernel k grid() {\n  scratch s: sem[2]\n  body(%s) {\n    %a = load %s[:]\n  }\n}"
+        ),
         "kernel `k`: op `load` at 4:5: ref: expected a data ref, found ref<sem[2]>"
     );
 }
@@ -519,7 +526,8 @@ fn shape_overflow() {
 
 #[test]
 fn every_error_is_collected() {
-    let body = "    %a = load %x[:]\n    %one = const 1:i32\n    %b = sin %one\n    %p = program_id 9";
+    let body =
+        "    %a = load %x[:]\n    %one = const 1:i32\n    %b = sin %one\n    %p = program_id 9";
     let errs = errors(&with_body(body));
     assert_eq!(errs.len(), 3, "{errs:#?}");
     assert!(errs[0].contains("at 11:5"));
@@ -568,9 +576,9 @@ fn nesting_too_deep_from_the_builder() {
     k.grid(&[(1, DimSemantics::Parallel)]);
     k.body(|b, _| nest(b, 200));
     let errs = validate(&k.finish()).unwrap_err();
-    assert!(errs
-        .kinds()
-        .contains(&&ValidationErrorKind::TooDeep(pallas_ir::validate::MAX_NESTING)));
+    assert!(errs.kinds().contains(&&ValidationErrorKind::TooDeep(
+        pallas_ir::validate::MAX_NESTING
+    )));
 }
 
 #[test]
@@ -581,10 +589,8 @@ fn dangling_handles_are_errors_not_panics() {
     });
     let mut kernel = k.finish();
     if let pallas_ir::Op::Const(_) = kernel.insts[pallas_ir::Handle::from_index(0)].op {
-        kernel.insts[pallas_ir::Handle::from_index(0)].op = pallas_ir::Op::Unary(
-            pallas_ir::UnaryOp::Neg,
-            pallas_ir::Handle::from_index(999),
-        );
+        kernel.insts[pallas_ir::Handle::from_index(0)].op =
+            pallas_ir::Op::Unary(pallas_ir::UnaryOp::Neg, pallas_ir::Handle::from_index(999));
     }
     let errs = validate(&kernel).unwrap_err();
     assert_eq!(errs.kinds(), vec![&ValidationErrorKind::OutOfScope(999)]);

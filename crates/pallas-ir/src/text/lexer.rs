@@ -105,9 +105,7 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, Loc)>, ParseError> {
                     advance(1, &mut i, &mut col);
                     match c {
                         '"' => break,
-                        '\n' => {
-                            return Err(ParseError::new(loc, "a closing `\"`", "end of line"))
-                        }
+                        '\n' => return Err(ParseError::new(loc, "a closing `\"`", "end of line")),
                         '\\' => {
                             let esc = chars.get(i).copied();
                             advance(1, &mut i, &mut col);
@@ -131,7 +129,10 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, Loc)>, ParseError> {
                                     return Err(ParseError::new(
                                         loc,
                                         "an escape `\\n`, `\\t`, `\\\"`, `\\\\` or `\\u{...}`",
-                                        &format!("`\\{}`", other.map(String::from).unwrap_or_default()),
+                                        &format!(
+                                            "`\\{}`",
+                                            other.map(String::from).unwrap_or_default()
+                                        ),
                                     ))
                                 }
                             }
@@ -141,7 +142,12 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, Loc)>, ParseError> {
                 }
                 toks.push((Tok::Str(s), loc));
             }
-            c if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit() || *d == 'i')) => {
+            c if c.is_ascii_digit()
+                || (c == '-'
+                    && chars
+                        .get(i + 1)
+                        .is_some_and(|d| d.is_ascii_digit() || *d == 'i')) =>
+            {
                 advance(1, &mut i, &mut col);
                 if c == '-' && chars.get(i) == Some(&'i') {
                     // `-inf`: a minus glued to a word.

@@ -13,7 +13,7 @@ use crate::kernel::{
     BlockDim, BlockSpec, DimSemantics, GridDim, InstData, Kernel, Loc, Param, ParamKind, Region,
     RegionData, SourceMap, Value, ValueData,
 };
-use crate::ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, RefAt, ReduceOp, UnaryOp};
+use crate::ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, ReduceOp, RefAt, UnaryOp};
 use crate::types::{MemorySpace, RefElem, RefType, SemaphoreKind};
 use crate::validate::MAX_NESTING;
 
@@ -70,7 +70,11 @@ impl Parser {
     }
 
     fn fail<T>(&self, expected: &str) -> PResult<T> {
-        Err(ParseError::new(self.loc(), expected, &self.peek().to_string()))
+        Err(ParseError::new(
+            self.loc(),
+            expected,
+            &self.peek().to_string(),
+        ))
     }
 
     fn punct(&mut self, p: &'static str) -> PResult<()> {
@@ -229,7 +233,11 @@ impl Parser {
                     _ => None,
                 };
                 let Some(bits) = bits.filter(|b| f32::from_bits(*b).is_nan()) else {
-                    return Err(ParseError::new(loc, "a NaN bit pattern like `0x7fc00000`", "something else"));
+                    return Err(ParseError::new(
+                        loc,
+                        "a NaN bit pattern like `0x7fc00000`",
+                        "something else",
+                    ));
                 };
                 self.punct(")")?;
                 Lit::Nan(bits)
@@ -245,9 +253,19 @@ impl Parser {
         self.punct(":")?;
         let dloc = self.loc();
         let d = self.dtype()?;
-        let bad = |what: &str| Err(ParseError::new(loc, what, "a literal out of range or of another type"));
+        let bad = |what: &str| {
+            Err(ParseError::new(
+                loc,
+                what,
+                "a literal out of range or of another type",
+            ))
+        };
         match (d, lit) {
-            (DType::F32, Lit::Inf) => Ok(Scalar::F32(if neg { f32::NEG_INFINITY } else { f32::INFINITY })),
+            (DType::F32, Lit::Inf) => Ok(Scalar::F32(if neg {
+                f32::NEG_INFINITY
+            } else {
+                f32::INFINITY
+            })),
             (DType::F32, Lit::Nan(b)) => Ok(Scalar::F32(f32::from_bits(b))),
             (DType::F32, Lit::Num(s)) => match s.parse::<f32>() {
                 Ok(v) if v.is_finite() => Ok(Scalar::F32(v)),
@@ -264,7 +282,11 @@ impl Parser {
                 Ok(v) => Ok(Scalar::U32(v)),
                 Err(_) => bad("a u32 literal"),
             },
-            (DType::Bool, _) => Err(ParseError::new(dloc, "`true` or `false` for a bool", "a typed literal")),
+            (DType::Bool, _) => Err(ParseError::new(
+                dloc,
+                "`true` or `false` for a bool",
+                "a typed literal",
+            )),
             _ => bad("a literal that fits its dtype"),
         }
     }
@@ -318,7 +340,11 @@ impl Parser {
             Tok::Value(n) => {
                 let n = n.clone();
                 if self.lookup(&n).is_some() {
-                    return Err(ParseError::new(loc, "a new value name", &format!("`%{n}`, defined twice")));
+                    return Err(ParseError::new(
+                        loc,
+                        "a new value name",
+                        &format!("`%{n}`, defined twice"),
+                    ));
                 }
                 self.bump();
                 Ok((n, loc))
@@ -330,7 +356,11 @@ impl Parser {
     fn bind(&mut self, names: &[(String, Loc)], values: &[Value]) -> PResult<()> {
         for ((n, loc), &v) in names.iter().zip(values) {
             if self.lookup(n).is_some() {
-                return Err(ParseError::new(*loc, "a new value name", &format!("`%{n}`, defined twice")));
+                return Err(ParseError::new(
+                    *loc,
+                    "a new value name",
+                    &format!("`%{n}`, defined twice"),
+                ));
             }
             if let Some(scope) = self.names.last_mut() {
                 scope.insert(n.clone(), v);
@@ -364,9 +394,17 @@ impl Parser {
                     let start = self.offset()?;
                     self.punct(",")?;
                     let size = self.usize()?;
-                    let stride = if self.eat_punct(",") { self.usize()? } else { 1 };
+                    let stride = if self.eat_punct(",") {
+                        self.usize()?
+                    } else {
+                        1
+                    };
                     self.punct(")")?;
-                    Indexer::Slice { start, size, stride }
+                    Indexer::Slice {
+                        start,
+                        size,
+                        stride,
+                    }
                 } else {
                     Indexer::Index(self.offset()?)
                 };
@@ -478,7 +516,8 @@ impl Parser {
             self.k.aliases.push((i, o));
         }
         if !self.eat_keyword("body") {
-            return self.fail("a parameter (`prefetch`, `in`, `out`, `scratch`), `alias` or `body`");
+            return self
+                .fail("a parameter (`prefetch`, `in`, `out`, `scratch`), `alias` or `body`");
         }
         let names = self.new_names()?;
         self.k.body = self.region(&names)?;
@@ -573,20 +612,35 @@ impl Parser {
             "const" => Op::Const(self.scalar()?),
             "full" => {
                 let value = self.scalar()?;
-                Op::Full { value, shape: self.shape()? }
+                Op::Full {
+                    value,
+                    shape: self.shape()?,
+                }
             }
             "iota" => {
                 let dtype = self.dtype()?;
                 let shape = self.shape()?;
                 self.keyword("dim")?;
-                Op::Iota { dtype, shape, dim: self.usize()? }
+                Op::Iota {
+                    dtype,
+                    shape,
+                    dim: self.usize()?,
+                }
             }
-            "program_id" => Op::ProgramId { axis: self.usize()? },
-            "num_programs" => Op::NumPrograms { axis: self.usize()? },
+            "program_id" => Op::ProgramId {
+                axis: self.usize()?,
+            },
+            "num_programs" => Op::NumPrograms {
+                axis: self.usize()?,
+            },
             "cmp" => {
                 let c = self.ident("a comparison (eq, ne, lt, le, gt, ge)")?;
                 let Some(c) = CmpOp::from_name(&c) else {
-                    return Err(ParseError::new(self.loc(), "a comparison (eq, ne, lt, le, gt, ge)", &format!("`{c}`")));
+                    return Err(ParseError::new(
+                        self.loc(),
+                        "a comparison (eq, ne, lt, le, gt, ge)",
+                        &format!("`{c}`"),
+                    ));
                 };
                 let x = self.value()?;
                 self.punct(",")?;
@@ -597,7 +651,11 @@ impl Parser {
                 self.punct(",")?;
                 let on_true = self.value()?;
                 self.punct(",")?;
-                Op::Select { cond, on_true, on_false: self.value()? }
+                Op::Select {
+                    cond,
+                    on_true,
+                    on_false: self.value()?,
+                }
             }
             "cast" | "bitcast" => {
                 let x = self.value()?;
@@ -614,17 +672,27 @@ impl Parser {
                 self.keyword("to")?;
                 let shape = self.shape()?;
                 self.keyword("dims")?;
-                Op::BroadcastInDim { x, shape, dims: self.shape()? }
+                Op::BroadcastInDim {
+                    x,
+                    shape,
+                    dims: self.shape()?,
+                }
             }
             "reshape" => {
                 let x = self.value()?;
                 self.keyword("to")?;
-                Op::Reshape { x, shape: self.shape()? }
+                Op::Reshape {
+                    x,
+                    shape: self.shape()?,
+                }
             }
             "transpose" => {
                 let x = self.value()?;
                 self.keyword("perm")?;
-                Op::Transpose { x, perm: self.shape()? }
+                Op::Transpose {
+                    x,
+                    perm: self.shape()?,
+                }
             }
             "concatenate" => {
                 let mut xs = vec![self.value()?];
@@ -632,7 +700,10 @@ impl Parser {
                     xs.push(self.value()?);
                 }
                 self.keyword("axis")?;
-                Op::Concatenate { xs, axis: self.usize()? }
+                Op::Concatenate {
+                    xs,
+                    axis: self.usize()?,
+                }
             }
             "slice" => {
                 let x = self.value()?;
@@ -641,7 +712,12 @@ impl Parser {
                 self.keyword("limit")?;
                 let limit = self.shape()?;
                 self.keyword("strides")?;
-                Op::Slice { x, start, limit, strides: self.shape()? }
+                Op::Slice {
+                    x,
+                    start,
+                    limit,
+                    strides: self.shape()?,
+                }
             }
             "reduce" => {
                 let what = "a reduction (sum, max, min, prod, and, or, argmax, argmin)";
@@ -651,12 +727,19 @@ impl Parser {
                 };
                 let x = self.value()?;
                 self.keyword("axes")?;
-                Op::Reduce { op, x, axes: self.shape()? }
+                Op::Reduce {
+                    op,
+                    x,
+                    axes: self.shape()?,
+                }
             }
             "cumsum" => {
                 let x = self.value()?;
                 self.keyword("axis")?;
-                Op::Cumsum { x, axis: self.usize()? }
+                Op::Cumsum {
+                    x,
+                    axis: self.usize()?,
+                }
             }
             "dot" => {
                 let lhs = self.value()?;
@@ -664,7 +747,12 @@ impl Parser {
                 let rhs = self.value()?;
                 let transpose_lhs = self.eat_keyword("transpose_lhs");
                 let transpose_rhs = self.eat_keyword("transpose_rhs");
-                Op::Dot { lhs, rhs, transpose_lhs, transpose_rhs }
+                Op::Dot {
+                    lhs,
+                    rhs,
+                    transpose_lhs,
+                    transpose_rhs,
+                }
             }
             "load" => {
                 let src = self.ref_at()?;
@@ -693,14 +781,23 @@ impl Parser {
                 self.punct(",")?;
                 let value = self.value()?;
                 let mask = self.opt_value_after("mask")?;
-                Op::Atomic { op, dst, value, mask }
+                Op::Atomic {
+                    op,
+                    dst,
+                    value,
+                    mask,
+                }
             }
             "atomic_cas" => {
                 let dst = self.ref_at()?;
                 self.punct(",")?;
                 let expected = self.value()?;
                 self.punct(",")?;
-                Op::AtomicCas { dst, expected, new: self.value()? }
+                Op::AtomicCas {
+                    dst,
+                    expected,
+                    new: self.value()?,
+                }
             }
             "for" => {
                 let lower = self.value()?;
@@ -714,7 +811,13 @@ impl Parser {
                 self.keyword("do")?;
                 let names = self.new_names()?;
                 let body = self.region(&names)?;
-                Op::For { lower, upper, step, inits, body }
+                Op::For {
+                    lower,
+                    upper,
+                    step,
+                    inits,
+                    body,
+                }
             }
             "while" => {
                 self.keyword("init")?;
@@ -738,7 +841,11 @@ impl Parser {
                 } else {
                     self.new_region(&[])?.0
                 };
-                Op::If { cond, then_region, else_region }
+                Op::If {
+                    cond,
+                    then_region,
+                    else_region,
+                }
             }
             "run_scoped" => {
                 self.punct("(")?;
@@ -763,12 +870,19 @@ impl Parser {
                 self.punct("->")?;
                 let dst = self.ref_at()?;
                 self.keyword("sem")?;
-                Op::DmaStart { src, dst, sem: self.ref_at()? }
+                Op::DmaStart {
+                    src,
+                    dst,
+                    sem: self.ref_at()?,
+                }
             }
             "dma_wait" => {
                 let dst = self.ref_at()?;
                 self.keyword("sem")?;
-                Op::DmaWait { dst, sem: self.ref_at()? }
+                Op::DmaWait {
+                    dst,
+                    sem: self.ref_at()?,
+                }
             }
             "semaphore_signal" => {
                 let sem = self.ref_at()?;
@@ -780,14 +894,23 @@ impl Parser {
             "semaphore_wait" => {
                 let sem = self.ref_at()?;
                 self.punct(",")?;
-                Op::SemaphoreWait { sem, value: self.value()? }
+                Op::SemaphoreWait {
+                    sem,
+                    value: self.value()?,
+                }
             }
-            "semaphore_read" => Op::SemaphoreRead { sem: self.ref_at()? },
+            "semaphore_read" => Op::SemaphoreRead {
+                sem: self.ref_at()?,
+            },
             "debug_print" => {
                 let fmt = match self.bump() {
                     Tok::Str(s) => s,
                     other => {
-                        return Err(ParseError::new(self.loc(), "a format string", &other.to_string()))
+                        return Err(ParseError::new(
+                            self.loc(),
+                            "a format string",
+                            &other.to_string(),
+                        ))
                     }
                 };
                 let mut args = Vec::new();
@@ -798,7 +921,11 @@ impl Parser {
             }
             other => {
                 self.pos = self.pos.saturating_sub(1);
-                return Err(ParseError::new(self.loc(), "an operation", &format!("`{other}`")));
+                return Err(ParseError::new(
+                    self.loc(),
+                    "an operation",
+                    &format!("`{other}`"),
+                ));
             }
         })
     }

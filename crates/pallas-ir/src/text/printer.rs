@@ -201,7 +201,11 @@ impl Printer<'_> {
         let text = match op {
             Op::Const(s) => format!("const {s}"),
             Op::Full { value, shape: s } => format!("full {value} {}", shape(s)),
-            Op::Iota { dtype, shape: s, dim } => format!("iota {dtype}{} dim {dim}", shape(s)),
+            Op::Iota {
+                dtype,
+                shape: s,
+                dim,
+            } => format!("iota {dtype}{} dim {dim}", shape(s)),
             Op::ProgramId { axis } => format!("program_id {axis}"),
             Op::NumPrograms { axis } => format!("num_programs {axis}"),
             Op::Unary(u, x) => format!("{} {}", u.name(), self.v(*x)),
@@ -251,7 +255,11 @@ impl Printer<'_> {
                 if *transpose_lhs { " transpose_lhs" } else { "" },
                 if *transpose_rhs { " transpose_rhs" } else { "" }
             ),
-            Op::Load { src, mask: m, other } => format!(
+            Op::Load {
+                src,
+                mask: m,
+                other,
+            } => format!(
                 "load {}{}{}",
                 self.at(src),
                 mask(self, m),
@@ -259,10 +267,23 @@ impl Printer<'_> {
                     .map(|o| format!(" other {}", self.v(o)))
                     .unwrap_or_default()
             ),
-            Op::Store { dst, value, mask: m } => {
-                format!("store {}, {}{}", self.at(dst), self.v(*value), mask(self, m))
+            Op::Store {
+                dst,
+                value,
+                mask: m,
+            } => {
+                format!(
+                    "store {}, {}{}",
+                    self.at(dst),
+                    self.v(*value),
+                    mask(self, m)
+                )
             }
-            Op::Swap { dst, value, mask: m } => {
+            Op::Swap {
+                dst,
+                value,
+                mask: m,
+            } => {
                 format!("swap {}, {}{}", self.at(dst), self.v(*value), mask(self, m))
             }
             Op::Atomic {
@@ -341,15 +362,10 @@ impl Printer<'_> {
                     .get(*body)
                     .map(|r| r.args.clone())
                     .unwrap_or_default();
-                let decls = join(
-                    scratch
-                        .iter()
-                        .enumerate()
-                        .map(|(i, t)| match args.get(i) {
-                            Some(&a) => format!("{}: {}", self.v(a), ref_type(t)),
-                            None => format!("%?: {}", ref_type(t)),
-                        }),
-                );
+                let decls = join(scratch.iter().enumerate().map(|(i, t)| match args.get(i) {
+                    Some(&a) => format!("{}: {}", self.v(a), ref_type(t)),
+                    None => format!("%?: {}", ref_type(t)),
+                }));
                 self.line(depth, &format!("{lhs}run_scoped({decls}) {{"));
                 self.region_body(*body, depth + 1);
                 self.line(depth, "}");

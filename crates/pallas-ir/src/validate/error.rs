@@ -95,7 +95,9 @@ pub enum ValidationErrorKind {
         found: usize,
     },
     /// Index map with the wrong number of results.
-    #[error("index map returns {found} block indices, expected {expected} (one per array dimension)")]
+    #[error(
+        "index map returns {found} block indices, expected {expected} (one per array dimension)"
+    )]
     IndexMapResults {
         /// Expected.
         expected: usize,

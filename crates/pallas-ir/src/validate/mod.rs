@@ -134,7 +134,9 @@ impl<'k> Validator<'k> {
 
     fn check_shape(&mut self, shape: &[usize]) -> bool {
         if num_elements(shape).is_none() {
-            self.err(ValidationErrorKind::ShapeOverflow(ShapeText(shape.to_vec())));
+            self.err(ValidationErrorKind::ShapeOverflow(ShapeText(
+                shape.to_vec(),
+            )));
             false
         } else {
             true

@@ -4,7 +4,7 @@ use super::error::{ShapeText, ValidationErrorKind as E};
 use super::{RefOrigin, Validator};
 use crate::dtype::DType;
 use crate::kernel::{Inst, ParamKind, Value};
-use crate::ops::{AtomicOp, BinaryOp, Indexer, Offset, Op, RefAt, ReduceOp, UnaryOp};
+use crate::ops::{AtomicOp, BinaryOp, Indexer, Offset, Op, ReduceOp, RefAt, UnaryOp};
 use crate::types::{num_elements, MemorySpace, RefElem, RefType, SemaphoreKind, Type};
 
 type ValTy = (DType, Vec<usize>);
@@ -61,10 +61,7 @@ impl Validator<'_> {
                     ParamKind::Output | ParamKind::Scratch => true,
                     ParamKind::ScalarPrefetch => false,
                     ParamKind::Input => {
-                        let pos = self
-                            .k
-                            .params_of(ParamKind::Input)
-                            .position(|(j, _)| j == i);
+                        let pos = self.k.params_of(ParamKind::Input).position(|(j, _)| j == i);
                         self.k.aliases.iter().any(|&(a, _)| Some(a) == pos)
                     }
                 }
@@ -121,7 +118,14 @@ impl Validator<'_> {
     }
 
     /// Checks one start offset covering `size` elements `stride` apart.
-    fn offset(&mut self, off: Offset, dim: usize, size: usize, stride: usize, extent: usize) -> bool {
+    fn offset(
+        &mut self,
+        off: Offset,
+        dim: usize,
+        size: usize,
+        stride: usize,
+        extent: usize,
+    ) -> bool {
         let span = if size == 0 {
             0i64
         } else {
@@ -232,7 +236,13 @@ impl Validator<'_> {
         Some((d, a.shape))
     }
 
-    fn need_dtype(&mut self, what: &'static str, d: DType, ok: bool, expected: &'static str) -> Option<()> {
+    fn need_dtype(
+        &mut self,
+        what: &'static str,
+        d: DType,
+        ok: bool,
+        expected: &'static str,
+    ) -> Option<()> {
         if ok {
             Some(())
         } else {
@@ -483,7 +493,10 @@ impl Validator<'_> {
                     });
                     return None;
                 }
-                one(Type::array(d, perm.iter().map(|&p| s[p]).collect::<Vec<_>>()))
+                one(Type::array(
+                    d,
+                    perm.iter().map(|&p| s[p]).collect::<Vec<_>>(),
+                ))
             }
             Op::Concatenate { xs, axis } => {
                 let Some((&first, rest)) = xs.split_first() else {
@@ -554,7 +567,9 @@ impl Validator<'_> {
                     }
                 }
                 let (ok, expected) = match op {
-                    ReduceOp::And | ReduceOp::Or => (d.is_int() || d == DType::Bool, "an integer or bool"),
+                    ReduceOp::And | ReduceOp::Or => {
+                        (d.is_int() || d == DType::Bool, "an integer or bool")
+                    }
                     _ => (d.is_numeric(), "a numeric dtype"),
                 };
                 self.need_dtype("operand", d, ok, expected)?;
@@ -584,7 +599,12 @@ impl Validator<'_> {
                 let (dl, sl) = self.val(*lhs, "lhs")?;
                 let (dr, sr) = self.val(*rhs, "rhs")?;
                 self.same_dtype("rhs", dl, dr)?;
-                self.need_dtype("operands", dl, matches!(dl, DType::F32 | DType::I32), "f32 or i32")?;
+                self.need_dtype(
+                    "operands",
+                    dl,
+                    matches!(dl, DType::F32 | DType::I32),
+                    "f32 or i32",
+                )?;
                 let t = |s: &[usize], tr: bool| {
                     if s.len() == 2 && tr {
                         vec![s[1], s[0]]
@@ -636,7 +656,9 @@ impl Validator<'_> {
                 self.stored(*value, d, &s)?;
                 self.mask(*mask, &s)?;
                 let (ok, expected) = match op {
-                    AtomicOp::Add | AtomicOp::Max | AtomicOp::Min => (d.is_numeric(), "a numeric dtype"),
+                    AtomicOp::Add | AtomicOp::Max | AtomicOp::Min => {
+                        (d.is_numeric(), "a numeric dtype")
+                    }
                     AtomicOp::And | AtomicOp::Or | AtomicOp::Xor => (d.is_int(), "an integer"),
                     AtomicOp::Xchg => (d != DType::Bool, "a 32-bit dtype"),
                 };
@@ -696,7 +718,9 @@ impl Validator<'_> {
                 for t in &ty {
                     match t {
                         Some(Type::Ref(_)) => {
-                            self.err(E::RefAsValue { what: "branch result" });
+                            self.err(E::RefAsValue {
+                                what: "branch result",
+                            });
                             return None;
                         }
                         Some(t) => results.push(t.clone()),
@@ -731,7 +755,9 @@ impl Validator<'_> {
                 for t in ys {
                     match t {
                         Some(Type::Ref(_)) => {
-                            self.err(E::RefAsValue { what: "run_scoped result" });
+                            self.err(E::RefAsValue {
+                                what: "run_scoped result",
+                            });
                             return None;
                         }
                         Some(t) => results.push(t),
@@ -822,7 +848,9 @@ impl Validator<'_> {
         args: &[(Type, Option<RefOrigin>)],
     ) -> Option<()> {
         let Some(r) = self.k.regions.get(region) else {
-            self.err(E::Malformed(format!("{what}: region {region:?} does not exist")));
+            self.err(E::Malformed(format!(
+                "{what}: region {region:?} does not exist"
+            )));
             return None;
         };
         if r.args.len() != args.len() {
@@ -836,7 +864,12 @@ impl Validator<'_> {
         Some(())
     }
 
-    fn yields_match(&mut self, what: &'static str, ys: &[Option<Type>], expected: &[Type]) -> Option<()> {
+    fn yields_match(
+        &mut self,
+        what: &'static str,
+        ys: &[Option<Type>],
+        expected: &[Type],
+    ) -> Option<()> {
         if ys.len() != expected.len() {
             self.err(E::YieldCount {
                 what,
