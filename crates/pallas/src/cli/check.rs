@@ -1,0 +1,57 @@
+//! `pallas check` and `pallas fmt`.
+
+use std::path::Path;
+
+use pallas_ir::text::{self, KernelTextError};
+use pallas_ir::{ValidatedKernel, ValueData};
+
+use super::{read_text, Failure};
+
+/// Parses and validates a kernel file, with errors that name the file.
+pub fn load(path: &Path) -> Result<ValidatedKernel, Failure> {
+    let src = read_text(path)?;
+    text::parse_and_validate(&src).map_err(|e| match e {
+        KernelTextError::Parse(p) => Failure::Input(format!("{}:{p}", path.display())),
+        KernelTextError::Invalid(v) => Failure::Input(format!("{}: {v}", path.display())),
+    })
+}
+
+/// `pallas check`: validate and list every value's type.
+pub fn check(path: &Path) -> Result<(), Failure> {
+    let vk = load(path)?;
+    let k = vk.kernel();
+    println!(
+        "{}: kernel `{}` is valid: {} grid points, {} parameters, {} values",
+        path.display(),
+        k.name,
+        k.num_grid_points().unwrap_or(0),
+        k.params.len(),
+        k.values.len()
+    );
+    for (v, data) in k.values.iter() {
+        let origin = match data {
+            ValueData::Arg { index, .. } => format!("region argument {index}"),
+            ValueData::Result { inst, .. } => {
+                let at = k
+                    .inst_loc(*inst)
+                    .map(|l| format!(" at {l}"))
+                    .unwrap_or_default();
+                format!("{}{at}", k.insts[*inst].op.name())
+            }
+        };
+        println!("  %{}: {}  ({origin})", v.index(), vk.value_type(v));
+    }
+    Ok(())
+}
+
+/// `pallas fmt`: print the canonical form.
+pub fn fmt(path: &Path) -> Result<(), Failure> {
+    let src = read_text(path)?;
+    let k = text::parse(&src).map_err(|p| Failure::Input(format!("{}:{p}", path.display())))?;
+    // Keep the leading comment lines, which describe the kernel.
+    for line in src.lines().take_while(|l| l.starts_with('#')) {
+        println!("{line}");
+    }
+    print!("{}", text::print(&k));
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! The `pallas` command line: check, format and run kernel files.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
