@@ -69,8 +69,8 @@ pub fn main() -> ExitCode {
 
 /// Reads a kernel file as UTF-8 text.
 pub fn read_text(path: &Path) -> Result<String, Failure> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
     String::from_utf8(bytes).map_err(|e| {
         Failure::Input(format!(
             "{}: not UTF-8 text (invalid byte at offset {})",

@@ -1,0 +1,112 @@
+//! Simulator settings, mirroring the knobs of Pallas' TPU interpret mode.
+
+/// What an out-of-bounds read does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutOfBoundsReads {
+    /// Report an error naming the grid point, operation, ref and indices.
+    Raise,
+    /// Return uninitialized values, as the hardware might.
+    Uninitialized,
+}
+
+/// What fresh memory holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UninitializedMemory {
+    /// NaN for floats, a poison pattern for integers (`0x7fbadbad`).
+    Nan,
+    /// Zeros.
+    Zero,
+}
+
+/// When DMAs move their data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DmaExecutionMode {
+    /// At `dma_start`.
+    Eager,
+    /// At the matching `dma_wait`: a read of the destination before the
+    /// wait sees stale data, which exposes a missing wait.
+    OnWait,
+}
+
+/// The integer poison pattern of uninitialized memory.
+pub const POISON: u32 = 0x7fba_dbad;
+
+/// Simulator settings. `SimConfig::default()` is the interpret mode's
+/// default: one core, checks on, eager DMAs, natural order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Simulated cores; parallel grid dimensions are split across them,
+    /// each core on its own thread.
+    pub num_cores: usize,
+    /// Out-of-bounds reads: error or uninitialized values.
+    pub out_of_bounds_reads: OutOfBoundsReads,
+    /// Content of fresh memory (blocks past an array's edge, scratch,
+    /// output blocks before they are written).
+    pub uninitialized_memory: UninitializedMemory,
+    /// When DMAs run.
+    pub dma_execution_mode: DmaExecutionMode,
+    /// Skip floating-point arithmetic (results are uninitialized), to time
+    /// memory traffic alone.
+    pub skip_floating_point_ops: bool,
+    /// Seed for the order of parallel grid points within each core; 0 keeps
+    /// row-major order.
+    pub random_seed: u64,
+    /// Print `debug_print` output to stdout.
+    pub debug_print: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            num_cores: 1,
+            out_of_bounds_reads: OutOfBoundsReads::Raise,
+            uninitialized_memory: UninitializedMemory::Nan,
+            dma_execution_mode: DmaExecutionMode::Eager,
+            skip_floating_point_ops: false,
+            random_seed: 0,
+            debug_print: true,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The default settings, to chain setters on.
+    pub fn builder() -> Self {
+        Self::default()
+    }
+    /// Sets the number of simulated cores (at least 1).
+    pub fn num_cores(mut self, n: usize) -> Self {
+        self.num_cores = n.max(1);
+        self
+    }
+    /// Sets what out-of-bounds reads do.
+    pub fn out_of_bounds_reads(mut self, v: OutOfBoundsReads) -> Self {
+        self.out_of_bounds_reads = v;
+        self
+    }
+    /// Sets what fresh memory holds.
+    pub fn uninitialized_memory(mut self, v: UninitializedMemory) -> Self {
+        self.uninitialized_memory = v;
+        self
+    }
+    /// Sets when DMAs run.
+    pub fn dma_execution_mode(mut self, v: DmaExecutionMode) -> Self {
+        self.dma_execution_mode = v;
+        self
+    }
+    /// Skips floating-point arithmetic.
+    pub fn skip_floating_point_ops(mut self, v: bool) -> Self {
+        self.skip_floating_point_ops = v;
+        self
+    }
+    /// Sets the seed for the order of parallel grid points.
+    pub fn random_seed(mut self, seed: u64) -> Self {
+        self.random_seed = seed;
+        self
+    }
+    /// Turns `debug_print` output on or off.
+    pub fn debug_print(mut self, v: bool) -> Self {
+        self.debug_print = v;
+        self
+    }
+}

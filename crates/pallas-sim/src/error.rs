@@ -1,0 +1,126 @@
+//! What the simulator reports when a kernel misbehaves.
+
+use std::fmt;
+
+use pallas_ir::Loc;
+
+/// What went wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SimErrorKind {
+    /// A read or write outside a ref.
+    #[error("out-of-bounds {access} of `{name}`: index {index} on dimension {dim}, which has {extent} elements")]
+    OutOfBounds {
+        /// `read` or `write`.
+        access: &'static str,
+        /// Ref name.
+        name: String,
+        /// Dimension.
+        dim: usize,
+        /// Offending index (start + span for slices).
+        index: i64,
+        /// Extent of the dimension.
+        extent: usize,
+    },
+    /// An index map gave a block index outside the array.
+    #[error("index map of `{name}` gives block index {index} on dimension {dim}, but the array has {blocks} blocks there")]
+    BlockIndexOutOfRange {
+        /// Parameter.
+        name: String,
+        /// Dimension.
+        dim: usize,
+        /// Block index.
+        index: i64,
+        /// Number of blocks.
+        blocks: usize,
+    },
+    /// An output block visited again after another block was written.
+    #[error("output `{name}` revisits block {block:?} after other blocks were written (only aliased outputs may)")]
+    Revisit {
+        /// Output.
+        name: String,
+        /// Block index.
+        block: Vec<i64>,
+    },
+    /// Every core is waiting on a semaphore.
+    #[error("deadlock: every running core waits on a semaphore ({detail})")]
+    Deadlock {
+        /// What this core waits for.
+        detail: String,
+    },
+    /// A semaphore still counts at the end of the kernel.
+    #[error("semaphore `{name}`[{index}] is {value} at the end of the kernel, expected 0 (a signal or DMA never waited for)")]
+    SemaphoreLeftNonZero {
+        /// Semaphore ref.
+        name: String,
+        /// Flat index.
+        index: usize,
+        /// Count.
+        value: i64,
+    },
+    /// A DMA started and never waited for.
+    #[error("DMA into `{dst}` started and never waited for")]
+    DmaNotWaited {
+        /// Destination ref.
+        dst: String,
+    },
+    /// A read of memory no one wrote.
+    #[error("read of uninitialized memory in `{name}` at flat index {index}")]
+    UninitializedRead {
+        /// Ref.
+        name: String,
+        /// Flat element index within the ref.
+        index: usize,
+    },
+    /// A semaphore signalled on a core that does not exist.
+    #[error("core index {core} out of range: {cores} cores")]
+    BadCore {
+        /// Core asked for.
+        core: i64,
+        /// Cores simulated.
+        cores: usize,
+    },
+    /// An array too large to simulate.
+    #[error("{what} needs {bytes} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// What.
+        what: String,
+        /// Bytes needed.
+        bytes: u128,
+        /// Limit.
+        limit: u128,
+    },
+}
+
+/// A kernel fault: the kernel, core, grid point and operation where it
+/// happened, and what went wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimError {
+    /// Kernel name.
+    pub kernel: String,
+    /// Simulated core.
+    pub core: usize,
+    /// Grid point (one index per grid dimension), if inside the grid.
+    pub grid_point: Option<Vec<usize>>,
+    /// The operation or phase (`load`, `copy-in of x`, `end of kernel`).
+    pub op: String,
+    /// Source location of the operation, for parsed kernels.
+    pub loc: Option<Loc>,
+    /// What went wrong.
+    pub kind: SimErrorKind,
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "kernel `{}`, core {}", self.kernel, self.core)?;
+        if let Some(p) = &self.grid_point {
+            write!(f, ", grid point {p:?}")?;
+        }
+        write!(f, ", {}", self.op)?;
+        if let Some(l) = self.loc {
+            write!(f, " at {l}")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl std::error::Error for SimError {}

@@ -1,0 +1,1056 @@
+//! The per-core interpreter: runs regions of the body over core-local
+//! memory, shared HBM and shared semaphores.
+
+use std::sync::{Mutex, MutexGuard};
+
+use pallas_ir::{
+    Indexer, Inst, Offset, Op, RefAt, RefElem, Region as IrRegion, Scalar, Type, ValidatedKernel,
+    Value,
+};
+
+use crate::config::{DmaExecutionMode, OutOfBoundsReads, SimConfig};
+use crate::error::{SimError, SimErrorKind};
+use crate::memory::{read_region, uninit, write_region, Buffer, DimRange, Region};
+use crate::plan::Plan;
+use crate::shape;
+use crate::sync::{Semaphores, WaitError};
+use crate::tensor::{self, Data, Tensor};
+
+/// What every core of one launch shares.
+pub struct Shared<'a> {
+    /// The kernel.
+    pub vk: &'a ValidatedKernel,
+    /// Settings.
+    pub cfg: &'a SimConfig,
+    /// The layout.
+    pub plan: &'a Plan,
+    /// HBM buffers.
+    pub hbm: &'a [Mutex<Buffer>],
+    /// Semaphores.
+    pub sems: &'a Semaphores,
+}
+
+impl Shared<'_> {
+    /// Locks an HBM buffer.
+    pub fn hbm(&self, i: usize) -> MutexGuard<'_, Buffer> {
+        self.hbm[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where a ref value points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefId {
+    /// A core-local buffer.
+    Local(usize),
+    /// An HBM buffer.
+    Hbm(usize),
+    /// Semaphore slots from this base, on this core.
+    Sem(usize),
+}
+
+/// An SSA value's current content.
+#[derive(Clone, Debug)]
+pub enum Slot {
+    /// Not computed yet.
+    Empty,
+    /// A value.
+    Val(Tensor),
+    /// A ref.
+    Ref(RefId),
+}
+
+/// A DMA waiting for its `dma_wait` (on-wait mode).
+pub struct PendingDma {
+    src: (RefId, Region),
+    dst: (RefId, Region),
+    /// Semaphore slot it signals.
+    pub sem: usize,
+    bytes: i64,
+    /// Destination name, for errors.
+    pub dst_name: String,
+}
+
+/// Counters one core keeps.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// Grid points run.
+    pub grid_points: u64,
+    /// Block copies HBM to VMEM.
+    pub copies_in: u64,
+    /// Block copies VMEM to HBM.
+    pub copies_out: u64,
+    /// Bytes HBM to VMEM by block copies.
+    pub bytes_in: u64,
+    /// Bytes VMEM to HBM by block copies.
+    pub bytes_out: u64,
+    /// DMAs started.
+    pub dmas: u64,
+    /// Bytes moved by DMAs.
+    pub dma_bytes: u64,
+    /// Floating-point operations.
+    pub flops: u64,
+}
+
+/// One simulated core.
+pub struct Core<'a> {
+    /// Shared state.
+    pub sh: &'a Shared<'a>,
+    /// Core index.
+    pub id: usize,
+    env: Vec<Slot>,
+    /// Core-local buffers.
+    pub local: Vec<Buffer>,
+    /// The grid point running (for errors).
+    pub point: Vec<usize>,
+    /// DMAs not yet executed (on-wait mode).
+    pub pending: Vec<PendingDma>,
+    /// Started DMAs not yet waited, by semaphore slot (eager mode).
+    pub unwaited: Vec<(usize, String)>,
+    /// What this core counted.
+    pub counters: Counters,
+    op: Option<Inst>,
+}
+
+impl<'a> Core<'a> {
+    /// A core with fresh local memory.
+    pub fn new(sh: &'a Shared<'a>, id: usize) -> Self {
+        let k = sh.vk.kernel();
+        let local = sh
+            .plan
+            .locals
+            .iter()
+            .map(|(p, s)| {
+                let param = &k.params[*p];
+                let dtype = param.dtype().unwrap_or(pallas_ir::DType::I32);
+                let n = s.iter().product();
+                Buffer {
+                    data: uninit(dtype, n, sh.cfg.uninitialized_memory),
+                    shape: s.clone(),
+                    name: param.name.clone(),
+                }
+            })
+            .collect();
+        Core {
+            sh,
+            id,
+            env: vec![Slot::Empty; k.values.len()],
+            local,
+            point: Vec::new(),
+            pending: Vec::new(),
+            unwaited: Vec::new(),
+            counters: Counters::default(),
+            op: None,
+        }
+    }
+
+    /// An error at the current grid point and operation.
+    pub fn fail(&self, phase: Option<&str>, kind: SimErrorKind) -> SimError {
+        let k = self.sh.vk.kernel();
+        let (op, loc) = match (phase, self.op) {
+            (Some(p), _) => (p.to_string(), None),
+            (None, Some(i)) => (format!("op `{}`", k.insts[i].op.name()), k.inst_loc(i)),
+            (None, None) => ("body".into(), None),
+        };
+        SimError {
+            kernel: k.name.clone(),
+            core: self.id,
+            grid_point: (!k.grid.is_empty()).then(|| self.point.clone()),
+            op,
+            loc,
+            kind,
+        }
+    }
+
+    /// Binds a value slot.
+    pub fn set(&mut self, v: Value, s: Slot) {
+        self.env[v.index()] = s;
+    }
+
+    /// Sets a scalar `i32` value, reusing its storage.
+    pub fn set_i32(&mut self, v: Value, x: i32) {
+        match &mut self.env[v.index()] {
+            Slot::Val(Tensor {
+                data: Data::I32(d), ..
+            }) if d.len() == 1 => d[0] = x,
+            slot => *slot = Slot::Val(Tensor::scalar(Scalar::I32(x))),
+        }
+    }
+
+    fn t(&self, v: Value) -> &Tensor {
+        match &self.env[v.index()] {
+            Slot::Val(t) => t,
+            _ => panic!(
+                "value %{} is not computed (validated kernels define before use)",
+                v.index()
+            ),
+        }
+    }
+
+    /// The ref a value points to.
+    pub fn r(&self, v: Value) -> RefId {
+        match &self.env[v.index()] {
+            Slot::Ref(r) => *r,
+            _ => panic!(
+                "value %{} is not a ref (validated kernels use refs as refs)",
+                v.index()
+            ),
+        }
+    }
+
+    fn take(&mut self, v: Value) -> Tensor {
+        match std::mem::replace(&mut self.env[v.index()], Slot::Empty) {
+            Slot::Val(t) => t,
+            _ => Tensor {
+                data: Data::F32(Vec::new()),
+                shape: Vec::new(),
+            },
+        }
+    }
+
+    fn put(&mut self, v: Value, t: Tensor) {
+        self.env[v.index()] = Slot::Val(t);
+    }
+
+    /// The name of a ref, for errors.
+    fn ref_name(&self, id: RefId) -> String {
+        match id {
+            RefId::Local(i) => self.local[i].name.clone(),
+            RefId::Hbm(i) => self.sh.hbm(i).name.clone(),
+            RefId::Sem(_) => "semaphore".into(),
+        }
+    }
+
+    fn ref_shape(&self, v: Value, id: RefId) -> Vec<usize> {
+        match id {
+            RefId::Local(i) => self.local[i].shape.clone(),
+            RefId::Hbm(i) => self.sh.hbm(i).shape.clone(),
+            RefId::Sem(_) => match self.sh.vk.value_type(v) {
+                Type::Ref(t) => t.shape.clone(),
+                Type::Value { shape, .. } => shape.clone(),
+            },
+        }
+    }
+
+    /// Resolves indexers; `Ok(None)` for an out-of-bounds read when such
+    /// reads give uninitialized values.
+    fn resolve(&self, at: &RefAt, write: bool) -> Result<Option<(RefId, Region)>, SimError> {
+        let id = self.r(at.r);
+        let shape = self.ref_shape(at.r, id);
+        let mut dims = Vec::with_capacity(shape.len());
+        for (d, (ix, &extent)) in at.idx.iter().zip(&shape).enumerate() {
+            let off = |o: &Offset| match o {
+                Offset::Static(s) => *s,
+                Offset::Dynamic(v) => self.t(*v).as_i32() as i64,
+            };
+            let (start, size, stride, keep) = match ix {
+                Indexer::Full => (0, extent, 1, true),
+                Indexer::Index(o) => (off(o), 1, 1, false),
+                Indexer::Slice {
+                    start,
+                    size,
+                    stride,
+                } => (off(start), *size, *stride, true),
+            };
+            let span = if size == 0 {
+                0
+            } else {
+                (size as i64 - 1) * stride as i64 + 1
+            };
+            if start < 0 || start + span > extent as i64 {
+                if !write && self.sh.cfg.out_of_bounds_reads == OutOfBoundsReads::Uninitialized {
+                    return Ok(None);
+                }
+                return Err(self.fail(
+                    None,
+                    SimErrorKind::OutOfBounds {
+                        access: if write { "write" } else { "read" },
+                        name: self.ref_name(id),
+                        dim: d,
+                        index: if start < 0 { start } else { start + span - 1 },
+                        extent,
+                    },
+                ));
+            }
+            dims.push(DimRange {
+                start: start as usize,
+                size,
+                stride,
+                keep,
+            });
+        }
+        Ok(Some((id, Region { dims })))
+    }
+
+    fn read(&self, id: RefId, r: &Region) -> Data {
+        match id {
+            RefId::Local(i) => read_region(&self.local[i], r),
+            RefId::Hbm(i) => read_region(&self.sh.hbm(i), r),
+            RefId::Sem(_) => Data::I32(Vec::new()),
+        }
+    }
+
+    fn with_buf<T>(&mut self, id: RefId, f: impl FnOnce(&mut Buffer) -> T) -> Option<T> {
+        match id {
+            RefId::Local(i) => Some(f(&mut self.local[i])),
+            RefId::Hbm(i) => Some(f(&mut self.sh.hbm(i))),
+            RefId::Sem(_) => None,
+        }
+    }
+
+    fn dtype_of_ref(&self, v: Value) -> pallas_ir::DType {
+        match self.sh.vk.value_type(v) {
+            Type::Ref(t) => t.dtype().unwrap_or(pallas_ir::DType::I32),
+            Type::Value { dtype, .. } => *dtype,
+        }
+    }
+
+    /// Runs the instructions of a region (its args already bound).
+    pub fn run_insts(&mut self, r: IrRegion) -> Result<(), SimError> {
+        let k = self.sh.vk.kernel();
+        for &inst in &k.regions[r].insts {
+            self.op = Some(inst);
+            self.exec(inst)?;
+        }
+        Ok(())
+    }
+
+    fn run_region(&mut self, r: IrRegion, args: Vec<Slot>) -> Result<Vec<Slot>, SimError> {
+        let k = self.sh.vk.kernel();
+        let region = &k.regions[r];
+        for (&a, s) in region.args.iter().zip(args) {
+            self.env[a.index()] = s;
+        }
+        self.run_insts(r)?;
+        Ok(region
+            .yields
+            .iter()
+            .map(|y| self.env[y.index()].clone())
+            .collect())
+    }
+
+    /// Evaluates an index map at the current grid point.
+    pub fn index_map(
+        &mut self,
+        r: IrRegion,
+        prefetch: &[RefId],
+        out: &mut Vec<i64>,
+    ) -> Result<(), SimError> {
+        let k = self.sh.vk.kernel();
+        let region = &k.regions[r];
+        let g = k.grid.len();
+        for (i, &a) in region.args.iter().enumerate() {
+            if i < g {
+                self.set_i32(a, self.point[i] as i32);
+            } else if let Some(&p) = prefetch.get(i - g) {
+                self.env[a.index()] = Slot::Ref(p);
+            }
+        }
+        self.run_insts(r)?;
+        out.clear();
+        out.extend(region.yields.iter().map(|y| self.t(*y).as_i32() as i64));
+        Ok(())
+    }
+
+    fn is_float(&self, v: Value) -> bool {
+        matches!(self.t(v).data, Data::F32(_))
+    }
+
+    fn skip_float(&self, v: Value) -> bool {
+        self.sh.cfg.skip_floating_point_ops && self.is_float(v)
+    }
+
+    fn exec(&mut self, inst: Inst) -> Result<(), SimError> {
+        let k = self.sh.vk.kernel();
+        let data = &k.insts[inst];
+        let res = |i: usize| data.results[i];
+        match &data.op {
+            Op::Const(s) => {
+                let r = res(0);
+                if !matches!(&self.env[r.index()], Slot::Val(_)) {
+                    self.put(r, Tensor::scalar(*s));
+                }
+            }
+            Op::Full { value, shape } => {
+                let n = shape.iter().product();
+                self.put(
+                    res(0),
+                    Tensor {
+                        data: Data::filled(*value, n),
+                        shape: shape.clone(),
+                    },
+                );
+            }
+            Op::Iota { dtype, shape, dim } => {
+                let st = shape::strides(shape);
+                let n: usize = shape.iter().product();
+                let idx = (0..n).map(|f| (f / st[*dim]) % shape[*dim]);
+                let d = match dtype {
+                    pallas_ir::DType::F32 => Data::F32(idx.map(|i| i as f32).collect()),
+                    pallas_ir::DType::U32 => Data::U32(idx.map(|i| i as u32).collect()),
+                    _ => Data::I32(idx.map(|i| i as i32).collect()),
+                };
+                self.put(
+                    res(0),
+                    Tensor {
+                        data: d,
+                        shape: shape.clone(),
+                    },
+                );
+            }
+            Op::ProgramId { axis } => {
+                let p = self.point[*axis] as i32;
+                self.set_i32(res(0), p);
+            }
+            Op::NumPrograms { axis } => {
+                let n = k.grid[*axis].size as i32;
+                self.set_i32(res(0), n);
+            }
+            Op::Unary(op, x) => {
+                let mut out = self.take(res(0));
+                let xt = self.t(*x);
+                if self.skip_float(*x) {
+                    out.data = uninit(
+                        xt.data.dtype(),
+                        xt.data.len(),
+                        self.sh.cfg.uninitialized_memory,
+                    );
+                } else {
+                    tensor::unary(*op, &xt.data, &mut out.data);
+                }
+                out.shape.clone_from(&xt.shape);
+                if matches!(out.data, Data::F32(_)) {
+                    self.counters.flops += out.data.len() as u64;
+                }
+                self.put(res(0), out);
+            }
+            Op::Binary(op, a, b) => {
+                let mut out = self.take(res(0));
+                let (at, bt) = (self.t(*a), self.t(*b));
+                let shape = if at.shape.len() >= bt.shape.len() {
+                    &at.shape
+                } else {
+                    &bt.shape
+                };
+                if self.skip_float(*a) {
+                    let n = at.data.len().max(bt.data.len());
+                    out.data = uninit(at.data.dtype(), n, self.sh.cfg.uninitialized_memory);
+                } else {
+                    tensor::binary(*op, &at.data, &bt.data, &mut out.data);
+                }
+                out.shape.clone_from(shape);
+                if matches!(out.data, Data::F32(_)) {
+                    self.counters.flops += out.data.len() as u64;
+                }
+                self.put(res(0), out);
+            }
+            Op::Compare(op, a, b) => {
+                let mut out = self.take(res(0));
+                let (at, bt) = (self.t(*a), self.t(*b));
+                let shape = if at.shape.len() >= bt.shape.len() {
+                    at.shape.clone()
+                } else {
+                    bt.shape.clone()
+                };
+                let mut v = match out.data {
+                    Data::Bool(v) => v,
+                    _ => Vec::new(),
+                };
+                tensor::compare(*op, &at.data, &bt.data, &mut v);
+                out.data = Data::Bool(v);
+                out.shape = shape;
+                self.put(res(0), out);
+            }
+            Op::Select {
+                cond,
+                on_true,
+                on_false,
+            } => {
+                let (c, t, f) = (self.t(*cond), self.t(*on_true), self.t(*on_false));
+                let shape = [&c.shape, &t.shape, &f.shape]
+                    .into_iter()
+                    .max_by_key(|s| s.len())
+                    .cloned()
+                    .unwrap_or_default();
+                let n = shape.iter().product();
+                let cv = match &c.data {
+                    Data::Bool(v) => v.clone(),
+                    _ => vec![false],
+                };
+                let d = tensor::select(&cv, &t.data, &f.data, n);
+                self.put(res(0), Tensor { data: d, shape });
+            }
+            Op::Cast { x, to } => {
+                let xt = self.t(*x);
+                let t = Tensor {
+                    data: tensor::cast(&xt.data, *to),
+                    shape: xt.shape.clone(),
+                };
+                self.put(res(0), t);
+            }
+            Op::Bitcast { x, to } => {
+                let xt = self.t(*x);
+                let t = Tensor {
+                    data: tensor::bitcast(&xt.data, *to),
+                    shape: xt.shape.clone(),
+                };
+                self.put(res(0), t);
+            }
+            Op::BroadcastInDim { x, shape, dims } => {
+                let t = shape::broadcast_in_dim(self.t(*x), shape, dims);
+                self.put(res(0), t);
+            }
+            Op::Reshape { x, shape } => {
+                let t = Tensor {
+                    data: self.t(*x).data.clone(),
+                    shape: shape.clone(),
+                };
+                self.put(res(0), t);
+            }
+            Op::Transpose { x, perm } => {
+                let t = shape::transpose(self.t(*x), perm);
+                self.put(res(0), t);
+            }
+            Op::Concatenate { xs, axis } => {
+                let ts: Vec<&Tensor> = xs.iter().map(|&x| self.t(x)).collect();
+                let t = shape::concatenate(&ts, *axis);
+                self.put(res(0), t);
+            }
+            Op::Slice {
+                x,
+                start,
+                limit,
+                strides,
+            } => {
+                let t = shape::slice(self.t(*x), start, limit, strides);
+                self.put(res(0), t);
+            }
+            Op::Reduce { op, x, axes } => {
+                let xt = self.t(*x);
+                let flops = if matches!(xt.data, Data::F32(_)) {
+                    xt.data.len() as u64
+                } else {
+                    0
+                };
+                let t = shape::reduce(*op, xt, axes);
+                self.counters.flops += flops;
+                self.put(res(0), t);
+            }
+            Op::Cumsum { x, axis } => {
+                let t = shape::cumsum(self.t(*x), *axis);
+                self.put(res(0), t);
+            }
+            Op::Dot {
+                lhs,
+                rhs,
+                transpose_lhs,
+                transpose_rhs,
+            } => {
+                let (a, b) = (self.t(*lhs), self.t(*rhs));
+                let t = if self.skip_float(*lhs) {
+                    let m = if *transpose_lhs {
+                        a.shape[1]
+                    } else {
+                        a.shape[0]
+                    };
+                    let n = if *transpose_rhs {
+                        b.shape[0]
+                    } else {
+                        b.shape[1]
+                    };
+                    Tensor {
+                        data: uninit(
+                            pallas_ir::DType::F32,
+                            m * n,
+                            self.sh.cfg.uninitialized_memory,
+                        ),
+                        shape: vec![m, n],
+                    }
+                } else {
+                    shape::dot(a, b, *transpose_lhs, *transpose_rhs)
+                };
+                let kdim = if *transpose_lhs {
+                    a.shape[0]
+                } else {
+                    a.shape[1]
+                };
+                self.counters.flops += 2 * (t.data.len() * kdim) as u64;
+                self.put(res(0), t);
+            }
+            Op::Load { src, mask, other } => {
+                let t = self.load(src, *mask, *other)?;
+                self.put(res(0), t);
+            }
+            Op::Store { dst, value, mask } => {
+                self.store(dst, *value, *mask, false)?;
+            }
+            Op::Swap { dst, value, mask } => {
+                let old = self.store(dst, *value, *mask, true)?;
+                self.put(res(0), old);
+            }
+            Op::Atomic {
+                op,
+                dst,
+                value,
+                mask,
+            } => {
+                let old = self.atomic(*op, dst, *value, *mask)?;
+                self.put(res(0), old);
+            }
+            Op::AtomicCas { dst, expected, new } => {
+                let old = self.cas(dst, *expected, *new)?;
+                self.put(res(0), old);
+            }
+            Op::For {
+                lower,
+                upper,
+                step,
+                inits,
+                body,
+            } => {
+                let (lo, hi) = (
+                    self.t(*lower).as_i32() as i64,
+                    self.t(*upper).as_i32() as i64,
+                );
+                let mut carries: Vec<Slot> =
+                    inits.iter().map(|v| self.env[v.index()].clone()).collect();
+                let iv = k.regions[*body].args[0];
+                let mut i = lo;
+                while i < hi {
+                    self.set_i32(iv, i as i32);
+                    let r = &k.regions[*body];
+                    for (&a, c) in r.args[1..].iter().zip(carries.drain(..)) {
+                        self.env[a.index()] = c;
+                    }
+                    self.run_insts(*body)?;
+                    carries = r
+                        .yields
+                        .iter()
+                        .map(|y| self.env[y.index()].clone())
+                        .collect();
+                    i += step;
+                }
+                for (&r, c) in data.results.iter().zip(carries) {
+                    self.env[r.index()] = c;
+                }
+            }
+            Op::While { inits, cond, body } => {
+                let mut carries: Vec<Slot> =
+                    inits.iter().map(|v| self.env[v.index()].clone()).collect();
+                loop {
+                    let c = self.run_region(*cond, carries.clone())?;
+                    let go = match c.first() {
+                        Some(Slot::Val(t)) => t.as_bool(),
+                        _ => false,
+                    };
+                    if !go {
+                        break;
+                    }
+                    carries = self.run_region(*body, carries)?;
+                }
+                for (&r, c) in data.results.iter().zip(carries) {
+                    self.env[r.index()] = c;
+                }
+            }
+            Op::If {
+                cond,
+                then_region,
+                else_region,
+            } => {
+                let r = if self.t(*cond).as_bool() {
+                    *then_region
+                } else {
+                    *else_region
+                };
+                let ys = self.run_region(r, Vec::new())?;
+                for (&r, y) in data.results.iter().zip(ys) {
+                    self.env[r.index()] = y;
+                }
+            }
+            Op::RunScoped { scratch, body } => {
+                let base_local = self.local.len();
+                let nsem: usize = scratch
+                    .iter()
+                    .filter(|t| t.is_semaphore())
+                    .map(|t| t.shape.iter().product::<usize>())
+                    .sum();
+                let sem_base = self.sh.sems.push_slots(self.id, nsem);
+                let mut next_sem = sem_base;
+                let mut args = Vec::new();
+                for t in scratch {
+                    let n: usize = t.shape.iter().product();
+                    match t.elem {
+                        RefElem::Data(d) => {
+                            args.push(Slot::Ref(RefId::Local(self.local.len())));
+                            self.local.push(Buffer {
+                                data: uninit(d, n, self.sh.cfg.uninitialized_memory),
+                                shape: t.shape.clone(),
+                                name: "scoped scratch".into(),
+                            });
+                        }
+                        RefElem::Semaphore(_) => {
+                            args.push(Slot::Ref(RefId::Sem(next_sem)));
+                            next_sem += n;
+                        }
+                    }
+                }
+                let ys = self.run_region(*body, args)?;
+                self.local.truncate(base_local);
+                let left = self.sh.sems.pop_slots(self.id, sem_base);
+                if let Some((i, &v)) = left.iter().enumerate().find(|(_, &v)| v != 0) {
+                    return Err(self.fail(
+                        None,
+                        SimErrorKind::SemaphoreLeftNonZero {
+                            name: "scoped semaphore".into(),
+                            index: i,
+                            value: v,
+                        },
+                    ));
+                }
+                for (&r, y) in data.results.iter().zip(ys) {
+                    self.env[r.index()] = y;
+                }
+            }
+            Op::DmaStart { src, dst, sem } => self.dma_start(src, dst, sem)?,
+            Op::DmaWait { dst, sem } => self.dma_wait(dst, sem)?,
+            Op::SemaphoreSignal { sem, inc, core } => {
+                let slot = self.sem_slot(sem)?;
+                let n = self.t(*inc).as_i32() as i64;
+                let target = match core {
+                    Some(c) => {
+                        let c = self.t(*c).as_i32() as i64;
+                        if c < 0 || c as usize >= self.sh.cfg.num_cores {
+                            return Err(self.fail(
+                                None,
+                                SimErrorKind::BadCore {
+                                    core: c,
+                                    cores: self.sh.cfg.num_cores,
+                                },
+                            ));
+                        }
+                        c as usize
+                    }
+                    None => self.id,
+                };
+                self.sh.sems.signal(target, slot, n);
+            }
+            Op::SemaphoreWait { sem, value } => {
+                let slot = self.sem_slot(sem)?;
+                let n = self.t(*value).as_i32() as i64;
+                self.wait_sem(slot, n, "semaphore_wait")?;
+            }
+            Op::SemaphoreRead { sem } => {
+                let slot = self.sem_slot(sem)?;
+                let v = self.sh.sems.read(self.id, slot) as i32;
+                self.set_i32(res(0), v);
+            }
+            Op::DebugPrint { fmt, args } => {
+                if self.sh.cfg.debug_print {
+                    let mut out = String::new();
+                    let mut parts = fmt.split("{}");
+                    out.push_str(parts.next().unwrap_or(""));
+                    for (a, part) in args.iter().zip(parts) {
+                        out.push_str(&fmt_tensor(self.t(*a)));
+                        out.push_str(part);
+                    }
+                    println!("[core {} {:?}] {out}", self.id, self.point);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn load(
+        &mut self,
+        src: &RefAt,
+        mask: Option<Value>,
+        other: Option<Value>,
+    ) -> Result<Tensor, SimError> {
+        let dtype = self.dtype_of_ref(src.r);
+        let Some((id, reg)) = self.resolve(src, false)? else {
+            let shape = src_shape(self, src);
+            let n = shape.iter().product();
+            return Ok(Tensor {
+                data: uninit(dtype, n, self.sh.cfg.uninitialized_memory),
+                shape,
+            });
+        };
+        let shape = reg.shape();
+        let mut data = self.read(id, &reg);
+        if let Some(m) = mask {
+            let mv = match &self.t(m).data {
+                Data::Bool(v) => v.clone(),
+                _ => Vec::new(),
+            };
+            let fill = match other {
+                Some(o) => self.t(o).data.clone(),
+                None => uninit(dtype, 1, self.sh.cfg.uninitialized_memory),
+            };
+            for i in 0..data.len() {
+                let on = mv[if mv.len() == 1 { 0 } else { i }];
+                if !on {
+                    data.set_from(i, &fill, if fill.len() == 1 { 0 } else { i });
+                }
+            }
+        }
+        Ok(Tensor { data, shape })
+    }
+
+    /// Stores (and returns the old values when `want_old`).
+    fn store(
+        &mut self,
+        dst: &RefAt,
+        value: Value,
+        mask: Option<Value>,
+        want_old: bool,
+    ) -> Result<Tensor, SimError> {
+        let (id, reg) = self
+            .resolve(dst, true)?
+            .expect("writes always resolve or fail");
+        let shape = reg.shape();
+        let old = if want_old {
+            self.read(id, &reg)
+        } else {
+            Data::F32(Vec::new())
+        };
+        let v = self.t(value).data.clone();
+        match mask {
+            None => {
+                self.with_buf(id, |b| write_region(b, &reg, &v));
+            }
+            Some(m) => {
+                let mv = match &self.t(m).data {
+                    Data::Bool(x) => x.clone(),
+                    _ => Vec::new(),
+                };
+                self.with_buf(id, |b| {
+                    let offs = reg.offsets(&b.shape);
+                    for (i, &o) in offs.iter().enumerate() {
+                        if mv[if mv.len() == 1 { 0 } else { i }] {
+                            b.data.set_from(o, &v, if v.len() == 1 { 0 } else { i });
+                        }
+                    }
+                });
+            }
+        }
+        Ok(Tensor { data: old, shape })
+    }
+
+    fn atomic(
+        &mut self,
+        op: pallas_ir::AtomicOp,
+        dst: &RefAt,
+        value: Value,
+        mask: Option<Value>,
+    ) -> Result<Tensor, SimError> {
+        use pallas_ir::AtomicOp as A;
+        let (id, reg) = self
+            .resolve(dst, true)?
+            .expect("writes always resolve or fail");
+        let shape = reg.shape();
+        let v = self.t(value).data.clone();
+        let mv: Option<Vec<bool>> = mask.map(|m| match &self.t(m).data {
+            Data::Bool(x) => x.clone(),
+            _ => Vec::new(),
+        });
+        let old = self.with_buf(id, |b| {
+            let offs = reg.offsets(&b.shape);
+            let old = read_region(b, &reg);
+            for (i, &o) in offs.iter().enumerate() {
+                if let Some(m) = &mv {
+                    if !m[if m.len() == 1 { 0 } else { i }] {
+                        continue;
+                    }
+                }
+                let vi = if v.len() == 1 { 0 } else { i };
+                match (&mut b.data, &v) {
+                    (Data::F32(d), Data::F32(s)) => {
+                        let (a, x) = (d[o], s[vi]);
+                        d[o] = match op {
+                            A::Add => a + x,
+                            A::Max => tensor::bin_f32(pallas_ir::BinaryOp::Max, a, x),
+                            A::Min => tensor::bin_f32(pallas_ir::BinaryOp::Min, a, x),
+                            A::Xchg => x,
+                            _ => a,
+                        }
+                    }
+                    (Data::I32(d), Data::I32(s)) => {
+                        let (a, x) = (d[o], s[vi]);
+                        d[o] = match op {
+                            A::Add => a.wrapping_add(x),
+                            A::Max => a.max(x),
+                            A::Min => a.min(x),
+                            A::And => a & x,
+                            A::Or => a | x,
+                            A::Xor => a ^ x,
+                            A::Xchg => x,
+                        }
+                    }
+                    (Data::U32(d), Data::U32(s)) => {
+                        let (a, x) = (d[o], s[vi]);
+                        d[o] = match op {
+                            A::Add => a.wrapping_add(x),
+                            A::Max => a.max(x),
+                            A::Min => a.min(x),
+                            A::And => a & x,
+                            A::Or => a | x,
+                            A::Xor => a ^ x,
+                            A::Xchg => x,
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            old
+        });
+        Ok(Tensor {
+            data: old.unwrap_or(Data::F32(Vec::new())),
+            shape,
+        })
+    }
+
+    fn cas(&mut self, dst: &RefAt, expected: Value, new: Value) -> Result<Tensor, SimError> {
+        let (id, reg) = self
+            .resolve(dst, true)?
+            .expect("writes always resolve or fail");
+        let shape = reg.shape();
+        let (e, n) = (self.t(expected).data.clone(), self.t(new).data.clone());
+        let old = self.with_buf(id, |b| {
+            let offs = reg.offsets(&b.shape);
+            let old = read_region(b, &reg);
+            for (i, &o) in offs.iter().enumerate() {
+                let ei = if e.len() == 1 { 0 } else { i };
+                let ni = if n.len() == 1 { 0 } else { i };
+                if b.data.get(o).to_bits() == e.get(ei).to_bits() {
+                    b.data.set_from(o, &n, ni);
+                }
+            }
+            old
+        });
+        Ok(Tensor {
+            data: old.unwrap_or(Data::F32(Vec::new())),
+            shape,
+        })
+    }
+
+    fn sem_slot(&self, at: &RefAt) -> Result<usize, SimError> {
+        let (id, reg) = self
+            .resolve(at, true)?
+            .expect("writes always resolve or fail");
+        let RefId::Sem(base) = id else {
+            return Ok(0);
+        };
+        let shape = self.ref_shape(at.r, id);
+        let st = shape::strides(&shape);
+        Ok(base
+            + reg
+                .dims
+                .iter()
+                .zip(&st)
+                .map(|(d, s)| d.start * s)
+                .sum::<usize>())
+    }
+
+    fn wait_sem(&mut self, slot: usize, n: i64, what: &str) -> Result<(), SimError> {
+        self.sh
+            .sems
+            .wait(self.id, slot, n)
+            .map_err(|WaitError::Deadlock| {
+                self.fail(
+                    None,
+                    SimErrorKind::Deadlock {
+                        detail: format!(
+                            "core {} in {what} for {n} on semaphore slot {slot}",
+                            self.id
+                        ),
+                    },
+                )
+            })
+    }
+
+    fn dma_start(&mut self, src: &RefAt, dst: &RefAt, sem: &RefAt) -> Result<(), SimError> {
+        let (sid, sreg) = self.resolve(src, true)?.expect("resolves or fails");
+        let (did, dreg) = self.resolve(dst, true)?.expect("resolves or fails");
+        let slot = self.sem_slot(sem)?;
+        let bytes = (dreg.len() * self.dtype_of_ref(dst.r).size_bytes()) as i64;
+        self.counters.dmas += 1;
+        self.counters.dma_bytes += bytes as u64;
+        let dst_name = self.ref_name(did);
+        match self.sh.cfg.dma_execution_mode {
+            DmaExecutionMode::Eager => {
+                self.copy_dma(sid, &sreg, did, &dreg);
+                self.sh.sems.signal(self.id, slot, bytes);
+                self.unwaited.push((slot, dst_name));
+            }
+            DmaExecutionMode::OnWait => self.pending.push(PendingDma {
+                src: (sid, sreg),
+                dst: (did, dreg),
+                sem: slot,
+                bytes,
+                dst_name,
+            }),
+        }
+        Ok(())
+    }
+
+    fn copy_dma(&mut self, sid: RefId, sreg: &Region, did: RefId, dreg: &Region) {
+        let data = self.read(sid, sreg);
+        self.with_buf(did, |b| write_region(b, dreg, &data));
+    }
+
+    fn dma_wait(&mut self, dst: &RefAt, sem: &RefAt) -> Result<(), SimError> {
+        let (_, dreg) = self.resolve(dst, true)?.expect("resolves or fails");
+        let slot = self.sem_slot(sem)?;
+        let bytes = (dreg.len() * self.dtype_of_ref(dst.r).size_bytes()) as i64;
+        // Run the oldest pending DMA on this semaphore (on-wait mode).
+        if let Some(pos) = self.pending.iter().position(|p| p.sem == slot) {
+            let p = self.pending.remove(pos);
+            self.copy_dma(p.src.0, &p.src.1, p.dst.0, &p.dst.1);
+            self.sh.sems.signal(self.id, slot, p.bytes);
+        }
+        if let Some(pos) = self.unwaited.iter().position(|(s, _)| *s == slot) {
+            self.unwaited.remove(pos);
+        }
+        self.wait_sem(slot, bytes, "dma_wait")
+    }
+}
+
+fn src_shape(core: &Core, at: &RefAt) -> Vec<usize> {
+    let id = core.r(at.r);
+    let shape = core.ref_shape(at.r, id);
+    at.idx
+        .iter()
+        .zip(&shape)
+        .filter_map(|(ix, &n)| match ix {
+            Indexer::Full => Some(n),
+            Indexer::Index(_) => None,
+            Indexer::Slice { size, .. } => Some(*size),
+        })
+        .collect()
+}
+
+/// Formats a value for `debug_print`.
+pub fn fmt_tensor(t: &Tensor) -> String {
+    if t.shape.is_empty() {
+        return format!("{}", t.data.get(0))
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_string();
+    }
+    let n = t.data.len().min(16);
+    let items: Vec<String> = (0..n)
+        .map(|i| {
+            format!("{}", t.data.get(i))
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    format!(
+        "{:?}[{}{}]",
+        t.shape,
+        items.join(", "),
+        if t.data.len() > n { ", ..." } else { "" }
+    )
+}

@@ -1,0 +1,227 @@
+//! Memory buffers, ref regions (indexers resolved to offsets) and the
+//! block copies between HBM and VMEM.
+
+use crate::config::{UninitializedMemory, POISON};
+use crate::shape::strides;
+use crate::tensor::Data;
+use pallas_ir::DType;
+
+/// One memory buffer: an HBM array, a VMEM block or scratch, an SMEM ref.
+#[derive(Clone, Debug)]
+pub struct Buffer {
+    /// Elements, row-major.
+    pub data: Data,
+    /// The shape the kernel sees.
+    pub shape: Vec<usize>,
+    /// The name errors use.
+    pub name: String,
+}
+
+/// Fresh (uninitialized) storage of a dtype.
+pub fn uninit(dtype: DType, n: usize, mode: UninitializedMemory) -> Data {
+    let zero = mode == UninitializedMemory::Zero;
+    match dtype {
+        DType::F32 => Data::F32(vec![if zero { 0.0 } else { f32::NAN }; n]),
+        DType::I32 => Data::I32(vec![if zero { 0 } else { POISON as i32 }; n]),
+        DType::U32 => Data::U32(vec![if zero { 0 } else { POISON }; n]),
+        _ => Data::Bool(vec![false; n]),
+    }
+}
+
+/// Refills storage with the uninitialized pattern.
+pub fn reset_uninit(d: &mut Data, mode: UninitializedMemory) {
+    let zero = mode == UninitializedMemory::Zero;
+    match d {
+        Data::F32(v) => v.fill(if zero { 0.0 } else { f32::NAN }),
+        Data::I32(v) => v.fill(if zero { 0 } else { POISON as i32 }),
+        Data::U32(v) => v.fill(if zero { 0 } else { POISON }),
+        Data::Bool(v) => v.fill(false),
+    }
+}
+
+/// One dimension of a resolved region: first element, count, stride, and
+/// whether the dimension stays in the result (indexed dims drop out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DimRange {
+    /// First element.
+    pub start: usize,
+    /// Number of elements.
+    pub size: usize,
+    /// Distance between elements.
+    pub stride: usize,
+    /// Whether the dim is part of the result's shape.
+    pub keep: bool,
+}
+
+/// A resolved region of a buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// One range per buffer dimension.
+    pub dims: Vec<DimRange>,
+}
+
+impl Region {
+    /// The whole buffer.
+    pub fn whole(shape: &[usize]) -> Region {
+        Region {
+            dims: shape
+                .iter()
+                .map(|&n| DimRange {
+                    start: 0,
+                    size: n,
+                    stride: 1,
+                    keep: true,
+                })
+                .collect(),
+        }
+    }
+
+    /// The shape of the values read from or written to the region.
+    pub fn shape(&self) -> Vec<usize> {
+        self.dims
+            .iter()
+            .filter(|d| d.keep)
+            .map(|d| d.size)
+            .collect()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.dims.iter().map(|d| d.size).product()
+    }
+
+    /// Whether the region is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether it covers all of a buffer of `shape`.
+    pub fn is_whole(&self, shape: &[usize]) -> bool {
+        self.dims
+            .iter()
+            .zip(shape)
+            .all(|(d, &n)| d.start == 0 && d.size == n && (d.stride == 1 || n <= 1))
+    }
+
+    /// Calls `f(buffer_offset, run_length)` for each contiguous run of the
+    /// region in a buffer of `shape`, in row-major order of the region.
+    pub fn runs(&self, shape: &[usize], mut f: impl FnMut(usize, usize)) {
+        if self.is_empty() {
+            return;
+        }
+        let st = strides(shape);
+        let nd = self.dims.len();
+        if nd == 0 {
+            f(0, 1);
+            return;
+        }
+        let last = self.dims[nd - 1];
+        let (outer, run) = if last.stride == 1 {
+            (nd - 1, last.size)
+        } else {
+            (nd, 1)
+        };
+        let mut idx = vec![0usize; outer];
+        loop {
+            let mut off = 0;
+            for d in 0..outer {
+                let r = self.dims[d];
+                off += (r.start + idx[d] * r.stride) * st[d];
+            }
+            if outer < nd {
+                off += last.start;
+            }
+            f(off, run);
+            let mut d = outer;
+            loop {
+                if d == 0 {
+                    return;
+                }
+                d -= 1;
+                idx[d] += 1;
+                if idx[d] < self.dims[d].size {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// Every element's buffer offset, in row-major order of the region.
+    pub fn offsets(&self, shape: &[usize]) -> Vec<usize> {
+        let mut out = Vec::with_capacity(self.len());
+        self.runs(shape, |o, n| out.extend(o..o + n));
+        out
+    }
+}
+
+/// Reads a region into a new flat buffer.
+pub fn read_region(buf: &Buffer, r: &Region) -> Data {
+    if r.is_whole(&buf.shape) {
+        return buf.data.clone();
+    }
+    let mut out = buf.data.empty_like(r.len());
+    r.runs(&buf.shape, |o, n| {
+        for i in o..o + n {
+            out.push_from(&buf.data, i);
+        }
+    });
+    out
+}
+
+/// Writes `src` (row-major over the region, or a single element
+/// broadcast) into a region.
+pub fn write_region(buf: &mut Buffer, r: &Region, src: &Data) {
+    let shape = buf.shape.clone();
+    let bcast = src.len() == 1 && r.len() != 1;
+    if !bcast && r.is_whole(&shape) {
+        buf.data.copy_range(0, src, 0, src.len());
+        return;
+    }
+    let mut k = 0;
+    r.runs(&shape, |o, n| {
+        if bcast {
+            for i in o..o + n {
+                buf.data.set_from(i, src, 0);
+            }
+        } else {
+            buf.data.copy_range(o, src, k, n);
+            k += n;
+        }
+    });
+}
+
+/// Copies the rectangle `[origin, origin + extent)` of `src` (shape
+/// `src_shape`) to the rectangle at `dst_origin` of `dst`.
+#[allow(clippy::too_many_arguments)]
+pub fn copy_rect(
+    src: &Data,
+    src_shape: &[usize],
+    src_origin: &[usize],
+    dst: &mut Data,
+    dst_shape: &[usize],
+    dst_origin: &[usize],
+    extent: &[usize],
+) {
+    let make = |origin: &[usize]| Region {
+        dims: origin
+            .iter()
+            .zip(extent)
+            .map(|(&start, &size)| DimRange {
+                start,
+                size,
+                stride: 1,
+                keep: true,
+            })
+            .collect(),
+    };
+    let (rs, rd) = (make(src_origin), make(dst_origin));
+    let mut src_runs = Vec::new();
+    rs.runs(src_shape, |o, n| src_runs.push((o, n)));
+    let mut i = 0;
+    rd.runs(dst_shape, |o, n| {
+        let (so, _) = src_runs[i];
+        dst.copy_range(o, src, so, n);
+        i += 1;
+    });
+}

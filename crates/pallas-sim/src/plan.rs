@@ -1,0 +1,173 @@
+//! What compiling a kernel for the simulator decides once: where each
+//! parameter lives, how blocks map to arrays, how the grid splits.
+
+use pallas_ir::{DimSemantics, MemorySpace, ParamKind, RefElem, Region, ValidatedKernel};
+
+use crate::shape::supported;
+
+/// A blocked (VMEM/SMEM) input or output: its block buffer and mapping.
+#[derive(Clone, Debug)]
+pub struct Blocked {
+    /// Parameter position.
+    pub param: usize,
+    /// Whether it is an input (else an output).
+    pub input: bool,
+    /// Whether this output aliases an input (revisits allowed).
+    pub aliased: bool,
+    /// The HBM buffer it maps.
+    pub hbm: usize,
+    /// Its core-local block buffer.
+    pub local: usize,
+    /// Block shape, one entry per array dim (squeezed dims as 1).
+    pub block: Vec<usize>,
+    /// Blocks per array dim.
+    pub nblocks: Vec<usize>,
+    /// The index map, or `None` for the whole array (block 0).
+    pub index_map: Option<Region>,
+}
+
+/// Where a parameter lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Home {
+    /// A core-local buffer.
+    Local(usize),
+    /// An HBM buffer (memory space `any`).
+    Hbm(usize),
+    /// Semaphore slots from this base.
+    Sem(usize),
+}
+
+/// The compiled layout of a kernel.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Home of each parameter.
+    pub homes: Vec<Home>,
+    /// Blocked inputs and outputs, inputs first.
+    pub blocked: Vec<Blocked>,
+    /// HBM buffer of each scalar-prefetch and input parameter (by launch
+    /// argument position), and of each output (by output position).
+    pub hbm_of_arg: Vec<usize>,
+    /// HBM buffer of each output, in output order.
+    pub hbm_of_output: Vec<usize>,
+    /// Number of HBM buffers.
+    pub num_hbm: usize,
+    /// Local buffers: (param, shape) in creation order.
+    pub locals: Vec<(usize, Vec<usize>)>,
+    /// Prefetch params copied to local SMEM: (param, local, hbm).
+    pub prefetch: Vec<(usize, usize, usize)>,
+    /// Semaphore slots per core for scratch semaphores.
+    pub sem_slots: usize,
+    /// Grid dims in the parallel prefix.
+    pub parallel_dims: usize,
+}
+
+impl Plan {
+    /// Lays out a validated kernel; `Err` names an unsupported dtype.
+    pub fn new(vk: &ValidatedKernel) -> Result<Plan, String> {
+        let k = vk.kernel();
+        let mut homes = Vec::new();
+        let mut hbm_of_arg = Vec::new();
+        let mut hbm_of_output = Vec::new();
+        let mut input_hbm = Vec::new();
+        let mut num_hbm = 0;
+        let mut locals = Vec::new();
+        let mut prefetch = Vec::new();
+        let mut blocked = Vec::new();
+        let mut sem_slots = 0;
+        let mut out_pos = 0;
+        for (i, p) in k.params.iter().enumerate() {
+            if let RefElem::Data(d) = p.elem {
+                if !supported(d) {
+                    return Err(format!("dtype {d} of `{}`", p.name));
+                }
+            }
+            let home = match p.kind {
+                ParamKind::ScalarPrefetch => {
+                    let h = num_hbm;
+                    num_hbm += 1;
+                    hbm_of_arg.push(h);
+                    let l = locals.len();
+                    locals.push((i, p.shape.clone()));
+                    prefetch.push((i, l, h));
+                    Home::Local(l)
+                }
+                ParamKind::Input | ParamKind::Output => {
+                    let input = p.kind == ParamKind::Input;
+                    let (h, aliased) = if input {
+                        let h = num_hbm;
+                        num_hbm += 1;
+                        hbm_of_arg.push(h);
+                        input_hbm.push(h);
+                        (h, false)
+                    } else {
+                        let alias = k.aliases.iter().find(|&&(_, o)| o == out_pos);
+                        out_pos += 1;
+                        let h = match alias {
+                            Some(&(inp, _)) => input_hbm[inp],
+                            None => {
+                                num_hbm += 1;
+                                num_hbm - 1
+                            }
+                        };
+                        hbm_of_output.push(h);
+                        (h, alias.is_some())
+                    };
+                    if p.space == MemorySpace::Any {
+                        Home::Hbm(h)
+                    } else {
+                        let block = p.block_full_shape();
+                        let l = locals.len();
+                        locals.push((i, p.block_view_shape()));
+                        let nblocks = p
+                            .shape
+                            .iter()
+                            .zip(&block)
+                            .map(|(&n, &b)| n.div_ceil(b.max(1)))
+                            .collect();
+                        blocked.push(Blocked {
+                            param: i,
+                            input,
+                            aliased,
+                            hbm: h,
+                            local: l,
+                            block,
+                            nblocks,
+                            index_map: p.block.as_ref().map(|b| b.index_map),
+                        });
+                        Home::Local(l)
+                    }
+                }
+                ParamKind::Scratch => match p.elem {
+                    RefElem::Semaphore(_) => {
+                        let base = sem_slots;
+                        sem_slots += p.shape.iter().product::<usize>();
+                        Home::Sem(base)
+                    }
+                    RefElem::Data(_) => {
+                        let l = locals.len();
+                        locals.push((i, p.shape.clone()));
+                        Home::Local(l)
+                    }
+                },
+            };
+            homes.push(home);
+        }
+        blocked.sort_by_key(|b| !b.input);
+        let parallel_dims = k
+            .grid
+            .iter()
+            .take_while(|d| d.semantics == DimSemantics::Parallel)
+            .count();
+        Ok(Plan {
+            homes,
+            blocked,
+            hbm_of_arg,
+            hbm_of_output,
+            num_hbm,
+            locals,
+            prefetch,
+            sem_slots,
+            parallel_dims,
+        })
+    }
+}

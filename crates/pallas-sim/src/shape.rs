@@ -1,0 +1,311 @@
+//! Operations that move elements: broadcasts, transposes, slices,
+//! concatenation, reductions, prefix sums and matrix products.
+
+use crate::tensor::{Data, Tensor};
+use pallas_ir::{DType, ReduceOp};
+
+/// Row-major strides of a shape.
+pub fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+/// Calls `f(flat_index, multi_index)` for every element of `shape`,
+/// row-major.
+pub fn for_each_index(shape: &[usize], mut f: impl FnMut(usize, &[usize])) {
+    let n: usize = shape.iter().product();
+    if n == 0 {
+        return;
+    }
+    let mut idx = vec![0usize; shape.len()];
+    for flat in 0..n {
+        f(flat, &idx);
+        for d in (0..shape.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+/// Elements of `x` at the given flat positions.
+pub fn gather(x: &Data, positions: impl Iterator<Item = usize>, n: usize) -> Data {
+    let mut out = x.empty_like(n);
+    for p in positions {
+        out.push_from(x, p);
+    }
+    out
+}
+
+/// `lax.broadcast_in_dim`.
+pub fn broadcast_in_dim(x: &Tensor, shape: &[usize], dims: &[usize]) -> Tensor {
+    let xs = strides(&x.shape);
+    let n: usize = shape.iter().product();
+    let mut pos = Vec::with_capacity(n);
+    for_each_index(shape, |_, idx| {
+        let mut p = 0;
+        for (i, &d) in dims.iter().enumerate() {
+            if x.shape[i] != 1 {
+                p += idx[d] * xs[i];
+            }
+        }
+        pos.push(p);
+    });
+    Tensor {
+        data: gather(&x.data, pos.into_iter(), n),
+        shape: shape.to_vec(),
+    }
+}
+
+/// Permutes dimensions.
+pub fn transpose(x: &Tensor, perm: &[usize]) -> Tensor {
+    let xs = strides(&x.shape);
+    let shape: Vec<usize> = perm.iter().map(|&p| x.shape[p]).collect();
+    let n = x.data.len();
+    let mut pos = Vec::with_capacity(n);
+    for_each_index(&shape, |_, idx| {
+        pos.push(idx.iter().zip(perm).map(|(&i, &p)| i * xs[p]).sum());
+    });
+    Tensor {
+        data: gather(&x.data, pos.into_iter(), n),
+        shape,
+    }
+}
+
+/// Joins along an axis.
+pub fn concatenate(xs: &[&Tensor], axis: usize) -> Tensor {
+    let mut shape = xs[0].shape.clone();
+    shape[axis] = xs.iter().map(|t| t.shape[axis]).sum();
+    let outer: usize = shape[..axis].iter().product();
+    let n: usize = shape.iter().product();
+    let mut out = xs[0].data.empty_like(n);
+    for o in 0..outer {
+        for t in xs {
+            let chunk: usize = t.shape[axis..].iter().product();
+            for i in 0..chunk {
+                out.push_from(&t.data, o * chunk + i);
+            }
+        }
+    }
+    Tensor { data: out, shape }
+}
+
+/// A static strided slice.
+pub fn slice(x: &Tensor, start: &[usize], limit: &[usize], step: &[usize]) -> Tensor {
+    let xs = strides(&x.shape);
+    let shape: Vec<usize> = (0..start.len())
+        .map(|i| (limit[i] - start[i]).div_ceil(step[i]))
+        .collect();
+    let n: usize = shape.iter().product();
+    let mut pos = Vec::with_capacity(n);
+    for_each_index(&shape, |_, idx| {
+        pos.push(
+            (0..idx.len())
+                .map(|d| (start[d] + idx[d] * step[d]) * xs[d])
+                .sum(),
+        );
+    });
+    Tensor {
+        data: gather(&x.data, pos.into_iter(), n),
+        shape,
+    }
+}
+
+/// Reduces over `axes`; argmax/argmin give the first extreme's index.
+pub fn reduce(op: ReduceOp, x: &Tensor, axes: &[usize]) -> Tensor {
+    let keep: Vec<usize> = (0..x.shape.len()).filter(|d| !axes.contains(d)).collect();
+    let out_shape: Vec<usize> = keep.iter().map(|&d| x.shape[d]).collect();
+    let out_strides = strides(&out_shape);
+    let n: usize = out_shape.iter().product();
+    let out_of = |idx: &[usize]| -> usize {
+        keep.iter()
+            .zip(&out_strides)
+            .map(|(&d, &s)| idx[d] * s)
+            .sum()
+    };
+    let red_len: usize = axes.iter().map(|&a| x.shape[a]).product();
+    let red_pos = |idx: &[usize]| -> usize {
+        // Position along the (single) reduced axis, for argmax/argmin.
+        axes.first().map_or(0, |&a| idx[a])
+    };
+    let _ = red_len;
+    macro_rules! fold {
+        ($v:expr, $init:expr, $f:expr, $wrap:ident) => {{
+            let mut acc = vec![$init; n];
+            for_each_index(&x.shape, |flat, idx| {
+                let o = out_of(idx);
+                acc[o] = $f(acc[o], $v[flat]);
+            });
+            Data::$wrap(acc)
+        }};
+    }
+    macro_rules! arg {
+        ($v:expr, $better:expr) => {{
+            let mut best: Vec<Option<(usize, _)>> = vec![None; n];
+            for_each_index(&x.shape, |flat, idx| {
+                let o = out_of(idx);
+                let v = $v[flat];
+                let replace = match best[o] {
+                    None => true,
+                    Some((_, b)) => $better(v, b),
+                };
+                if replace {
+                    best[o] = Some((red_pos(idx), v));
+                }
+            });
+            Data::I32(
+                best.into_iter()
+                    .map(|b| b.map_or(0, |(i, _)| i as i32))
+                    .collect(),
+            )
+        }};
+    }
+    let data = match (&x.data, op) {
+        (Data::F32(v), ReduceOp::Sum) => fold!(v, 0.0f32, |a: f32, b: f32| a + b, F32),
+        (Data::F32(v), ReduceOp::Prod) => fold!(v, 1.0f32, |a: f32, b: f32| a * b, F32),
+        (Data::F32(v), ReduceOp::Max) => fold!(
+            v,
+            f32::NEG_INFINITY,
+            |a: f32, b: f32| if a.is_nan() || b.is_nan() {
+                f32::NAN
+            } else {
+                a.max(b)
+            },
+            F32
+        ),
+        (Data::F32(v), ReduceOp::Min) => fold!(
+            v,
+            f32::INFINITY,
+            |a: f32, b: f32| if a.is_nan() || b.is_nan() {
+                f32::NAN
+            } else {
+                a.min(b)
+            },
+            F32
+        ),
+        (Data::F32(v), ReduceOp::Argmax) => {
+            arg!(v, |a: f32, b: f32| a > b || (a.is_nan() && !b.is_nan()))
+        }
+        (Data::F32(v), ReduceOp::Argmin) => {
+            arg!(v, |a: f32, b: f32| a < b || (a.is_nan() && !b.is_nan()))
+        }
+        (Data::I32(v), ReduceOp::Sum) => fold!(v, 0i32, |a: i32, b: i32| a.wrapping_add(b), I32),
+        (Data::I32(v), ReduceOp::Prod) => fold!(v, 1i32, |a: i32, b: i32| a.wrapping_mul(b), I32),
+        (Data::I32(v), ReduceOp::Max) => fold!(v, i32::MIN, |a: i32, b: i32| a.max(b), I32),
+        (Data::I32(v), ReduceOp::Min) => fold!(v, i32::MAX, |a: i32, b: i32| a.min(b), I32),
+        (Data::I32(v), ReduceOp::And) => fold!(v, -1i32, |a: i32, b: i32| a & b, I32),
+        (Data::I32(v), ReduceOp::Or) => fold!(v, 0i32, |a: i32, b: i32| a | b, I32),
+        (Data::I32(v), ReduceOp::Argmax) => arg!(v, |a: i32, b: i32| a > b),
+        (Data::I32(v), ReduceOp::Argmin) => arg!(v, |a: i32, b: i32| a < b),
+        (Data::U32(v), ReduceOp::Sum) => fold!(v, 0u32, |a: u32, b: u32| a.wrapping_add(b), U32),
+        (Data::U32(v), ReduceOp::Prod) => fold!(v, 1u32, |a: u32, b: u32| a.wrapping_mul(b), U32),
+        (Data::U32(v), ReduceOp::Max) => fold!(v, 0u32, |a: u32, b: u32| a.max(b), U32),
+        (Data::U32(v), ReduceOp::Min) => fold!(v, u32::MAX, |a: u32, b: u32| a.min(b), U32),
+        (Data::U32(v), ReduceOp::And) => fold!(v, u32::MAX, |a: u32, b: u32| a & b, U32),
+        (Data::U32(v), ReduceOp::Or) => fold!(v, 0u32, |a: u32, b: u32| a | b, U32),
+        (Data::U32(v), ReduceOp::Argmax) => arg!(v, |a: u32, b: u32| a > b),
+        (Data::U32(v), ReduceOp::Argmin) => arg!(v, |a: u32, b: u32| a < b),
+        (Data::Bool(v), ReduceOp::And) => fold!(v, true, |a: bool, b: bool| a & b, Bool),
+        (Data::Bool(v), _) => fold!(v, false, |a: bool, b: bool| a | b, Bool),
+        (Data::F32(_), ReduceOp::And | ReduceOp::Or) => Data::F32(vec![f32::NAN; n]),
+    };
+    Tensor {
+        data,
+        shape: out_shape,
+    }
+}
+
+/// Inclusive prefix sum along an axis.
+pub fn cumsum(x: &Tensor, axis: usize) -> Tensor {
+    let s = strides(&x.shape);
+    let len = x.shape[axis];
+    let step = s[axis];
+    let mut data = x.data.clone();
+    let n = data.len();
+    macro_rules! scan {
+        ($v:expr, $add:expr) => {{
+            for start in 0..n {
+                // `start` is the first element of a line along `axis`.
+                if (start / step) % len != 0 {
+                    continue;
+                }
+                for i in 1..len {
+                    let (p, c) = (start + (i - 1) * step, start + i * step);
+                    $v[c] = $add($v[p], $v[c]);
+                }
+            }
+        }};
+    }
+    match &mut data {
+        Data::F32(v) => scan!(v, |a: f32, b: f32| a + b),
+        Data::I32(v) => scan!(v, |a: i32, b: i32| a.wrapping_add(b)),
+        Data::U32(v) => scan!(v, |a: u32, b: u32| a.wrapping_add(b)),
+        Data::Bool(_) => {}
+    }
+    Tensor {
+        data,
+        shape: x.shape.clone(),
+    }
+}
+
+/// 2-D matrix product with optional transposes; accumulates in the
+/// operand dtype (f32 or i32), k in order.
+pub fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
+    let (m, k) = if ta {
+        (a.shape[1], a.shape[0])
+    } else {
+        (a.shape[0], a.shape[1])
+    };
+    let n = if tb { b.shape[0] } else { b.shape[1] };
+    let ai = |i: usize, p: usize| if ta { p * m + i } else { i * k + p };
+    let bi = |p: usize, j: usize| if tb { j * k + p } else { p * n + j };
+    let data = match (&a.data, &b.data) {
+        (Data::F32(x), Data::F32(y)) => {
+            let mut o = vec![0.0f32; m * n];
+            for i in 0..m {
+                for p in 0..k {
+                    let xv = x[ai(i, p)];
+                    let row = &mut o[i * n..(i + 1) * n];
+                    if tb {
+                        for (j, r) in row.iter_mut().enumerate() {
+                            *r += xv * y[bi(p, j)];
+                        }
+                    } else {
+                        let yr = &y[p * n..(p + 1) * n];
+                        for (r, &yv) in row.iter_mut().zip(yr) {
+                            *r += xv * yv;
+                        }
+                    }
+                }
+            }
+            Data::F32(o)
+        }
+        (Data::I32(x), Data::I32(y)) => {
+            let mut o = vec![0i32; m * n];
+            for i in 0..m {
+                for p in 0..k {
+                    let xv = x[ai(i, p)];
+                    for j in 0..n {
+                        o[i * n + j] = o[i * n + j].wrapping_add(xv.wrapping_mul(y[bi(p, j)]));
+                    }
+                }
+            }
+            Data::I32(o)
+        }
+        _ => Data::F32(vec![f32::NAN; m * n]),
+    };
+    Tensor {
+        data,
+        shape: vec![m, n],
+    }
+}
+
+/// Whether a dtype is one the simulator computes with.
+pub fn supported(d: DType) -> bool {
+    matches!(d, DType::F32 | DType::I32 | DType::U32 | DType::Bool)
+}

@@ -1,0 +1,111 @@
+//! Semaphores shared by the simulated cores, with deadlock detection:
+//! when every running core waits, the wait fails instead of hanging.
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Semaphore counts per core, and who is waiting.
+pub struct SemState {
+    /// `values[core][slot]`.
+    pub values: Vec<Vec<i64>>,
+    blocked: usize,
+    live: usize,
+    deadlock: bool,
+}
+
+/// The shared semaphore state of one launch.
+pub struct Semaphores {
+    state: Mutex<SemState>,
+    changed: Condvar,
+}
+
+/// Why a wait failed.
+pub enum WaitError {
+    /// Every running core is waiting.
+    Deadlock,
+}
+
+impl Semaphores {
+    /// `cores` cores with `slots` semaphores each, all zero.
+    pub fn new(cores: usize, slots: usize) -> Self {
+        Semaphores {
+            state: Mutex::new(SemState {
+                values: vec![vec![0; slots]; cores],
+                blocked: 0,
+                live: cores,
+                deadlock: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Locks the state.
+    pub fn lock(&self) -> MutexGuard<'_, SemState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds `n` to a semaphore and wakes waiters.
+    pub fn signal(&self, core: usize, slot: usize, n: i64) {
+        let mut st = self.lock();
+        if let Some(v) = st.values.get_mut(core).and_then(|c| c.get_mut(slot)) {
+            *v += n;
+        }
+        drop(st);
+        self.changed.notify_all();
+    }
+
+    /// Reads a semaphore.
+    pub fn read(&self, core: usize, slot: usize) -> i64 {
+        self.lock().values[core][slot]
+    }
+
+    /// Waits until a semaphore holds `n`, then subtracts it.
+    pub fn wait(&self, core: usize, slot: usize, n: i64) -> Result<(), WaitError> {
+        let mut st = self.lock();
+        loop {
+            if st.deadlock {
+                return Err(WaitError::Deadlock);
+            }
+            if st.values[core][slot] >= n {
+                st.values[core][slot] -= n;
+                return Ok(());
+            }
+            st.blocked += 1;
+            if st.blocked >= st.live {
+                st.deadlock = true;
+                st.blocked -= 1;
+                drop(st);
+                self.changed.notify_all();
+                return Err(WaitError::Deadlock);
+            }
+            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.blocked -= 1;
+        }
+    }
+
+    /// Grows a core's slots (for `run_scoped` semaphores) and returns the
+    /// first new slot.
+    pub fn push_slots(&self, core: usize, n: usize) -> usize {
+        let mut st = self.lock();
+        let base = st.values[core].len();
+        st.values[core].resize(base + n, 0);
+        base
+    }
+
+    /// Drops a core's slots from `base` on, returning their counts.
+    pub fn pop_slots(&self, core: usize, base: usize) -> Vec<i64> {
+        let mut st = self.lock();
+        st.values[core].split_off(base)
+    }
+
+    /// Marks a core finished (or failed): waiters that can no longer be
+    /// woken by it see a deadlock.
+    pub fn finish(&self, _core: usize) {
+        let mut st = self.lock();
+        st.live -= 1;
+        if st.live > 0 && st.blocked >= st.live {
+            st.deadlock = true;
+        }
+        drop(st);
+        self.changed.notify_all();
+    }
+}

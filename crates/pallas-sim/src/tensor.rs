@@ -1,0 +1,512 @@
+//! Values the interpreter computes with: typed flat buffers with a shape,
+//! and the elementwise arithmetic on them.
+
+use pallas_ir::{BinaryOp, CmpOp, DType, HostArray, Scalar, UnaryOp};
+
+/// Flat typed storage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    /// `f32` elements.
+    F32(Vec<f32>),
+    /// `i32` elements.
+    I32(Vec<i32>),
+    /// `u32` elements.
+    U32(Vec<u32>),
+    /// `bool` elements.
+    Bool(Vec<bool>),
+}
+
+/// Applies `$body` to the inner vector whatever its type.
+#[macro_export]
+macro_rules! each_data {
+    ($d:expr, $v:ident => $body:expr) => {
+        match $d {
+            $crate::tensor::Data::F32($v) => $body,
+            $crate::tensor::Data::I32($v) => $body,
+            $crate::tensor::Data::U32($v) => $body,
+            $crate::tensor::Data::Bool($v) => $body,
+        }
+    };
+}
+
+impl Data {
+    /// `n` copies of a scalar.
+    pub fn filled(s: Scalar, n: usize) -> Data {
+        match s {
+            Scalar::F32(v) => Data::F32(vec![v; n]),
+            Scalar::I32(v) => Data::I32(vec![v; n]),
+            Scalar::U32(v) => Data::U32(vec![v; n]),
+            Scalar::Bool(v) => Data::Bool(vec![v; n]),
+        }
+    }
+
+    /// The dtype.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Data::F32(_) => DType::F32,
+            Data::I32(_) => DType::I32,
+            Data::U32(_) => DType::U32,
+            Data::Bool(_) => DType::Bool,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        each_data!(self, v => v.len())
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The element at `i` as a scalar.
+    pub fn get(&self, i: usize) -> Scalar {
+        match self {
+            Data::F32(v) => Scalar::F32(v[i]),
+            Data::I32(v) => Scalar::I32(v[i]),
+            Data::U32(v) => Scalar::U32(v[i]),
+            Data::Bool(v) => Scalar::Bool(v[i]),
+        }
+    }
+
+    /// An empty buffer of the same type with room for `n`.
+    pub fn empty_like(&self, n: usize) -> Data {
+        match self {
+            Data::F32(_) => Data::F32(Vec::with_capacity(n)),
+            Data::I32(_) => Data::I32(Vec::with_capacity(n)),
+            Data::U32(_) => Data::U32(Vec::with_capacity(n)),
+            Data::Bool(_) => Data::Bool(Vec::with_capacity(n)),
+        }
+    }
+
+    /// Appends `src[i]` (same type) to `self`.
+    #[inline]
+    pub fn push_from(&mut self, src: &Data, i: usize) {
+        match (self, src) {
+            (Data::F32(d), Data::F32(s)) => d.push(s[i]),
+            (Data::I32(d), Data::I32(s)) => d.push(s[i]),
+            (Data::U32(d), Data::U32(s)) => d.push(s[i]),
+            (Data::Bool(d), Data::Bool(s)) => d.push(s[i]),
+            _ => {}
+        }
+    }
+
+    /// `self[dst] = src[i]` (same type).
+    #[inline]
+    pub fn set_from(&mut self, dst: usize, src: &Data, i: usize) {
+        match (self, src) {
+            (Data::F32(d), Data::F32(s)) => d[dst] = s[i],
+            (Data::I32(d), Data::I32(s)) => d[dst] = s[i],
+            (Data::U32(d), Data::U32(s)) => d[dst] = s[i],
+            (Data::Bool(d), Data::Bool(s)) => d[dst] = s[i],
+            _ => {}
+        }
+    }
+
+    /// Copies `src[s..s+n]` into `self[d..d+n]` (same type).
+    #[inline]
+    pub fn copy_range(&mut self, d: usize, src: &Data, s: usize, n: usize) {
+        match (self, src) {
+            (Data::F32(x), Data::F32(y)) => x[d..d + n].copy_from_slice(&y[s..s + n]),
+            (Data::I32(x), Data::I32(y)) => x[d..d + n].copy_from_slice(&y[s..s + n]),
+            (Data::U32(x), Data::U32(y)) => x[d..d + n].copy_from_slice(&y[s..s + n]),
+            (Data::Bool(x), Data::Bool(y)) => x[d..d + n].copy_from_slice(&y[s..s + n]),
+            _ => {}
+        }
+    }
+
+    /// Converts to a host array of a shape.
+    pub fn to_host(&self, shape: &[usize]) -> HostArray {
+        let s = ndarray::IxDyn(shape);
+        let err = "buffer length matches its shape";
+        match self {
+            Data::F32(v) => {
+                HostArray::F32(ndarray::ArrayD::from_shape_vec(s, v.clone()).expect(err))
+            }
+            Data::I32(v) => {
+                HostArray::I32(ndarray::ArrayD::from_shape_vec(s, v.clone()).expect(err))
+            }
+            Data::U32(v) => {
+                HostArray::U32(ndarray::ArrayD::from_shape_vec(s, v.clone()).expect(err))
+            }
+            Data::Bool(v) => {
+                HostArray::Bool(ndarray::ArrayD::from_shape_vec(s, v.clone()).expect(err))
+            }
+        }
+    }
+
+    /// Copies a host array's elements in row-major order.
+    pub fn from_host(h: &HostArray) -> Data {
+        match h {
+            HostArray::F32(a) => Data::F32(a.iter().copied().collect()),
+            HostArray::I32(a) => Data::I32(a.iter().copied().collect()),
+            HostArray::U32(a) => Data::U32(a.iter().copied().collect()),
+            HostArray::Bool(a) => Data::Bool(a.iter().copied().collect()),
+        }
+    }
+}
+
+/// A value: data and shape (empty shape: a scalar).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    /// Elements, row-major.
+    pub data: Data,
+    /// Shape.
+    pub shape: Vec<usize>,
+}
+
+impl Tensor {
+    /// A scalar.
+    pub fn scalar(s: Scalar) -> Tensor {
+        Tensor {
+            data: Data::filled(s, 1),
+            shape: Vec::new(),
+        }
+    }
+
+    /// The first element as an `i32` (for indices and loop bounds).
+    pub fn as_i32(&self) -> i32 {
+        match &self.data {
+            Data::I32(v) => v[0],
+            Data::U32(v) => v[0] as i32,
+            Data::F32(v) => v[0] as i32,
+            Data::Bool(v) => v[0] as i32,
+        }
+    }
+
+    /// The first element as a `bool`.
+    pub fn as_bool(&self) -> bool {
+        match &self.data {
+            Data::Bool(v) => v[0],
+            other => other.get(0).to_bits() != 0,
+        }
+    }
+}
+
+/// `erf` to f32 accuracy, computed in f64 (a Taylor series near 0, the
+/// asymptotic expansion of `erfc` in the tails).
+pub fn erf(x: f32) -> f32 {
+    let x = x as f64;
+    let a = x.abs();
+    let r = if a < 3.0 {
+        let mut term = a;
+        let mut sum = a;
+        let x2 = a * a;
+        for n in 1..80 {
+            term *= -x2 / n as f64;
+            let t = term / (2 * n + 1) as f64;
+            sum += t;
+            if t.abs() < 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    } else if a < 10.0 {
+        // erfc(a) ~ e^-a^2 / (a sqrt(pi)) * (1 - 1/(2a^2) + 3/(4a^4) - 15/(8a^6))
+        let z = 1.0 / (2.0 * a * a);
+        let series = 1.0 - z + 3.0 * z * z - 15.0 * z * z * z + 105.0 * z * z * z * z;
+        1.0 - (-a * a).exp() / (a * std::f64::consts::PI.sqrt()) * series
+    } else {
+        1.0
+    };
+    (if x < 0.0 { -r } else { r }) as f32
+}
+
+fn unary_f32(op: UnaryOp, x: f32) -> f32 {
+    match op {
+        UnaryOp::Neg => -x,
+        UnaryOp::Abs => x.abs(),
+        UnaryOp::Exp => x.exp(),
+        UnaryOp::Exp2 => x.exp2(),
+        UnaryOp::Log => x.ln(),
+        UnaryOp::Log1p => x.ln_1p(),
+        UnaryOp::Sqrt => x.sqrt(),
+        UnaryOp::Rsqrt => 1.0 / x.sqrt(),
+        UnaryOp::Sin => x.sin(),
+        UnaryOp::Cos => x.cos(),
+        UnaryOp::Tan => x.tan(),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::Logistic => 1.0 / (1.0 + (-x).exp()),
+        UnaryOp::Erf => erf(x),
+        UnaryOp::Floor => x.floor(),
+        UnaryOp::Ceil => x.ceil(),
+        UnaryOp::Round => x.round(),
+        UnaryOp::Sign => {
+            if x.is_nan() || x == 0.0 {
+                x
+            } else {
+                x.signum()
+            }
+        }
+        UnaryOp::Not => x,
+    }
+}
+
+/// Applies a unary op into `out` (cleared first).
+pub fn unary(op: UnaryOp, x: &Data, out: &mut Data) {
+    match (x, out) {
+        (Data::F32(x), Data::F32(o)) => {
+            o.clear();
+            match op {
+                UnaryOp::Sin => o.extend(x.iter().map(|v| v.sin())),
+                UnaryOp::Exp => o.extend(x.iter().map(|v| v.exp())),
+                _ => o.extend(x.iter().map(|&v| unary_f32(op, v))),
+            }
+        }
+        (Data::I32(x), Data::I32(o)) => {
+            o.clear();
+            o.extend(x.iter().map(|&v| match op {
+                UnaryOp::Neg => v.wrapping_neg(),
+                UnaryOp::Abs => v.wrapping_abs(),
+                UnaryOp::Sign => v.signum(),
+                _ => !v,
+            }));
+        }
+        (Data::U32(x), Data::U32(o)) => {
+            o.clear();
+            o.extend(x.iter().map(|&v| match op {
+                UnaryOp::Neg => v.wrapping_neg(),
+                UnaryOp::Abs => v,
+                UnaryOp::Sign => (v != 0) as u32,
+                _ => !v,
+            }));
+        }
+        (Data::Bool(x), Data::Bool(o)) => {
+            o.clear();
+            o.extend(x.iter().map(|&v| !v));
+        }
+        (x, out) => {
+            *out = x.empty_like(x.len());
+            unary(op, x, out);
+        }
+    }
+}
+
+/// Integer division per XLA: `x / 0` is -1 (all ones), `MIN / -1` is MIN.
+fn div_i32(a: i32, b: i32) -> i32 {
+    if b == 0 {
+        -1
+    } else {
+        a.wrapping_div(b)
+    }
+}
+
+/// Integer remainder per XLA: `x % 0` is `x`, `MIN % -1` is 0.
+fn rem_i32(a: i32, b: i32) -> i32 {
+    if b == 0 {
+        a
+    } else {
+        a.wrapping_rem(b)
+    }
+}
+
+fn fmax(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+fn fmin(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// Scalar binary op on f32.
+#[inline]
+pub fn bin_f32(op: BinaryOp, a: f32, b: f32) -> f32 {
+    match op {
+        BinaryOp::Add => a + b,
+        BinaryOp::Sub => a - b,
+        BinaryOp::Mul => a * b,
+        BinaryOp::Div => a / b,
+        BinaryOp::Rem => a % b,
+        BinaryOp::Pow => a.powf(b),
+        BinaryOp::Max => fmax(a, b),
+        BinaryOp::Min => fmin(a, b),
+        _ => f32::NAN,
+    }
+}
+
+/// Scalar binary op on i32 (wrapping).
+#[inline]
+pub fn bin_i32(op: BinaryOp, a: i32, b: i32) -> i32 {
+    let sh = b as u32;
+    match op {
+        BinaryOp::Add => a.wrapping_add(b),
+        BinaryOp::Sub => a.wrapping_sub(b),
+        BinaryOp::Mul => a.wrapping_mul(b),
+        BinaryOp::Div => div_i32(a, b),
+        BinaryOp::Rem => rem_i32(a, b),
+        BinaryOp::Max => a.max(b),
+        BinaryOp::Min => a.min(b),
+        BinaryOp::And => a & b,
+        BinaryOp::Or => a | b,
+        BinaryOp::Xor => a ^ b,
+        BinaryOp::Shl => a.checked_shl(sh).unwrap_or(0),
+        BinaryOp::ShrLogical => (a as u32).checked_shr(sh).unwrap_or(0) as i32,
+        BinaryOp::ShrArith => a.checked_shr(sh).unwrap_or(if a < 0 { -1 } else { 0 }),
+        BinaryOp::Pow => 0,
+    }
+}
+
+/// Scalar binary op on u32 (wrapping).
+#[inline]
+pub fn bin_u32(op: BinaryOp, a: u32, b: u32) -> u32 {
+    match op {
+        BinaryOp::Add => a.wrapping_add(b),
+        BinaryOp::Sub => a.wrapping_sub(b),
+        BinaryOp::Mul => a.wrapping_mul(b),
+        BinaryOp::Div => a.checked_div(b).unwrap_or(u32::MAX),
+        BinaryOp::Rem => a.checked_rem(b).unwrap_or(a),
+        BinaryOp::Max => a.max(b),
+        BinaryOp::Min => a.min(b),
+        BinaryOp::And => a & b,
+        BinaryOp::Or => a | b,
+        BinaryOp::Xor => a ^ b,
+        BinaryOp::Shl => a.checked_shl(b).unwrap_or(0),
+        BinaryOp::ShrLogical => a.checked_shr(b).unwrap_or(0),
+        BinaryOp::ShrArith => {
+            (a as i32)
+                .checked_shr(b)
+                .unwrap_or(if (a as i32) < 0 { -1 } else { 0 }) as u32
+        }
+        BinaryOp::Pow => 0,
+    }
+}
+
+fn bin_bool(op: BinaryOp, a: bool, b: bool) -> bool {
+    match op {
+        BinaryOp::And => a & b,
+        BinaryOp::Or => a | b,
+        BinaryOp::Xor => a ^ b,
+        _ => false,
+    }
+}
+
+/// `out[i] = f(a[i or 0], b[i or 0])` with scalar broadcast.
+#[inline]
+fn zip_into<A: Copy, B: Copy, O>(a: &[A], b: &[B], out: &mut Vec<O>, f: impl Fn(A, B) -> O) {
+    out.clear();
+    match (a.len(), b.len()) {
+        (1, n) if n != 1 => {
+            let x = a[0];
+            out.extend(b.iter().map(|&y| f(x, y)));
+        }
+        (_, 1) => {
+            let y = b[0];
+            out.extend(a.iter().map(|&x| f(x, y)));
+        }
+        _ => out.extend(a.iter().zip(b).map(|(&x, &y)| f(x, y))),
+    }
+}
+
+/// Applies a binary op with scalar broadcast into `out`.
+pub fn binary(op: BinaryOp, a: &Data, b: &Data, out: &mut Data) {
+    if out.dtype() != a.dtype() {
+        *out = a.empty_like(a.len().max(b.len()));
+    }
+    match (a, b, out) {
+        (Data::F32(a), Data::F32(b), Data::F32(o)) => match op {
+            BinaryOp::Add => zip_into(a, b, o, |x, y| x + y),
+            BinaryOp::Sub => zip_into(a, b, o, |x, y| x - y),
+            BinaryOp::Mul => zip_into(a, b, o, |x, y| x * y),
+            BinaryOp::Div => zip_into(a, b, o, |x, y| x / y),
+            _ => zip_into(a, b, o, |x, y| bin_f32(op, x, y)),
+        },
+        (Data::I32(a), Data::I32(b), Data::I32(o)) => zip_into(a, b, o, |x, y| bin_i32(op, x, y)),
+        (Data::U32(a), Data::U32(b), Data::U32(o)) => zip_into(a, b, o, |x, y| bin_u32(op, x, y)),
+        (Data::Bool(a), Data::Bool(b), Data::Bool(o)) => {
+            zip_into(a, b, o, |x, y| bin_bool(op, x, y))
+        }
+        _ => {}
+    }
+}
+
+fn cmp<T: PartialOrd>(op: CmpOp, a: T, b: T) -> bool {
+    match op {
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+        CmpOp::Lt => a < b,
+        CmpOp::Le => a <= b,
+        CmpOp::Gt => a > b,
+        CmpOp::Ge => a >= b,
+    }
+}
+
+/// Elementwise comparison with scalar broadcast.
+pub fn compare(op: CmpOp, a: &Data, b: &Data, out: &mut Vec<bool>) {
+    match (a, b) {
+        (Data::F32(a), Data::F32(b)) => zip_into(a, b, out, |x, y| cmp(op, x, y)),
+        (Data::I32(a), Data::I32(b)) => zip_into(a, b, out, |x, y| cmp(op, x, y)),
+        (Data::U32(a), Data::U32(b)) => zip_into(a, b, out, |x, y| cmp(op, x, y)),
+        (Data::Bool(a), Data::Bool(b)) => zip_into(a, b, out, |x, y| cmp(op, x, y)),
+        _ => out.clear(),
+    }
+}
+
+/// `cond ? t : f` with scalar broadcast of any operand, `n` elements.
+pub fn select(cond: &[bool], t: &Data, f: &Data, n: usize) -> Data {
+    let c = |i: usize| cond[if cond.len() == 1 { 0 } else { i }];
+    let pick = |i: usize| {
+        let ti = if t.len() == 1 { 0 } else { i };
+        let fi = if f.len() == 1 { 0 } else { i };
+        (ti, fi)
+    };
+    let mut out = t.empty_like(n);
+    for i in 0..n {
+        let (ti, fi) = pick(i);
+        if c(i) {
+            out.push_from(t, ti);
+        } else {
+            out.push_from(f, fi);
+        }
+    }
+    out
+}
+
+/// Value conversion (Rust `as` semantics: float to int truncates toward
+/// zero and saturates, NaN gives 0; to bool is `!= 0`).
+pub fn cast(x: &Data, to: DType) -> Data {
+    macro_rules! conv {
+        ($v:expr) => {
+            match to {
+                DType::F32 => Data::F32($v.iter().map(|&e| e as f32).collect()),
+                DType::I32 => Data::I32($v.iter().map(|&e| e as i32).collect()),
+                DType::U32 => Data::U32($v.iter().map(|&e| e as u32).collect()),
+                DType::Bool => Data::Bool($v.iter().map(|&e| e as f64 != 0.0).collect()),
+                _ => unreachable!("validated dtype"),
+            }
+        };
+    }
+    match x {
+        Data::F32(v) => conv!(v),
+        Data::I32(v) => conv!(v),
+        Data::U32(v) => conv!(v),
+        Data::Bool(v) => {
+            let as_u8: Vec<u8> = v.iter().map(|&b| b as u8).collect();
+            conv!(as_u8)
+        }
+    }
+}
+
+/// Reinterprets 32-bit patterns.
+pub fn bitcast(x: &Data, to: DType) -> Data {
+    let bits: Vec<u32> = match x {
+        Data::F32(v) => v.iter().map(|e| e.to_bits()).collect(),
+        Data::I32(v) => v.iter().map(|&e| e as u32).collect(),
+        Data::U32(v) => v.clone(),
+        Data::Bool(v) => v.iter().map(|&e| e as u32).collect(),
+    };
+    match to {
+        DType::F32 => Data::F32(bits.into_iter().map(f32::from_bits).collect()),
+        DType::I32 => Data::I32(bits.into_iter().map(|b| b as i32).collect()),
+        DType::U32 => Data::U32(bits),
+        _ => Data::Bool(bits.into_iter().map(|b| b != 0).collect()),
+    }
+}

@@ -1,0 +1,16 @@
+//! Every corpus kernel on every backend compiled in, at small and full
+//! size, against the independent references. A backend joins by one line.
+
+use pallas_sim::{DmaExecutionMode, SimConfig, Simulator};
+use pallas_tests::conformance_suite;
+
+conformance_suite!(sim, Simulator::default());
+conformance_suite!(
+    sim_two_cores_on_wait_seed_7,
+    Simulator::new(
+        SimConfig::default()
+            .num_cores(2)
+            .dma_execution_mode(DmaExecutionMode::OnWait)
+            .random_seed(7)
+    )
+);
