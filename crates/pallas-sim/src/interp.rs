@@ -144,21 +144,21 @@ impl<'a> Core<'a> {
     }
 
     /// An error at the current grid point and operation.
-    pub fn fail(&self, phase: Option<&str>, kind: SimErrorKind) -> SimError {
+    pub fn fail(&self, phase: Option<&str>, kind: SimErrorKind) -> Box<SimError> {
         let k = self.sh.vk.kernel();
         let (op, loc) = match (phase, self.op) {
             (Some(p), _) => (p.to_string(), None),
             (None, Some(i)) => (format!("op `{}`", k.insts[i].op.name()), k.inst_loc(i)),
             (None, None) => ("body".into(), None),
         };
-        SimError {
+        Box::new(SimError {
             kernel: k.name.clone(),
             core: self.id,
             grid_point: (!k.grid.is_empty()).then(|| self.point.clone()),
             op,
             loc,
             kind,
-        }
+        })
     }
 
     /// Binds a value slot.
@@ -233,7 +233,7 @@ impl<'a> Core<'a> {
 
     /// Resolves indexers; `Ok(None)` for an out-of-bounds read when such
     /// reads give uninitialized values.
-    fn resolve(&self, at: &RefAt, write: bool) -> Result<Option<(RefId, Region)>, SimError> {
+    fn resolve(&self, at: &RefAt, write: bool) -> Result<Option<(RefId, Region)>, Box<SimError>> {
         let id = self.r(at.r);
         let shape = self.ref_shape(at.r, id);
         let mut dims = Vec::with_capacity(shape.len());
@@ -305,7 +305,7 @@ impl<'a> Core<'a> {
     }
 
     /// Runs the instructions of a region (its args already bound).
-    pub fn run_insts(&mut self, r: IrRegion) -> Result<(), SimError> {
+    pub fn run_insts(&mut self, r: IrRegion) -> Result<(), Box<SimError>> {
         let k = self.sh.vk.kernel();
         for &inst in &k.regions[r].insts {
             self.op = Some(inst);
@@ -314,7 +314,7 @@ impl<'a> Core<'a> {
         Ok(())
     }
 
-    fn run_region(&mut self, r: IrRegion, args: Vec<Slot>) -> Result<Vec<Slot>, SimError> {
+    fn run_region(&mut self, r: IrRegion, args: Vec<Slot>) -> Result<Vec<Slot>, Box<SimError>> {
         let k = self.sh.vk.kernel();
         let region = &k.regions[r];
         for (&a, s) in region.args.iter().zip(args) {
@@ -334,7 +334,7 @@ impl<'a> Core<'a> {
         r: IrRegion,
         prefetch: &[RefId],
         out: &mut Vec<i64>,
-    ) -> Result<(), SimError> {
+    ) -> Result<(), Box<SimError>> {
         let k = self.sh.vk.kernel();
         let region = &k.regions[r];
         let g = k.grid.len();
@@ -359,7 +359,7 @@ impl<'a> Core<'a> {
         self.sh.cfg.skip_floating_point_ops && self.is_float(v)
     }
 
-    fn exec(&mut self, inst: Inst) -> Result<(), SimError> {
+    fn exec(&mut self, inst: Inst) -> Result<(), Box<SimError>> {
         let k = self.sh.vk.kernel();
         let data = &k.insts[inst];
         let res = |i: usize| data.results[i];
@@ -764,7 +764,7 @@ impl<'a> Core<'a> {
         src: &RefAt,
         mask: Option<Value>,
         other: Option<Value>,
-    ) -> Result<Tensor, SimError> {
+    ) -> Result<Tensor, Box<SimError>> {
         let dtype = self.dtype_of_ref(src.r);
         let Some((id, reg)) = self.resolve(src, false)? else {
             let shape = src_shape(self, src);
@@ -802,7 +802,7 @@ impl<'a> Core<'a> {
         value: Value,
         mask: Option<Value>,
         want_old: bool,
-    ) -> Result<Tensor, SimError> {
+    ) -> Result<Tensor, Box<SimError>> {
         let (id, reg) = self
             .resolve(dst, true)?
             .expect("writes always resolve or fail");
@@ -841,7 +841,7 @@ impl<'a> Core<'a> {
         dst: &RefAt,
         value: Value,
         mask: Option<Value>,
-    ) -> Result<Tensor, SimError> {
+    ) -> Result<Tensor, Box<SimError>> {
         use pallas_ir::AtomicOp as A;
         let (id, reg) = self
             .resolve(dst, true)?
@@ -908,7 +908,7 @@ impl<'a> Core<'a> {
         })
     }
 
-    fn cas(&mut self, dst: &RefAt, expected: Value, new: Value) -> Result<Tensor, SimError> {
+    fn cas(&mut self, dst: &RefAt, expected: Value, new: Value) -> Result<Tensor, Box<SimError>> {
         let (id, reg) = self
             .resolve(dst, true)?
             .expect("writes always resolve or fail");
@@ -932,7 +932,7 @@ impl<'a> Core<'a> {
         })
     }
 
-    fn sem_slot(&self, at: &RefAt) -> Result<usize, SimError> {
+    fn sem_slot(&self, at: &RefAt) -> Result<usize, Box<SimError>> {
         let (id, reg) = self
             .resolve(at, true)?
             .expect("writes always resolve or fail");
@@ -950,7 +950,7 @@ impl<'a> Core<'a> {
                 .sum::<usize>())
     }
 
-    fn wait_sem(&mut self, slot: usize, n: i64, what: &str) -> Result<(), SimError> {
+    fn wait_sem(&mut self, slot: usize, n: i64, what: &str) -> Result<(), Box<SimError>> {
         self.sh
             .sems
             .wait(self.id, slot, n)
@@ -967,7 +967,7 @@ impl<'a> Core<'a> {
             })
     }
 
-    fn dma_start(&mut self, src: &RefAt, dst: &RefAt, sem: &RefAt) -> Result<(), SimError> {
+    fn dma_start(&mut self, src: &RefAt, dst: &RefAt, sem: &RefAt) -> Result<(), Box<SimError>> {
         let (sid, sreg) = self.resolve(src, true)?.expect("resolves or fails");
         let (did, dreg) = self.resolve(dst, true)?.expect("resolves or fails");
         let slot = self.sem_slot(sem)?;
@@ -997,7 +997,7 @@ impl<'a> Core<'a> {
         self.with_buf(did, |b| write_region(b, dreg, &data));
     }
 
-    fn dma_wait(&mut self, dst: &RefAt, sem: &RefAt) -> Result<(), SimError> {
+    fn dma_wait(&mut self, dst: &RefAt, sem: &RefAt) -> Result<(), Box<SimError>> {
         let (_, dreg) = self.resolve(dst, true)?.expect("resolves or fails");
         let slot = self.sem_slot(sem)?;
         let bytes = (dreg.len() * self.dtype_of_ref(dst.r).size_bytes()) as i64;

@@ -117,8 +117,8 @@ fn permute(mut v: Vec<usize>, seed: u64) -> Vec<usize> {
 }
 
 impl CompiledSim {
-    fn fault(&self, e: SimError) -> ExecError {
-        ExecError::Fault(Box::new(e))
+    fn fault(&self, e: Box<SimError>) -> ExecError {
+        ExecError::Fault(e)
     }
 
     /// Runs the kernel, returning the fault as a [`SimError`].
@@ -178,27 +178,26 @@ impl CompiledSim {
                 }
             })
             .collect();
-        let results: Vec<Result<(Counters, Vec<(usize, String)>, Vec<String>), SimError>> =
-            if cores == 1 {
-                vec![run_core(&shared, 0, &works[0])]
-            } else {
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = works
-                        .iter()
-                        .enumerate()
-                        .map(|(c, w)| {
-                            let sh = &shared;
-                            s.spawn(move || run_core(sh, c, w))
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                        .collect()
-                })
-            };
+        let results: Vec<CoreResult> = if cores == 1 {
+            vec![run_core(&shared, 0, &works[0])]
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = works
+                    .iter()
+                    .enumerate()
+                    .map(|(c, w)| {
+                        let sh = &shared;
+                        s.spawn(move || run_core(sh, c, w))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        };
         // Report the first fault that is not a consequence of another.
-        let mut faults: Vec<SimError> = results
+        let mut faults: Vec<Box<SimError>> = results
             .iter()
             .filter_map(|r| r.as_ref().err().cloned())
             .collect();
@@ -209,13 +208,15 @@ impl CompiledSim {
         let mut report = RunReport::new(BACKEND_NAME);
         for (c, r) in results.into_iter().enumerate() {
             let (counters, unwaited, pending) = r.expect("faults returned above");
-            let end = |kind| SimError {
-                kernel: k.name.clone(),
-                core: c,
-                grid_point: None,
-                op: "end of kernel".into(),
-                loc: None,
-                kind,
+            let end = |kind| {
+                Box::new(SimError {
+                    kernel: k.name.clone(),
+                    core: c,
+                    grid_point: None,
+                    op: "end of kernel".into(),
+                    loc: None,
+                    kind,
+                })
             };
             if let Some(dst) = pending.into_iter().next() {
                 return Err(self.fault(end(SimErrorKind::DmaNotWaited { dst })));
@@ -262,7 +263,7 @@ impl CompiledSim {
     }
 }
 
-type CoreResult = Result<(Counters, Vec<(usize, String)>, Vec<String>), SimError>;
+type CoreResult = Result<(Counters, Vec<(usize, String)>, Vec<String>), Box<SimError>>;
 
 fn run_core(sh: &Shared, id: usize, work: &CoreWork) -> CoreResult {
     let mut core = Core::new(sh, id);

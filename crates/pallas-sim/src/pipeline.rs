@@ -37,7 +37,7 @@ impl Core<'_> {
 
     /// Runs a core's share of the grid; returns when done or at the first
     /// fault.
-    pub fn run_grid(&mut self, work: &CoreWork) -> Result<(), SimError> {
+    pub fn run_grid(&mut self, work: &CoreWork) -> Result<(), Box<SimError>> {
         let sh = self.sh;
         let k = sh.vk.kernel();
         let plan = sh.plan;

@@ -5,3 +5,26 @@
 //! as they land.
 
 pub use pallas_ir::*;
+
+/// The backends compiled into this build, by name.
+pub fn backends() -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if cfg!(feature = "sim") {
+        v.push("sim");
+    }
+    v
+}
+
+/// The simulator backend (feature `sim`).
+#[cfg(feature = "sim")]
+pub use pallas_sim as sim;
+
+/// A backend by name, with default settings; `None` if it was not compiled
+/// in.
+pub fn backend(name: &str) -> Option<Box<dyn exec::Executor>> {
+    match name {
+        #[cfg(feature = "sim")]
+        "sim" => Some(Box::new(pallas_sim::Simulator::default())),
+        _ => None,
+    }
+}

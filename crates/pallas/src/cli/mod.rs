@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch.
 
 mod check;
+mod run;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +24,9 @@ enum Command {
         /// The kernel file (`.pk`).
         kernel: PathBuf,
     },
+    /// Run a kernel on inputs from .npy files (or random ones) and write
+    /// its outputs.
+    Run(run::RunArgs),
     /// Print a kernel in canonical form.
     Fmt {
         /// The kernel file (`.pk`).
@@ -53,6 +57,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { kernel } => check::check(&kernel),
         Command::Fmt { kernel } => check::fmt(&kernel),
+        Command::Run(args) => run::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
