@@ -1,0 +1,361 @@
+//! One test per planted bug: the exact fault and where it happened; the
+//! same kernel without the bug runs.
+
+use ndarray::{ArrayD, IxDyn};
+use pallas_ir::exec::{ExecError, Executor, Launch};
+use pallas_ir::{text, validate, HostArray};
+use pallas_sim::{DmaExecutionMode, SimConfig, SimError, SimErrorKind, Simulator};
+
+fn run(src: &str, cfg: SimConfig, args: &[HostArray]) -> Result<Launch, Box<SimError>> {
+    let k = validate(&text::parse(src).expect("parses")).expect("valid");
+    match Simulator::new(cfg)
+        .compile(&k)
+        .expect("compiles")
+        .launch(args)
+    {
+        Ok(l) => Ok(l),
+        Err(ExecError::Fault(e)) => Err(e.downcast::<SimError>().expect("a SimError")),
+        Err(other) => panic!("unexpected error {other}"),
+    }
+}
+
+fn f32s(n: usize, v: f32) -> HostArray {
+    HostArray::F32(ArrayD::from_elem(IxDyn(&[n]), v))
+}
+
+/// Copies 8-element blocks of x to o, reading at offset `%off` in-block.
+fn copy_with_offset(off: i32) -> String {
+    format!(
+        "kernel k grid(parallel 4) {{
+  in x: f32[32] vmem block[8] map(%i) {{
+    yield %i
+  }}
+  out o: f32[32] vmem block[8] map(%j) {{
+    yield %j
+  }}
+  body(%x, %o) {{
+    %p = program_id 0
+    %c = const {off}:i32
+    %two = const 2:i32
+    %is2 = cmp eq %p, %two
+    %zero = const 0:i32
+    %s = select %is2, %c, %zero
+    %v = load %x[ds(%s, 8)]
+    store %o[:], %v
+  }}
+}}"
+    )
+}
+
+#[test]
+fn out_of_bounds_read_names_the_grid_point() {
+    let e = run(&copy_with_offset(1), SimConfig::default(), &[f32s(32, 1.0)]).unwrap_err();
+    assert_eq!(e.grid_point, Some(vec![2]));
+    assert_eq!(e.op, "op `load`");
+    assert_eq!(e.loc.map(|l| l.line), Some(15));
+    assert_eq!(
+        e.kind,
+        SimErrorKind::OutOfBounds {
+            access: "read",
+            name: "x".into(),
+            dim: 0,
+            index: 8,
+            extent: 8
+        }
+    );
+    // Without the bug (offset 0) it runs and copies.
+    let ok = run(&copy_with_offset(0), SimConfig::default(), &[f32s(32, 1.0)]).unwrap();
+    assert_eq!(ok.outputs[0], f32s(32, 1.0));
+}
+
+#[test]
+fn out_of_bounds_read_can_give_uninitialized_values() {
+    let cfg = SimConfig::default().out_of_bounds_reads(pallas_sim::OutOfBoundsReads::Uninitialized);
+    let out = run(&copy_with_offset(1), cfg, &[f32s(32, 1.0)]).unwrap();
+    let o = out.outputs[0].as_f32().unwrap();
+    assert!(o.iter().skip(16).take(8).all(|v| v.is_nan()));
+    assert!(o.iter().take(16).all(|&v| v == 1.0));
+}
+
+#[test]
+fn out_of_bounds_write() {
+    let src = "kernel k grid(parallel 2) {
+  out o: f32[16] vmem block[8] map(%j) {
+    yield %j
+  }
+  body(%o) {
+    %p = program_id 0
+    %f = const 1.0:f32
+    %s = const 9:i32
+    %one = const 1:i32
+    %bad = cmp eq %p, %one
+    %zero = const 0:i32
+    %at = select %bad, %s, %zero
+    store %o[%at], %f
+    store %o[:], %f
+  }
+}";
+    let e = run(src, SimConfig::default(), &[]).unwrap_err();
+    assert_eq!(e.grid_point, Some(vec![1]));
+    assert_eq!(
+        e.kind,
+        SimErrorKind::OutOfBounds {
+            access: "write",
+            name: "o".into(),
+            dim: 0,
+            index: 9,
+            extent: 8
+        }
+    );
+}
+
+#[test]
+fn uninitialized_scratch_reads_propagate_nan() {
+    let src = |init: bool| {
+        format!(
+            "kernel k grid() {{
+  out o: f32[4] vmem
+  scratch s: f32[4] vmem
+  body(%o, %s) {{
+    {}
+    %v = load %s[:]
+    store %o[:], %v
+  }}
+}}",
+            if init {
+                "%z = const 0.5:f32\n    store %s[:], %z"
+            } else {
+                ""
+            }
+        )
+    };
+    let bad = run(&src(false), SimConfig::default(), &[]).unwrap();
+    assert!(bad.outputs[0].as_f32().unwrap().iter().all(|v| v.is_nan()));
+    let good = run(&src(true), SimConfig::default(), &[]).unwrap();
+    assert_eq!(good.outputs[0], f32s(4, 0.5));
+}
+
+fn dma_kernel(wait: bool) -> String {
+    format!(
+        "kernel k grid() {{
+  in x: f32[8] any
+  out o: f32[8] vmem
+  scratch buf: f32[8] vmem
+  scratch sem: dma_sem[1]
+  body(%x, %o, %buf, %sem) {{
+    dma_start %x[:] -> %buf[:] sem %sem[0]
+    {}
+    %v = load %buf[:]
+    store %o[:], %v
+  }}
+}}",
+        if wait {
+            "dma_wait %buf[:] sem %sem[0]"
+        } else {
+            ""
+        }
+    )
+}
+
+#[test]
+fn missing_dma_wait_under_on_wait() {
+    let cfg = SimConfig::default().dma_execution_mode(DmaExecutionMode::OnWait);
+    let e = run(&dma_kernel(false), cfg.clone(), &[f32s(8, 3.0)]).unwrap_err();
+    assert_eq!(e.op, "end of kernel");
+    assert_eq!(e.kind, SimErrorKind::DmaNotWaited { dst: "buf".into() });
+    let ok = run(&dma_kernel(true), cfg, &[f32s(8, 3.0)]).unwrap();
+    assert_eq!(ok.outputs[0], f32s(8, 3.0));
+    assert_eq!(ok.report.get("dmas"), 1);
+    assert_eq!(ok.report.get("dma_bytes"), 32);
+}
+
+#[test]
+fn missing_dma_wait_under_eager() {
+    let e = run(&dma_kernel(false), SimConfig::default(), &[f32s(8, 3.0)]).unwrap_err();
+    assert_eq!(e.kind, SimErrorKind::DmaNotWaited { dst: "buf".into() });
+}
+
+fn semaphore_kernel(signal: i32, wait: i32) -> String {
+    format!(
+        "kernel k grid(arbitrary 3) {{
+  out o: f32[4] vmem
+  scratch s: sem[2]
+  body(%o, %s) {{
+    %a = const {signal}:i32
+    %b = const {wait}:i32
+    semaphore_signal %s[1], %a
+    semaphore_wait %s[1], %b
+    %f = const 1.0:f32
+    store %o[:], %f
+  }}
+}}"
+    )
+}
+
+#[test]
+fn semaphore_deadlock_is_an_error_not_a_hang() {
+    let e = run(&semaphore_kernel(1, 2), SimConfig::default(), &[]).unwrap_err();
+    assert_eq!(e.grid_point, Some(vec![0]));
+    assert_eq!(e.op, "op `semaphore_wait`");
+    assert!(matches!(e.kind, SimErrorKind::Deadlock { .. }), "{e}");
+    assert!(run(&semaphore_kernel(2, 2), SimConfig::default(), &[]).is_ok());
+}
+
+#[test]
+fn leftover_semaphore_count() {
+    let e = run(&semaphore_kernel(3, 2), SimConfig::default(), &[]).unwrap_err();
+    assert_eq!(e.op, "end of kernel");
+    assert_eq!(
+        e.kind,
+        SimErrorKind::SemaphoreLeftNonZero {
+            name: "s".into(),
+            index: 1,
+            value: 3
+        }
+    );
+}
+
+fn revisit_kernel(modulus: i32, alias: bool) -> String {
+    format!(
+        "kernel k grid(arbitrary 3) {{
+  in x: f32[16] vmem
+  out o: f32[16] vmem block[8] map(%i) {{
+    %m = const {modulus}:i32
+    %b = rem %i, %m
+    yield %b
+  }}
+  {}
+  body(%x, %o) {{
+    %f = const 1.0:f32
+    store %o[:], %f
+  }}
+}}",
+        if alias { "alias 0 -> 0" } else { "" }
+    )
+}
+
+#[test]
+fn non_consecutive_output_revisit() {
+    // Blocks 0, 1, 0: block 0 comes back after block 1 was written.
+    let e = run(
+        &revisit_kernel(2, false),
+        SimConfig::default(),
+        &[f32s(16, 0.0)],
+    )
+    .unwrap_err();
+    assert_eq!(e.grid_point, Some(vec![2]));
+    assert_eq!(
+        e.kind,
+        SimErrorKind::Revisit {
+            name: "o".into(),
+            block: vec![0]
+        }
+    );
+    // Consecutive revisits (blocks 0, 0, 0) accumulate and are fine.
+    let ok = run(
+        &revisit_kernel(1, false),
+        SimConfig::default(),
+        &[f32s(16, 0.0)],
+    )
+    .unwrap();
+    let o = ok.outputs[0].as_f32().unwrap();
+    assert_eq!(o[[0]], 1.0);
+    assert!(o[[8]].is_nan(), "block 1 was never written");
+    // An aliased output may revisit.
+    assert!(run(
+        &revisit_kernel(2, true),
+        SimConfig::default(),
+        &[f32s(16, 0.0)]
+    )
+    .is_ok());
+}
+
+#[test]
+fn index_map_out_of_range() {
+    let src = "kernel k grid(parallel 2) {
+  out o: f32[16] vmem block[8] map(%i) {
+    %one = const 1:i32
+    %b = add %i, %one
+    yield %b
+  }
+  body(%o) {
+  }
+}";
+    let e = run(src, SimConfig::default(), &[]).unwrap_err();
+    assert_eq!(e.grid_point, Some(vec![1]));
+    assert_eq!(
+        e.kind,
+        SimErrorKind::BlockIndexOutOfRange {
+            name: "o".into(),
+            dim: 0,
+            index: 2,
+            blocks: 2
+        }
+    );
+}
+
+#[test]
+fn pipelining_copies_only_when_the_block_index_changes() {
+    // matmul 64^3 in 32^3 tiles: grid (2, 2, 2); x's block (i, k) changes
+    // every point, the output block (i, j) every second point.
+    let k = validate(&pallas_ir::corpus::matmul(64, 64, 64, 32, 32, 32)).unwrap();
+    let x = HostArray::F32(ArrayD::from_elem(IxDyn(&[64, 64]), 1.0));
+    let out = Simulator::default()
+        .compile(&k)
+        .unwrap()
+        .launch(&[x.clone(), x])
+        .unwrap();
+    assert_eq!(out.report.get("grid_points"), 8);
+    assert_eq!(out.report.get("block_copies_in"), 16);
+    assert_eq!(out.report.get("block_copies_out"), 4);
+    assert!(out.outputs[0].as_f32().unwrap().iter().all(|&v| v == 64.0));
+}
+
+#[test]
+fn partial_blocks_drop_writes_past_the_edge() {
+    let k = validate(&pallas_ir::corpus::vector_add(10, 4)).unwrap();
+    let out = Simulator::default()
+        .compile(&k)
+        .unwrap()
+        .launch(&[f32s(10, 1.0), f32s(10, 2.0)])
+        .unwrap();
+    assert_eq!(out.outputs[0], f32s(10, 3.0));
+    assert_eq!(out.report.get("bytes_vmem_to_hbm"), 40);
+}
+
+#[test]
+fn two_cores_split_the_parallel_grid() {
+    let k = validate(&pallas_ir::corpus::vector_add(64, 8)).unwrap();
+    let sim = Simulator::new(SimConfig::default().num_cores(2).random_seed(3));
+    let out = sim
+        .compile(&k)
+        .unwrap()
+        .launch(&[f32s(64, 1.0), f32s(64, 2.0)])
+        .unwrap();
+    assert_eq!(out.outputs[0], f32s(64, 3.0));
+    assert_eq!(out.report.get("cores"), 2);
+    assert_eq!(out.report.get("grid_points"), 8);
+}
+
+#[test]
+fn compilation_is_cached_per_kernel() {
+    let k = validate(&pallas_ir::corpus::vector_add(64, 8)).unwrap();
+    let sim = Simulator::default();
+    let a = sim.compile(&k).unwrap();
+    let b = sim.compile(&k).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let k = validate(&pallas_ir::corpus::vector_add(64, 8)).unwrap();
+    let err = Simulator::default()
+        .compile(&k)
+        .unwrap()
+        .launch(&[f32s(63, 1.0), f32s(64, 1.0)])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "kernel `vector_add`: argument `x`: expected f32[64], found f32[63]"
+    );
+}
