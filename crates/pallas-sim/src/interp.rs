@@ -108,6 +108,8 @@ pub struct Core<'a> {
     pub unwaited: Vec<(usize, String)>,
     /// What this core counted.
     pub counters: Counters,
+    /// Scratch space for block rectangles (no allocation per copy).
+    pub rect: Vec<usize>,
     op: Option<Inst>,
 }
 
@@ -139,6 +141,7 @@ impl<'a> Core<'a> {
             pending: Vec::new(),
             unwaited: Vec::new(),
             counters: Counters::default(),
+            rect: Vec::new(),
             op: None,
         }
     }
@@ -577,7 +580,8 @@ impl<'a> Core<'a> {
                 self.put(res(0), t);
             }
             Op::Load { src, mask, other } => {
-                let t = self.load(src, *mask, *other)?;
+                let old = self.take(res(0));
+                let t = self.load(src, *mask, *other, old)?;
                 self.put(res(0), t);
             }
             Op::Store { dst, value, mask } => {
@@ -764,6 +768,7 @@ impl<'a> Core<'a> {
         src: &RefAt,
         mask: Option<Value>,
         other: Option<Value>,
+        mut reuse: Tensor,
     ) -> Result<Tensor, Box<SimError>> {
         let dtype = self.dtype_of_ref(src.r);
         let Some((id, reg)) = self.resolve(src, false)? else {
@@ -774,8 +779,20 @@ impl<'a> Core<'a> {
                 shape,
             });
         };
+        let whole_local = match id {
+            RefId::Local(i) if reg.is_whole(&self.local[i].shape) => Some(i),
+            _ => None,
+        };
+        let mut data = match whole_local {
+            Some(i) if reuse.data.dtype() == self.local[i].data.dtype() => {
+                let src = &self.local[i].data;
+                reuse.data.copy_all_from(src);
+                reuse.shape.clone_from(&self.local[i].shape);
+                reuse.data
+            }
+            _ => self.read(id, &reg),
+        };
         let shape = reg.shape();
-        let mut data = self.read(id, &reg);
         if let Some(m) = mask {
             let mv = match &self.t(m).data {
                 Data::Bool(v) => v.clone(),

@@ -192,7 +192,8 @@ pub fn write_region(buf: &mut Buffer, r: &Region, src: &Data) {
 }
 
 /// Copies the rectangle `[origin, origin + extent)` of `src` (shape
-/// `src_shape`) to the rectangle at `dst_origin` of `dst`.
+/// `src_shape`) to the rectangle at `dst_origin` of `dst`, one contiguous
+/// row at a time, without allocating for ranks up to 8.
 #[allow(clippy::too_many_arguments)]
 pub fn copy_rect(
     src: &Data,
@@ -203,25 +204,63 @@ pub fn copy_rect(
     dst_origin: &[usize],
     extent: &[usize],
 ) {
-    let make = |origin: &[usize]| Region {
-        dims: origin
-            .iter()
-            .zip(extent)
-            .map(|(&start, &size)| DimRange {
-                start,
-                size,
-                stride: 1,
-                keep: true,
-            })
-            .collect(),
-    };
-    let (rs, rd) = (make(src_origin), make(dst_origin));
-    let mut src_runs = Vec::new();
-    rs.runs(src_shape, |o, n| src_runs.push((o, n)));
-    let mut i = 0;
-    rd.runs(dst_shape, |o, n| {
-        let (so, _) = src_runs[i];
-        dst.copy_range(o, src, so, n);
-        i += 1;
-    });
+    let nd = extent.len();
+    if extent.contains(&0) {
+        return;
+    }
+    if nd == 0 {
+        dst.copy_range(0, src, 0, 1);
+        return;
+    }
+    if nd > 8 {
+        let whole = |o: &[usize]| Region {
+            dims: o
+                .iter()
+                .zip(extent)
+                .map(|(&start, &size)| DimRange {
+                    start,
+                    size,
+                    stride: 1,
+                    keep: true,
+                })
+                .collect(),
+        };
+        let s = whole(src_origin).offsets(src_shape);
+        let d = whole(dst_origin).offsets(dst_shape);
+        for (a, b) in d.into_iter().zip(s) {
+            dst.copy_range(a, src, b, 1);
+        }
+        return;
+    }
+    let mut ss = [0usize; 8];
+    let mut ds = [0usize; 8];
+    let (mut a, mut b) = (1, 1);
+    for d in (0..nd).rev() {
+        ss[d] = a;
+        ds[d] = b;
+        a *= src_shape[d];
+        b *= dst_shape[d];
+    }
+    let run = extent[nd - 1];
+    let mut idx = [0usize; 8];
+    loop {
+        let (mut so, mut dof) = (0, 0);
+        for d in 0..nd {
+            so += (src_origin[d] + idx[d]) * ss[d];
+            dof += (dst_origin[d] + idx[d]) * ds[d];
+        }
+        dst.copy_range(dof, src, so, run);
+        let mut d = nd - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            if idx[d] < extent[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
 }

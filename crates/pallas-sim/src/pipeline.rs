@@ -1,8 +1,6 @@
 //! The grid loop of one core: block index computation, copies in and out
 //! per the pipelining rules, and the body at each grid point.
 
-use std::collections::HashSet;
-
 use crate::error::{SimError, SimErrorKind};
 use crate::interp::{Core, RefId, Slot};
 use crate::memory::{copy_rect, reset_uninit};
@@ -15,10 +13,27 @@ pub struct CoreWork {
     pub parallel: Vec<usize>,
 }
 
-/// Per blocked param: the block index of the previous point.
+/// Per blocked param: the block index of the previous point, and which
+/// blocks were written back (a bitset over the linearized block index).
 struct BlockState {
     prev: Option<Vec<i64>>,
-    written: HashSet<Vec<i64>>,
+    written: Vec<u64>,
+}
+
+fn linear(idx: &[i64], nblocks: &[usize]) -> usize {
+    idx.iter()
+        .zip(nblocks)
+        .fold(0, |acc, (&i, &n)| acc * n + i as usize)
+}
+
+fn bit(set: &[u64], i: usize) -> bool {
+    set.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+fn set_bit(set: &mut [u64], i: usize) {
+    if let Some(w) = set.get_mut(i / 64) {
+        *w |= 1 << (i % 64);
+    }
 }
 
 impl Core<'_> {
@@ -55,9 +70,13 @@ impl Core<'_> {
         let mut states: Vec<BlockState> = plan
             .blocked
             .iter()
-            .map(|_| BlockState {
+            .map(|b| BlockState {
                 prev: None,
-                written: HashSet::new(),
+                written: if b.input {
+                    Vec::new()
+                } else {
+                    vec![0; b.nblocks.iter().product::<usize>().div_ceil(64)]
+                },
             })
             .collect();
         let pdims = plan.parallel_dims;
@@ -108,11 +127,11 @@ impl Core<'_> {
                     if b.input {
                         self.copy_in(bi, &idx);
                     } else {
-                        if let Some(prev) = st.prev.take() {
-                            self.copy_out(bi, &prev);
-                            st.written.insert(prev);
+                        if let Some(prev) = &st.prev {
+                            self.copy_out(bi, prev);
+                            set_bit(&mut st.written, linear(prev, &b.nblocks));
                         }
-                        if !b.aliased && st.written.contains(&idx) {
+                        if !b.aliased && bit(&st.written, linear(&idx, &b.nblocks)) {
                             return Err(self.fail(
                                 Some(&format!("output `{name}`")),
                                 SimErrorKind::Revisit {
@@ -123,7 +142,10 @@ impl Core<'_> {
                         }
                         reset_uninit(&mut self.local[b.local].data, sh.cfg.uninitialized_memory);
                     }
-                    st.prev = Some(idx.clone());
+                    match &mut st.prev {
+                        Some(p) => p.copy_from_slice(&idx),
+                        None => st.prev = Some(idx.clone()),
+                    }
                 }
                 self.run_insts(body)?;
                 self.counters.grid_points += 1;
@@ -139,66 +161,70 @@ impl Core<'_> {
         Ok(())
     }
 
-    /// The block's origin and in-bounds extent in the array.
-    fn block_rect(&self, bi: usize, idx: &[i64], array: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    /// The block's origin and in-bounds extent in the array, into `rect`
+    /// (origin then extent, one pair per dim).
+    fn block_rect(&self, bi: usize, idx: &[i64], array: &[usize], rect: &mut Vec<usize>) {
         let b = &self.sh.plan.blocked[bi];
-        let origin: Vec<usize> = idx
-            .iter()
-            .zip(&b.block)
-            .map(|(&i, &bs)| i as usize * bs)
-            .collect();
-        let extent = origin
-            .iter()
-            .zip(&b.block)
-            .zip(array)
-            .map(|((&o, &bs), &n)| bs.min(n - o))
-            .collect();
-        (origin, extent)
+        rect.clear();
+        rect.extend(idx.iter().zip(&b.block).map(|(&i, &bs)| i as usize * bs));
+        let n = idx.len();
+        for d in 0..n {
+            let o = rect[d];
+            rect.push(b.block[d].min(array[d] - o));
+        }
+        rect.extend(std::iter::repeat_n(0, n));
     }
 
     fn copy_in(&mut self, bi: usize, idx: &[i64]) {
         let b = &self.sh.plan.blocked[bi];
         let hbm = self.sh.hbm(b.hbm);
-        let (origin, extent) = self.block_rect(bi, idx, &hbm.shape);
+        let mut rect = std::mem::take(&mut self.rect);
+        self.block_rect(bi, idx, &hbm.shape, &mut rect);
+        let n = idx.len();
+        let (origin, rest) = rect.split_at(n);
+        let (extent, zeros) = rest.split_at(n);
         let local = &mut self.local[b.local];
-        let partial = extent != b.block;
-        if partial {
+        if extent != b.block.as_slice() {
             reset_uninit(&mut local.data, self.sh.cfg.uninitialized_memory);
         }
-        let zeros = vec![0; origin.len()];
         copy_rect(
             &hbm.data,
             &hbm.shape,
-            &origin,
+            origin,
             &mut local.data,
             &b.block,
-            &zeros,
-            &extent,
+            zeros,
+            extent,
         );
-        let n: usize = extent.iter().product();
+        let elems: usize = extent.iter().product();
         self.counters.copies_in += 1;
-        self.counters.bytes_in += (n * local_elem_bytes(&local.data)) as u64;
+        self.counters.bytes_in += (elems * local_elem_bytes(&local.data)) as u64;
+        self.rect = rect;
     }
 
     fn copy_out(&mut self, bi: usize, idx: &[i64]) {
         let b = &self.sh.plan.blocked[bi];
-        let mut hbm = self.sh.hbm(b.hbm);
-        let shape = hbm.shape.clone();
-        let (origin, extent) = self.block_rect(bi, idx, &shape);
+        let mut guard = self.sh.hbm(b.hbm);
+        let hbm = &mut *guard;
+        let mut rect = std::mem::take(&mut self.rect);
+        self.block_rect(bi, idx, &hbm.shape, &mut rect);
+        let n = idx.len();
+        let (origin, rest) = rect.split_at(n);
+        let (extent, zeros) = rest.split_at(n);
         let local = &self.local[b.local];
-        let zeros = vec![0; origin.len()];
         copy_rect(
             &local.data,
             &b.block,
-            &zeros,
+            zeros,
             &mut hbm.data,
-            &shape,
-            &origin,
-            &extent,
+            &hbm.shape,
+            origin,
+            extent,
         );
-        let n: usize = extent.iter().product();
+        let elems: usize = extent.iter().product();
         self.counters.copies_out += 1;
-        self.counters.bytes_out += (n * local_elem_bytes(&local.data)) as u64;
+        self.counters.bytes_out += (elems * local_elem_bytes(&local.data)) as u64;
+        self.rect = rect;
     }
 }
 

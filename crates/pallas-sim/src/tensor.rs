@@ -104,6 +104,30 @@ impl Data {
         }
     }
 
+    /// Replaces the content with a copy of `src` (same type), keeping the
+    /// allocation.
+    pub fn copy_all_from(&mut self, src: &Data) {
+        match (self, src) {
+            (Data::F32(x), Data::F32(y)) => {
+                x.clear();
+                x.extend_from_slice(y)
+            }
+            (Data::I32(x), Data::I32(y)) => {
+                x.clear();
+                x.extend_from_slice(y)
+            }
+            (Data::U32(x), Data::U32(y)) => {
+                x.clear();
+                x.extend_from_slice(y)
+            }
+            (Data::Bool(x), Data::Bool(y)) => {
+                x.clear();
+                x.extend_from_slice(y)
+            }
+            (x, y) => *x = y.clone(),
+        }
+    }
+
     /// Copies `src[s..s+n]` into `self[d..d+n]` (same type).
     #[inline]
     pub fn copy_range(&mut self, d: usize, src: &Data, s: usize, n: usize) {
