@@ -28,6 +28,17 @@ pub enum DmaExecutionMode {
     OnWait,
 }
 
+/// Which hardware's constraints to check beyond the interpret mode's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// No hardware constraints (what JAX's interpret mode checks).
+    Interpret,
+    /// TPU: the last two block dims of 32-bit VMEM blocks divisible by
+    /// (8, 128) unless equal to the array's; VMEM use per core under
+    /// `vmem_capacity_bytes`.
+    Tpu,
+}
+
 /// The integer poison pattern of uninitialized memory.
 pub const POISON: u32 = 0x7fba_dbad;
 
@@ -53,6 +64,20 @@ pub struct SimConfig {
     pub random_seed: u64,
     /// Print `debug_print` output to stdout.
     pub debug_print: bool,
+    /// Detect data races between cores, and between DMAs in flight and
+    /// the core's own accesses, with vector clocks.
+    pub detect_races: bool,
+    /// Make a read of memory nobody wrote an error.
+    pub report_uninitialized_reads: bool,
+    /// Write a Chrome trace (one event per grid point and DMA per core) to
+    /// this file after each launch.
+    pub trace: Option<std::path::PathBuf>,
+    /// Hardware constraints to check.
+    pub target: Target,
+    /// VMEM per core for the `Tpu` target check (bytes).
+    pub vmem_capacity_bytes: usize,
+    /// Largest HBM footprint (all inputs and outputs) a launch may take.
+    pub memory_limit_bytes: usize,
 }
 
 impl Default for SimConfig {
@@ -65,6 +90,12 @@ impl Default for SimConfig {
             skip_floating_point_ops: false,
             random_seed: 0,
             debug_print: true,
+            detect_races: false,
+            report_uninitialized_reads: false,
+            trace: None,
+            target: Target::Interpret,
+            vmem_capacity_bytes: 16 << 20,
+            memory_limit_bytes: 8 << 30,
         }
     }
 }
@@ -102,6 +133,36 @@ impl SimConfig {
     /// Sets the seed for the order of parallel grid points.
     pub fn random_seed(mut self, seed: u64) -> Self {
         self.random_seed = seed;
+        self
+    }
+    /// Turns race detection on or off.
+    pub fn detect_races(mut self, v: bool) -> Self {
+        self.detect_races = v;
+        self
+    }
+    /// Makes reads of uninitialized memory errors.
+    pub fn report_uninitialized_reads(mut self, v: bool) -> Self {
+        self.report_uninitialized_reads = v;
+        self
+    }
+    /// Writes a Chrome trace to a file after each launch.
+    pub fn trace(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.trace = Some(path.into());
+        self
+    }
+    /// Sets the hardware target whose constraints are checked.
+    pub fn target(mut self, t: Target) -> Self {
+        self.target = t;
+        self
+    }
+    /// Sets the VMEM capacity per core for the TPU check.
+    pub fn vmem_capacity_bytes(mut self, n: usize) -> Self {
+        self.vmem_capacity_bytes = n;
+        self
+    }
+    /// Sets the largest HBM footprint a launch may take.
+    pub fn memory_limit_bytes(mut self, n: usize) -> Self {
+        self.memory_limit_bytes = n;
         self
     }
     /// Turns `debug_print` output on or off.

@@ -79,6 +79,22 @@ pub enum SimErrorKind {
         /// Cores simulated.
         cores: usize,
     },
+    /// Two accesses to one element, at least one a write, not ordered by a
+    /// semaphore or DMA completion.
+    #[error("data race on `{name}` element {index}: {first} and {second} are not ordered by a semaphore or DMA completion")]
+    Race {
+        /// The buffer.
+        name: String,
+        /// Flat element index.
+        index: usize,
+        /// The earlier access (`write by core 0 at grid point [1]`).
+        first: String,
+        /// The later access.
+        second: String,
+    },
+    /// A block or memory use the target hardware cannot have.
+    #[error("TPU constraint: {0}")]
+    Tpu(String),
     /// An array too large to simulate.
     #[error("{what} needs {bytes} bytes, over the limit of {limit}")]
     TooLarge {

@@ -12,6 +12,7 @@ use crate::config::{DmaExecutionMode, OutOfBoundsReads, SimConfig};
 use crate::error::{SimError, SimErrorKind};
 use crate::memory::{read_region, uninit, write_region, Buffer, DimRange, Region};
 use crate::plan::Plan;
+use crate::races::{self, Access, InFlight, RaceState};
 use crate::shape;
 use crate::sync::{Semaphores, WaitError};
 use crate::tensor::{self, Data, Tensor};
@@ -28,6 +29,10 @@ pub struct Shared<'a> {
     pub hbm: &'a [Mutex<Buffer>],
     /// Semaphores.
     pub sems: &'a Semaphores,
+    /// Shadow state for race detection, when on.
+    pub races: Option<&'a RaceState>,
+    /// Grid sizes (for reports).
+    pub grid: Vec<usize>,
 }
 
 impl Shared<'_> {
@@ -110,6 +115,12 @@ pub struct Core<'a> {
     pub counters: Counters,
     /// Scratch space for block rectangles (no allocation per copy).
     pub rect: Vec<usize>,
+    /// Vector clock (race detection).
+    pub vc: Vec<u32>,
+    /// Linear index of the grid point running.
+    pub lin_point: u32,
+    /// DMAs between start and wait (race detection).
+    pub inflight: Vec<InFlight>,
     op: Option<Inst>,
 }
 
@@ -142,6 +153,9 @@ impl<'a> Core<'a> {
             unwaited: Vec::new(),
             counters: Counters::default(),
             rect: Vec::new(),
+            vc: vec![0; sh.cfg.num_cores.max(1)],
+            lin_point: 0,
+            inflight: Vec::new(),
             op: None,
         }
     }
@@ -735,7 +749,11 @@ impl<'a> Core<'a> {
                     }
                     None => self.id,
                 };
-                self.sh.sems.signal(target, slot, n);
+                let vc = self.sh.races.is_some().then_some(&self.vc[..]);
+                self.sh.sems.signal(target, slot, n, vc);
+                if self.sh.races.is_some() {
+                    self.vc[self.id] += 1;
+                }
             }
             Op::SemaphoreWait { sem, value } => {
                 let slot = self.sem_slot(sem)?;
@@ -763,6 +781,110 @@ impl<'a> Core<'a> {
         Ok(())
     }
 
+    /// Describes the current access for a race report.
+    fn here(&self, what: &str) -> String {
+        races::describe(what, self.id, self.lin_point, &self.sh.grid)
+    }
+
+    /// Checks an HBM access against the shadow state.
+    pub fn check_hbm(
+        &mut self,
+        hbm: usize,
+        offsets: &[usize],
+        write: bool,
+        what: &str,
+    ) -> Result<(), Box<SimError>> {
+        let Some(rs) = self.sh.races else {
+            return Ok(());
+        };
+        let access = Access {
+            core: self.id,
+            vc: &self.vc,
+            point: self.lin_point,
+            write,
+        };
+        let hit = rs.shadows[hbm]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .access(&access, offsets.iter().copied());
+        if let Some((e, was_write, index)) = hit {
+            let first = races::describe(
+                if was_write { "write" } else { "read" },
+                e.core1 as usize - 1,
+                e.point,
+                &self.sh.grid,
+            );
+            let second = self.here(&format!(
+                "{} ({})",
+                if write { "write" } else { "read" },
+                what
+            ));
+            let name = self.sh.hbm(hbm).name.clone();
+            return Err(self.fail(
+                None,
+                SimErrorKind::Race {
+                    name,
+                    index,
+                    first,
+                    second,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks a core access against the DMAs in flight.
+    fn check_inflight(
+        &self,
+        id: RefId,
+        offsets: &[usize],
+        write: bool,
+        what: &str,
+    ) -> Result<(), Box<SimError>> {
+        for d in &self.inflight {
+            let mut hit = None;
+            if d.dst.0 == id {
+                hit = races::overlap(&d.dst.1, offsets);
+            }
+            if hit.is_none() && write && d.src.0 == id {
+                hit = races::overlap(&d.src.1, offsets);
+            }
+            if let Some(index) = hit {
+                let started = races::describe("", self.id, d.point, &self.sh.grid);
+                let started = started.trim_start_matches(" by ").to_string();
+                let second = self.here(what);
+                return Err(self.fail(
+                    None,
+                    races::dma_race(&self.ref_name(id), index, started, second),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn race_check_access(
+        &self,
+        id: RefId,
+        reg: &Region,
+        write: bool,
+        what: &str,
+    ) -> Result<(), Box<SimError>> {
+        if self.sh.races.is_none() || self.inflight.is_empty() {
+            return Ok(());
+        }
+        let shape = self.ref_shape_of(id);
+        let offs = reg.offsets(&shape);
+        self.check_inflight(id, &offs, write, what)
+    }
+
+    fn ref_shape_of(&self, id: RefId) -> Vec<usize> {
+        match id {
+            RefId::Local(i) => self.local[i].shape.clone(),
+            RefId::Hbm(i) => self.sh.hbm(i).shape.clone(),
+            RefId::Sem(_) => Vec::new(),
+        }
+    }
+
     fn load(
         &mut self,
         src: &RefAt,
@@ -779,6 +901,7 @@ impl<'a> Core<'a> {
                 shape,
             });
         };
+        self.race_check_access(id, &reg, false, "load")?;
         let whole_local = match id {
             RefId::Local(i) if reg.is_whole(&self.local[i].shape) => Some(i),
             _ => None,
@@ -968,19 +1091,19 @@ impl<'a> Core<'a> {
     }
 
     fn wait_sem(&mut self, slot: usize, n: i64, what: &str) -> Result<(), Box<SimError>> {
-        self.sh
-            .sems
-            .wait(self.id, slot, n)
+        let sems = self.sh.sems;
+        let vc = if self.sh.races.is_some() {
+            Some(&mut self.vc[..])
+        } else {
+            None
+        };
+        sems.wait(self.id, slot, n, vc)
             .map_err(|WaitError::Deadlock| {
-                self.fail(
-                    None,
-                    SimErrorKind::Deadlock {
-                        detail: format!(
-                            "core {} in {what} for {n} on semaphore slot {slot}",
-                            self.id
-                        ),
-                    },
-                )
+                let detail = format!(
+                    "core {} in {what} for {n} on semaphore slot {slot}",
+                    self.id
+                );
+                self.fail(None, SimErrorKind::Deadlock { detail })
             })
     }
 
@@ -992,10 +1115,28 @@ impl<'a> Core<'a> {
         self.counters.dmas += 1;
         self.counters.dma_bytes += bytes as u64;
         let dst_name = self.ref_name(did);
+        if self.sh.races.is_some() {
+            let soffs = sreg.offsets(&self.ref_shape_of(sid));
+            let doffs = dreg.offsets(&self.ref_shape_of(did));
+            self.check_inflight(sid, &soffs, false, "dma_start source")?;
+            self.check_inflight(did, &doffs, true, "dma_start destination")?;
+            if let RefId::Hbm(h) = sid {
+                self.check_hbm(h, &soffs, false, "DMA")?;
+            }
+            if let RefId::Hbm(h) = did {
+                self.check_hbm(h, &doffs, true, "DMA")?;
+            }
+            self.inflight.push(InFlight {
+                src: (sid, soffs),
+                dst: (did, doffs),
+                sem: slot,
+                point: self.lin_point,
+            });
+        }
         match self.sh.cfg.dma_execution_mode {
             DmaExecutionMode::Eager => {
                 self.copy_dma(sid, &sreg, did, &dreg);
-                self.sh.sems.signal(self.id, slot, bytes);
+                self.sh.sems.signal(self.id, slot, bytes, None);
                 self.unwaited.push((slot, dst_name));
             }
             DmaExecutionMode::OnWait => self.pending.push(PendingDma {
@@ -1022,7 +1163,10 @@ impl<'a> Core<'a> {
         if let Some(pos) = self.pending.iter().position(|p| p.sem == slot) {
             let p = self.pending.remove(pos);
             self.copy_dma(p.src.0, &p.src.1, p.dst.0, &p.dst.1);
-            self.sh.sems.signal(self.id, slot, p.bytes);
+            self.sh.sems.signal(self.id, slot, p.bytes, None);
+        }
+        if let Some(pos) = self.inflight.iter().position(|d| d.sem == slot) {
+            self.inflight.remove(pos);
         }
         if let Some(pos) = self.unwaited.iter().position(|(s, _)| *s == slot) {
             self.unwaited.remove(pos);

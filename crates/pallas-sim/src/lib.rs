@@ -23,13 +23,15 @@ mod interp;
 pub mod memory;
 mod pipeline;
 mod plan;
+mod races;
 pub mod shape;
 mod sync;
 pub mod tensor;
+mod tpu;
 
 use std::sync::{Arc, Mutex};
 
-pub use config::{DmaExecutionMode, OutOfBoundsReads, SimConfig, UninitializedMemory};
+pub use config::{DmaExecutionMode, OutOfBoundsReads, SimConfig, Target, UninitializedMemory};
 pub use error::{SimError, SimErrorKind};
 
 use pallas_ir::exec::{
@@ -80,6 +82,18 @@ impl Executor for Simulator {
                 kernel: vk.kernel().name.clone(),
                 what,
             })?;
+            if self.config.target == config::Target::Tpu {
+                if let Some(msg) = tpu::check(vk, &self.config).into_iter().next() {
+                    return Err(ExecError::Fault(Box::new(SimError {
+                        kernel: vk.kernel().name.clone(),
+                        core: 0,
+                        grid_point: None,
+                        op: "compile".into(),
+                        loc: None,
+                        kind: SimErrorKind::Tpu(msg),
+                    })));
+                }
+            }
             Ok(Arc::new(CompiledSim {
                 vk: vk.clone(),
                 plan,
@@ -155,13 +169,22 @@ impl CompiledSim {
             .map(|b| Mutex::new(b.expect("every HBM buffer is an argument or an output")))
             .collect();
         let cores = cfg.num_cores.max(1);
-        let sems = sync::Semaphores::new(cores, plan.sem_slots);
+        let sems = sync::Semaphores::new(cores, plan.sem_slots, cfg.detect_races);
+        let race_state = cfg.detect_races.then(|| {
+            let lens: Vec<usize> = hbm
+                .iter()
+                .map(|b| b.lock().unwrap_or_else(|e| e.into_inner()).data.len())
+                .collect();
+            races::RaceState::new(&lens, cores)
+        });
         let shared = Shared {
             vk: &self.vk,
             cfg,
             plan,
             hbm: &hbm,
             sems: &sems,
+            races: race_state.as_ref(),
+            grid: k.grid.iter().map(|d| d.size).collect(),
         };
         // Split the parallel prefix contiguously across cores.
         let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();

@@ -98,6 +98,15 @@ impl Core<'_> {
                     self.point[d] = rem % grid[d];
                     rem /= grid[d];
                 }
+                self.lin_point = self
+                    .point
+                    .iter()
+                    .zip(&grid)
+                    .fold(0u64, |acc, (&i, &n)| acc * n as u64 + i as u64)
+                    .min(u32::MAX as u64) as u32;
+                if sh.races.is_some() {
+                    self.vc[self.id] += 1;
+                }
                 for (bi, st) in states.iter_mut().enumerate() {
                     let b = &plan.blocked[bi];
                     match b.index_map {
@@ -125,9 +134,11 @@ impl Core<'_> {
                         }
                     }
                     if b.input {
+                        self.race_check_block(bi, &idx, false)?;
                         self.copy_in(bi, &idx);
                     } else {
                         if let Some(prev) = &st.prev {
+                            self.race_check_block(bi, prev, true)?;
                             self.copy_out(bi, prev);
                             set_bit(&mut st.written, linear(prev, &b.nblocks));
                         }
@@ -154,6 +165,7 @@ impl Core<'_> {
         for (bi, st) in states.iter_mut().enumerate() {
             if !plan.blocked[bi].input {
                 if let Some(prev) = st.prev.take() {
+                    self.race_check_block(bi, &prev, true)?;
                     self.copy_out(bi, &prev);
                 }
             }
@@ -173,6 +185,40 @@ impl Core<'_> {
             rect.push(b.block[d].min(array[d] - o));
         }
         rect.extend(std::iter::repeat_n(0, n));
+    }
+
+    /// Checks a block copy's HBM elements against the race shadow.
+    fn race_check_block(
+        &mut self,
+        bi: usize,
+        idx: &[i64],
+        write: bool,
+    ) -> Result<(), Box<SimError>> {
+        if self.sh.races.is_none() {
+            return Ok(());
+        }
+        let b = &self.sh.plan.blocked[bi];
+        let shape = self.sh.hbm(b.hbm).shape.clone();
+        let mut rect = Vec::new();
+        self.block_rect(bi, idx, &shape, &mut rect);
+        let n = idx.len();
+        let region = crate::memory::Region {
+            dims: (0..n)
+                .map(|d| crate::memory::DimRange {
+                    start: rect[d],
+                    size: rect[n + d],
+                    stride: 1,
+                    keep: true,
+                })
+                .collect(),
+        };
+        let offs = region.offsets(&shape);
+        let what = if write {
+            "block write-back"
+        } else {
+            "block copy-in"
+        };
+        self.check_hbm(b.hbm, &offs, write, what)
     }
 
     fn copy_in(&mut self, bi: usize, idx: &[i64]) {

@@ -7,6 +7,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 pub struct SemState {
     /// `values[core][slot]`.
     pub values: Vec<Vec<i64>>,
+    /// `clocks[core][slot]`: the vector clock the semaphore carries (race
+    /// detection only).
+    clocks: Option<Vec<Vec<Vec<u32>>>>,
     blocked: usize,
     live: usize,
     deadlock: bool,
@@ -26,10 +29,11 @@ pub enum WaitError {
 
 impl Semaphores {
     /// `cores` cores with `slots` semaphores each, all zero.
-    pub fn new(cores: usize, slots: usize) -> Self {
+    pub fn new(cores: usize, slots: usize, track_clocks: bool) -> Self {
         Semaphores {
             state: Mutex::new(SemState {
                 values: vec![vec![0; slots]; cores],
+                clocks: track_clocks.then(|| vec![vec![vec![0; cores]; slots]; cores]),
                 blocked: 0,
                 live: cores,
                 deadlock: false,
@@ -43,11 +47,19 @@ impl Semaphores {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds `n` to a semaphore and wakes waiters.
-    pub fn signal(&self, core: usize, slot: usize, n: i64) {
+    /// Adds `n` to a semaphore and wakes waiters; with race detection the
+    /// semaphore also takes on the signaller's vector clock.
+    pub fn signal(&self, core: usize, slot: usize, n: i64, vc: Option<&[u32]>) {
         let mut st = self.lock();
         if let Some(v) = st.values.get_mut(core).and_then(|c| c.get_mut(slot)) {
             *v += n;
+        }
+        if let (Some(clocks), Some(vc)) = (st.clocks.as_mut(), vc) {
+            if let Some(c) = clocks.get_mut(core).and_then(|c| c.get_mut(slot)) {
+                for (a, &b) in c.iter_mut().zip(vc) {
+                    *a = (*a).max(b);
+                }
+            }
         }
         drop(st);
         self.changed.notify_all();
@@ -59,7 +71,13 @@ impl Semaphores {
     }
 
     /// Waits until a semaphore holds `n`, then subtracts it.
-    pub fn wait(&self, core: usize, slot: usize, n: i64) -> Result<(), WaitError> {
+    pub fn wait(
+        &self,
+        core: usize,
+        slot: usize,
+        n: i64,
+        vc: Option<&mut [u32]>,
+    ) -> Result<(), WaitError> {
         let mut st = self.lock();
         loop {
             if st.deadlock {
@@ -67,6 +85,11 @@ impl Semaphores {
             }
             if st.values[core][slot] >= n {
                 st.values[core][slot] -= n;
+                if let (Some(clocks), Some(vc)) = (st.clocks.as_ref(), vc) {
+                    for (a, &b) in vc.iter_mut().zip(&clocks[core][slot]) {
+                        *a = (*a).max(b);
+                    }
+                }
                 return Ok(());
             }
             st.blocked += 1;
@@ -88,12 +111,19 @@ impl Semaphores {
         let mut st = self.lock();
         let base = st.values[core].len();
         st.values[core].resize(base + n, 0);
+        let cores = st.values.len();
+        if let Some(c) = st.clocks.as_mut() {
+            c[core].resize(base + n, vec![0; cores]);
+        }
         base
     }
 
     /// Drops a core's slots from `base` on, returning their counts.
     pub fn pop_slots(&self, core: usize, base: usize) -> Vec<i64> {
         let mut st = self.lock();
+        if let Some(c) = st.clocks.as_mut() {
+            c[core].truncate(base);
+        }
         st.values[core].split_off(base)
     }
 

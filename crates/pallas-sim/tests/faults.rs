@@ -359,3 +359,201 @@ fn bad_arguments_are_errors() {
         "kernel `vector_add`: argument `x`: expected f32[64], found f32[63]"
     );
 }
+
+fn race_cfg(cores: usize) -> SimConfig {
+    SimConfig::default().num_cores(cores).detect_races(true)
+}
+
+#[test]
+fn two_cores_writing_one_output_block_race() {
+    let src = "kernel k grid(parallel 2) {
+  out o: f32[8] vmem block[8] map(%i) {
+    %z = const 0:i32
+    yield %z
+  }
+  body(%o) {
+    %f = const 1.0:f32
+    store %o[:], %f
+  }
+}";
+    let e = run(src, race_cfg(2), &[]).unwrap_err();
+    let SimErrorKind::Race {
+        name,
+        index,
+        first,
+        second,
+    } = &e.kind
+    else {
+        panic!("{e}")
+    };
+    assert_eq!((name.as_str(), *index), ("o", 0));
+    // Which core writes back first depends on the threads; both are named.
+    let both = format!("{first} / {second}");
+    assert!(
+        both.contains("core 0 at grid point [0]") && both.contains("core 1 at grid point [1]"),
+        "{both}"
+    );
+    assert!(second.contains("block write-back"), "{second}");
+    // One core visits the block consecutively: no race, no revisit.
+    assert!(run(src, race_cfg(1), &[]).is_ok());
+}
+
+fn handoff_kernel(synchronized: bool) -> String {
+    let (wait, signal) = if synchronized {
+        (
+            "semaphore_wait %s[0], %one",
+            "semaphore_signal %s[0], %one core %one",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "kernel k grid(parallel 2) {{
+  out o: f32[8] any
+  scratch buf: f32[8] vmem
+  scratch d: dma_sem[1]
+  scratch s: sem[1]
+  body(%o, %buf, %d, %s) {{
+    %c = program_id 0
+    %zero = const 0:i32
+    %one = const 1:i32
+    %first = cmp eq %c, %zero
+    %second = cmp eq %c, %one
+    %f = cast %c to f32
+    store %buf[:], %f
+    if %second then {{
+      {wait}
+    }}
+    dma_start %buf[:] -> %o[:] sem %d[0]
+    dma_wait %o[:] sem %d[0]
+    if %first then {{
+      {signal}
+    }}
+  }}
+}}"
+    )
+}
+
+#[test]
+fn semaphores_order_cross_core_writes() {
+    let ok = run(&handoff_kernel(true), race_cfg(2), &[]).unwrap();
+    assert_eq!(ok.outputs[0], f32s(8, 1.0));
+    let e = run(&handoff_kernel(false), race_cfg(2), &[]).unwrap_err();
+    let SimErrorKind::Race { name, .. } = &e.kind else {
+        panic!("{e}")
+    };
+    assert_eq!(name, "o");
+}
+
+#[test]
+fn touching_a_dma_destination_before_the_wait_races() {
+    let src = |early_read: bool| {
+        format!(
+            "kernel k grid() {{
+  in x: f32[8] any
+  out o: f32[8] vmem
+  scratch buf: f32[8] vmem
+  scratch sem: dma_sem[1]
+  body(%x, %o, %buf, %sem) {{
+    dma_start %x[:] -> %buf[:] sem %sem[0]
+    {}
+    dma_wait %buf[:] sem %sem[0]
+    %v = load %buf[:]
+    store %o[:], %v
+  }}
+}}",
+            if early_read {
+                "%early = load %buf[ds(2, 2)]"
+            } else {
+                ""
+            }
+        )
+    };
+    let e = run(&src(true), race_cfg(1), &[f32s(8, 3.0)]).unwrap_err();
+    assert_eq!(e.op, "op `load`");
+    assert_eq!(
+        e.kind,
+        SimErrorKind::Race {
+            name: "buf".into(),
+            index: 2,
+            first: "a DMA in flight (started core 0)".into(),
+            second: "load by core 0".into(),
+        }
+    );
+    assert!(run(&src(false), race_cfg(1), &[f32s(8, 3.0)]).is_ok());
+}
+
+#[test]
+fn corpus_kernels_are_race_free() {
+    for e in pallas_ir::corpus::all() {
+        if e.name == "seed" {
+            continue; // covered at full size by the benchmarks
+        }
+        let k = validate(&e.kernel).unwrap();
+        let c = pallas_tests_args(&k);
+        let sim = Simulator::new(race_cfg(2));
+        let r = sim.compile(&k).unwrap().launch(&c);
+        assert!(r.is_ok(), "{}: {}", e.name, r.err().unwrap());
+    }
+}
+
+/// Arguments for a corpus kernel: zeros, with in-range integers.
+fn pallas_tests_args(k: &pallas_ir::ValidatedKernel) -> Vec<HostArray> {
+    k.kernel()
+        .params
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.kind,
+                pallas_ir::ParamKind::ScalarPrefetch | pallas_ir::ParamKind::Input
+            )
+        })
+        .map(|p| HostArray::zeros(p.dtype().unwrap(), &p.shape))
+        .collect()
+}
+
+#[test]
+fn tpu_block_shape_rule() {
+    let cfg = SimConfig::default().target(pallas_sim::Target::Tpu);
+    let k = validate(&pallas_ir::corpus::seed(16, 1024, [1, 100])).unwrap();
+    let err = Simulator::new(cfg.clone())
+        .compile(&k)
+        .err()
+        .expect("rejected");
+    let ExecError::Fault(f) = err else {
+        panic!("{err}")
+    };
+    let e = f.downcast::<SimError>().unwrap();
+    assert_eq!(e.op, "compile");
+    assert_eq!(
+        e.kind,
+        SimErrorKind::Tpu("`x`: block dimension 0 is 1, which is neither a multiple of 8 nor the array's 16 (32-bit blocks tile as (8, 128))".into())
+    );
+    // (8, 128) tiles, or blocks equal to the array, pass; so does the
+    // interpret-mode default.
+    assert!(Simulator::new(cfg.clone())
+        .compile(&validate(&pallas_ir::corpus::seed(16, 1024, [8, 128])).unwrap())
+        .is_ok());
+    assert!(Simulator::new(cfg)
+        .compile(&validate(&pallas_ir::corpus::seed(16, 1000, [16, 1000])).unwrap())
+        .is_ok());
+    assert!(Simulator::default().compile(&k).is_ok());
+}
+
+#[test]
+fn tpu_vmem_capacity() {
+    let cfg = SimConfig::default()
+        .target(pallas_sim::Target::Tpu)
+        .vmem_capacity_bytes(1 << 20);
+    // Three double-buffered f32 blocks of 16 x 2048: 768 KiB fits in 1 MiB,
+    // 16 x 4096 (1.5 MiB) does not.
+    let fits = validate(&pallas_ir::corpus::seed(16, 8192, [16, 2048])).unwrap();
+    assert!(Simulator::new(cfg.clone()).compile(&fits).is_ok());
+    let big = validate(&pallas_ir::corpus::seed(16, 8192, [16, 4096])).unwrap();
+    let err = Simulator::new(cfg).compile(&big).err().expect("rejected");
+    assert!(
+        err.to_string()
+            .contains("VMEM use per core is 1572864 bytes"),
+        "{err}"
+    );
+}
