@@ -33,6 +33,8 @@ pub struct Shared<'a> {
     pub races: Option<&'a RaceState>,
     /// Grid sizes (for reports).
     pub grid: Vec<usize>,
+    /// When the launch began (trace timestamps).
+    pub t0: std::time::Instant,
 }
 
 impl Shared<'_> {
@@ -121,6 +123,10 @@ pub struct Core<'a> {
     pub lin_point: u32,
     /// DMAs between start and wait (race detection).
     pub inflight: Vec<InFlight>,
+    /// Trace events, when tracing.
+    pub events: Vec<crate::trace::Event>,
+    /// Open DMA trace events: (semaphore slot, name, start).
+    pub dma_open: Vec<(usize, String, f64)>,
     op: Option<Inst>,
 }
 
@@ -156,6 +162,8 @@ impl<'a> Core<'a> {
             vc: vec![0; sh.cfg.num_cores.max(1)],
             lin_point: 0,
             inflight: Vec::new(),
+            events: Vec::new(),
+            dma_open: Vec::new(),
             op: None,
         }
     }
@@ -781,6 +789,11 @@ impl<'a> Core<'a> {
         Ok(())
     }
 
+    /// Microseconds since the launch began.
+    pub fn now_us(&self) -> f64 {
+        self.sh.t0.elapsed().as_secs_f64() * 1e6
+    }
+
     /// Describes the current access for a race report.
     fn here(&self, what: &str) -> String {
         races::describe(what, self.id, self.lin_point, &self.sh.grid)
@@ -1133,6 +1146,11 @@ impl<'a> Core<'a> {
                 point: self.lin_point,
             });
         }
+        if self.sh.cfg.trace.is_some() {
+            let name = format!("DMA {} -> {}", self.ref_name(sid), dst_name);
+            let ts = self.now_us();
+            self.dma_open.push((slot, name, ts));
+        }
         match self.sh.cfg.dma_execution_mode {
             DmaExecutionMode::Eager => {
                 self.copy_dma(sid, &sreg, did, &dreg);
@@ -1167,6 +1185,17 @@ impl<'a> Core<'a> {
         }
         if let Some(pos) = self.inflight.iter().position(|d| d.sem == slot) {
             self.inflight.remove(pos);
+        }
+        if let Some(pos) = self.dma_open.iter().position(|d| d.0 == slot) {
+            let (_, name, ts) = self.dma_open.remove(pos);
+            let dur = self.now_us() - ts;
+            self.events.push(crate::trace::Event {
+                name,
+                cat: "dma",
+                ts_us: ts,
+                dur_us: dur,
+                core: self.id,
+            });
         }
         if let Some(pos) = self.unwaited.iter().position(|(s, _)| *s == slot) {
             self.unwaited.remove(pos);

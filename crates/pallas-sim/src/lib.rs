@@ -28,6 +28,7 @@ pub mod shape;
 mod sync;
 pub mod tensor;
 mod tpu;
+pub mod trace;
 
 use std::sync::{Arc, Mutex};
 
@@ -141,6 +142,34 @@ impl CompiledSim {
         check_args(k, args)?;
         let cfg = &self.config;
         let plan = &self.plan;
+        let footprint: u128 = k
+            .params
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.kind,
+                    ParamKind::ScalarPrefetch | ParamKind::Input | ParamKind::Output
+                )
+            })
+            .map(|p| {
+                p.shape.iter().map(|&d| d as u128).product::<u128>()
+                    * p.dtype().map_or(4, |d| d.size_bytes()) as u128
+            })
+            .sum();
+        if footprint > cfg.memory_limit_bytes as u128 {
+            return Err(self.fault(Box::new(SimError {
+                kernel: k.name.clone(),
+                core: 0,
+                grid_point: None,
+                op: "launch".into(),
+                loc: None,
+                kind: SimErrorKind::TooLarge {
+                    what: "the kernel's inputs and outputs".into(),
+                    bytes: footprint,
+                    limit: cfg.memory_limit_bytes as u128,
+                },
+            })));
+        }
         // HBM: arguments, then fresh outputs.
         let mut hbm: Vec<Option<Buffer>> = (0..plan.num_hbm).map(|_| None).collect();
         let arg_params = k
@@ -185,6 +214,7 @@ impl CompiledSim {
             sems: &sems,
             races: race_state.as_ref(),
             grid: k.grid.iter().map(|d| d.size).collect(),
+            t0: std::time::Instant::now(),
         };
         // Split the parallel prefix contiguously across cores.
         let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
@@ -229,8 +259,10 @@ impl CompiledSim {
             return Err(self.fault(e));
         }
         let mut report = RunReport::new(BACKEND_NAME);
+        let mut events = Vec::new();
         for (c, r) in results.into_iter().enumerate() {
-            let (counters, unwaited, pending) = r.expect("faults returned above");
+            let (counters, unwaited, pending, ev) = r.expect("faults returned above");
+            events.extend(ev);
             let end = |kind| {
                 Box::new(SimError {
                     kernel: k.name.clone(),
@@ -274,6 +306,18 @@ impl CompiledSim {
             report.add("flops", counters.flops);
         }
         report.add("cores", cores as u64);
+        if let Some(path) = &cfg.trace {
+            let json = trace::to_json(&k.name, &events);
+            std::fs::write(path, json).map_err(|e| ExecError::Backend {
+                backend: BACKEND_NAME.into(),
+                message: format!("cannot write the trace to {}: {e}", path.display()),
+            })?;
+            report.notes.push(format!(
+                "trace with {} events written to {}",
+                events.len(),
+                path.display()
+            ));
+        }
         let outputs = plan
             .hbm_of_output
             .iter()
@@ -286,7 +330,15 @@ impl CompiledSim {
     }
 }
 
-type CoreResult = Result<(Counters, Vec<(usize, String)>, Vec<String>), Box<SimError>>;
+type CoreResult = Result<
+    (
+        Counters,
+        Vec<(usize, String)>,
+        Vec<String>,
+        Vec<trace::Event>,
+    ),
+    Box<SimError>,
+>;
 
 fn run_core(sh: &Shared, id: usize, work: &CoreWork) -> CoreResult {
     let mut core = Core::new(sh, id);
@@ -294,7 +346,8 @@ fn run_core(sh: &Shared, id: usize, work: &CoreWork) -> CoreResult {
     sh.sems.finish(id);
     r?;
     let pending = core.pending.iter().map(|p| p.dst_name.clone()).collect();
-    Ok((core.counters, core.unwaited, pending))
+    let events = std::mem::take(&mut core.events);
+    Ok((core.counters, core.unwaited, pending, events))
 }
 
 impl CompiledKernel for CompiledSim {

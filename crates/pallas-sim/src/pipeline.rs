@@ -107,6 +107,8 @@ impl Core<'_> {
                 if sh.races.is_some() {
                     self.vc[self.id] += 1;
                 }
+                let traced = sh.cfg.trace.is_some();
+                let t_start = if traced { self.now_us() } else { 0.0 };
                 for (bi, st) in states.iter_mut().enumerate() {
                     let b = &plan.blocked[bi];
                     match b.index_map {
@@ -160,6 +162,16 @@ impl Core<'_> {
                 }
                 self.run_insts(body)?;
                 self.counters.grid_points += 1;
+                if traced {
+                    let dur = self.now_us() - t_start;
+                    self.events.push(crate::trace::Event {
+                        name: format!("grid point {:?}", self.point),
+                        cat: "grid",
+                        ts_us: t_start,
+                        dur_us: dur,
+                        core: self.id,
+                    });
+                }
             }
         }
         for (bi, st) in states.iter_mut().enumerate() {
