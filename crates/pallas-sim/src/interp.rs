@@ -146,6 +146,7 @@ impl<'a> Core<'a> {
                     data: uninit(dtype, n, sh.cfg.uninitialized_memory),
                     shape: s.clone(),
                     name: param.name.clone(),
+                    init: sh.cfg.report_uninitialized_reads.then(|| vec![false; n]),
                 }
             })
             .collect();
@@ -711,6 +712,11 @@ impl<'a> Core<'a> {
                                 data: uninit(d, n, self.sh.cfg.uninitialized_memory),
                                 shape: t.shape.clone(),
                                 name: "scoped scratch".into(),
+                                init: self
+                                    .sh
+                                    .cfg
+                                    .report_uninitialized_reads
+                                    .then(|| vec![false; n]),
                             });
                         }
                         RefElem::Semaphore(_) => {
@@ -787,6 +793,31 @@ impl<'a> Core<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Errors on a read of never-written memory (when reported).
+    fn check_init(
+        &self,
+        id: RefId,
+        reg: &Region,
+        mask: Option<&[bool]>,
+    ) -> Result<(), Box<SimError>> {
+        let hit = match id {
+            RefId::Local(i) => self.local[i]
+                .first_uninit(reg, mask)
+                .map(|o| (self.local[i].name.clone(), o)),
+            RefId::Hbm(i) => {
+                let b = self.sh.hbm(i);
+                b.first_uninit(reg, mask).map(|o| (b.name.clone(), o))
+            }
+            RefId::Sem(_) => None,
+        };
+        match hit {
+            Some((name, index)) => {
+                Err(self.fail(None, SimErrorKind::UninitializedRead { name, index }))
+            }
+            None => Ok(()),
+        }
     }
 
     /// Microseconds since the launch began.
@@ -915,6 +946,13 @@ impl<'a> Core<'a> {
             });
         };
         self.race_check_access(id, &reg, false, "load")?;
+        if self.sh.cfg.report_uninitialized_reads {
+            let mask_bits = mask.and_then(|m| match &self.t(m).data {
+                Data::Bool(v) => Some(v.clone()),
+                _ => None,
+            });
+            self.check_init(id, &reg, mask_bits.as_deref())?;
+        }
         let whole_local = match id {
             RefId::Local(i) if reg.is_whole(&self.local[i].shape) => Some(i),
             _ => None,
@@ -966,6 +1004,16 @@ impl<'a> Core<'a> {
             Data::F32(Vec::new())
         };
         let v = self.t(value).data.clone();
+        if want_old && self.sh.cfg.report_uninitialized_reads {
+            self.check_init(id, &reg, None)?;
+        }
+        if self.sh.cfg.report_uninitialized_reads {
+            let mb = mask.and_then(|m| match &self.t(m).data {
+                Data::Bool(x) => Some(x.clone()),
+                _ => None,
+            });
+            self.with_buf(id, |b| b.mark_init(&reg, mb.as_deref()));
+        }
         match mask {
             None => {
                 self.with_buf(id, |b| write_region(b, &reg, &v));
@@ -1170,7 +1218,17 @@ impl<'a> Core<'a> {
 
     fn copy_dma(&mut self, sid: RefId, sreg: &Region, did: RefId, dreg: &Region) {
         let data = self.read(sid, sreg);
-        self.with_buf(did, |b| write_region(b, dreg, &data));
+        let bits = match sid {
+            RefId::Local(i) => self.local[i].init_of(sreg),
+            RefId::Hbm(i) => self.sh.hbm(i).init_of(sreg),
+            RefId::Sem(_) => None,
+        };
+        self.with_buf(did, |b| {
+            write_region(b, dreg, &data);
+            if let Some(bits) = &bits {
+                b.set_init(dreg, bits);
+            }
+        });
     }
 
     fn dma_wait(&mut self, dst: &RefAt, sem: &RefAt) -> Result<(), Box<SimError>> {

@@ -181,15 +181,18 @@ impl CompiledSim {
                 data: Data::from_host(a),
                 shape: p.shape.clone(),
                 name: p.name.clone(),
+                init: cfg.report_uninitialized_reads.then(|| vec![true; a.len()]),
             });
         }
         for ((_, p), &h) in k.params_of(ParamKind::Output).zip(&plan.hbm_of_output) {
             if hbm[h].is_none() {
                 let dtype = p.dtype().unwrap_or(pallas_ir::DType::F32);
+                let n = p.shape.iter().product();
                 hbm[h] = Some(Buffer {
-                    data: uninit(dtype, p.shape.iter().product(), cfg.uninitialized_memory),
+                    data: uninit(dtype, n, cfg.uninitialized_memory),
                     shape: p.shape.clone(),
                     name: p.name.clone(),
+                    init: cfg.report_uninitialized_reads.then(|| vec![false; n]),
                 });
             }
         }

@@ -15,6 +15,66 @@ pub struct Buffer {
     pub shape: Vec<usize>,
     /// The name errors use.
     pub name: String,
+    /// Which elements were written, when uninitialized reads are reported.
+    pub init: Option<Vec<bool>>,
+}
+
+impl Buffer {
+    /// The first element of a region (where `mask` is on) nobody wrote,
+    /// as a flat offset in the buffer.
+    pub fn first_uninit(&self, r: &Region, mask: Option<&[bool]>) -> Option<usize> {
+        let init = self.init.as_ref()?;
+        let mut k = 0;
+        let mut hit = None;
+        r.runs(&self.shape, |o, n| {
+            for i in o..o + n {
+                let on = mask.is_none_or(|m| m[if m.len() == 1 { 0 } else { k }]);
+                if hit.is_none() && on && !init[i] {
+                    hit = Some(i);
+                }
+                k += 1;
+            }
+        });
+        hit
+    }
+
+    /// Marks a region (where `mask` is on) as written.
+    pub fn mark_init(&mut self, r: &Region, mask: Option<&[bool]>) {
+        let shape = self.shape.clone();
+        let Some(init) = self.init.as_mut() else {
+            return;
+        };
+        let mut k = 0;
+        r.runs(&shape, |o, n| {
+            for v in &mut init[o..o + n] {
+                if mask.is_none_or(|m| m[if m.len() == 1 { 0 } else { k }]) {
+                    *v = true;
+                }
+                k += 1;
+            }
+        });
+    }
+
+    /// The written-flags of a region, row-major (`None` when not tracked).
+    pub fn init_of(&self, r: &Region) -> Option<Vec<bool>> {
+        let init = self.init.as_ref()?;
+        let mut out = Vec::with_capacity(r.len());
+        r.runs(&self.shape, |o, n| out.extend_from_slice(&init[o..o + n]));
+        Some(out)
+    }
+
+    /// Sets the written-flags of a region from `bits` (row-major).
+    pub fn set_init(&mut self, r: &Region, bits: &[bool]) {
+        let shape = self.shape.clone();
+        let Some(init) = self.init.as_mut() else {
+            return;
+        };
+        let mut k = 0;
+        r.runs(&shape, |o, n| {
+            init[o..o + n].copy_from_slice(&bits[k..k + n]);
+            k += n;
+        });
+    }
 }
 
 /// Fresh (uninitialized) storage of a dtype.

@@ -61,6 +61,9 @@ impl Core<'_> {
         for &(_, local, hbm) in &plan.prefetch {
             let src = sh.hbm(hbm).data.clone();
             self.local[local].data = src;
+            if let Some(init) = self.local[local].init.as_mut() {
+                init.fill(true);
+            }
         }
         let prefetch: Vec<RefId> = plan
             .prefetch
@@ -153,7 +156,11 @@ impl Core<'_> {
                                 },
                             ));
                         }
-                        reset_uninit(&mut self.local[b.local].data, sh.cfg.uninitialized_memory);
+                        let buf = &mut self.local[b.local];
+                        reset_uninit(&mut buf.data, sh.cfg.uninitialized_memory);
+                        if let Some(init) = buf.init.as_mut() {
+                            init.fill(false);
+                        }
                     }
                     match &mut st.prev {
                         Some(p) => p.copy_from_slice(&idx),
@@ -254,6 +261,10 @@ impl Core<'_> {
             zeros,
             extent,
         );
+        if let (Some(src), Some(dst)) = (hbm.init.as_ref(), local.init.as_mut()) {
+            dst.fill(false);
+            copy_bits(src, &hbm.shape, origin, dst, &b.block, zeros, extent);
+        }
         let elems: usize = extent.iter().product();
         self.counters.copies_in += 1;
         self.counters.bytes_in += (elems * local_elem_bytes(&local.data)) as u64;
@@ -279,10 +290,34 @@ impl Core<'_> {
             origin,
             extent,
         );
+        if let (Some(src), Some(dst)) = (local.init.as_ref(), hbm.init.as_mut()) {
+            copy_bits(src, &b.block, zeros, dst, &hbm.shape, origin, extent);
+        }
         let elems: usize = extent.iter().product();
         self.counters.copies_out += 1;
         self.counters.bytes_out += (elems * local_elem_bytes(&local.data)) as u64;
         self.rect = rect;
+    }
+}
+
+/// `copy_rect` for written-flags.
+#[allow(clippy::too_many_arguments)]
+fn copy_bits(
+    src: &[bool],
+    src_shape: &[usize],
+    src_origin: &[usize],
+    dst: &mut Vec<bool>,
+    dst_shape: &[usize],
+    dst_origin: &[usize],
+    extent: &[usize],
+) {
+    let s = crate::tensor::Data::Bool(src.to_vec());
+    let mut d = crate::tensor::Data::Bool(std::mem::take(dst));
+    copy_rect(
+        &s, src_shape, src_origin, &mut d, dst_shape, dst_origin, extent,
+    );
+    if let crate::tensor::Data::Bool(v) = d {
+        *dst = v;
     }
 }
 
