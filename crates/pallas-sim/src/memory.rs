@@ -27,10 +27,10 @@ impl Buffer {
         let mut k = 0;
         let mut hit = None;
         r.runs(&self.shape, |o, n| {
-            for i in o..o + n {
+            for (j, &written) in init[o..o + n].iter().enumerate() {
                 let on = mask.is_none_or(|m| m[if m.len() == 1 { 0 } else { k }]);
-                if hit.is_none() && on && !init[i] {
-                    hit = Some(i);
+                if hit.is_none() && on && !written {
+                    hit = Some(o + j);
                 }
                 k += 1;
             }
