@@ -119,6 +119,8 @@ pub struct Core<'a> {
     pub rect: Vec<usize>,
     /// Vector clock (race detection).
     pub vc: Vec<u32>,
+    /// Scratch space for element runs (race detection).
+    pub runs: Vec<(usize, usize)>,
     /// Linear index of the grid point running.
     pub lin_point: u32,
     /// DMAs between start and wait (race detection).
@@ -161,6 +163,7 @@ impl<'a> Core<'a> {
             counters: Counters::default(),
             rect: Vec::new(),
             vc: vec![0; sh.cfg.num_cores.max(1)],
+            runs: Vec::new(),
             lin_point: 0,
             inflight: Vec::new(),
             events: Vec::new(),
@@ -830,49 +833,24 @@ impl<'a> Core<'a> {
         races::describe(what, self.id, self.lin_point, &self.sh.grid)
     }
 
-    /// Checks an HBM access against the shadow state.
-    pub fn check_hbm(
-        &mut self,
-        hbm: usize,
-        offsets: &[usize],
-        write: bool,
-        what: &str,
-    ) -> Result<(), Box<SimError>> {
+    /// Checks an HBM access (a region of buffer `hbm`) against the shadow
+    /// state.
+    pub fn check_hbm(&mut self, hbm: usize, reg: &Region, write: bool, what: &str) -> Result<(), Box<SimError>> {
         let Some(rs) = self.sh.races else {
             return Ok(());
         };
-        let access = Access {
-            core: self.id,
-            vc: &self.vc,
-            point: self.lin_point,
-            write,
-        };
-        let hit = rs.shadows[hbm]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .access(&access, offsets.iter().copied());
+        let shape = self.sh.hbm(hbm).shape.clone();
+        let mut runs = std::mem::take(&mut self.runs);
+        runs.clear();
+        reg.runs(&shape, |o, n| runs.push((o, n)));
+        let access = Access { core: self.id, vc: &self.vc, point: self.lin_point, write };
+        let hit = rs.shadows[hbm].lock().unwrap_or_else(|e| e.into_inner()).access(&access, &runs);
+        self.runs = runs;
         if let Some((e, was_write, index)) = hit {
-            let first = races::describe(
-                if was_write { "write" } else { "read" },
-                e.core1 as usize - 1,
-                e.point,
-                &self.sh.grid,
-            );
-            let second = self.here(&format!(
-                "{} ({})",
-                if write { "write" } else { "read" },
-                what
-            ));
+            let first = races::describe(if was_write { "write" } else { "read" }, e.core1 as usize - 1, e.point, &self.sh.grid);
+            let second = self.here(&format!("{} ({})", if write { "write" } else { "read" }, what));
             let name = self.sh.hbm(hbm).name.clone();
-            return Err(self.fail(
-                None,
-                SimErrorKind::Race {
-                    name,
-                    index,
-                    first,
-                    second,
-                },
-            ));
+            return Err(self.fail(None, SimErrorKind::Race { name, index, first, second }));
         }
         Ok(())
     }
@@ -1182,10 +1160,10 @@ impl<'a> Core<'a> {
             self.check_inflight(sid, &soffs, false, "dma_start source")?;
             self.check_inflight(did, &doffs, true, "dma_start destination")?;
             if let RefId::Hbm(h) = sid {
-                self.check_hbm(h, &soffs, false, "DMA")?;
+                self.check_hbm(h, &sreg, false, "DMA")?;
             }
             if let RefId::Hbm(h) = did {
-                self.check_hbm(h, &doffs, true, "DMA")?;
+                self.check_hbm(h, &dreg, true, "DMA")?;
             }
             self.inflight.push(InFlight {
                 src: (sid, soffs),

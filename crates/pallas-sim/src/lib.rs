@@ -321,14 +321,16 @@ impl CompiledSim {
                 path.display()
             ));
         }
+        let mut hbm: Vec<Option<Buffer>> = hbm.into_iter().map(|m| Some(m.into_inner().unwrap_or_else(|e| e.into_inner()))).collect();
         let outputs = plan
             .hbm_of_output
             .iter()
-            .map(|&h| {
-                let b = hbm[h].lock().unwrap_or_else(|e| e.into_inner());
-                b.data.to_host(&b.shape)
-            })
-            .collect();
+            .map(|&h| hbm[h].take().map(|b| b.data.into_host(&b.shape)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ExecError::Backend {
+                backend: BACKEND_NAME.into(),
+                message: "two outputs share one HBM buffer".into(),
+            })?;
         Ok(Launch { outputs, report })
     }
 }

@@ -231,13 +231,8 @@ impl Core<'_> {
                 })
                 .collect(),
         };
-        let offs = region.offsets(&shape);
-        let what = if write {
-            "block write-back"
-        } else {
-            "block copy-in"
-        };
-        self.check_hbm(b.hbm, &offs, write, what)
+        let what = if write { "block write-back" } else { "block copy-in" };
+        self.check_hbm(b.hbm, &region, write, what)
     }
 
     fn copy_in(&mut self, bi: usize, idx: &[i64]) {

@@ -27,11 +27,33 @@ pub struct Epoch {
     pub point: u32,
 }
 
+const CLOCK_BITS: u32 = 27;
+const POINT_BITS: u32 = 27;
+
+impl Epoch {
+    /// Packs into 64 bits (10 bits of core, 27 of clock, 27 of grid point;
+    /// larger values saturate), so that shadows of zeros cost nothing until
+    /// touched.
+    fn pack(self) -> u64 {
+        let clock = self.clock.min((1 << CLOCK_BITS) - 1) as u64;
+        let point = self.point.min((1 << POINT_BITS) - 1) as u64;
+        ((self.core1 as u64) << (CLOCK_BITS + POINT_BITS)) | (clock << POINT_BITS) | point
+    }
+
+    fn unpack(v: u64) -> Epoch {
+        Epoch {
+            core1: (v >> (CLOCK_BITS + POINT_BITS)) as u16,
+            clock: ((v >> POINT_BITS) & ((1 << CLOCK_BITS) - 1)) as u32,
+            point: (v & ((1 << POINT_BITS) - 1)) as u32,
+        }
+    }
+}
+
 /// Shadow state of one HBM buffer.
 pub struct Shadow {
-    cores: usize,
-    write: Vec<Epoch>,
-    reads: Vec<Epoch>,
+    write: Vec<u64>,
+    /// `reads[core][element]`.
+    reads: Vec<Vec<u64>>,
 }
 
 /// Shadow state of every HBM buffer of a launch.
@@ -48,9 +70,8 @@ impl RaceState {
                 .iter()
                 .map(|&n| {
                     Mutex::new(Shadow {
-                        cores,
-                        write: vec![Epoch::default(); n],
-                        reads: vec![Epoch::default(); n * cores],
+                        write: vec![0; n],
+                        reads: (0..cores).map(|_| vec![0; n]).collect(),
                     })
                 })
                 .collect(),
@@ -85,36 +106,37 @@ pub struct Access<'a> {
 }
 
 impl Shadow {
-    /// Checks and records an access to elements `offsets`; on a race,
-    /// returns the first side (an epoch) and the element.
-    pub fn access(
-        &mut self,
-        a: &Access,
-        offsets: impl Iterator<Item = usize>,
-    ) -> Option<(Epoch, bool, usize)> {
+    /// Checks and records an access to the element runs `(start, len)`; on
+    /// a race, returns the earlier side's epoch, whether it wrote, and the
+    /// element.
+    pub fn access(&mut self, a: &Access, runs: &[(usize, usize)]) -> Option<(Epoch, bool, usize)> {
         let me = Epoch {
             core1: a.core as u16 + 1,
             clock: a.vc[a.core],
             point: a.point,
+        }
+        .pack();
+        let vc = a.vc;
+        let mine = a.core as u64 + 1;
+        let covered = |v: u64| {
+            let core1 = v >> (CLOCK_BITS + POINT_BITS);
+            core1 == 0
+                || core1 == mine
+                || ((v >> POINT_BITS) & ((1 << CLOCK_BITS) - 1)) as u32 <= vc[core1 as usize - 1]
         };
-        let covered = |e: &Epoch| {
-            e.core1 == 0 || e.core1 == me.core1 || e.clock <= a.vc[e.core1 as usize - 1]
-        };
-        for i in offsets {
-            let w = self.write[i];
-            if !covered(&w) {
-                return Some((w, true, i));
+        for &(o, n) in runs {
+            if let Some(j) = self.write[o..o + n].iter().position(|&w| !covered(w)) {
+                return Some((Epoch::unpack(self.write[o + j]), true, o + j));
             }
             if a.write {
-                for c in 0..self.cores {
-                    let r = self.reads[i * self.cores + c];
-                    if !covered(&r) {
-                        return Some((r, false, i));
+                for reads in &self.reads {
+                    if let Some(j) = reads[o..o + n].iter().position(|&r| !covered(r)) {
+                        return Some((Epoch::unpack(reads[o + j]), false, o + j));
                     }
                 }
-                self.write[i] = me;
+                self.write[o..o + n].fill(me);
             } else {
-                self.reads[i * self.cores + a.core] = me;
+                self.reads[a.core][o..o + n].fill(me);
             }
         }
         None

@@ -162,11 +162,29 @@ impl Data {
 
     /// Copies a host array's elements in row-major order.
     pub fn from_host(h: &HostArray) -> Data {
+        fn flat<T: Copy>(a: &ndarray::ArrayD<T>) -> Vec<T> {
+            match a.as_slice() {
+                Some(s) => s.to_vec(),
+                None => a.iter().copied().collect(),
+            }
+        }
         match h {
-            HostArray::F32(a) => Data::F32(a.iter().copied().collect()),
-            HostArray::I32(a) => Data::I32(a.iter().copied().collect()),
-            HostArray::U32(a) => Data::U32(a.iter().copied().collect()),
-            HostArray::Bool(a) => Data::Bool(a.iter().copied().collect()),
+            HostArray::F32(a) => Data::F32(flat(a)),
+            HostArray::I32(a) => Data::I32(flat(a)),
+            HostArray::U32(a) => Data::U32(flat(a)),
+            HostArray::Bool(a) => Data::Bool(flat(a)),
+        }
+    }
+
+    /// Moves the data into a host array of a shape.
+    pub fn into_host(self, shape: &[usize]) -> HostArray {
+        let s = ndarray::IxDyn(shape);
+        let err = "buffer length matches its shape";
+        match self {
+            Data::F32(v) => HostArray::F32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
+            Data::I32(v) => HostArray::I32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
+            Data::U32(v) => HostArray::U32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
+            Data::Bool(v) => HostArray::Bool(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
         }
     }
 }
