@@ -11,13 +11,22 @@ fn main() {
     let [rows, cols] = corpus::SEED_SHAPE;
     let n = rows * cols;
     let mk = |seed: u32| {
-        let v: Vec<f32> = (0..n).map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / (1u32 << 24) as f32 - 0.5).collect();
+        let v: Vec<f32> = (0..n)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32
+                    / (1u32 << 24) as f32
+                    - 0.5
+            })
+            .collect();
         HostArray::F32(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[rows, cols]), v).unwrap())
     };
     let args = [mk(1), mk(2)];
     let configs = [
         ("default", SimConfig::default()),
-        ("skip float ops", SimConfig::default().skip_floating_point_ops(true)),
+        (
+            "skip float ops",
+            SimConfig::default().skip_floating_point_ops(true),
+        ),
         ("2 cores", SimConfig::default().num_cores(2)),
         ("races", SimConfig::default().detect_races(true)),
     ];
@@ -34,7 +43,10 @@ fn main() {
             println!("block {block:?} {name:>15}: {:8.1} ms", best * 1e3);
         }
     }
-    let (x, y) = (args[0].as_f32().unwrap().as_slice().unwrap(), args[1].as_f32().unwrap().as_slice().unwrap());
+    let (x, y) = (
+        args[0].as_f32().unwrap().as_slice().unwrap(),
+        args[1].as_f32().unwrap().as_slice().unwrap(),
+    );
     let mut o = vec![0.0f32; n];
     let mut best = f64::MAX;
     for _ in 0..5 {

@@ -35,6 +35,8 @@ pub struct Shared<'a> {
     pub grid: Vec<usize>,
     /// When the launch began (trace timestamps).
     pub t0: std::time::Instant,
+    /// The value every vector-clock component starts at (race detection).
+    pub clock_base: u32,
 }
 
 impl Shared<'_> {
@@ -96,6 +98,8 @@ pub struct Counters {
     pub dma_bytes: u64,
     /// Floating-point operations.
     pub flops: u64,
+    /// The core's own clock at the end (race detection).
+    pub clock: u32,
 }
 
 /// One simulated core.
@@ -162,7 +166,7 @@ impl<'a> Core<'a> {
             unwaited: Vec::new(),
             counters: Counters::default(),
             rect: Vec::new(),
-            vc: vec![0; sh.cfg.num_cores.max(1)],
+            vc: vec![sh.clock_base; sh.cfg.num_cores.max(1)],
             runs: Vec::new(),
             lin_point: 0,
             inflight: Vec::new(),
@@ -835,7 +839,13 @@ impl<'a> Core<'a> {
 
     /// Checks an HBM access (a region of buffer `hbm`) against the shadow
     /// state.
-    pub fn check_hbm(&mut self, hbm: usize, reg: &Region, write: bool, what: &str) -> Result<(), Box<SimError>> {
+    pub fn check_hbm(
+        &mut self,
+        hbm: usize,
+        reg: &Region,
+        write: bool,
+        what: &str,
+    ) -> Result<(), Box<SimError>> {
         let Some(rs) = self.sh.races else {
             return Ok(());
         };
@@ -843,14 +853,39 @@ impl<'a> Core<'a> {
         let mut runs = std::mem::take(&mut self.runs);
         runs.clear();
         reg.runs(&shape, |o, n| runs.push((o, n)));
-        let access = Access { core: self.id, vc: &self.vc, point: self.lin_point, write };
-        let hit = rs.shadows[hbm].lock().unwrap_or_else(|e| e.into_inner()).access(&access, &runs);
+        let access = Access {
+            core: self.id,
+            vc: &self.vc,
+            point: self.lin_point,
+            write,
+        };
+        let hit = rs.shadows[hbm]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .access(&access, &runs);
         self.runs = runs;
         if let Some((e, was_write, index)) = hit {
-            let first = races::describe(if was_write { "write" } else { "read" }, e.core1 as usize - 1, e.point, &self.sh.grid);
-            let second = self.here(&format!("{} ({})", if write { "write" } else { "read" }, what));
+            let first = races::describe(
+                if was_write { "write" } else { "read" },
+                e.core1 as usize - 1,
+                e.point,
+                &self.sh.grid,
+            );
+            let second = self.here(&format!(
+                "{} ({})",
+                if write { "write" } else { "read" },
+                what
+            ));
             let name = self.sh.hbm(hbm).name.clone();
-            return Err(self.fail(None, SimErrorKind::Race { name, index, first, second }));
+            return Err(self.fail(
+                None,
+                SimErrorKind::Race {
+                    name,
+                    index,
+                    first,
+                    second,
+                },
+            ));
         }
         Ok(())
     }

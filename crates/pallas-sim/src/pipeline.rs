@@ -181,6 +181,7 @@ impl Core<'_> {
                 }
             }
         }
+        self.counters.clock = self.vc[self.id];
         for (bi, st) in states.iter_mut().enumerate() {
             if !plan.blocked[bi].input {
                 if let Some(prev) = st.prev.take() {
@@ -231,7 +232,11 @@ impl Core<'_> {
                 })
                 .collect(),
         };
-        let what = if write { "block write-back" } else { "block copy-in" };
+        let what = if write {
+            "block write-back"
+        } else {
+            "block copy-in"
+        };
         self.check_hbm(b.hbm, &region, write, what)
     }
 

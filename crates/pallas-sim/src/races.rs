@@ -28,6 +28,8 @@ pub struct Epoch {
 }
 
 const CLOCK_BITS: u32 = 27;
+/// Past this clock base, kept shadows are dropped and clocks restart.
+pub const CLOCK_RESET: u32 = 1 << (CLOCK_BITS - 1);
 const POINT_BITS: u32 = 27;
 
 impl Epoch {
@@ -63,6 +65,15 @@ pub struct RaceState {
 }
 
 impl RaceState {
+    /// Whether these shadows cover buffers of these lengths and cores.
+    pub fn fits(&self, lens: &[usize], cores: usize) -> bool {
+        self.shadows.len() == lens.len()
+            && self.shadows.iter().zip(lens).all(|(s, &n)| {
+                let s = s.lock().unwrap_or_else(|e| e.into_inner());
+                s.write.len() == n && s.reads.len() == cores
+            })
+    }
+
     /// Fresh shadows for buffers of these lengths.
     pub fn new(lens: &[usize], cores: usize) -> Self {
         RaceState {

@@ -176,6 +176,25 @@ impl Data {
         }
     }
 
+    /// Replaces the content with a host array's elements, reusing the
+    /// allocation when the dtype matches.
+    pub fn fill_from_host(&mut self, h: &HostArray) {
+        fn fill<T: Copy>(v: &mut Vec<T>, a: &ndarray::ArrayD<T>) {
+            v.clear();
+            match a.as_slice() {
+                Some(s) => v.extend_from_slice(s),
+                None => v.extend(a.iter().copied()),
+            }
+        }
+        match (self, h) {
+            (Data::F32(v), HostArray::F32(a)) => fill(v, a),
+            (Data::I32(v), HostArray::I32(a)) => fill(v, a),
+            (Data::U32(v), HostArray::U32(a)) => fill(v, a),
+            (Data::Bool(v), HostArray::Bool(a)) => fill(v, a),
+            (d, h) => *d = Data::from_host(h),
+        }
+    }
+
     /// Moves the data into a host array of a shape.
     pub fn into_host(self, shape: &[usize]) -> HostArray {
         let s = ndarray::IxDyn(shape);
