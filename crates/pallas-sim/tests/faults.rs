@@ -618,3 +618,30 @@ fn tpu_vmem_capacity() {
         "{err}"
     );
 }
+
+#[test]
+fn race_detection_holds_on_repeated_launches() {
+    let racing = "kernel k grid(parallel 2) {
+  out o: f32[8] vmem block[8] map(%i) {
+    %z = const 0:i32
+    yield %z
+  }
+  body(%o) {
+    %f = const 1.0:f32
+    store %o[:], %f
+  }
+}";
+    let k = validate(&text::parse(racing).unwrap()).unwrap();
+    let c = Simulator::new(race_cfg(2)).compile(&k).unwrap();
+    for _ in 0..3 {
+        assert!(matches!(c.launch(&[]), Err(ExecError::Fault(_))));
+    }
+    let fine = validate(&pallas_ir::corpus::vector_add(64, 8)).unwrap();
+    let c = Simulator::new(race_cfg(2)).compile(&fine).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            c.launch(&[f32s(64, 1.0), f32s(64, 2.0)]).unwrap().outputs[0],
+            f32s(64, 3.0)
+        );
+    }
+}
