@@ -645,3 +645,27 @@ fn race_detection_holds_on_repeated_launches() {
         );
     }
 }
+
+#[test]
+fn two_cores_waiting_on_each_other_deadlock() {
+    // Each core waits for a signal the other sends only after its own wait.
+    let src = "kernel k grid(parallel 2) {
+  out o: f32[2] vmem block[1] map(%i) {
+    yield %i
+  }
+  scratch s: sem[1]
+  body(%o, %s) {
+    %c = program_id 0
+    %one = const 1:i32
+    %other = sub %one, %c
+    semaphore_wait %s[0], %one
+    semaphore_signal %s[0], %one core %other
+    %f = const 1.0:f32
+    store %o[:], %f
+  }
+}";
+    let e = run(src, SimConfig::default().num_cores(2), &[]).unwrap_err();
+    assert!(matches!(e.kind, SimErrorKind::Deadlock { .. }), "{e}");
+    assert_eq!(e.op, "op `semaphore_wait`");
+    assert!(e.grid_point == Some(vec![0]) || e.grid_point == Some(vec![1]));
+}
