@@ -39,6 +39,24 @@ pub enum Target {
     Tpu,
 }
 
+/// A shared count of grid points done, for progress displays: cores add
+/// to it as they go (in batches, so the cost is nil).
+#[derive(Clone, Debug, Default)]
+pub struct Progress(pub std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl PartialEq for Progress {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Progress {
+    /// Grid points done so far.
+    pub fn done(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// The integer poison pattern of uninitialized memory.
 pub const POISON: u32 = 0x7fba_dbad;
 
@@ -78,6 +96,8 @@ pub struct SimConfig {
     pub vmem_capacity_bytes: usize,
     /// Largest HBM footprint (all inputs and outputs) a launch may take.
     pub memory_limit_bytes: usize,
+    /// Where to count grid points done (for a progress bar).
+    pub progress: Option<Progress>,
 }
 
 impl Default for SimConfig {
@@ -96,6 +116,7 @@ impl Default for SimConfig {
             target: Target::Interpret,
             vmem_capacity_bytes: 16 << 20,
             memory_limit_bytes: 8 << 30,
+            progress: None,
         }
     }
 }
@@ -163,6 +184,11 @@ impl SimConfig {
     /// Sets the largest HBM footprint a launch may take.
     pub fn memory_limit_bytes(mut self, n: usize) -> Self {
         self.memory_limit_bytes = n;
+        self
+    }
+    /// Counts grid points done into `p`.
+    pub fn progress(mut self, p: Progress) -> Self {
+        self.progress = Some(p);
         self
     }
     /// Turns `debug_print` output on or off.

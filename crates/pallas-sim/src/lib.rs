@@ -32,7 +32,9 @@ pub mod trace;
 
 use std::sync::{Arc, Mutex};
 
-pub use config::{DmaExecutionMode, OutOfBoundsReads, SimConfig, Target, UninitializedMemory};
+pub use config::{
+    DmaExecutionMode, OutOfBoundsReads, Progress, SimConfig, Target, UninitializedMemory,
+};
 pub use error::{SimError, SimErrorKind};
 
 use pallas_ir::exec::{

@@ -169,6 +169,11 @@ impl Core<'_> {
                 }
                 self.run_insts(body)?;
                 self.counters.grid_points += 1;
+                if self.counters.grid_points % 1024 == 0 {
+                    if let Some(p) = &sh.cfg.progress {
+                        p.0.fetch_add(1024, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
                 if traced {
                     let dur = self.now_us() - t_start;
                     self.events.push(crate::trace::Event {
@@ -182,6 +187,12 @@ impl Core<'_> {
             }
         }
         self.counters.clock = self.vc[self.id];
+        if let Some(p) = &sh.cfg.progress {
+            p.0.fetch_add(
+                self.counters.grid_points % 1024,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         for (bi, st) in states.iter_mut().enumerate() {
             if !plan.blocked[bi].input {
                 if let Some(prev) = st.prev.take() {

@@ -5,7 +5,7 @@ use std::path::Path;
 use pallas_ir::text::{self, KernelTextError};
 use pallas_ir::{ValidatedKernel, ValueData};
 
-use super::{read_text, Failure};
+use super::{read_text, say, Failure};
 
 /// Parses and validates a kernel file, with errors that name the file.
 pub fn load(path: &Path) -> Result<ValidatedKernel, Failure> {
@@ -20,14 +20,14 @@ pub fn load(path: &Path) -> Result<ValidatedKernel, Failure> {
 pub fn check(path: &Path) -> Result<(), Failure> {
     let vk = load(path)?;
     let k = vk.kernel();
-    println!(
+    say(&format!(
         "{}: kernel `{}` is valid: {} grid points, {} parameters, {} values",
         path.display(),
         k.name,
         k.num_grid_points().unwrap_or(0),
         k.params.len(),
         k.values.len()
-    );
+    ));
     for (v, data) in k.values.iter() {
         let origin = match data {
             ValueData::Arg { index, .. } => format!("region argument {index}"),
@@ -39,7 +39,11 @@ pub fn check(path: &Path) -> Result<(), Failure> {
                 format!("{}{at}", k.insts[*inst].op.name())
             }
         };
-        println!("  %{}: {}  ({origin})", v.index(), vk.value_type(v));
+        say(&format!(
+            "  %{}: {}  ({origin})",
+            v.index(),
+            vk.value_type(v)
+        ));
     }
     Ok(())
 }
@@ -50,8 +54,8 @@ pub fn fmt(path: &Path) -> Result<(), Failure> {
     let k = text::parse(&src).map_err(|p| Failure::Input(format!("{}:{p}", path.display())))?;
     // Keep the leading comment lines, which describe the kernel.
     for line in src.lines().take_while(|l| l.starts_with('#')) {
-        println!("{line}");
+        say(line);
     }
-    print!("{}", text::print(&k));
+    say(text::print(&k).trim_end());
     Ok(())
 }

@@ -9,8 +9,17 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// Run, check and format Pallas-style block kernels (`.pk` files).
+///
+/// Start with `pallas run examples/kernels/seed.pk --random 0`: it runs the
+/// kernel on the simulator with random inputs and prints the time, what the
+/// simulator counted and the output shapes. `pallas check FILE` validates a
+/// kernel and lists every value's type; `pallas fmt FILE` prints it in
+/// canonical form.
+///
+/// Exit codes: 0 success, 1 the kernel misbehaved (out-of-bounds access,
+/// race, deadlock, backends disagree), 2 bad usage or input.
 #[derive(Parser)]
-#[command(name = "pallas", version, about, long_about = None)]
+#[command(name = "pallas", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,6 +38,11 @@ enum Command {
     Run(run::RunArgs),
     /// Print a kernel in canonical form.
     Fmt {
+        /// The kernel file (`.pk`).
+        kernel: PathBuf,
+    },
+    /// Print the WGSL the wgpu backend generates for a kernel.
+    Wgsl {
         /// The kernel file (`.pk`).
         kernel: PathBuf,
     },
@@ -58,6 +72,12 @@ pub fn main() -> ExitCode {
         Command::Check { kernel } => check::check(&kernel),
         Command::Fmt { kernel } => check::fmt(&kernel),
         Command::Run(args) => run::run(&args),
+        Command::Wgsl { kernel } => check::load(&kernel).and_then(|_| {
+            Err(Failure::Input(format!(
+                "`pallas wgsl` needs the wgpu backend, which this build does not have (it has: {})",
+                pallas::backends().join(", ")
+            )))
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,6 +90,13 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Prints a line to stdout; a closed pipe (`pallas ... | head`) ends the
+/// output quietly instead of panicking.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 /// Reads a kernel file as UTF-8 text.

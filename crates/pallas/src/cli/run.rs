@@ -1,14 +1,15 @@
 //! `pallas run`: run a kernel file on one or every compiled-in backend.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use pallas_ir::exec::{ExecError, Executor};
+use pallas_ir::exec::{ExecError, Executor, Launch};
 use pallas_ir::{HostArray, ParamKind, RefElem, ValidatedKernel};
 
 use super::check::load;
-use super::Failure;
+use super::{say, Failure};
 
 /// When DMAs move their data in the simulator.
 #[derive(Clone, Copy, ValueEnum)]
@@ -25,25 +26,39 @@ pub struct RunArgs {
     /// The kernel file (`.pk`).
     kernel: PathBuf,
     /// An input as NAME=FILE.npy (one per scalar-prefetch and input
-    /// parameter).
+    /// parameter; repeat the flag).
     #[arg(long = "input", value_name = "NAME=FILE.npy")]
     inputs: Vec<String>,
     /// Make the inputs that were not given: f32 uniform in [-1, 1),
     /// integers uniform in [0, 4), from this seed.
     #[arg(long, value_name = "SEED")]
     random: Option<u64>,
-    /// Backend: a name from `pallas::backends()`, or `all`.
+    /// Backend to run on, or `all` to run every compiled-in backend and
+    /// compare their outputs (floats within 1e-5 + 1e-5 * |x|, integers
+    /// exactly).
     #[arg(long, default_value = "sim")]
     backend: String,
     /// Write one NAME.npy per output into this folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Simulated cores (sim).
+    /// Simulator: cores to split parallel grid dimensions across.
     #[arg(long, default_value_t = 1)]
     cores: usize,
-    /// DMA execution mode (sim).
+    /// Simulator: when DMAs move their data.
     #[arg(long, value_enum, default_value = "eager")]
     dma_mode: DmaMode,
+    /// Simulator: detect data races between cores and with DMAs in flight.
+    #[arg(long)]
+    detect_races: bool,
+    /// Simulator: make reads of never-written memory errors.
+    #[arg(long)]
+    report_uninitialized_reads: bool,
+    /// Simulator: seed for the order of parallel grid points (0: in order).
+    #[arg(long, default_value_t = 0)]
+    order_seed: u64,
+    /// Simulator: write a Chrome trace (open it in Perfetto) to this file.
+    #[arg(long, value_name = "FILE.json")]
+    trace: Option<PathBuf>,
 }
 
 fn splitmix(state: &mut u64) -> u64 {
@@ -129,24 +144,99 @@ fn arguments(vk: &ValidatedKernel, args: &RunArgs) -> Result<Vec<HostArray>, Fai
         .collect()
 }
 
-fn make_backend(name: &str, args: &RunArgs) -> Result<Box<dyn Executor>, Failure> {
-    #[cfg(feature = "sim")]
+fn make_backend(
+    name: &str,
+    args: &RunArgs,
+    progress: &pallas_sim::Progress,
+) -> Result<Box<dyn Executor>, Failure> {
     if name == "sim" {
-        let cfg = pallas_sim::SimConfig::default()
+        let mut cfg = pallas_sim::SimConfig::default()
             .num_cores(args.cores)
             .dma_execution_mode(match args.dma_mode {
                 DmaMode::Eager => pallas_sim::DmaExecutionMode::Eager,
                 DmaMode::OnWait => pallas_sim::DmaExecutionMode::OnWait,
-            });
+            })
+            .detect_races(args.detect_races)
+            .report_uninitialized_reads(args.report_uninitialized_reads)
+            .random_seed(args.order_seed)
+            .progress(progress.clone());
+        if let Some(t) = &args.trace {
+            cfg = cfg.trace(t);
+        }
         return Ok(Box::new(pallas_sim::Simulator::new(cfg)));
     }
-    let _ = args;
     pallas::backend(name).ok_or_else(|| {
         Failure::Input(format!(
             "unknown backend `{name}`: this build has {} (or `all`)",
             pallas::backends().join(", ")
         ))
     })
+}
+
+/// Runs `f` while a progress bar (on a terminal, after half a second)
+/// follows the simulator's grid-point count.
+fn with_progress<T>(total: u64, progress: &pallas_sim::Progress, f: impl FnOnce() -> T) -> T {
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let start = Instant::now();
+            let mut bar: Option<indicatif::ProgressBar> = None;
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                if bar.is_none() && start.elapsed() > Duration::from_millis(500) {
+                    let b = indicatif::ProgressBar::new(total);
+                    if let Ok(style) = indicatif::ProgressStyle::with_template(
+                        "{elapsed_precise} [{bar:40}] {pos}/{len} grid points",
+                    ) {
+                        b.set_style(style);
+                    }
+                    bar = Some(b);
+                }
+                if let Some(b) = &bar {
+                    b.set_position(progress.done().min(total));
+                }
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+        });
+        let r = f();
+        finished.store(true, Ordering::Relaxed);
+        r
+    })
+}
+
+/// The largest difference between two sets of outputs, and whether it is
+/// within tolerance.
+fn difference(a: &[HostArray], b: &[HostArray]) -> (f64, bool) {
+    let mut worst = 0.0f64;
+    let mut ok = true;
+    for (x, y) in a.iter().zip(b) {
+        if x.dtype() != y.dtype() || x.shape() != y.shape() {
+            return (f64::INFINITY, false);
+        }
+        match (x, y) {
+            (HostArray::F32(x), HostArray::F32(y)) => {
+                for (&p, &q) in x.iter().zip(y.iter()) {
+                    if p.is_nan() && q.is_nan() {
+                        continue;
+                    }
+                    let d = (p as f64 - q as f64).abs();
+                    if d.is_nan() || d > 1e-5 + 1e-5 * (q as f64).abs() {
+                        ok = false;
+                    }
+                    worst = worst.max(if d.is_nan() { f64::INFINITY } else { d });
+                }
+            }
+            _ => {
+                if x.to_bits() != y.to_bits() {
+                    ok = false;
+                    worst = f64::INFINITY;
+                }
+            }
+        }
+    }
+    (worst, ok)
 }
 
 /// `pallas run`.
@@ -158,29 +248,63 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     } else {
         vec![args.backend.clone()]
     };
-    let mut results = Vec::new();
+    let k = vk.kernel();
+    let total = k.num_grid_points().unwrap_or(0) as u64;
+    let mut results: Vec<(String, Launch)> = Vec::new();
     for name in &names {
-        let exec = make_backend(name, args)?;
+        let progress = pallas_sim::Progress::default();
+        let exec = make_backend(name, args, &progress)?;
         let start = Instant::now();
-        let launch = pallas_ir::exec::run(exec.as_ref(), &vk, &inputs).map_err(|e| match e {
+        let launch = with_progress(total, &progress, || {
+            pallas_ir::exec::run(exec.as_ref(), &vk, &inputs)
+        })
+        .map_err(|e| match e {
             ExecError::BadArgument { .. } => Failure::Input(e.to_string()),
             other => Failure::Kernel(format!("{name}: {other}")),
         })?;
         let secs = start.elapsed().as_secs_f64();
-        println!("{name}: {:.3} ms, {:?}", secs * 1e3, launch.report.counters);
+        let counters: Vec<String> = launch
+            .report
+            .counters
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        say(&format!(
+            "{name}: {:.3} ms  ({})",
+            secs * 1e3,
+            counters.join(", ")
+        ));
+        for note in &launch.report.notes {
+            say(&format!("  {note}"));
+        }
         results.push((name.clone(), launch));
     }
-    let k = vk.kernel();
-    let (_, first) = &results[0];
+    let (first_name, first) = &results[0];
+    for (name, other) in &results[1..] {
+        let (worst, ok) = difference(&other.outputs, &first.outputs);
+        say(&format!(
+            "largest difference {name} vs {first_name}: {worst:e}"
+        ));
+        if !ok {
+            return Err(Failure::Kernel(format!(
+                "backends disagree: {name} and {first_name} differ by up to {worst:e}, beyond 1e-5 + 1e-5 * |x|"
+            )));
+        }
+    }
     for ((_, p), o) in k.params_of(ParamKind::Output).zip(&first.outputs) {
-        println!("output `{}`: {}{:?}", p.name, o.dtype(), o.shape());
+        say(&format!(
+            "output `{}`: {}{:?}",
+            p.name,
+            o.dtype(),
+            o.shape()
+        ));
         if let Some(dir) = &args.out {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
             let path = dir.join(format!("{}.npy", p.name));
             o.write_npy(&path)
                 .map_err(|e| Failure::Input(e.to_string()))?;
-            println!("  wrote {}", path.display());
+            say(&format!("  wrote {}", path.display()));
         }
     }
     Ok(())

@@ -1,0 +1,321 @@
+//! The command line end to end: every example kernel on every compiled-in
+//! backend, and bad input, each with its exit code and message.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn pallas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pallas"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the pallas binary runs")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn text(o: &Output) -> (i32, String, String) {
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pallas-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("examples/kernels"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pk"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_example_runs_on_every_backend() {
+    let files = examples();
+    assert_eq!(files.len(), 12);
+    for f in files {
+        let (code, out, err) = text(&pallas(&[
+            "run",
+            f.to_str().unwrap(),
+            "--random",
+            "0",
+            "--backend",
+            "all",
+        ]));
+        assert_eq!(code, 0, "{}: {err}", f.display());
+        assert!(out.contains("sim: "), "{out}");
+        assert!(out.contains("output `"), "{out}");
+    }
+}
+
+#[test]
+fn every_example_checks_and_formats_to_itself() {
+    for f in examples() {
+        let p = f.to_str().unwrap();
+        let (code, out, err) = text(&pallas(&["check", p]));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("is valid"), "{out}");
+        let (code, out, _) = text(&pallas(&["fmt", p]));
+        assert_eq!(code, 0);
+        assert_eq!(out, std::fs::read_to_string(&f).unwrap());
+    }
+}
+
+#[test]
+fn outputs_are_written_as_npy_and_read_back_as_inputs() {
+    let dir = scratch("npy");
+    let d = dir.to_str().unwrap();
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/vector_add.pk",
+        "--random",
+        "1",
+        "--out",
+        d,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let o = dir.join("o.npy");
+    let a = pallas_ir::HostArray::read_npy(&o).unwrap();
+    assert_eq!(a.shape(), &[1000]);
+    // Feed the output back as both inputs: 2 * o.
+    let arg = format!("x={}", o.display());
+    let arg2 = format!("y={}", o.display());
+    let out2 = scratch("npy2");
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/vector_add.pk",
+        "--input",
+        &arg,
+        "--input",
+        &arg2,
+        "--out",
+        out2.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let b = pallas_ir::HostArray::read_npy(out2.join("o.npy")).unwrap();
+    let (a, b) = (a.as_f32().unwrap(), b.as_f32().unwrap());
+    assert!(a.iter().zip(b.iter()).all(|(x, y)| 2.0 * x == *y));
+}
+
+#[test]
+fn trace_is_chrome_trace_json() {
+    let dir = scratch("trace");
+    let t = dir.join("fa.json");
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/flash_attention.pk",
+        "--random",
+        "0",
+        "--cores",
+        "2",
+        "--trace",
+        t.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&t).unwrap()).unwrap();
+    let events = json["traceEvents"].as_array().unwrap();
+    // flash_attention.pk: grid (4, 4).
+    assert_eq!(events.iter().filter(|e| e["cat"] == "grid").count(), 16);
+}
+
+#[test]
+fn missing_file() {
+    let (code, _, err) = text(&pallas(&["check", "no/such/kernel.pk"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no/such/kernel.pk") && err.contains("No such file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn parse_error_names_line_and_column() {
+    let dir = scratch("parse");
+    let f = dir.join("bad.pk");
+    std::fs::write(
+        &f,
+        "kernel k grid() {\n  in x: f32[4] vmem\n  body(%x) {\n    %a = frobnicate %x\n  }\n}\n",
+    )
+    .unwrap();
+    let (code, _, err) = text(&pallas(&["run", f.to_str().unwrap(), "--random", "0"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.pk:4:10: expected an operation, found `frobnicate`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn validation_errors_are_bad_input() {
+    let dir = scratch("invalid");
+    let f = dir.join("invalid.pk");
+    std::fs::write(&f, "kernel k grid() {\n  in x: f32[4] vmem\n  body(%x) {\n    %a = load %x[:]\n    store %x[:], %a\n  }\n}\n").unwrap();
+    let (code, _, err) = text(&pallas(&["check", f.to_str().unwrap()]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("op `store` at 5:5: `store` writes to `x`, which is read-only"),
+        "{err}"
+    );
+}
+
+#[test]
+fn npy_of_the_wrong_dtype() {
+    let dir = scratch("dtype");
+    let f = dir.join("x.npy");
+    pallas_ir::HostArray::zeros(pallas_ir::DType::I32, &[1000])
+        .write_npy(&f)
+        .unwrap();
+    let arg = format!("x={}", f.display());
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/vector_add.pk",
+        "--input",
+        &arg,
+        "--random",
+        "0",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("input `x` must be f32[1000], the file holds i32[1000]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn npy_of_the_wrong_shape() {
+    let dir = scratch("shape");
+    let f = dir.join("x.npy");
+    pallas_ir::HostArray::zeros(pallas_ir::DType::F32, &[999])
+        .write_npy(&f)
+        .unwrap();
+    let arg = format!("x={}", f.display());
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/vector_add.pk",
+        "--input",
+        &arg,
+        "--random",
+        "0",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("input `x` must be f32[1000], the file holds f32[999]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_npy() {
+    let dir = scratch("corrupt");
+    let f = dir.join("x.npy");
+    std::fs::write(&f, b"not an npy file").unwrap();
+    let arg = format!("x={}", f.display());
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/vector_add.pk",
+        "--input",
+        &arg,
+        "--random",
+        "0",
+    ]));
+    assert_eq!(code, 2);
+    assert!(err.contains("x.npy: not a readable .npy array"), "{err}");
+}
+
+#[test]
+fn unknown_input_name() {
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/vector_add.pk",
+        "--input",
+        "z=z.npy",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("kernel `vector_add` has no input named `z` (its inputs: x, y)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_input() {
+    let (code, _, err) = text(&pallas(&["run", "examples/kernels/vector_add.pk"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("input `x` was not given"), "{err}");
+}
+
+#[test]
+fn unknown_backend() {
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/seed.pk",
+        "--random",
+        "0",
+        "--backend",
+        "tpu",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("unknown backend `tpu`: this build has sim"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_usage() {
+    let (code, _, err) = text(&pallas(&["run"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("<KERNEL>"), "{err}");
+}
+
+#[test]
+fn kernel_faults_exit_1() {
+    let dir = scratch("fault");
+    let f = dir.join("oob.pk");
+    std::fs::write(
+        &f,
+        "kernel oob grid(parallel 2) {\n  out o: f32[16] vmem block[8] map(%i) {\n    %one = const 1:i32\n    %b = add %i, %one\n    yield %b\n  }\n  body(%o) {\n  }\n}\n",
+    )
+    .unwrap();
+    let (code, _, err) = text(&pallas(&["run", f.to_str().unwrap()]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("kernel `oob`, core 0, grid point [1]") && err.contains("block index 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn races_are_reported_with_the_switch() {
+    let dir = scratch("race");
+    let f = dir.join("race.pk");
+    std::fs::write(
+        &f,
+        "kernel race grid(parallel 2) {\n  out o: f32[8] vmem block[8] map(%i) {\n    %z = const 0:i32\n    yield %z\n  }\n  body(%o) {\n    %f = const 1.0:f32\n    store %o[:], %f\n  }\n}\n",
+    )
+    .unwrap();
+    let p = f.to_str().unwrap();
+    assert_eq!(text(&pallas(&["run", p, "--cores", "2"])).0, 0);
+    let (code, _, err) = text(&pallas(&["run", p, "--cores", "2", "--detect-races"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("data race on `o` element 0"), "{err}");
+}
+
+#[test]
+fn wgsl_without_the_wgpu_backend_says_so() {
+    let (code, _, err) = text(&pallas(&["wgsl", "examples/kernels/seed.pk"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("needs the wgpu backend"), "{err}");
+}
