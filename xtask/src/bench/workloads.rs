@@ -1,0 +1,301 @@
+//! The workloads: the seed kernel at its three grids, and the corpus's
+//! matmul, softmax, layer norm and flash attention, each on every backend
+//! that has landed beside hand-written references.
+
+use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn};
+use pallas_ir::exec::Executor;
+use pallas_ir::{corpus, validate, HostArray, Kernel};
+use pallas_sim::{SimConfig, Simulator};
+use pallas_tests::data::{uniform_f32, Rng};
+use pallas_tests::{reference as r, Tolerance};
+use rayon::prelude::*;
+
+use super::report::Report;
+use super::{Variant, Workload};
+
+fn f32s(h: &HostArray) -> &ArrayD<f32> {
+    h.as_f32().expect("f32 input")
+}
+
+fn sim(name: &str, cfg: SimConfig, kernel: &Kernel, args: Vec<HostArray>) -> Variant {
+    let vk = validate(kernel).expect("corpus kernels validate");
+    let compiled = Simulator::new(cfg)
+        .compile(&vk)
+        .expect("the simulator compiles every corpus kernel");
+    Variant {
+        name: name.into(),
+        reference: false,
+        run: Box::new(move || {
+            compiled
+                .launch(&args)
+                .map(|l| l.outputs)
+                .map_err(|e| e.to_string())
+        }),
+    }
+}
+
+fn reference(name: &str, f: impl FnMut() -> Vec<HostArray> + 'static) -> Variant {
+    let mut f = f;
+    Variant {
+        name: name.into(),
+        reference: true,
+        run: Box::new(move || Ok(f())),
+    }
+}
+
+fn sim_variants(kernel: &Kernel, args: &[HostArray], extra: bool) -> Vec<Variant> {
+    let mut v = vec![sim(
+        "pallas-sim",
+        SimConfig::default(),
+        kernel,
+        args.to_vec(),
+    )];
+    if extra {
+        v.push(sim(
+            "pallas-sim, race detection",
+            SimConfig::default().detect_races(true),
+            kernel,
+            args.to_vec(),
+        ));
+        v.push(sim(
+            "pallas-sim, 2 cores",
+            SimConfig::default().num_cores(2),
+            kernel,
+            args.to_vec(),
+        ));
+    }
+    v
+}
+
+fn seed(block: [usize; 2], repeats: usize) -> Workload {
+    let [rows, cols] = corpus::SEED_SHAPE;
+    let mut rng = Rng::new(7);
+    let (x, y) = (
+        uniform_f32(&mut rng, &[rows, cols]),
+        uniform_f32(&mut rng, &[rows, cols]),
+    );
+    let expected = vec![HostArray::F32(r::seed(f32s(&x), f32s(&y)))];
+    let kernel = corpus::seed(rows, cols, block);
+    let points = kernel.num_grid_points().unwrap_or(0);
+    let xs: Vec<f32> = f32s(&x).iter().copied().collect();
+    let ys: Vec<f32> = f32s(&y).iter().copied().collect();
+    let (xs2, ys2) = (xs.clone(), ys.clone());
+    let shape = [rows, cols];
+    let mut variants = vec![
+        reference("reference loop, 1 thread", move || {
+            let mut o = vec![0.0f32; xs.len()];
+            for ((o, &a), &b) in o.iter_mut().zip(&xs).zip(&ys) {
+                *o = ((a + b) * 2.0).sin();
+            }
+            vec![HostArray::F32(
+                ArrayD::from_shape_vec(IxDyn(&shape), o).expect("shape"),
+            )]
+        }),
+        Variant {
+            name: "reference loop, rayon".into(),
+            reference: false,
+            run: Box::new(move || {
+                let mut o = vec![0.0f32; xs2.len()];
+                o.par_chunks_mut(16384).enumerate().for_each(|(c, chunk)| {
+                    let base = c * 16384;
+                    for (i, o) in chunk.iter_mut().enumerate() {
+                        *o = ((xs2[base + i] + ys2[base + i]) * 2.0).sin();
+                    }
+                });
+                Ok(vec![HostArray::F32(
+                    ArrayD::from_shape_vec(IxDyn(&shape), o).expect("shape"),
+                )])
+            }),
+        },
+    ];
+    variants.extend(sim_variants(&kernel, &[x, y], true));
+    Workload {
+        name: format!("seed grid {points}"),
+        expected,
+        tolerance: Tolerance::abs(2e-6),
+        variants,
+        repeats,
+    }
+}
+
+fn matmul(n: usize, b: usize, repeats: usize) -> Workload {
+    let mut rng = Rng::new(11);
+    let (x, y) = (
+        uniform_f32(&mut rng, &[n, n]),
+        uniform_f32(&mut rng, &[n, n]),
+    );
+    let expected = vec![HostArray::F32(r::matmul(f32s(&x), f32s(&y)))];
+    let (a, bm) = (
+        f32s(&x).clone().into_dimensionality::<Ix2>().expect("2-D"),
+        f32s(&y).clone().into_dimensionality::<Ix2>().expect("2-D"),
+    );
+    let mut variants = vec![reference("ndarray dot", move || {
+        vec![HostArray::F32(a.dot(&bm).into_dyn())]
+    })];
+    variants.extend(sim_variants(
+        &corpus::matmul(n, n, n, b, b, b),
+        &[x, y],
+        false,
+    ));
+    Workload {
+        name: format!("matmul {n}^3"),
+        expected,
+        tolerance: Tolerance::abs(4e-7 * n as f64),
+        variants,
+        repeats,
+    }
+}
+
+fn rows_of(h: &HostArray) -> Array2<f32> {
+    f32s(h).clone().into_dimensionality::<Ix2>().expect("2-D")
+}
+
+fn softmax(n: usize, repeats: usize) -> Workload {
+    let mut rng = Rng::new(13);
+    let x = uniform_f32(&mut rng, &[n, n]);
+    let expected = vec![HostArray::F32(r::softmax(f32s(&x)))];
+    let xa = rows_of(&x);
+    let mut variants = vec![reference("hand-written loop", move || {
+        let mut o = xa.clone();
+        for mut row in o.axis_iter_mut(Axis(0)) {
+            let m = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let mut s = 0.0f32;
+            row.mapv_inplace(|v| {
+                let e = (v - m).exp();
+                s += e;
+                e
+            });
+            row.mapv_inplace(|v| v / s);
+        }
+        vec![HostArray::F32(o.into_dyn())]
+    })];
+    variants.extend(sim_variants(&corpus::softmax(n, n, 16), &[x], false));
+    Workload {
+        name: format!("softmax {n}x{n}"),
+        expected,
+        tolerance: Tolerance {
+            abs: 1e-8,
+            rel: 1e-5,
+        },
+        variants,
+        repeats,
+    }
+}
+
+fn layer_norm(n: usize, repeats: usize) -> Workload {
+    let mut rng = Rng::new(17);
+    let x = uniform_f32(&mut rng, &[n, n]);
+    let g = uniform_f32(&mut rng, &[n]);
+    let b = uniform_f32(&mut rng, &[n]);
+    let expected = vec![HostArray::F32(r::layer_norm(
+        f32s(&x),
+        f32s(&g),
+        f32s(&b),
+        1e-5,
+    ))];
+    let (xa, ga, ba) = (rows_of(&x), f32s(&g).clone(), f32s(&b).clone());
+    let mut variants = vec![reference("hand-written loop", move || {
+        let mut o = xa.clone();
+        let (gs, bs) = (
+            ga.as_slice().expect("contiguous"),
+            ba.as_slice().expect("contiguous"),
+        );
+        for mut row in o.axis_iter_mut(Axis(0)) {
+            let nf = row.len() as f32;
+            let mean = row.sum() / nf;
+            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / nf;
+            let inv = 1.0 / (var + 1e-5).sqrt();
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (*v - mean) * inv * gs[j] + bs[j];
+            }
+        }
+        vec![HostArray::F32(o.into_dyn())]
+    })];
+    variants.extend(sim_variants(
+        &corpus::layer_norm(n, n, 16, 1e-5),
+        &[x, g, b],
+        false,
+    ));
+    Workload {
+        name: format!("layer norm {n}x{n}"),
+        expected,
+        tolerance: Tolerance {
+            abs: 2e-6,
+            rel: 1e-5,
+        },
+        variants,
+        repeats,
+    }
+}
+
+fn flash_attention(n: usize, d: usize, repeats: usize) -> Workload {
+    let mut rng = Rng::new(19);
+    let q = uniform_f32(&mut rng, &[n, d]);
+    let k = uniform_f32(&mut rng, &[n, d]);
+    let v = uniform_f32(&mut rng, &[n, d]);
+    let expected = vec![HostArray::F32(r::attention(f32s(&q), f32s(&k), f32s(&v)))];
+    let (qa, ka, va) = (rows_of(&q), rows_of(&k), rows_of(&v));
+    let mut variants = vec![reference("ndarray attention", move || {
+        let scale = 1.0 / (qa.ncols() as f32).sqrt();
+        let mut s = qa.dot(&ka.t()) * scale;
+        for mut row in s.axis_iter_mut(Axis(0)) {
+            let m = row.fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+            row.mapv_inplace(|x| (x - m).exp());
+            let sum = row.sum();
+            row.mapv_inplace(|x| x / sum);
+        }
+        vec![HostArray::F32(s.dot(&va).into_dyn())]
+    })];
+    let b = 128.min(n);
+    variants.extend(sim_variants(
+        &corpus::flash_attention(n, n, d, b, b),
+        &[q, k, v],
+        false,
+    ));
+    Workload {
+        name: format!("flash attention {n}x{n}x{d}"),
+        expected,
+        tolerance: Tolerance {
+            abs: 2e-6,
+            rel: 1e-5,
+        },
+        variants,
+        repeats,
+    }
+}
+
+/// Every workload; `quick` takes smaller sizes and fewer repeats.
+pub fn all(quick: bool) -> Vec<Workload> {
+    let rep = if quick { 1 } else { 7 };
+    let big_rep = if quick { 1 } else { 3 };
+    let mut w: Vec<Workload> = corpus::SEED_BLOCKS
+        .iter()
+        .map(|&b| seed(b, if b == [1, 1] { big_rep } else { rep }))
+        .collect();
+    if quick {
+        w.push(matmul(256, 128, rep));
+        w.push(softmax(256, rep));
+        w.push(layer_norm(256, rep));
+        w.push(flash_attention(256, 64, rep));
+    } else {
+        w.push(matmul(1024, 256, big_rep));
+        w.push(softmax(1024, rep));
+        w.push(layer_norm(1024, rep));
+        w.push(flash_attention(1024, 64, big_rep));
+    }
+    w
+}
+
+/// JAX interpret mode's published seed numbers, beside the sim's rows.
+pub fn published(r: &Report) -> Vec<(String, String)> {
+    let table = [
+        ("seed grid 512", "1.87 s; 11.1 s with race detection"),
+        ("seed grid 16384", "107 s; many minutes with race detection"),
+        ("seed grid 2097152", "hours (estimated)"),
+    ];
+    table
+        .iter()
+        .filter(|(w, _)| r.rows.iter().any(|row| row.workload == *w))
+        .map(|(w, t)| (w.to_string(), t.to_string()))
+        .collect()
+}
