@@ -118,11 +118,18 @@ impl Plan {
                         let block = p.block_full_shape();
                         let l = locals.len();
                         locals.push((i, p.block_view_shape()));
+                        // An unblocked array is one block, even when empty.
                         let nblocks = p
                             .shape
                             .iter()
                             .zip(&block)
-                            .map(|(&n, &b)| n.div_ceil(b.max(1)))
+                            .map(|(&n, &b)| {
+                                if p.block.is_none() {
+                                    1
+                                } else {
+                                    n.div_ceil(b.max(1))
+                                }
+                            })
                             .collect();
                         blocked.push(Blocked {
                             param: i,

@@ -319,3 +319,25 @@ fn wgsl_without_the_wgpu_backend_says_so() {
     assert_eq!(code, 2);
     assert!(err.contains("needs the wgpu backend"), "{err}");
 }
+
+#[test]
+fn non_utf8_and_truncated_kernel_files() {
+    let dir = scratch("bytes");
+    let f = dir.join("binary.pk");
+    std::fs::write(&f, [0x6b, 0x65, 0xff, 0xfe, 0x00]).unwrap();
+    let (code, _, err) = text(&pallas(&["check", f.to_str().unwrap()]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not UTF-8 text (invalid byte at offset 2)"),
+        "{err}"
+    );
+    let src = std::fs::read_to_string(root().join("examples/kernels/matmul.pk")).unwrap();
+    let t = dir.join("truncated.pk");
+    std::fs::write(&t, &src[..src.len() / 2]).unwrap();
+    let (code, _, err) = text(&pallas(&["check", t.to_str().unwrap()]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("truncated.pk:") && err.contains("expected"),
+        "{err}"
+    );
+}
