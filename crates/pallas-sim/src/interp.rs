@@ -1076,40 +1076,25 @@ impl<'a> Core<'a> {
                     }
                 }
                 let vi = if v.len() == 1 { 0 } else { i };
+                // Every atomic but exchange is a binary op on old and new.
+                let bin = match op {
+                    A::Add => Some(pallas_ir::BinaryOp::Add),
+                    A::Max => Some(pallas_ir::BinaryOp::Max),
+                    A::Min => Some(pallas_ir::BinaryOp::Min),
+                    A::And => Some(pallas_ir::BinaryOp::And),
+                    A::Or => Some(pallas_ir::BinaryOp::Or),
+                    A::Xor => Some(pallas_ir::BinaryOp::Xor),
+                    A::Xchg => None,
+                };
                 match (&mut b.data, &v) {
                     (Data::F32(d), Data::F32(s)) => {
-                        let (a, x) = (d[o], s[vi]);
-                        d[o] = match op {
-                            A::Add => a + x,
-                            A::Max => tensor::bin_f32(pallas_ir::BinaryOp::Max, a, x),
-                            A::Min => tensor::bin_f32(pallas_ir::BinaryOp::Min, a, x),
-                            A::Xchg => x,
-                            _ => a,
-                        }
+                        d[o] = bin.map_or(s[vi], |bo| tensor::bin_f32(bo, d[o], s[vi]))
                     }
                     (Data::I32(d), Data::I32(s)) => {
-                        let (a, x) = (d[o], s[vi]);
-                        d[o] = match op {
-                            A::Add => a.wrapping_add(x),
-                            A::Max => a.max(x),
-                            A::Min => a.min(x),
-                            A::And => a & x,
-                            A::Or => a | x,
-                            A::Xor => a ^ x,
-                            A::Xchg => x,
-                        }
+                        d[o] = bin.map_or(s[vi], |bo| tensor::bin_i32(bo, d[o], s[vi]))
                     }
                     (Data::U32(d), Data::U32(s)) => {
-                        let (a, x) = (d[o], s[vi]);
-                        d[o] = match op {
-                            A::Add => a.wrapping_add(x),
-                            A::Max => a.max(x),
-                            A::Min => a.min(x),
-                            A::And => a & x,
-                            A::Or => a | x,
-                            A::Xor => a ^ x,
-                            A::Xchg => x,
-                        }
+                        d[o] = bin.map_or(s[vi], |bo| tensor::bin_u32(bo, d[o], s[vi]))
                     }
                     _ => {}
                 }
