@@ -42,22 +42,69 @@ pub fn gather(x: &Data, positions: impl Iterator<Item = usize>, n: usize) -> Dat
     out
 }
 
+/// Elements of `x` laid out as `shape`, where output index `idx` reads
+/// input offset `base + sum(idx[d] * in_strides[d])` (a stride of 0
+/// broadcasts). The innermost dimension runs as a tight loop.
+pub fn strided_gather(x: &Data, shape: &[usize], base: usize, in_strides: &[usize]) -> Data {
+    let n: usize = shape.iter().product();
+    let mut out = x.empty_like(n);
+    if n == 0 {
+        return out;
+    }
+    let nd = shape.len();
+    if nd == 0 {
+        out.push_from(x, base);
+        return out;
+    }
+    let (inner, inner_stride) = (shape[nd - 1], in_strides[nd - 1]);
+    let mut idx = vec![0usize; nd - 1];
+    let mut off = base;
+    loop {
+        macro_rules! row {
+            ($o:expr, $v:expr) => {{
+                match inner_stride {
+                    0 => $o.extend(std::iter::repeat_n($v[off], inner)),
+                    1 => $o.extend_from_slice(&$v[off..off + inner]),
+                    s => $o.extend((0..inner).map(|k| $v[off + k * s])),
+                }
+            }};
+        }
+        match (&mut out, x) {
+            (Data::F32(o), Data::F32(v)) => row!(o, v),
+            (Data::I32(o), Data::I32(v)) => row!(o, v),
+            (Data::U32(o), Data::U32(v)) => row!(o, v),
+            (Data::Bool(o), Data::Bool(v)) => row!(o, v),
+            _ => return out,
+        }
+        // Next outer index, keeping `off` in step.
+        let mut d = nd - 1;
+        loop {
+            if d == 0 {
+                return out;
+            }
+            d -= 1;
+            idx[d] += 1;
+            off += in_strides[d];
+            if idx[d] < shape[d] {
+                break;
+            }
+            off -= in_strides[d] * shape[d];
+            idx[d] = 0;
+        }
+    }
+}
+
 /// `lax.broadcast_in_dim`.
 pub fn broadcast_in_dim(x: &Tensor, shape: &[usize], dims: &[usize]) -> Tensor {
     let xs = strides(&x.shape);
-    let n: usize = shape.iter().product();
-    let mut pos = Vec::with_capacity(n);
-    for_each_index(shape, |_, idx| {
-        let mut p = 0;
-        for (i, &d) in dims.iter().enumerate() {
-            if x.shape[i] != 1 {
-                p += idx[d] * xs[i];
-            }
+    let mut st = vec![0usize; shape.len()];
+    for (i, &d) in dims.iter().enumerate() {
+        if x.shape[i] != 1 {
+            st[d] = xs[i];
         }
-        pos.push(p);
-    });
+    }
     Tensor {
-        data: gather(&x.data, pos.into_iter(), n),
+        data: strided_gather(&x.data, shape, 0, &st),
         shape: shape.to_vec(),
     }
 }
@@ -66,13 +113,9 @@ pub fn broadcast_in_dim(x: &Tensor, shape: &[usize], dims: &[usize]) -> Tensor {
 pub fn transpose(x: &Tensor, perm: &[usize]) -> Tensor {
     let xs = strides(&x.shape);
     let shape: Vec<usize> = perm.iter().map(|&p| x.shape[p]).collect();
-    let n = x.data.len();
-    let mut pos = Vec::with_capacity(n);
-    for_each_index(&shape, |_, idx| {
-        pos.push(idx.iter().zip(perm).map(|(&i, &p)| i * xs[p]).sum());
-    });
+    let st: Vec<usize> = perm.iter().map(|&p| xs[p]).collect();
     Tensor {
-        data: gather(&x.data, pos.into_iter(), n),
+        data: strided_gather(&x.data, &shape, 0, &st),
         shape,
     }
 }
@@ -101,23 +144,69 @@ pub fn slice(x: &Tensor, start: &[usize], limit: &[usize], step: &[usize]) -> Te
     let shape: Vec<usize> = (0..start.len())
         .map(|i| (limit[i] - start[i]).div_ceil(step[i]))
         .collect();
-    let n: usize = shape.iter().product();
-    let mut pos = Vec::with_capacity(n);
-    for_each_index(&shape, |_, idx| {
-        pos.push(
-            (0..idx.len())
-                .map(|d| (start[d] + idx[d] * step[d]) * xs[d])
-                .sum(),
-        );
-    });
+    let base = start.iter().zip(&xs).map(|(a, b)| a * b).sum();
+    let st: Vec<usize> = step.iter().zip(&xs).map(|(a, b)| a * b).collect();
     Tensor {
-        data: gather(&x.data, pos.into_iter(), n),
+        data: strided_gather(&x.data, &shape, base, &st),
         shape,
     }
 }
 
 /// Reduces over `axes`; argmax/argmin give the first extreme's index.
 pub fn reduce(op: ReduceOp, x: &Tensor, axes: &[usize]) -> Tensor {
+    if let Some(t) = reduce_trailing_f32(op, x, axes) {
+        return t;
+    }
+    reduce_general(op, x, axes)
+}
+
+/// The common case fast: f32 sum/max/min over the trailing axes, one
+/// contiguous chunk per output element (same order as the general path).
+fn reduce_trailing_f32(op: ReduceOp, x: &Tensor, axes: &[usize]) -> Option<Tensor> {
+    let Data::F32(v) = &x.data else { return None };
+    let nd = x.shape.len();
+    let k = axes.len();
+    let trailing = k > 0 && (0..k).all(|i| axes.contains(&(nd - k + i)));
+    if !trailing || !matches!(op, ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min) {
+        return None;
+    }
+    let out_shape = x.shape[..nd - k].to_vec();
+    let chunk: usize = x.shape[nd - k..].iter().product();
+    let n: usize = out_shape.iter().product();
+    if chunk == 0 {
+        return None;
+    }
+    let nanmax = |a: f32, b: f32| {
+        if a.is_nan() || b.is_nan() {
+            f32::NAN
+        } else {
+            a.max(b)
+        }
+    };
+    let nanmin = |a: f32, b: f32| {
+        if a.is_nan() || b.is_nan() {
+            f32::NAN
+        } else {
+            a.min(b)
+        }
+    };
+    let out: Vec<f32> = (0..n)
+        .map(|o| {
+            let c = &v[o * chunk..(o + 1) * chunk];
+            match op {
+                ReduceOp::Sum => c.iter().fold(0.0f32, |a, &b| a + b),
+                ReduceOp::Max => c.iter().fold(f32::NEG_INFINITY, |a, &b| nanmax(a, b)),
+                _ => c.iter().fold(f32::INFINITY, |a, &b| nanmin(a, b)),
+            }
+        })
+        .collect();
+    Some(Tensor {
+        data: Data::F32(out),
+        shape: out_shape,
+    })
+}
+
+fn reduce_general(op: ReduceOp, x: &Tensor, axes: &[usize]) -> Tensor {
     let keep: Vec<usize> = (0..x.shape.len()).filter(|d| !axes.contains(d)).collect();
     let out_shape: Vec<usize> = keep.iter().map(|&d| x.shape[d]).collect();
     let out_strides = strides(&out_shape);
@@ -254,32 +343,27 @@ pub fn cumsum(x: &Tensor, axis: usize) -> Tensor {
 }
 
 /// 2-D matrix product with optional transposes; accumulates in the
-/// operand dtype (f32 or i32), k in order.
+/// operand dtype (f32 or i32), k in order. Transposed operands are
+/// transposed first, so the inner loop runs along contiguous rows.
 pub fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
-    let (m, k) = if ta {
-        (a.shape[1], a.shape[0])
-    } else {
-        (a.shape[0], a.shape[1])
-    };
+    if ta {
+        return dot(&transpose(a, &[1, 0]), b, false, tb);
+    }
+    if tb {
+        return dot(a, &transpose(b, &[1, 0]), false, false);
+    }
+    let (m, k) = (a.shape[0], a.shape[1]);
     let n = if tb { b.shape[0] } else { b.shape[1] };
-    let ai = |i: usize, p: usize| if ta { p * m + i } else { i * k + p };
-    let bi = |p: usize, j: usize| if tb { j * k + p } else { p * n + j };
     let data = match (&a.data, &b.data) {
         (Data::F32(x), Data::F32(y)) => {
             let mut o = vec![0.0f32; m * n];
             for i in 0..m {
-                for p in 0..k {
-                    let xv = x[ai(i, p)];
-                    let row = &mut o[i * n..(i + 1) * n];
-                    if tb {
-                        for (j, r) in row.iter_mut().enumerate() {
-                            *r += xv * y[bi(p, j)];
-                        }
-                    } else {
-                        let yr = &y[p * n..(p + 1) * n];
-                        for (r, &yv) in row.iter_mut().zip(yr) {
-                            *r += xv * yv;
-                        }
+                let xr = &x[i * k..(i + 1) * k];
+                let row = &mut o[i * n..(i + 1) * n];
+                for (p, &xv) in xr.iter().enumerate() {
+                    let yr = &y[p * n..(p + 1) * n];
+                    for (r, &yv) in row.iter_mut().zip(yr) {
+                        *r += xv * yv;
                     }
                 }
             }
@@ -289,9 +373,9 @@ pub fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
             let mut o = vec![0i32; m * n];
             for i in 0..m {
                 for p in 0..k {
-                    let xv = x[ai(i, p)];
+                    let xv = x[i * k + p];
                     for j in 0..n {
-                        o[i * n + j] = o[i * n + j].wrapping_add(xv.wrapping_mul(y[bi(p, j)]));
+                        o[i * n + j] = o[i * n + j].wrapping_add(xv.wrapping_mul(y[p * n + j]));
                     }
                 }
             }
