@@ -10,6 +10,7 @@ pub mod arena;
 pub mod builder;
 pub mod corpus;
 pub mod dtype;
+pub mod eval;
 pub mod kernel;
 pub mod ops;
 pub mod text;

@@ -15,7 +15,7 @@ use crate::plan::Plan;
 use crate::races::{self, Access, InFlight, RaceState};
 use crate::shape;
 use crate::sync::{Semaphores, WaitError};
-use crate::tensor::{self, Data, Tensor};
+use pallas_ir::eval::{self as tensor, Data, Tensor};
 
 /// What every core of one launch shares.
 pub struct Shared<'a> {

@@ -26,7 +26,6 @@ mod plan;
 mod races;
 pub mod shape;
 mod sync;
-pub mod tensor;
 mod tpu;
 pub mod trace;
 
@@ -44,9 +43,9 @@ use pallas_ir::{HostArray, ParamKind, ValidatedKernel};
 
 use interp::{Core, Counters, Shared};
 use memory::{uninit, Buffer};
+use pallas_ir::eval::Data;
 use pipeline::CoreWork;
 use plan::Plan;
-use tensor::Data;
 
 /// The backend's name as the run report and the command line spell it.
 pub const BACKEND_NAME: &str = "sim";

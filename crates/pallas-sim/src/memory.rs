@@ -3,7 +3,7 @@
 
 use crate::config::{UninitializedMemory, POISON};
 use crate::shape::strides;
-use crate::tensor::Data;
+use pallas_ir::eval::Data;
 use pallas_ir::DType;
 
 /// One memory buffer: an HBM array, a VMEM block or scratch, an SMEM ref.

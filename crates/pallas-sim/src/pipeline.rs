@@ -322,16 +322,16 @@ fn copy_bits(
     dst_origin: &[usize],
     extent: &[usize],
 ) {
-    let s = crate::tensor::Data::Bool(src.to_vec());
-    let mut d = crate::tensor::Data::Bool(std::mem::take(dst));
+    let s = pallas_ir::eval::Data::Bool(src.to_vec());
+    let mut d = pallas_ir::eval::Data::Bool(std::mem::take(dst));
     copy_rect(
         &s, src_shape, src_origin, &mut d, dst_shape, dst_origin, extent,
     );
-    if let crate::tensor::Data::Bool(v) = d {
+    if let pallas_ir::eval::Data::Bool(v) = d {
         *dst = v;
     }
 }
 
-fn local_elem_bytes(d: &crate::tensor::Data) -> usize {
+fn local_elem_bytes(d: &pallas_ir::eval::Data) -> usize {
     d.dtype().size_bytes()
 }

@@ -1,7 +1,7 @@
 //! Operations that move elements: broadcasts, transposes, slices,
 //! concatenation, reductions, prefix sums and matrix products.
 
-use crate::tensor::{Data, Tensor};
+use pallas_ir::eval::{Data, Tensor};
 use pallas_ir::{DType, ReduceOp};
 
 /// Row-major strides of a shape.

@@ -1,7 +1,12 @@
-//! Values the interpreter computes with: typed flat buffers with a shape,
-//! and the elementwise arithmetic on them.
+//! Executable semantics of the elementwise operations: typed flat buffers
+//! with a shape, and the arithmetic on them (XLA's integer rules: `x / 0`
+//! is -1, `x % 0` is `x`, wrapping; NaN-propagating float max/min; Rust `as`
+//! casts). Backends share these definitions so that one operation means
+//! one thing everywhere.
 
-use pallas_ir::{BinaryOp, CmpOp, DType, HostArray, Scalar, UnaryOp};
+use crate::dtype::{DType, Scalar};
+use crate::host::HostArray;
+use crate::ops::{BinaryOp, CmpOp, UnaryOp};
 
 /// Flat typed storage.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,10 +26,10 @@ pub enum Data {
 macro_rules! each_data {
     ($d:expr, $v:ident => $body:expr) => {
         match $d {
-            $crate::tensor::Data::F32($v) => $body,
-            $crate::tensor::Data::I32($v) => $body,
-            $crate::tensor::Data::U32($v) => $body,
-            $crate::tensor::Data::Bool($v) => $body,
+            $crate::eval::Data::F32($v) => $body,
+            $crate::eval::Data::I32($v) => $body,
+            $crate::eval::Data::U32($v) => $body,
+            $crate::eval::Data::Bool($v) => $body,
         }
     };
 }
@@ -541,7 +546,6 @@ pub fn cast(x: &Data, to: DType) -> Data {
                 DType::I32 => Data::I32($v.iter().map(|&e| e as i32).collect()),
                 DType::U32 => Data::U32($v.iter().map(|&e| e as u32).collect()),
                 DType::Bool => Data::Bool($v.iter().map(|&e| e as f64 != 0.0).collect()),
-                _ => unreachable!("validated dtype"),
             }
         };
     }
@@ -568,6 +572,6 @@ pub fn bitcast(x: &Data, to: DType) -> Data {
         DType::F32 => Data::F32(bits.into_iter().map(f32::from_bits).collect()),
         DType::I32 => Data::I32(bits.into_iter().map(|b| b as i32).collect()),
         DType::U32 => Data::U32(bits),
-        _ => Data::Bool(bits.into_iter().map(|b| b != 0).collect()),
+        DType::Bool => Data::Bool(bits.into_iter().map(|b| b != 0).collect()),
     }
 }
