@@ -28,6 +28,24 @@ pub fn run_case(exec: &dyn Executor, name: &str, size: Size) {
     }
 }
 
+/// Asserts that a backend refuses a corpus case with `Unsupported` (and
+/// does not return data).
+pub fn assert_unsupported(exec: &dyn Executor, name: &str) {
+    let c = case(name, Size::Small).unwrap_or_else(|| panic!("no corpus case named {name}"));
+    let vk = validate(&c.kernel).unwrap_or_else(|e| panic!("{name}: {e}"));
+    match pallas_ir::exec::run(exec, &vk, &c.args) {
+        Err(pallas_ir::ExecError::Unsupported { what, .. }) => assert!(!what.is_empty()),
+        Err(other) => panic!(
+            "{name} on {}: expected Unsupported, got {other}",
+            exec.name()
+        ),
+        Ok(_) => panic!(
+            "{name} on {}: expected Unsupported, got outputs",
+            exec.name()
+        ),
+    }
+}
+
 /// Generates one `#[test]` per corpus case and size for a backend:
 /// `conformance_suite!(module_name, backend_expression);`
 #[macro_export]
@@ -40,6 +58,25 @@ macro_rules! conformance_suite {
                 seed_grid_512, seed_grid_16384, seed_grid_2097152, vector_add, matmul,
                 softmax, layer_norm, rms_norm, cumsum_rows, block_sum, flash_attention,
                 gather, double_buffered_copy, histogram);
+        }
+    };
+    ($module:ident, $backend:expr, only [$($case:ident),* $(,)?]) => {
+        /// A backend that supports part of the corpus: the listed cases
+        /// are compared with the references; every other case must be
+        /// refused as `Unsupported`.
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_suite!(@cases $backend; $($case),*);
+            #[test]
+            fn the_other_cases_are_unsupported() {
+                let supported = [$(stringify!($case)),*];
+                for name in $crate::case_names() {
+                    if !supported.contains(name) {
+                        $crate::assert_unsupported(&$backend, name);
+                    }
+                }
+            }
         }
     };
     (@cases $backend:expr; $($case:ident),*) => {

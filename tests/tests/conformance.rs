@@ -2,6 +2,7 @@
 //! size, against the independent references. A backend (or a backend
 //! configuration) joins by one line.
 
+use pallas_cpu::Cpu;
 use pallas_sim::{DmaExecutionMode, SimConfig, Simulator};
 use pallas_tests::conformance_suite;
 
@@ -26,4 +27,9 @@ conformance_suite!(
 conformance_suite!(
     sim_races_two_cores,
     Simulator::new(SimConfig::default().num_cores(2).detect_races(true))
+);
+conformance_suite!(
+    cpu,
+    Cpu::default(),
+    only [seed_grid_512, seed_grid_16384, seed_grid_2097152, vector_add]
 );

@@ -12,6 +12,9 @@ pub fn backends() -> Vec<&'static str> {
     if cfg!(feature = "sim") {
         v.push("sim");
     }
+    if cfg!(feature = "cpu") {
+        v.push("cpu");
+    }
     v
 }
 
@@ -19,12 +22,18 @@ pub fn backends() -> Vec<&'static str> {
 #[cfg(feature = "sim")]
 pub use pallas_sim as sim;
 
+/// The fast-mode backend (feature `cpu`).
+#[cfg(feature = "cpu")]
+pub use pallas_cpu as cpu;
+
 /// A backend by name, with default settings; `None` if it was not compiled
 /// in.
 pub fn backend(name: &str) -> Option<Box<dyn exec::Executor>> {
     match name {
         #[cfg(feature = "sim")]
         "sim" => Some(Box::new(pallas_sim::Simulator::default())),
+        #[cfg(feature = "cpu")]
+        "cpu" => Some(Box::new(pallas_cpu::Cpu::default())),
         _ => None,
     }
 }

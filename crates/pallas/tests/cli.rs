@@ -55,6 +55,7 @@ fn every_example_runs_on_every_backend() {
         ]));
         assert_eq!(code, 0, "{}: {err}", f.display());
         assert!(out.contains("sim: "), "{out}");
+        assert!(out.contains("cpu: "), "{out}");
         assert!(out.contains("output `"), "{out}");
     }
 }
@@ -338,6 +339,48 @@ fn non_utf8_and_truncated_kernel_files() {
     assert_eq!(code, 2);
     assert!(
         err.contains("truncated.pk:") && err.contains("expected"),
+        "{err}"
+    );
+}
+
+#[test]
+fn all_compares_sim_and_cpu_and_skips_what_cpu_does_not_support() {
+    let (code, out, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/seed.pk",
+        "--random",
+        "0",
+        "--backend",
+        "all",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("largest difference cpu vs sim: "), "{out}");
+    let (code, out, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/matmul.pk",
+        "--random",
+        "0",
+        "--backend",
+        "all",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "cpu: skipped: kernel `matmul`: backend `cpu` does not support the index map of `x`"
+        ),
+        "{out}"
+    );
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/matmul.pk",
+        "--random",
+        "0",
+        "--backend",
+        "cpu",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("does not support the index map of `x`"),
         "{err}"
     );
 }

@@ -34,6 +34,23 @@ fn sim(name: &str, cfg: SimConfig, kernel: &Kernel, args: Vec<HostArray>) -> Var
     }
 }
 
+fn cpu(kernel: &Kernel, args: Vec<HostArray>) -> Variant {
+    let vk = validate(kernel).expect("corpus kernels validate");
+    let compiled = pallas_cpu::Cpu::default()
+        .compile(&vk)
+        .expect("the fast mode compiles the seed kernel");
+    Variant {
+        name: "pallas-cpu".into(),
+        reference: false,
+        run: Box::new(move || {
+            compiled
+                .launch(&args)
+                .map(|l| l.outputs)
+                .map_err(|e| e.to_string())
+        }),
+    }
+}
+
 fn reference(name: &str, f: impl FnMut() -> Vec<HostArray> + 'static) -> Variant {
     let mut f = f;
     Variant {
@@ -108,6 +125,7 @@ fn seed(block: [usize; 2], repeats: usize) -> Workload {
             }),
         },
     ];
+    variants.push(cpu(&kernel, vec![x.clone(), y.clone()]));
     variants.extend(sim_variants(&kernel, &[x, y], true));
     Workload {
         name: format!("seed grid {points}"),

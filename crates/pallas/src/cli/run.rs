@@ -255,13 +255,22 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         let progress = pallas_sim::Progress::default();
         let exec = make_backend(name, args, &progress)?;
         let start = Instant::now();
-        let launch = with_progress(total, &progress, || {
+        let result = with_progress(total, &progress, || {
             pallas_ir::exec::run(exec.as_ref(), &vk, &inputs)
-        })
-        .map_err(|e| match e {
-            ExecError::BadArgument { .. } => Failure::Input(e.to_string()),
-            other => Failure::Kernel(format!("{name}: {other}")),
-        })?;
+        });
+        let launch = match result {
+            Ok(l) => l,
+            // With `all`, a backend that does not support the kernel says
+            // so and the others go on.
+            Err(e @ ExecError::Unsupported { .. }) if names.len() > 1 => {
+                say(&format!("{name}: skipped: {e}"));
+                continue;
+            }
+            Err(e @ (ExecError::BadArgument { .. } | ExecError::Unsupported { .. })) => {
+                return Err(Failure::Input(e.to_string()))
+            }
+            Err(other) => return Err(Failure::Kernel(format!("{name}: {other}"))),
+        };
         let secs = start.elapsed().as_secs_f64();
         let counters: Vec<String> = launch
             .report
@@ -279,7 +288,12 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         }
         results.push((name.clone(), launch));
     }
-    let (first_name, first) = &results[0];
+    let Some((first_name, first)) = results.first() else {
+        return Err(Failure::Input(format!(
+            "no backend of this build supports kernel `{}`",
+            k.name
+        )));
+    };
     for (name, other) in &results[1..] {
         let (worst, ok) = difference(&other.outputs, &first.outputs);
         say(&format!(

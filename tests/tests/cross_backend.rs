@@ -1,0 +1,41 @@
+//! Backends against each other: every case a backend supports gives what
+//! the simulator gives, within the case's tolerance.
+
+use pallas_cpu::Cpu;
+use pallas_ir::exec::run;
+use pallas_ir::validate;
+use pallas_sim::Simulator;
+use pallas_tests::{case, compare_outputs, Size};
+
+#[test]
+fn cpu_matches_the_simulator() {
+    for name in [
+        "seed_grid_512",
+        "seed_grid_16384",
+        "seed_grid_2097152",
+        "vector_add",
+    ] {
+        for size in [Size::Small, Size::Full] {
+            let c = case(name, size).unwrap();
+            let vk = validate(&c.kernel).unwrap();
+            let sim = run(&Simulator::default(), &vk, &c.args).unwrap();
+            let cpu = run(&Cpu::default(), &vk, &c.args).unwrap();
+            compare_outputs(&cpu.outputs, &sim.outputs, c.tolerance)
+                .unwrap_or_else(|e| panic!("{name} {size:?}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn cpu_reports_coarsening_and_does_not_coarsen_program_id() {
+    let c = case("seed_grid_2097152", Size::Full).unwrap();
+    let vk = validate(&c.kernel).unwrap();
+    let l = run(&Cpu::default(), &vk, &c.args).unwrap();
+    assert_eq!(l.report.get("coarsened_grid_points"), 2_097_152);
+    assert_eq!(l.report.get("strips"), 512);
+    // A body that reads program_id depends on its grid point: not coarsened.
+    let src = "kernel k grid(parallel 4) {\n  out o: i32[16] vmem block[4] map(%i) {\n    yield %i\n  }\n  body(%o) {\n    %p = program_id 0\n    store %o[:], %p\n  }\n}";
+    let vk = validate(&pallas_ir::text::parse(src).unwrap()).unwrap();
+    let err = run(&Cpu::default(), &vk, &[]).unwrap_err();
+    assert!(err.to_string().contains("`program_id` (at 6:5)"), "{err}");
+}
