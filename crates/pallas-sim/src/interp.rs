@@ -13,8 +13,8 @@ use crate::error::{SimError, SimErrorKind};
 use crate::memory::{read_region, uninit, write_region, Buffer, DimRange, Region};
 use crate::plan::Plan;
 use crate::races::{self, Access, InFlight, RaceState};
-use crate::shape;
 use crate::sync::{Semaphores, WaitError};
+use pallas_ir::eval::shape;
 use pallas_ir::eval::{self as tensor, Data, Tensor};
 
 /// What every core of one launch shares.

@@ -24,7 +24,6 @@ pub mod memory;
 mod pipeline;
 mod plan;
 mod races;
-pub mod shape;
 mod sync;
 mod tpu;
 pub mod trace;

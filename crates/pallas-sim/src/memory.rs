@@ -2,7 +2,7 @@
 //! block copies between HBM and VMEM.
 
 use crate::config::{UninitializedMemory, POISON};
-use crate::shape::strides;
+use pallas_ir::eval::shape::strides;
 use pallas_ir::eval::Data;
 use pallas_ir::DType;
 

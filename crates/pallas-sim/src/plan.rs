@@ -3,7 +3,7 @@
 
 use pallas_ir::{DimSemantics, MemorySpace, ParamKind, RefElem, Region, ValidatedKernel};
 
-use crate::shape::supported;
+use pallas_ir::eval::shape::supported;
 
 /// A blocked (VMEM/SMEM) input or output: its block buffer and mapping.
 #[derive(Clone, Debug)]

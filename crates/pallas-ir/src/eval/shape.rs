@@ -1,8 +1,9 @@
 //! Operations that move elements: broadcasts, transposes, slices,
 //! concatenation, reductions, prefix sums and matrix products.
 
-use pallas_ir::eval::{Data, Tensor};
-use pallas_ir::{DType, ReduceOp};
+use super::{Data, Tensor};
+use crate::dtype::DType;
+use crate::ops::ReduceOp;
 
 /// Row-major strides of a shape.
 pub fn strides(shape: &[usize]) -> Vec<usize> {

@@ -4,6 +4,8 @@
 //! casts). Backends share these definitions so that one operation means
 //! one thing everywhere.
 
+pub mod shape;
+
 use crate::dtype::{DType, Scalar};
 use crate::host::HostArray;
 use crate::ops::{BinaryOp, CmpOp, UnaryOp};
