@@ -1,26 +1,47 @@
-//! The fused elementwise program: when a kernel's body is elementwise over
-//! whole blocks and every block maps to the same place in every array, the
-//! grid is coarsened away and the body runs over the whole arrays in
-//! strips, every operation of a strip in turn while the strip is in cache.
+//! The fused program. Two kinds of kernel are coarsened:
+//!
+//! - elementwise: every block maps to the same place in every array
+//!   (identity index maps, one block shape) and the body is elementwise;
+//!   the arrays run as flat strips of elements;
+//! - row-wise: a 1-D grid over the first dimension, every blocked array
+//!   `[R, ...]` cut into blocks of whole rows (`(i, 0, ...)` index maps),
+//!   and a body that never mixes rows (reductions, broadcasts and prefix
+//!   sums along the other dimensions; whole small inputs like a layer
+//!   norm's scale broadcast to every row); the arrays run as strips of rows.
+//!
+//! Either way the grid is gone (a grid of 2,097,152 one-element blocks costs
+//! what a grid of 512 costs) and each strip goes through every operation
+//! while it is in cache, on rayon's workers.
 
-use pallas_ir::eval::{self, Data};
+use pallas_ir::eval::{self, shape, Data, Tensor};
 use pallas_ir::{
-    BinaryOp, CmpOp, DType, Indexer, Inst, Kernel, MemorySpace, Op, ParamKind, Scalar, Type,
-    UnaryOp, ValidatedKernel, Value,
+    BinaryOp, BlockDim, CmpOp, DType, Indexer, Inst, Kernel, MemorySpace, Op, ParamKind, ReduceOp,
+    Scalar, Type, UnaryOp, ValidatedKernel, Value,
 };
 
 use crate::math;
 
-/// A register of the strip machine: a strip of values or one scalar.
+/// A register of the strip machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reg(pub usize);
+
+/// A dimension of a compiled value shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dim {
+    /// The strip's row count.
+    Rows,
+    /// A fixed size.
+    Fixed(usize),
+}
 
 /// One step of the fused program.
 #[derive(Clone, Debug)]
 pub enum Step {
-    /// Copy a strip of launch argument `arg` into `dst`.
-    Load { arg: usize, dst: Reg },
-    /// Set a scalar register.
+    /// The strip's rows of blocked input `arg`.
+    LoadRows { arg: usize, dst: Reg },
+    /// The whole of unblocked input `arg`.
+    LoadWhole { arg: usize, dst: Reg },
+    /// A scalar.
     Const { value: Scalar, dst: Reg },
     /// Elementwise unary op.
     Unary { op: UnaryOp, x: Reg, dst: Reg },
@@ -39,44 +60,70 @@ pub enum Step {
     Cast { x: Reg, to: DType, dst: Reg },
     /// Reinterpretation.
     Bitcast { x: Reg, to: DType, dst: Reg },
-    /// Write a strip of `src` into output `out` (broadcasting a scalar).
+    /// Reduction over axes other than the rows.
+    Reduce {
+        op: ReduceOp,
+        x: Reg,
+        axes: Vec<usize>,
+        dst: Reg,
+    },
+    /// `broadcast_in_dim` to a shape that may have the strip's rows first.
+    Broadcast {
+        x: Reg,
+        shape: Vec<Dim>,
+        dims: Vec<usize>,
+        dst: Reg,
+    },
+    /// Prefix sum along an axis other than the rows.
+    Cumsum { x: Reg, axis: usize, dst: Reg },
+    /// The strip's rows of output `out`.
     Store { out: usize, src: Reg },
 }
 
-/// A fused program and the register file it needs.
+/// A compiled fused program.
 #[derive(Clone, Debug)]
 pub struct Fused {
     /// Steps, in order.
     pub steps: Vec<Step>,
-    /// Dtype and whether scalar, per register.
-    pub regs: Vec<(DType, bool)>,
-    /// Elements per array (every blocked array has this many).
-    pub len: usize,
+    /// Registers.
+    pub regs: usize,
+    /// Rows of every blocked array (elements, for elementwise kernels).
+    pub rows: usize,
+    /// Elements per row of each blocked input, then per output.
+    pub row_len: usize,
+    /// Shape of a row (after the first dimension; empty when elementwise).
+    pub row_shape: Vec<usize>,
     /// Grid points the coarsened program stands for.
     pub grid_points: usize,
+    /// `elementwise` or `row-wise`.
+    pub kind: &'static str,
 }
 
-/// Why a kernel cannot be fused: the operation or feature, for the
-/// `Unsupported` error.
-pub fn unsupported(k: &Kernel, inst: Option<Inst>, what: &str) -> String {
+fn unsupported(k: &Kernel, inst: Option<Inst>, what: &str) -> String {
     match inst.and_then(|i| k.inst_loc(i)) {
         Some(l) => format!(
-            "{what} (at {l}); the fast mode compiles whole-block elementwise kernels so far"
+            "{what} (at {l}); the fast mode compiles elementwise and row-wise kernels so far"
         ),
-        None => format!("{what}; the fast mode compiles whole-block elementwise kernels so far"),
+        None => format!("{what}; the fast mode compiles elementwise and row-wise kernels so far"),
     }
 }
 
-/// Builds the fused program, or says which operation prevents it.
-pub fn compile(vk: &ValidatedKernel) -> Result<Fused, String> {
-    let k = vk.kernel();
-    // Every input and output: blocked VMEM, same array and block shape, an
-    // index map that yields the grid indices in order.
-    let mut shape: Option<(Vec<usize>, Vec<usize>)> = None;
-    let mut arg_of_param = vec![None; k.params.len()];
-    let mut out_of_param = vec![None; k.params.len()];
-    let (mut nargs, mut nouts) = (0, 0);
-    for (i, p) in k.params.iter().enumerate() {
+/// How the blocked arrays are cut.
+struct Layout {
+    /// Coarsened first dimension (elements when `flat`).
+    rows: usize,
+    /// Shape of a row.
+    row_shape: Vec<usize>,
+    /// The block's view shape (what the body sees).
+    view: Vec<usize>,
+    /// Whether arrays are flattened (elementwise kind).
+    flat: bool,
+}
+
+/// Decides the layout from the parameters, or says why there is none.
+fn layout(k: &Kernel) -> Result<Layout, String> {
+    let blocked: Vec<_> = k.params.iter().filter(|p| p.block.is_some()).collect();
+    for p in &k.params {
         match p.kind {
             ParamKind::Input | ParamKind::Output => {}
             ParamKind::ScalarPrefetch => {
@@ -90,13 +137,6 @@ pub fn compile(vk: &ValidatedKernel) -> Result<Fused, String> {
                 return Err(unsupported(k, None, &format!("scratch (`{}`)", p.name)))
             }
         }
-        let Some(b) = &p.block else {
-            return Err(unsupported(
-                k,
-                None,
-                &format!("unblocked parameter `{}`", p.name),
-            ));
-        };
         if p.space != MemorySpace::Vmem {
             return Err(unsupported(
                 k,
@@ -104,269 +144,480 @@ pub fn compile(vk: &ValidatedKernel) -> Result<Fused, String> {
                 &format!("`{}` in {}", p.name, p.space),
             ));
         }
-        let region = &k.regions[b.index_map];
-        let identity = region.insts.is_empty()
-            && region.yields == region.args
-            && region.args.len() == p.shape.len();
-        if !identity {
+        if p.block.is_none() && p.kind == ParamKind::Output {
             return Err(unsupported(
                 k,
                 None,
-                &format!(
-                    "the index map of `{}` (only identity maps are coarsened)",
-                    p.name
-                ),
+                &format!("unblocked output `{}`", p.name),
             ));
-        }
-        let this = (p.shape.clone(), p.block_full_shape());
-        match &shape {
-            None => shape = Some(this),
-            Some(s) if *s == this => {}
-            Some(_) => {
-                return Err(unsupported(
-                    k,
-                    None,
-                    &format!("`{}` has a different array or block shape", p.name),
-                ))
-            }
-        }
-        if p.kind == ParamKind::Input {
-            arg_of_param[i] = Some(nargs);
-            nargs += 1;
-        } else {
-            out_of_param[i] = Some(nouts);
-            nouts += 1;
         }
     }
     if !k.aliases.is_empty() {
         return Err(unsupported(k, None, "input/output aliases"));
     }
-    let (array, block) = shape.unwrap_or_default();
-    let grid_ok = k.grid.len() == array.len()
-        && k.grid
-            .iter()
-            .zip(array.iter().zip(&block))
-            .all(|(g, (&n, &b))| g.size == n.div_ceil(b.max(1)));
-    if !grid_ok {
+    let Some(first) = blocked.first() else {
+        return Err(unsupported(k, None, "a kernel without blocked parameters"));
+    };
+    let (array, block) = (first.shape.clone(), first.block_full_shape());
+    if blocked
+        .iter()
+        .any(|p| p.shape != array || p.block_full_shape() != block)
+    {
         return Err(unsupported(
             k,
             None,
-            "a grid that does not visit each block once",
+            "blocked parameters with different array or block shapes",
         ));
     }
-    let view: Vec<usize> = k
-        .params
-        .first()
-        .map(|p| p.block_view_shape())
-        .unwrap_or_default();
-    let mut regs: Vec<(DType, bool)> = Vec::new();
-    let mut reg_of: Vec<Option<Reg>> = vec![None; k.values.len()];
-    let mut steps = Vec::new();
+    let visits_once = |dims: &[(usize, usize)]| {
+        k.grid.len() == dims.len()
+            && k.grid
+                .iter()
+                .zip(dims)
+                .all(|(g, &(n, b))| g.size == n.div_ceil(b.max(1)))
+    };
+    // Elementwise: identity index maps over every dimension.
+    let identity = blocked.iter().all(|p| {
+        let r = &k.regions[p.block.as_ref().map(|b| b.index_map).expect("blocked")];
+        r.insts.is_empty() && r.yields == r.args && r.args.len() == array.len()
+    });
+    let pairs: Vec<(usize, usize)> = array.iter().copied().zip(block.iter().copied()).collect();
+    if identity && visits_once(&pairs) && blocked.len() == k.params.len() {
+        return Ok(Layout {
+            rows: array.iter().product(),
+            row_shape: Vec::new(),
+            view: first.block_view_shape(),
+            flat: true,
+        });
+    }
+    // Row-wise: (i, 0, 0, ...) maps, whole rows per block.
+    let row_map = blocked.iter().all(|p| {
+        let b = p.block.as_ref().expect("blocked");
+        let r = &k.regions[b.index_map];
+        let zero = |v: &Value| {
+            r.insts.iter().any(|&i| {
+                let d = &k.insts[i];
+                d.results.first() == Some(v) && d.op == Op::Const(Scalar::I32(0))
+            })
+        };
+        r.args.len() == 1
+            && r.yields.len() == array.len()
+            && r.yields[0] == r.args[0]
+            && r.yields[1..].iter().all(zero)
+            && r.insts
+                .iter()
+                .all(|&i| matches!(k.insts[i].op, Op::Const(_)))
+            && matches!(b.block_shape[0], BlockDim::Sized(_))
+            && b.block_shape[1..]
+                .iter()
+                .zip(&array[1..])
+                .all(|(d, &n)| *d == BlockDim::Sized(n))
+    });
+    if row_map && !array.is_empty() && visits_once(&[(array[0], block[0])]) {
+        return Ok(Layout {
+            rows: array[0],
+            row_shape: array[1..].to_vec(),
+            view: first.block_view_shape(),
+            flat: false,
+        });
+    }
+    Err(unsupported(
+        k,
+        None,
+        "index maps other than identity or whole-row maps",
+    ))
+}
+
+/// Builds the fused program, or says which operation prevents it.
+pub fn compile(vk: &ValidatedKernel) -> Result<Fused, String> {
+    let k = vk.kernel();
+    let lay = layout(k)?;
+    let (mut nargs, mut nouts) = (0, 0);
+    let mut arg_of = vec![None; k.params.len()];
+    let mut out_of = vec![None; k.params.len()];
+    for (i, p) in k.params.iter().enumerate() {
+        if p.kind == ParamKind::Input {
+            arg_of[i] = Some(nargs);
+            nargs += 1;
+        } else {
+            out_of[i] = Some(nouts);
+            nouts += 1;
+        }
+    }
     let body = &k.regions[k.body];
-    let param_of_arg = |v: Value| body.args.iter().position(|&a| a == v);
+    let param_of = |v: Value| body.args.iter().position(|&a| a == v);
+    // Per value: its register and compiled shape (`Rows` first when it
+    // holds the strip's rows).
+    let mut reg_of: Vec<Option<(Reg, Vec<Dim>)>> = vec![None; k.values.len()];
+    let mut steps = Vec::new();
+    let mut nregs = 0;
+    let fixed = |s: &[usize]| s.iter().map(|&n| Dim::Fixed(n)).collect::<Vec<_>>();
+    // The compiled shape of a block-shaped value: rows first.
+    let rows_shape = |s: &[usize]| -> Option<Vec<Dim>> {
+        if lay.flat {
+            (s == lay.view.as_slice()).then(|| vec![Dim::Rows])
+        } else {
+            (s.first() == lay.view.first() && !s.is_empty()).then(|| {
+                let mut v = vec![Dim::Rows];
+                v.extend(s[1..].iter().map(|&n| Dim::Fixed(n)));
+                v
+            })
+        }
+    };
     for &inst in &body.insts {
         let data = &k.insts[inst];
-        // Allocates the register of a result (`reg_of` is set after the step).
-        let new_reg = |regs: &mut Vec<(DType, bool)>, v: Value| -> Result<Reg, String> {
-            let Type::Value { dtype, shape } = vk.value_type(v) else {
-                return Err(unsupported(k, Some(inst), "a ref-valued result"));
-            };
-            if !shape.is_empty() && *shape != view {
-                return Err(unsupported(
-                    k,
-                    Some(inst),
-                    &format!("a value of shape {shape:?} (not the block's)"),
+        let fail = |what: &str| unsupported(k, Some(inst), what);
+        let ty = |v: Value| -> Result<(DType, Vec<usize>), String> {
+            match vk.value_type(v) {
+                Type::Value { dtype, shape } => Ok((*dtype, shape.clone())),
+                Type::Ref(_) => Err(fail("a ref-valued result")),
+            }
+        };
+        let get = |v: &Value| {
+            reg_of[v.index()]
+                .clone()
+                .ok_or_else(|| fail("an operand from outside the fused body"))
+        };
+        let is_rows = |s: &[Dim]| s.first() == Some(&Dim::Rows);
+        let whole = |idx: &[Indexer]| idx.iter().all(|i| *i == Indexer::Full);
+        let dst = Reg(nregs);
+        // The result's compiled shape; elementwise ops keep their operands'.
+        let elementwise_shape = |ops: &[&Vec<Dim>], result: &[usize]| -> Result<Vec<Dim>, String> {
+            if let Some(r) = ops.iter().find(|s| is_rows(s)) {
+                if ops.iter().all(|s| is_rows(s) || s.is_empty()) {
+                    return Ok((*r).clone());
+                }
+                return Err(fail(
+                    "an elementwise op between a row strip and a whole array",
                 ));
             }
-            regs.push((*dtype, shape.is_empty()));
-            Ok(Reg(regs.len() - 1))
+            Ok(fixed(result))
         };
-        let whole = |idx: &[Indexer]| idx.iter().all(|i| *i == Indexer::Full);
-        let step = match &data.op {
-            Op::Const(s) => Step::Const {
-                value: *s,
-                dst: new_reg(&mut regs, data.results[0])?,
-            },
+        let (step, shape): (Step, Option<Vec<Dim>>) = match &data.op {
+            Op::Const(s) => (Step::Const { value: *s, dst }, Some(Vec::new())),
             Op::Load {
                 src,
                 mask: None,
                 other: None,
             } if whole(&src.idx) => {
-                let arg = param_of_arg(src.r).and_then(|p| arg_of_param[p]);
-                let Some(arg) = arg else {
-                    return Err(unsupported(k, Some(inst), "a load from a non-input ref"));
-                };
-                Step::Load {
-                    arg,
-                    dst: new_reg(&mut regs, data.results[0])?,
+                let p = param_of(src.r).ok_or_else(|| fail("a load from a scoped ref"))?;
+                let arg = arg_of[p].ok_or_else(|| fail("a load from an output"))?;
+                let (_, s) = ty(data.results[0])?;
+                if k.params[p].block.is_some() {
+                    let rs = rows_shape(&s)
+                        .ok_or_else(|| fail("a block load of an unexpected shape"))?;
+                    (Step::LoadRows { arg, dst }, Some(rs))
+                } else if lay.flat {
+                    return Err(fail("an unblocked input in an elementwise kernel"));
+                } else {
+                    (Step::LoadWhole { arg, dst }, Some(fixed(&s)))
                 }
             }
             Op::Store {
-                dst,
+                dst: at,
                 value,
                 mask: None,
-            } if whole(&dst.idx) => {
-                let out = param_of_arg(dst.r).and_then(|p| out_of_param[p]);
-                let (Some(out), Some(src)) = (out, reg_of[value.index()]) else {
-                    return Err(unsupported(k, Some(inst), "a store to a non-output ref"));
-                };
-                Step::Store { out, src }
-            }
-            op => {
-                let r = |v: &Value| {
-                    reg_of[v.index()].ok_or_else(|| {
-                        unsupported(k, Some(inst), "an operand from outside the fused body")
-                    })
-                };
-                let step = match op {
-                    Op::Unary(u, x) => Step::Unary {
-                        op: *u,
-                        x: r(x)?,
-                        dst: Reg(0),
-                    },
-                    Op::Binary(b, x, y) => Step::Binary {
-                        op: *b,
-                        a: r(x)?,
-                        b: r(y)?,
-                        dst: Reg(0),
-                    },
-                    Op::Compare(c, x, y) => Step::Compare {
-                        op: *c,
-                        a: r(x)?,
-                        b: r(y)?,
-                        dst: Reg(0),
-                    },
-                    Op::Select {
-                        cond,
-                        on_true,
-                        on_false,
-                    } => Step::Select {
-                        c: r(cond)?,
-                        t: r(on_true)?,
-                        f: r(on_false)?,
-                        dst: Reg(0),
-                    },
-                    Op::Cast { x, to } => Step::Cast {
-                        x: r(x)?,
-                        to: *to,
-                        dst: Reg(0),
-                    },
-                    Op::Bitcast { x, to } => Step::Bitcast {
-                        x: r(x)?,
-                        to: *to,
-                        dst: Reg(0),
-                    },
-                    other => {
-                        return Err(unsupported(k, Some(inst), &format!("`{}`", other.name())))
-                    }
-                };
-                let dst = new_reg(&mut regs, data.results[0])?;
-                match step {
-                    Step::Unary { op, x, .. } => Step::Unary { op, x, dst },
-                    Step::Binary { op, a, b, .. } => Step::Binary { op, a, b, dst },
-                    Step::Compare { op, a, b, .. } => Step::Compare { op, a, b, dst },
-                    Step::Select { c, t, f, .. } => Step::Select { c, t, f, dst },
-                    Step::Cast { x, to, .. } => Step::Cast { x, to, dst },
-                    Step::Bitcast { x, to, .. } => Step::Bitcast { x, to, dst },
-                    s => s,
+            } if whole(&at.idx) => {
+                let p = param_of(at.r).ok_or_else(|| fail("a store to a scoped ref"))?;
+                let out = out_of[p].ok_or_else(|| fail("a store to an input"))?;
+                let (src, s) = get(value)?;
+                if !(is_rows(&s) || s.is_empty()) {
+                    return Err(fail("a store of a value that is not the block's rows"));
                 }
+                (Step::Store { out, src }, None)
             }
+            Op::Unary(op, x) => {
+                let (xr, xs) = get(x)?;
+                let s = elementwise_shape(&[&xs], &ty(data.results[0])?.1)?;
+                (
+                    Step::Unary {
+                        op: *op,
+                        x: xr,
+                        dst,
+                    },
+                    Some(s),
+                )
+            }
+            Op::Binary(op, a, b) => {
+                let ((ar, as_), (br, bs)) = (get(a)?, get(b)?);
+                let s = elementwise_shape(&[&as_, &bs], &ty(data.results[0])?.1)?;
+                (
+                    Step::Binary {
+                        op: *op,
+                        a: ar,
+                        b: br,
+                        dst,
+                    },
+                    Some(s),
+                )
+            }
+            Op::Compare(op, a, b) => {
+                let ((ar, as_), (br, bs)) = (get(a)?, get(b)?);
+                let s = elementwise_shape(&[&as_, &bs], &ty(data.results[0])?.1)?;
+                (
+                    Step::Compare {
+                        op: *op,
+                        a: ar,
+                        b: br,
+                        dst,
+                    },
+                    Some(s),
+                )
+            }
+            Op::Select {
+                cond,
+                on_true,
+                on_false,
+            } => {
+                let ((c, cs), (t, ts), (f, fs)) = (get(cond)?, get(on_true)?, get(on_false)?);
+                let s = elementwise_shape(&[&cs, &ts, &fs], &ty(data.results[0])?.1)?;
+                (Step::Select { c, t, f, dst }, Some(s))
+            }
+            Op::Cast { x, to } => {
+                let (xr, xs) = get(x)?;
+                (
+                    Step::Cast {
+                        x: xr,
+                        to: *to,
+                        dst,
+                    },
+                    Some(xs),
+                )
+            }
+            Op::Bitcast { x, to } => {
+                let (xr, xs) = get(x)?;
+                (
+                    Step::Bitcast {
+                        x: xr,
+                        to: *to,
+                        dst,
+                    },
+                    Some(xs),
+                )
+            }
+            Op::Reduce { op, x, axes } if !lay.flat => {
+                let (xr, xs) = get(x)?;
+                if is_rows(&xs) && axes.contains(&0) {
+                    return Err(fail("a reduction across rows"));
+                }
+                let s: Vec<Dim> = (0..xs.len())
+                    .filter(|d| !axes.contains(d))
+                    .map(|d| xs[d])
+                    .collect();
+                (
+                    Step::Reduce {
+                        op: *op,
+                        x: xr,
+                        axes: axes.clone(),
+                        dst,
+                    },
+                    Some(s),
+                )
+            }
+            Op::Cumsum { x, axis } if !lay.flat => {
+                let (xr, xs) = get(x)?;
+                if is_rows(&xs) && *axis == 0 {
+                    return Err(fail("a prefix sum across rows"));
+                }
+                (
+                    Step::Cumsum {
+                        x: xr,
+                        axis: *axis,
+                        dst,
+                    },
+                    Some(xs),
+                )
+            }
+            Op::BroadcastInDim {
+                x,
+                shape: target,
+                dims,
+            } if !lay.flat => {
+                let (xr, xs) = get(x)?;
+                if is_rows(&xs) && dims.first() != Some(&0) {
+                    return Err(fail("a broadcast that moves the rows"));
+                }
+                let s = if is_rows(&xs) || target.first() == lay.view.first() {
+                    rows_shape(target).ok_or_else(|| fail("a broadcast to an unexpected shape"))?
+                } else {
+                    fixed(target)
+                };
+                (
+                    Step::Broadcast {
+                        x: xr,
+                        shape: s.clone(),
+                        dims: dims.clone(),
+                        dst,
+                    },
+                    Some(s),
+                )
+            }
+            other => return Err(fail(&format!("`{}`", other.name()))),
         };
-        if let Some(&res) = data.results.first() {
-            reg_of[res.index()] = Some(Reg(regs.len() - 1));
+        if let (Some(s), Some(&res)) = (shape, data.results.first()) {
+            reg_of[res.index()] = Some((dst, s));
+            nregs += 1;
         }
         steps.push(step);
     }
     Ok(Fused {
         steps,
-        regs,
-        len: array.iter().product(),
+        regs: nregs,
+        rows: lay.rows,
+        row_len: lay.row_shape.iter().product(),
+        row_shape: lay.row_shape,
         grid_points: k.num_grid_points().unwrap_or(0),
+        kind: if lay.flat { "elementwise" } else { "row-wise" },
     })
 }
 
 /// Fresh registers for one worker.
-pub fn registers(f: &Fused, strip: usize) -> Vec<Data> {
-    f.regs
-        .iter()
-        .map(|&(d, scalar)| eval::Data::filled(Scalar::zero(d), if scalar { 1 } else { strip }))
+pub fn registers(f: &Fused) -> Vec<Tensor> {
+    (0..f.regs)
+        .map(|_| Tensor {
+            data: Data::F32(Vec::new()),
+            shape: Vec::new(),
+        })
         .collect()
 }
 
-/// Runs the program over elements `[lo, hi)`: reads from `inputs`, writes
-/// through `store(out, lo, data)`.
+fn copy_rows(src: &Data, lo: usize, hi: usize, out: &mut Data) {
+    macro_rules! take {
+        ($o:expr, $s:expr) => {{
+            $o.clear();
+            $o.extend_from_slice(&$s[lo..hi]);
+        }};
+    }
+    match (out, src) {
+        (Data::F32(o), Data::F32(s)) => take!(o, s),
+        (Data::I32(o), Data::I32(s)) => take!(o, s),
+        (Data::U32(o), Data::U32(s)) => take!(o, s),
+        (Data::Bool(o), Data::Bool(s)) => take!(o, s),
+        (o, s) => *o = eval::Data::filled(s.get(0), 0),
+    }
+}
+
+/// Runs the program over rows `[lo, hi)`: reads from `inputs`, writes
+/// through `store(out, first element, data)`.
 pub fn run_strip(
     f: &Fused,
-    regs: &mut [Data],
+    regs: &mut [Tensor],
     inputs: &[&Data],
     lo: usize,
     hi: usize,
-    mut store: impl FnMut(usize, usize, &Data, usize),
+    mut store: impl FnMut(usize, usize, &Data),
 ) {
-    let n = hi - lo;
+    let m = hi - lo;
+    let (e0, e1) = (lo * f.row_len.max(1), hi * f.row_len.max(1));
+    let dims = |s: &[Dim]| {
+        s.iter()
+            .map(|d| match d {
+                Dim::Rows => m,
+                Dim::Fixed(n) => *n,
+            })
+            .collect::<Vec<_>>()
+    };
     for step in &f.steps {
-        match *step {
-            Step::Load { arg, dst } => {
-                let d = &mut regs[dst.0];
-                match (d, inputs[arg]) {
-                    (Data::F32(o), Data::F32(s)) => {
-                        o.clear();
-                        o.extend_from_slice(&s[lo..hi]);
-                    }
-                    (Data::I32(o), Data::I32(s)) => {
-                        o.clear();
-                        o.extend_from_slice(&s[lo..hi]);
-                    }
-                    (Data::U32(o), Data::U32(s)) => {
-                        o.clear();
-                        o.extend_from_slice(&s[lo..hi]);
-                    }
-                    (Data::Bool(o), Data::Bool(s)) => {
-                        o.clear();
-                        o.extend_from_slice(&s[lo..hi]);
-                    }
-                    (o, s) => *o = s.clone(),
+        match step {
+            Step::LoadRows { arg, dst } => {
+                let r = &mut regs[dst.0];
+                if r.data.dtype() != inputs[*arg].dtype() {
+                    r.data = inputs[*arg].empty_like(e1 - e0);
                 }
+                copy_rows(inputs[*arg], e0, e1, &mut r.data);
+                r.shape.clear();
+                r.shape.push(m);
+                r.shape.extend_from_slice(&f.row_shape);
             }
-            Step::Const { value, dst } => regs[dst.0] = Data::filled(value, 1),
+            Step::LoadWhole { arg, dst } => {
+                let r = &mut regs[dst.0];
+                r.data = inputs[*arg].clone();
+                r.shape = vec![inputs[*arg].len()];
+            }
+            Step::Const { value, dst } => {
+                regs[dst.0] = Tensor::scalar(*value);
+            }
             Step::Unary { op, x, dst } => {
-                let mut out = std::mem::replace(&mut regs[dst.0], Data::F32(Vec::new()));
-                match (&regs[x.0], &mut out, op) {
+                let mut out = std::mem::replace(&mut regs[dst.0].data, Data::F32(Vec::new()));
+                match (&regs[x.0].data, &mut out, op) {
                     (Data::F32(xs), Data::F32(o), UnaryOp::Sin) => {
                         o.resize(xs.len(), 0.0);
                         math::sin(xs, o);
                     }
-                    (xd, _, _) => eval::unary(op, xd, &mut out),
+                    (xd, _, _) => eval::unary(*op, xd, &mut out),
                 }
-                regs[dst.0] = out;
+                let shape = regs[x.0].shape.clone();
+                regs[dst.0] = Tensor { data: out, shape };
             }
             Step::Binary { op, a, b, dst } => {
-                let mut out = std::mem::replace(&mut regs[dst.0], Data::F32(Vec::new()));
-                eval::binary(op, &regs[a.0], &regs[b.0], &mut out);
-                regs[dst.0] = out;
+                let mut out = std::mem::replace(&mut regs[dst.0].data, Data::F32(Vec::new()));
+                eval::binary(*op, &regs[a.0].data, &regs[b.0].data, &mut out);
+                let shape = wider(&regs[a.0], &regs[b.0]);
+                regs[dst.0] = Tensor { data: out, shape };
             }
             Step::Compare { op, a, b, dst } => {
-                let mut v = match std::mem::replace(&mut regs[dst.0], Data::Bool(Vec::new())) {
+                let mut v = match std::mem::replace(&mut regs[dst.0].data, Data::Bool(Vec::new())) {
                     Data::Bool(v) => v,
                     _ => Vec::new(),
                 };
-                eval::compare(op, &regs[a.0], &regs[b.0], &mut v);
-                regs[dst.0] = Data::Bool(v);
+                eval::compare(*op, &regs[a.0].data, &regs[b.0].data, &mut v);
+                let shape = wider(&regs[a.0], &regs[b.0]);
+                regs[dst.0] = Tensor {
+                    data: Data::Bool(v),
+                    shape,
+                };
             }
             Step::Select { c, t, f: fr, dst } => {
-                let cond = match &regs[c.0] {
+                let cond = match &regs[c.0].data {
                     Data::Bool(v) => v.clone(),
                     _ => vec![false],
                 };
-                let len = [regs[c.0].len(), regs[t.0].len(), regs[fr.0].len()]
-                    .into_iter()
-                    .max()
-                    .unwrap_or(1);
-                regs[dst.0] = eval::select(&cond, &regs[t.0], &regs[fr.0], len);
+                let shape = wider(&regs[c.0], &wider_t(&regs[t.0], &regs[fr.0]));
+                let len = shape.iter().product();
+                let data = eval::select(&cond, &regs[t.0].data, &regs[fr.0].data, len);
+                regs[dst.0] = Tensor { data, shape };
             }
-            Step::Cast { x, to, dst } => regs[dst.0] = eval::cast(&regs[x.0], to),
-            Step::Bitcast { x, to, dst } => regs[dst.0] = eval::bitcast(&regs[x.0], to),
-            Step::Store { out, src } => store(out, lo, &regs[src.0], n),
+            Step::Cast { x, to, dst } => {
+                let t = &regs[x.0];
+                regs[dst.0] = Tensor {
+                    data: eval::cast(&t.data, *to),
+                    shape: t.shape.clone(),
+                };
+            }
+            Step::Bitcast { x, to, dst } => {
+                let t = &regs[x.0];
+                regs[dst.0] = Tensor {
+                    data: eval::bitcast(&t.data, *to),
+                    shape: t.shape.clone(),
+                };
+            }
+            Step::Reduce { op, x, axes, dst } => regs[dst.0] = shape::reduce(*op, &regs[x.0], axes),
+            Step::Cumsum { x, axis, dst } => regs[dst.0] = shape::cumsum(&regs[x.0], *axis),
+            Step::Broadcast {
+                x,
+                shape: s,
+                dims: d,
+                dst,
+            } => {
+                regs[dst.0] = shape::broadcast_in_dim(&regs[x.0], &dims(s), d);
+            }
+            Step::Store { out, src } => store(*out, e0, &regs[src.0].data),
         }
+    }
+}
+
+/// The shape of an elementwise result: the operand that is not a scalar.
+fn wider(a: &Tensor, b: &Tensor) -> Vec<usize> {
+    if a.shape.len() >= b.shape.len() {
+        a.shape.clone()
+    } else {
+        b.shape.clone()
+    }
+}
+
+fn wider_t(a: &Tensor, b: &Tensor) -> Tensor {
+    Tensor {
+        data: Data::Bool(Vec::new()),
+        shape: wider(a, b),
     }
 }

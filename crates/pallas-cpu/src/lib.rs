@@ -1,13 +1,14 @@
 //! pallas-cpu: the fast mode. No simulation: the kernel compiled once and
 //! run as close to a hand-written loop as it can be.
 //!
-//! So far it compiles kernels whose body is elementwise over whole blocks
-//! with identity index maps (the seed kernel, vector add): the grid is
-//! coarsened away (a grid of 2,097,152 one-element blocks costs what a grid
-//! of 512 costs), the body's operations are fused and run strip by strip
-//! over the whole arrays on rayon's workers, and `sin` is a vectorized
-//! polynomial within 2 ulp. Any other kernel gets an `Unsupported` error
-//! naming the operation or feature, never wrong data.
+//! So far it compiles elementwise kernels (identity index maps: the seed
+//! kernel, vector add) and row-wise ones (blocks of whole rows, bodies that
+//! never mix rows: softmax, layer norm, RMS norm, row prefix sums): the
+//! grid is coarsened away (a grid of 2,097,152 one-element blocks costs
+//! what a grid of 512 costs), the body's operations are fused and run strip
+//! by strip over the whole arrays on rayon's workers, and `sin` is a
+//! vectorized polynomial within 2 ulp. Any other kernel gets an
+//! `Unsupported` error naming the operation or feature, never wrong data.
 //!
 //! ```
 //! use pallas_ir::{corpus, validate, exec::Executor, HostArray};
@@ -138,14 +139,18 @@ impl CompiledKernel for CompiledCpu {
                 .collect(),
         );
         let p = &self.program;
-        let strips = p.len.div_ceil(STRIP);
+        // Rows per strip: about STRIP elements, at least one row.
+        let rows_per = (STRIP / p.row_len.max(1)).max(1);
+        let strips = p.rows.div_ceil(rows_per);
+        let row_len = p.row_len.max(1);
         (0..strips).into_par_iter().for_each_init(
-            || fused::registers(p, STRIP),
+            || fused::registers(p),
             |regs, s| {
-                let lo = s * STRIP;
-                let hi = (lo + STRIP).min(p.len);
-                fused::run_strip(p, regs, &input_refs, lo, hi, |out, lo, data, n| {
-                    ptrs.write(out, lo, data, n)
+                let lo = s * rows_per;
+                let hi = (lo + rows_per).min(p.rows);
+                let n = (hi - lo) * row_len;
+                fused::run_strip(p, regs, &input_refs, lo, hi, |out, e0, data| {
+                    ptrs.write(out, e0, data, n)
                 });
             },
         );
@@ -161,8 +166,8 @@ impl CompiledKernel for CompiledCpu {
         report.add("strips", strips as u64);
         report.add("workers", rayon::current_num_threads() as u64);
         report.notes.push(format!(
-            "coarsened: {} grid points ran as {} strips of up to {} elements",
-            p.grid_points, strips, STRIP
+            "coarsened ({}): {} grid points ran as {} strips of up to {} rows",
+            p.kind, p.grid_points, strips, rows_per
         ));
         Ok(Launch { outputs, report })
     }

@@ -366,7 +366,7 @@ fn all_compares_sim_and_cpu_and_skips_what_cpu_does_not_support() {
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains(
-            "cpu: skipped: kernel `matmul`: backend `cpu` does not support the index map of `x`"
+            "cpu: skipped: kernel `matmul`: backend `cpu` does not support scratch (`acc`)"
         ),
         "{out}"
     );
@@ -379,8 +379,5 @@ fn all_compares_sim_and_cpu_and_skips_what_cpu_does_not_support() {
         "cpu",
     ]));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("does not support the index map of `x`"),
-        "{err}"
-    );
+    assert!(err.contains("does not support scratch (`acc`)"), "{err}");
 }

@@ -38,7 +38,7 @@ fn cpu(kernel: &Kernel, args: Vec<HostArray>) -> Variant {
     let vk = validate(kernel).expect("corpus kernels validate");
     let compiled = pallas_cpu::Cpu::default()
         .compile(&vk)
-        .expect("the fast mode compiles the seed kernel");
+        .expect("the fast mode compiles this kernel");
     Variant {
         name: "pallas-cpu".into(),
         reference: false,
@@ -187,7 +187,9 @@ fn softmax(n: usize, repeats: usize) -> Workload {
         }
         vec![HostArray::F32(o.into_dyn())]
     })];
-    variants.extend(sim_variants(&corpus::softmax(n, n, 16), &[x], false));
+    let kernel = corpus::softmax(n, n, 16);
+    variants.push(cpu(&kernel, vec![x.clone()]));
+    variants.extend(sim_variants(&kernel, &[x], false));
     Workload {
         name: format!("softmax {n}x{n}"),
         expected,
@@ -229,11 +231,9 @@ fn layer_norm(n: usize, repeats: usize) -> Workload {
         }
         vec![HostArray::F32(o.into_dyn())]
     })];
-    variants.extend(sim_variants(
-        &corpus::layer_norm(n, n, 16, 1e-5),
-        &[x, g, b],
-        false,
-    ));
+    let kernel = corpus::layer_norm(n, n, 16, 1e-5);
+    variants.push(cpu(&kernel, vec![x.clone(), g.clone(), b.clone()]));
+    variants.extend(sim_variants(&kernel, &[x, g, b], false));
     Workload {
         name: format!("layer norm {n}x{n}"),
         expected,
