@@ -278,3 +278,81 @@ fn the_generator_makes_varied_kernels() {
     }
     assert!(partial > 50, "partial edge blocks in {partial} of 300");
 }
+
+/// A random row-wise kernel over f32 `[R, C]` in blocks of whole rows:
+/// reductions along rows, broadcasts back, a whole `[C]` input broadcast
+/// to every row, prefix sums, elementwise ops.
+fn gen_rows(data: Vec<u32>) -> (pallas_ir::Kernel, Vec<HostArray>) {
+    let mut g = Gen { data, pos: 0 };
+    let (rows, cols) = (1 + g.below(40), 1 + g.below(33));
+    let br = 1 + g.below(rows);
+    let choices: Vec<u32> = (0..48).map(|_| g.next()).collect();
+    let mut k = KernelBuilder::new("rows");
+    k.grid(&[(rows.div_ceil(br), DimSemantics::Parallel)]);
+    let spec = || Spec::block([br, cols], |b, a: &[Value]| vec![a[0], b.i32(0)]);
+    k.input("x", DType::F32, &[rows, cols], spec());
+    k.input("w", DType::F32, &[cols], Spec::whole());
+    k.output("o", DType::F32, &[rows, cols], spec());
+    k.body(|b, r| {
+        let mut c = choices.iter().copied();
+        let mut pick = |n: usize| c.next().unwrap_or(0) as usize % n.max(1);
+        let x = b.load_all(r[0]);
+        let w = b.load_all(r[1]);
+        let wb = b.broadcast_in_dim(w, &[br, cols], &[1]);
+        let mut pool = vec![x, wb];
+        for _ in 0..(2 + pick(6)) {
+            let a = pool[pick(pool.len())];
+            let v = match pick(5) {
+                0 => {
+                    let op = [
+                        pallas_ir::ReduceOp::Sum,
+                        pallas_ir::ReduceOp::Max,
+                        pallas_ir::ReduceOp::Min,
+                    ][pick(3)];
+                    let red = b.reduce(op, a, &[1]);
+                    b.broadcast_in_dim(red, &[br, cols], &[0])
+                }
+                1 => b.cumsum(a, 1),
+                2 => {
+                    let o = pool[pick(pool.len())];
+                    b.binary(
+                        [BinaryOp::Add, BinaryOp::Mul, BinaryOp::Sub, BinaryOp::Max][pick(4)],
+                        a,
+                        o,
+                    )
+                }
+                3 => b.unary(
+                    [UnaryOp::Exp, UnaryOp::Tanh, UnaryOp::Abs, UnaryOp::Rsqrt][pick(4)],
+                    a,
+                ),
+                _ => b.mul(a, 0.5f32),
+            };
+            pool.push(v);
+        }
+        let last = *pool.last().expect("non-empty");
+        b.store_all(r[2], last);
+    });
+    let mk = |g: &mut Gen, shape: &[usize]| {
+        let n: usize = shape.iter().product();
+        let bits = (0..n)
+            .map(|_| ((g.next() % 2000) as f32 / 1000.0 - 1.0).to_bits())
+            .collect();
+        HostArray::from_bits(DType::F32, shape, bits).expect("shape")
+    };
+    let args = vec![mk(&mut g, &[rows, cols]), mk(&mut g, &[cols])];
+    (k.finish(), args)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn sim_and_cpu_agree_on_random_row_wise_kernels(data in prop::collection::vec(any::<u32>(), 8..64)) {
+        let (kernel, args) = gen_rows(data);
+        let vk = validate(&kernel).map_err(|e| TestCaseError::fail(format!("generator made an invalid kernel: {e}\n{}", pallas_ir::text::print(&kernel))))?;
+        let sim = Simulator::new(SimConfig::default().uninitialized_memory(UninitializedMemory::Zero));
+        let a = run(&sim, &vk, &args).map_err(|e| TestCaseError::fail(format!("sim: {e}")))?;
+        let b = run(&Cpu::default(), &vk, &args).map_err(|e| TestCaseError::fail(format!("cpu: {e}\n{}", pallas_ir::text::print(&kernel))))?;
+        prop_assert!(same_bits(&a.outputs[0], &b.outputs[0]), "differs\nkernel:\n{}\nsim: {:?}\ncpu: {:?}", pallas_ir::text::print(&kernel), a.outputs[0], b.outputs[0]);
+    }
+}
