@@ -28,8 +28,4 @@ conformance_suite!(
     sim_races_two_cores,
     Simulator::new(SimConfig::default().num_cores(2).detect_races(true))
 );
-conformance_suite!(
-    cpu,
-    Cpu::default(),
-    only [seed_grid_512, seed_grid_16384, seed_grid_2097152, vector_add, softmax, layer_norm, rms_norm, cumsum_rows]
-);
+conformance_suite!(cpu, Cpu::default());

@@ -33,9 +33,37 @@ fn cpu_reports_coarsening_and_does_not_coarsen_program_id() {
     let l = run(&Cpu::default(), &vk, &c.args).unwrap();
     assert_eq!(l.report.get("coarsened_grid_points"), 2_097_152);
     assert_eq!(l.report.get("strips"), 512);
-    // A body that reads program_id depends on its grid point: not coarsened.
+    // A body that reads program_id depends on its grid point: not
+    // coarsened, run per grid point, and right.
     let src = "kernel k grid(parallel 4) {\n  out o: i32[16] vmem block[4] map(%i) {\n    yield %i\n  }\n  body(%o) {\n    %p = program_id 0\n    store %o[:], %p\n  }\n}";
     let vk = validate(&pallas_ir::text::parse(src).unwrap()).unwrap();
+    let l = run(&Cpu::default(), &vk, &[]).unwrap();
+    assert_eq!(l.report.get("coarsened_grid_points"), 0);
+    assert_eq!(l.report.get("grid_points"), 4);
+    let want: Vec<i32> = (0..16).map(|i| i / 4).collect();
+    assert_eq!(
+        l.outputs[0]
+            .as_i32()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        want
+    );
+}
+
+#[test]
+fn cross_core_handshakes_are_unsupported_on_cpu() {
+    let src = "kernel k grid(parallel 2) {\n  out o: f32[2] vmem block[1] map(%i) {\n    yield %i\n  }\n  scratch s: sem[1]\n  body(%o, %s) {\n    %one = const 1:i32\n    semaphore_signal %s[0], %one core %one\n  }\n}";
+    let vk = validate(&pallas_ir::text::parse(src).unwrap()).unwrap();
     let err = run(&Cpu::default(), &vk, &[]).unwrap_err();
-    assert!(err.to_string().contains("`program_id` (at 6:5)"), "{err}");
+    assert!(
+        matches!(err, pallas_ir::ExecError::Unsupported { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("a semaphore signal to another core"),
+        "{err}"
+    );
 }

@@ -19,6 +19,7 @@
 //! ```
 
 mod fused;
+mod general;
 pub mod math;
 
 use std::sync::Arc;
@@ -49,11 +50,16 @@ impl Executor for Cpu {
 
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
-            let program = fused::compile(vk).map_err(|what| ExecError::Unsupported {
-                backend: BACKEND_NAME.into(),
-                kernel: vk.kernel().name.clone(),
-                what,
-            })?;
+            let plan = match fused::compile(vk) {
+                Ok(program) => Plan::Fused(program),
+                Err(_) => {
+                    Plan::General(general::compile(vk).map_err(|what| ExecError::Unsupported {
+                        backend: BACKEND_NAME.into(),
+                        kernel: vk.kernel().name.clone(),
+                        what,
+                    })?)
+                }
+            };
             let outputs = vk
                 .kernel()
                 .params_of(ParamKind::Output)
@@ -61,17 +67,23 @@ impl Executor for Cpu {
                 .collect();
             Ok(Arc::new(CompiledCpu {
                 vk: vk.clone(),
-                program,
+                plan,
                 outputs,
             }))
         })
     }
 }
 
+/// How a kernel runs: coarsened and fused, or per grid point.
+enum Plan {
+    Fused(fused::Fused),
+    General(general::General),
+}
+
 /// A kernel compiled for the fast mode.
 pub struct CompiledCpu {
     vk: ValidatedKernel,
-    program: fused::Fused,
+    plan: Plan,
     outputs: Vec<(DType, Vec<usize>)>,
 }
 
@@ -118,6 +130,24 @@ impl CompiledKernel for CompiledCpu {
         let k = self.vk.kernel();
         check_args(k, args)?;
         let inputs: Vec<Data> = args.iter().map(Data::from_host).collect();
+        let p = match &self.plan {
+            Plan::Fused(p) => p,
+            Plan::General(g) => {
+                let (outs, points) = g.launch(inputs)?;
+                let outputs = outs
+                    .into_iter()
+                    .zip(g.output_shapes())
+                    .map(|(d, s)| d.into_host(&s))
+                    .collect();
+                let mut report = RunReport::new(BACKEND_NAME);
+                report.add("grid_points", points);
+                report.add("workers", rayon::current_num_threads() as u64);
+                report
+                    .notes
+                    .push("general path: one program per grid point".into());
+                return Ok(Launch { outputs, report });
+            }
+        };
         let input_refs: Vec<&Data> = inputs.iter().collect();
         let mut outs: Vec<Data> = self
             .outputs
@@ -138,7 +168,6 @@ impl CompiledKernel for CompiledCpu {
                 })
                 .collect(),
         );
-        let p = &self.program;
         // Rows per strip: about STRIP elements, at least one row.
         let rows_per = (STRIP / p.row_len.max(1)).max(1);
         let strips = p.rows.div_ceil(rows_per);

@@ -10,9 +10,24 @@ pub struct SemState {
     /// `clocks[core][slot]`: the vector clock the semaphore carries (race
     /// detection only).
     clocks: Option<Vec<Vec<Vec<u32>>>>,
-    blocked: usize,
-    live: usize,
+    /// What each core waits for, if it waits: `(slot, amount)`.
+    waiting: Vec<Option<(usize, i64)>>,
+    /// Which cores have finished.
+    finished: Vec<bool>,
     deadlock: bool,
+}
+
+impl SemState {
+    /// Whether no core can make progress: every core has finished or waits
+    /// for a count its semaphore does not hold (a waiter whose count has
+    /// arrived but that has not woken yet is progress).
+    fn stuck(&self) -> bool {
+        let any_waiting = self.waiting.iter().any(Option::is_some);
+        any_waiting
+            && (0..self.values.len()).all(|c| {
+                self.finished[c] || matches!(self.waiting[c], Some((s, n)) if self.values[c][s] < n)
+            })
+    }
 }
 
 /// The shared semaphore state of one launch.
@@ -34,8 +49,8 @@ impl Semaphores {
             state: Mutex::new(SemState {
                 values: vec![vec![0; slots]; cores],
                 clocks: track_clocks.then(|| vec![vec![vec![0; cores]; slots]; cores]),
-                blocked: 0,
-                live: cores,
+                waiting: vec![None; cores],
+                finished: vec![false; cores],
                 deadlock: false,
             }),
             changed: Condvar::new(),
@@ -80,11 +95,9 @@ impl Semaphores {
     ) -> Result<(), WaitError> {
         let mut st = self.lock();
         loop {
-            if st.deadlock {
-                return Err(WaitError::Deadlock);
-            }
             if st.values[core][slot] >= n {
                 st.values[core][slot] -= n;
+                st.waiting[core] = None;
                 if let (Some(clocks), Some(vc)) = (st.clocks.as_ref(), vc) {
                     for (a, &b) in vc.iter_mut().zip(&clocks[core][slot]) {
                         *a = (*a).max(b);
@@ -92,16 +105,15 @@ impl Semaphores {
                 }
                 return Ok(());
             }
-            st.blocked += 1;
-            if st.blocked >= st.live {
+            st.waiting[core] = Some((slot, n));
+            if st.deadlock || st.stuck() {
                 st.deadlock = true;
-                st.blocked -= 1;
+                st.waiting[core] = None;
                 drop(st);
                 self.changed.notify_all();
                 return Err(WaitError::Deadlock);
             }
             st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
-            st.blocked -= 1;
         }
     }
 
@@ -129,10 +141,11 @@ impl Semaphores {
 
     /// Marks a core finished (or failed): waiters that can no longer be
     /// woken by it see a deadlock.
-    pub fn finish(&self, _core: usize) {
+    pub fn finish(&self, core: usize) {
         let mut st = self.lock();
-        st.live -= 1;
-        if st.live > 0 && st.blocked >= st.live {
+        st.finished[core] = true;
+        st.waiting[core] = None;
+        if st.stuck() {
             st.deadlock = true;
         }
         drop(st);

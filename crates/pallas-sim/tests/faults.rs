@@ -669,3 +669,28 @@ fn two_cores_waiting_on_each_other_deadlock() {
     assert_eq!(e.op, "op `semaphore_wait`");
     assert!(e.grid_point == Some(vec![0]) || e.grid_point == Some(vec![1]));
 }
+
+#[test]
+fn a_cross_core_handshake_is_not_a_deadlock() {
+    // Each core signals the other, then waits for the other's signal; the
+    // core that finishes first must not make the other's wait look stuck.
+    let src = "kernel hs grid(parallel 2) {
+  out o: f32[2] vmem block[1] map(%i) {
+    yield %i
+  }
+  scratch s: sem[1]
+  body(%o, %s) {
+    %c = program_id 0
+    %one = const 1:i32
+    %other = sub %one, %c
+    semaphore_signal %s[0], %one core %other
+    semaphore_wait %s[0], %one
+    %f = const 1.0:f32
+    store %o[:], %f
+  }
+}";
+    for _ in 0..50 {
+        let out = run(src, SimConfig::default().num_cores(2), &[]).unwrap();
+        assert_eq!(out.outputs[0], f32s(2, 1.0));
+    }
+}

@@ -345,39 +345,27 @@ fn non_utf8_and_truncated_kernel_files() {
 
 #[test]
 fn all_compares_sim_and_cpu_and_skips_what_cpu_does_not_support() {
-    let (code, out, err) = text(&pallas(&[
-        "run",
-        "examples/kernels/seed.pk",
-        "--random",
-        "0",
-        "--backend",
-        "all",
-    ]));
+    for k in ["seed", "matmul", "histogram"] {
+        let f = format!("examples/kernels/{k}.pk");
+        let (code, out, err) = text(&pallas(&["run", &f, "--random", "0", "--backend", "all"]));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("largest difference cpu vs sim: "), "{out}");
+    }
+    let dir = scratch("handshake");
+    let f = dir.join("handshake.pk");
+    std::fs::write(
+        &f,
+        "kernel hs grid(parallel 2) {\n  out o: f32[2] vmem block[1] map(%i) {\n    yield %i\n  }\n  scratch s: sem[1]\n  body(%o, %s) {\n    %c = program_id 0\n    %one = const 1:i32\n    %other = sub %one, %c\n    semaphore_signal %s[0], %one core %other\n    semaphore_wait %s[0], %one\n    %f = const 1.0:f32\n    store %o[:], %f\n  }\n}\n",
+    )
+    .unwrap();
+    let p = f.to_str().unwrap();
+    let (code, out, err) = text(&pallas(&["run", p, "--cores", "2", "--backend", "all"]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("largest difference cpu vs sim: "), "{out}");
-    let (code, out, err) = text(&pallas(&[
-        "run",
-        "examples/kernels/matmul.pk",
-        "--random",
-        "0",
-        "--backend",
-        "all",
-    ]));
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains(
-            "cpu: skipped: kernel `matmul`: backend `cpu` does not support scratch (`acc`)"
-        ),
-        "{out}"
-    );
-    let (code, _, err) = text(&pallas(&[
-        "run",
-        "examples/kernels/matmul.pk",
-        "--random",
-        "0",
-        "--backend",
-        "cpu",
-    ]));
+    assert!(out.contains("cpu: skipped: kernel `hs`: backend `cpu` does not support a semaphore signal to another core"), "{out}");
+    let (code, _, err) = text(&pallas(&["run", p, "--backend", "cpu"]));
     assert_eq!(code, 2);
-    assert!(err.contains("does not support scratch (`acc`)"), "{err}");
+    assert!(
+        err.contains("does not support a semaphore signal to another core"),
+        "{err}"
+    );
 }

@@ -394,3 +394,26 @@ pub fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
 pub fn supported(d: DType) -> bool {
     matches!(d, DType::F32 | DType::I32 | DType::U32 | DType::Bool)
 }
+
+/// Writes `src` (row-major over `shape`, or one element broadcast) into
+/// `dst` at offsets `base + sum(idx[d] * strides[d])`: the inverse of
+/// [`strided_gather`].
+pub fn strided_scatter(
+    dst: &mut Data,
+    shape: &[usize],
+    base: usize,
+    strides: &[usize],
+    src: &Data,
+) {
+    let n: usize = shape.iter().product();
+    if n == 0 {
+        return;
+    }
+    let bcast = src.len() == 1 && n != 1;
+    let mut k = 0;
+    for_each_index(shape, |_, idx| {
+        let off = base + idx.iter().zip(strides).map(|(i, s)| i * s).sum::<usize>();
+        dst.set_from(off, src, if bcast { 0 } else { k });
+        k += 1;
+    });
+}

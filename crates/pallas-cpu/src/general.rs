@@ -1,0 +1,991 @@
+//! The general path: kernels that are neither elementwise nor row-wise run
+//! as per-grid-point programs without the simulator's checks. Parallel
+//! grid points are split into chunks over rayon's workers (each with its
+//! own block buffers and scratch, which persist across its points, like a
+//! core's), arbitrary dimensions run in order inside a point's chunk, and
+//! `dot` goes through ndarray's matrixmultiply. DMAs are local copies (done
+//! at the start, so every wait is satisfied); cross-core semaphore signals
+//! are refused as unsupported.
+
+use std::sync::Mutex;
+
+use ndarray::{ArrayView2, Ix2};
+use pallas_ir::eval::{self, shape, Data, Tensor};
+use pallas_ir::exec::ExecError;
+use pallas_ir::{
+    AtomicOp, BinaryOp, DType, DimSemantics, Indexer, MemorySpace, Offset, Op, ParamKind, RefAt,
+    RefElem, Region, Scalar, Type, ValidatedKernel, Value,
+};
+
+/// Where a parameter lives.
+#[derive(Clone, Copy, Debug)]
+enum Home {
+    /// A worker-local block buffer, filled from (and written back to) HBM
+    /// per block.
+    Block(usize),
+    /// A worker-local buffer (scratch, prefetch copy).
+    Local(usize),
+    /// An HBM buffer, moved with DMAs.
+    Hbm(usize),
+    /// Semaphore slots from this base.
+    Sem(usize),
+}
+
+/// A blocked input or output.
+#[derive(Clone, Debug)]
+struct Blocked {
+    param: usize,
+    input: bool,
+    hbm: usize,
+    local: usize,
+    block: Vec<usize>,
+    map: Option<Region>,
+}
+
+/// The compiled layout.
+pub struct General {
+    vk: ValidatedKernel,
+    homes: Vec<Home>,
+    blocked: Vec<Blocked>,
+    locals: Vec<(DType, Vec<usize>, Option<usize>)>,
+    sems: usize,
+    num_hbm: usize,
+    hbm_of_arg: Vec<usize>,
+    hbm_of_output: Vec<usize>,
+    parallel: usize,
+}
+
+/// Compiles the layout, or says what is not supported.
+pub fn compile(vk: &ValidatedKernel) -> Result<General, String> {
+    let k = vk.kernel();
+    for (_, inst) in k.insts.iter() {
+        if let Op::SemaphoreSignal { core: Some(_), .. } = inst.op {
+            return Err(
+                "a semaphore signal to another core (the fast mode runs each core's program alone)"
+                    .into(),
+            );
+        }
+    }
+    let (mut homes, mut blocked, mut locals) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut hbm_of_arg, mut hbm_of_output, mut input_hbm) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut num_hbm, mut sems, mut out_pos) = (0, 0, 0);
+    for (i, p) in k.params.iter().enumerate() {
+        let dtype = p.dtype().unwrap_or(DType::I32);
+        let home = match p.kind {
+            ParamKind::ScalarPrefetch => {
+                hbm_of_arg.push(num_hbm);
+                num_hbm += 1;
+                locals.push((dtype, p.shape.clone(), Some(num_hbm - 1)));
+                Home::Local(locals.len() - 1)
+            }
+            ParamKind::Input | ParamKind::Output => {
+                let input = p.kind == ParamKind::Input;
+                let h = if input {
+                    hbm_of_arg.push(num_hbm);
+                    input_hbm.push(num_hbm);
+                    num_hbm += 1;
+                    num_hbm - 1
+                } else {
+                    let alias = k
+                        .aliases
+                        .iter()
+                        .find(|&&(_, o)| o == out_pos)
+                        .map(|&(inp, _)| input_hbm[inp]);
+                    out_pos += 1;
+                    let h = alias.unwrap_or_else(|| {
+                        num_hbm += 1;
+                        num_hbm - 1
+                    });
+                    hbm_of_output.push(h);
+                    h
+                };
+                if p.space == MemorySpace::Any {
+                    Home::Hbm(h)
+                } else {
+                    locals.push((dtype, p.block_view_shape(), None));
+                    blocked.push(Blocked {
+                        param: i,
+                        input,
+                        hbm: h,
+                        local: locals.len() - 1,
+                        block: p.block_full_shape(),
+                        map: p.block.as_ref().map(|b| b.index_map),
+                    });
+                    Home::Block(locals.len() - 1)
+                }
+            }
+            ParamKind::Scratch => match p.elem {
+                RefElem::Semaphore(_) => {
+                    sems += p.shape.iter().product::<usize>();
+                    Home::Sem(sems - p.shape.iter().product::<usize>())
+                }
+                RefElem::Data(_) => {
+                    locals.push((dtype, p.shape.clone(), None));
+                    Home::Local(locals.len() - 1)
+                }
+            },
+        };
+        homes.push(home);
+    }
+    let parallel = k
+        .grid
+        .iter()
+        .take_while(|d| d.semantics == DimSemantics::Parallel)
+        .count();
+    Ok(General {
+        vk: vk.clone(),
+        homes,
+        blocked,
+        locals,
+        sems,
+        num_hbm,
+        hbm_of_arg,
+        hbm_of_output,
+        parallel,
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum RefId {
+    Local(usize),
+    Hbm(usize),
+    Sem(usize),
+}
+
+#[derive(Clone, Debug)]
+enum Slot {
+    Empty,
+    Val(Tensor),
+    Ref(RefId),
+}
+
+struct Buffer {
+    data: Data,
+    shape: Vec<usize>,
+}
+
+/// One worker: block buffers, scratch, values, semaphores.
+struct Worker<'a> {
+    g: &'a General,
+    hbm: &'a [Mutex<Buffer>],
+    env: Vec<Slot>,
+    local: Vec<Buffer>,
+    sems: Vec<i64>,
+    point: Vec<usize>,
+    points: u64,
+}
+
+fn fault(g: &General, what: String) -> ExecError {
+    ExecError::Backend {
+        backend: crate::BACKEND_NAME.into(),
+        message: format!("kernel `{}`: {what}", g.vk.kernel().name),
+    }
+}
+
+impl Worker<'_> {
+    fn t(&self, v: Value) -> &Tensor {
+        match &self.env[v.index()] {
+            Slot::Val(t) => t,
+            _ => panic!("validated kernels define values before use"),
+        }
+    }
+
+    fn r(&self, v: Value) -> RefId {
+        match &self.env[v.index()] {
+            Slot::Ref(r) => *r,
+            _ => panic!("validated kernels use refs as refs"),
+        }
+    }
+
+    fn shape_of(&self, id: RefId, v: Value) -> Vec<usize> {
+        match id {
+            RefId::Local(i) => self.local[i].shape.clone(),
+            RefId::Hbm(i) => self.hbm[i]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .shape
+                .clone(),
+            RefId::Sem(_) => match self.g.vk.value_type(v) {
+                Type::Ref(t) => t.shape.clone(),
+                Type::Value { shape, .. } => shape.clone(),
+            },
+        }
+    }
+
+    /// Resolves indexers to (kept shape, base offset, strides of kept dims).
+    fn region(&self, at: &RefAt) -> Result<(RefId, Vec<usize>, usize, Vec<usize>), ExecError> {
+        let id = self.r(at.r);
+        let shape = self.shape_of(id, at.r);
+        let st = shape::strides(&shape);
+        let (mut kept, mut base, mut kst) = (Vec::new(), 0usize, Vec::new());
+        for (d, ix) in at.idx.iter().enumerate() {
+            let off = |o: &Offset| match o {
+                Offset::Static(s) => *s,
+                Offset::Dynamic(v) => self.t(*v).as_i32() as i64,
+            };
+            let (start, size, stride, keep) = match ix {
+                Indexer::Full => (0, shape[d], 1, true),
+                Indexer::Index(o) => (off(o), 1, 1, false),
+                Indexer::Slice {
+                    start,
+                    size,
+                    stride,
+                } => (off(start), *size, *stride, true),
+            };
+            let span = if size == 0 {
+                0
+            } else {
+                (size as i64 - 1) * stride as i64 + 1
+            };
+            if start < 0 || start + span > shape[d] as i64 {
+                // Memory safety is the one check the fast mode keeps.
+                return Err(fault(
+                    self.g,
+                    format!(
+                        "index {start} out of bounds on dimension {d} (size {})",
+                        shape[d]
+                    ),
+                ));
+            }
+            base += start as usize * st[d];
+            if keep {
+                kept.push(size);
+                kst.push(stride * st[d]);
+            }
+        }
+        Ok((id, kept, base, kst))
+    }
+
+    fn read(&self, id: RefId, kept: &[usize], base: usize, st: &[usize]) -> Data {
+        match id {
+            RefId::Local(i) => shape::strided_gather(&self.local[i].data, kept, base, st),
+            RefId::Hbm(i) => shape::strided_gather(
+                &self.hbm[i].lock().unwrap_or_else(|e| e.into_inner()).data,
+                kept,
+                base,
+                st,
+            ),
+            RefId::Sem(_) => Data::I32(Vec::new()),
+        }
+    }
+
+    fn write(&mut self, id: RefId, kept: &[usize], base: usize, st: &[usize], src: &Data) {
+        match id {
+            RefId::Local(i) => shape::strided_scatter(&mut self.local[i].data, kept, base, st, src),
+            RefId::Hbm(i) => shape::strided_scatter(
+                &mut self.hbm[i].lock().unwrap_or_else(|e| e.into_inner()).data,
+                kept,
+                base,
+                st,
+                src,
+            ),
+            RefId::Sem(_) => {}
+        }
+    }
+
+    fn offsets(kept: &[usize], base: usize, st: &[usize]) -> Vec<usize> {
+        let mut out = Vec::new();
+        shape::for_each_index(kept, |_, idx| {
+            out.push(base + idx.iter().zip(st).map(|(i, s)| i * s).sum::<usize>())
+        });
+        out
+    }
+
+    fn with_data<T>(&mut self, id: RefId, f: impl FnOnce(&mut Data) -> T) -> Option<T> {
+        match id {
+            RefId::Local(i) => Some(f(&mut self.local[i].data)),
+            RefId::Hbm(i) => Some(f(&mut self.hbm[i]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .data)),
+            RefId::Sem(_) => None,
+        }
+    }
+
+    fn sem_slot(&self, at: &RefAt) -> Result<usize, ExecError> {
+        let (id, _, base, _) = self.region(at)?;
+        Ok(match id {
+            RefId::Sem(b) => b + base,
+            _ => 0,
+        })
+    }
+
+    fn run_region(&mut self, r: Region, args: Vec<Slot>) -> Result<Vec<Slot>, ExecError> {
+        let k = self.g.vk.kernel();
+        let region = &k.regions[r];
+        for (&a, s) in region.args.iter().zip(args) {
+            self.env[a.index()] = s;
+        }
+        for &inst in &region.insts {
+            self.exec(inst)?;
+        }
+        Ok(region
+            .yields
+            .iter()
+            .map(|y| self.env[y.index()].clone())
+            .collect())
+    }
+
+    fn mask(&self, m: Option<Value>) -> Option<Vec<bool>> {
+        m.map(|m| match &self.t(m).data {
+            Data::Bool(v) => v.clone(),
+            _ => vec![true],
+        })
+    }
+
+    fn exec(&mut self, inst: pallas_ir::Inst) -> Result<(), ExecError> {
+        let k = self.g.vk.kernel();
+        let data = &k.insts[inst];
+        let set = |w: &mut Self, t: Tensor| w.env[data.results[0].index()] = Slot::Val(t);
+        match &data.op {
+            Op::Const(s) => set(self, Tensor::scalar(*s)),
+            Op::Full { value, shape: s } => set(
+                self,
+                Tensor {
+                    data: Data::filled(*value, s.iter().product()),
+                    shape: s.clone(),
+                },
+            ),
+            Op::Iota {
+                dtype,
+                shape: s,
+                dim,
+            } => {
+                let st = shape::strides(s);
+                let n: usize = s.iter().product();
+                let idx = (0..n).map(|f| (f / st[*dim]) % s[*dim]);
+                let d = match dtype {
+                    DType::F32 => Data::F32(idx.map(|i| i as f32).collect()),
+                    DType::U32 => Data::U32(idx.map(|i| i as u32).collect()),
+                    _ => Data::I32(idx.map(|i| i as i32).collect()),
+                };
+                set(
+                    self,
+                    Tensor {
+                        data: d,
+                        shape: s.clone(),
+                    },
+                );
+            }
+            Op::ProgramId { axis } => {
+                set(self, Tensor::scalar(Scalar::I32(self.point[*axis] as i32)))
+            }
+            Op::NumPrograms { axis } => {
+                set(self, Tensor::scalar(Scalar::I32(k.grid[*axis].size as i32)))
+            }
+            Op::Unary(op, x) => {
+                let xt = self.t(*x);
+                let mut out = xt.data.empty_like(xt.data.len());
+                eval::unary(*op, &xt.data, &mut out);
+                let t = Tensor {
+                    data: out,
+                    shape: xt.shape.clone(),
+                };
+                set(self, t);
+            }
+            Op::Binary(op, a, b) => {
+                let (at, bt) = (self.t(*a), self.t(*b));
+                let mut out = at.data.empty_like(0);
+                eval::binary(*op, &at.data, &bt.data, &mut out);
+                let shape = if at.shape.len() >= bt.shape.len() {
+                    at.shape.clone()
+                } else {
+                    bt.shape.clone()
+                };
+                set(self, Tensor { data: out, shape });
+            }
+            Op::Compare(op, a, b) => {
+                let (at, bt) = (self.t(*a), self.t(*b));
+                let mut v = Vec::new();
+                eval::compare(*op, &at.data, &bt.data, &mut v);
+                let shape = if at.shape.len() >= bt.shape.len() {
+                    at.shape.clone()
+                } else {
+                    bt.shape.clone()
+                };
+                set(
+                    self,
+                    Tensor {
+                        data: Data::Bool(v),
+                        shape,
+                    },
+                );
+            }
+            Op::Select {
+                cond,
+                on_true,
+                on_false,
+            } => {
+                let (c, t, f) = (self.t(*cond), self.t(*on_true), self.t(*on_false));
+                let shape = [&c.shape, &t.shape, &f.shape]
+                    .into_iter()
+                    .max_by_key(|s| s.len())
+                    .cloned()
+                    .unwrap_or_default();
+                let cv = match &c.data {
+                    Data::Bool(v) => v.clone(),
+                    _ => vec![false],
+                };
+                let d = eval::select(&cv, &t.data, &f.data, shape.iter().product());
+                set(self, Tensor { data: d, shape });
+            }
+            Op::Cast { x, to } => {
+                let xt = self.t(*x);
+                let t = Tensor {
+                    data: eval::cast(&xt.data, *to),
+                    shape: xt.shape.clone(),
+                };
+                set(self, t);
+            }
+            Op::Bitcast { x, to } => {
+                let xt = self.t(*x);
+                let t = Tensor {
+                    data: eval::bitcast(&xt.data, *to),
+                    shape: xt.shape.clone(),
+                };
+                set(self, t);
+            }
+            Op::BroadcastInDim { x, shape: s, dims } => {
+                set(self, shape::broadcast_in_dim(self.t(*x), s, dims))
+            }
+            Op::Reshape { x, shape: s } => set(
+                self,
+                Tensor {
+                    data: self.t(*x).data.clone(),
+                    shape: s.clone(),
+                },
+            ),
+            Op::Transpose { x, perm } => set(self, shape::transpose(self.t(*x), perm)),
+            Op::Concatenate { xs, axis } => {
+                let ts: Vec<&Tensor> = xs.iter().map(|&x| self.t(x)).collect();
+                set(self, shape::concatenate(&ts, *axis));
+            }
+            Op::Slice {
+                x,
+                start,
+                limit,
+                strides,
+            } => set(self, shape::slice(self.t(*x), start, limit, strides)),
+            Op::Reduce { op, x, axes } => set(self, shape::reduce(*op, self.t(*x), axes)),
+            Op::Cumsum { x, axis } => set(self, shape::cumsum(self.t(*x), *axis)),
+            Op::Dot {
+                lhs,
+                rhs,
+                transpose_lhs,
+                transpose_rhs,
+            } => {
+                let t = dot(self.t(*lhs), self.t(*rhs), *transpose_lhs, *transpose_rhs);
+                set(self, t);
+            }
+            Op::Load { src, mask, other } => {
+                let (id, kept, base, st) = self.region(src)?;
+                let mut d = self.read(id, &kept, base, &st);
+                if let Some(m) = self.mask(*mask) {
+                    let fill = other
+                        .map(|o| self.t(o).data.clone())
+                        .unwrap_or_else(|| Data::filled(Scalar::zero(d.dtype()), 1));
+                    for i in 0..d.len() {
+                        if !m[if m.len() == 1 { 0 } else { i }] {
+                            d.set_from(i, &fill, if fill.len() == 1 { 0 } else { i });
+                        }
+                    }
+                }
+                set(
+                    self,
+                    Tensor {
+                        data: d,
+                        shape: kept,
+                    },
+                );
+            }
+            Op::Store { dst, value, mask } | Op::Swap { dst, value, mask } => {
+                let (id, kept, base, st) = self.region(dst)?;
+                let old =
+                    matches!(data.op, Op::Swap { .. }).then(|| self.read(id, &kept, base, &st));
+                let v = self.t(*value).data.clone();
+                match self.mask(*mask) {
+                    None => self.write(id, &kept, base, &st, &v),
+                    Some(m) => {
+                        let offs = Self::offsets(&kept, base, &st);
+                        self.with_data(id, |d| {
+                            for (i, &o) in offs.iter().enumerate() {
+                                if m[if m.len() == 1 { 0 } else { i }] {
+                                    d.set_from(o, &v, if v.len() == 1 { 0 } else { i });
+                                }
+                            }
+                        });
+                    }
+                }
+                if let Some(old) = old {
+                    set(
+                        self,
+                        Tensor {
+                            data: old,
+                            shape: kept,
+                        },
+                    );
+                }
+            }
+            Op::Atomic {
+                op,
+                dst,
+                value,
+                mask,
+            } => {
+                let (id, kept, base, st) = self.region(dst)?;
+                let old = self.read(id, &kept, base, &st);
+                let v = self.t(*value).data.clone();
+                let m = self.mask(*mask);
+                let offs = Self::offsets(&kept, base, &st);
+                let bin = match op {
+                    AtomicOp::Add => Some(BinaryOp::Add),
+                    AtomicOp::Max => Some(BinaryOp::Max),
+                    AtomicOp::Min => Some(BinaryOp::Min),
+                    AtomicOp::And => Some(BinaryOp::And),
+                    AtomicOp::Or => Some(BinaryOp::Or),
+                    AtomicOp::Xor => Some(BinaryOp::Xor),
+                    AtomicOp::Xchg => None,
+                };
+                self.with_data(id, |d| {
+                    for (i, &o) in offs.iter().enumerate() {
+                        if m.as_ref()
+                            .is_some_and(|m| !m[if m.len() == 1 { 0 } else { i }])
+                        {
+                            continue;
+                        }
+                        let vi = if v.len() == 1 { 0 } else { i };
+                        match (&mut *d, &v) {
+                            (Data::F32(d), Data::F32(s)) => {
+                                d[o] = bin.map_or(s[vi], |b| eval::bin_f32(b, d[o], s[vi]))
+                            }
+                            (Data::I32(d), Data::I32(s)) => {
+                                d[o] = bin.map_or(s[vi], |b| eval::bin_i32(b, d[o], s[vi]))
+                            }
+                            (Data::U32(d), Data::U32(s)) => {
+                                d[o] = bin.map_or(s[vi], |b| eval::bin_u32(b, d[o], s[vi]))
+                            }
+                            _ => {}
+                        }
+                    }
+                });
+                set(
+                    self,
+                    Tensor {
+                        data: old,
+                        shape: kept,
+                    },
+                );
+            }
+            Op::AtomicCas { dst, expected, new } => {
+                let (id, kept, base, st) = self.region(dst)?;
+                let old = self.read(id, &kept, base, &st);
+                let (e, n) = (self.t(*expected).data.clone(), self.t(*new).data.clone());
+                let offs = Self::offsets(&kept, base, &st);
+                self.with_data(id, |d| {
+                    for (i, &o) in offs.iter().enumerate() {
+                        if d.get(o).to_bits() == e.get(if e.len() == 1 { 0 } else { i }).to_bits() {
+                            d.set_from(o, &n, if n.len() == 1 { 0 } else { i });
+                        }
+                    }
+                });
+                set(
+                    self,
+                    Tensor {
+                        data: old,
+                        shape: kept,
+                    },
+                );
+            }
+            Op::For {
+                lower,
+                upper,
+                step,
+                inits,
+                body,
+            } => {
+                let (lo, hi) = (
+                    self.t(*lower).as_i32() as i64,
+                    self.t(*upper).as_i32() as i64,
+                );
+                let mut carries: Vec<Slot> =
+                    inits.iter().map(|v| self.env[v.index()].clone()).collect();
+                let mut i = lo;
+                while i < hi {
+                    let mut args = vec![Slot::Val(Tensor::scalar(Scalar::I32(i as i32)))];
+                    args.append(&mut carries);
+                    carries = self.run_region(*body, args)?;
+                    i += step;
+                }
+                for (&r, c) in data.results.iter().zip(carries) {
+                    self.env[r.index()] = c;
+                }
+            }
+            Op::While { inits, cond, body } => {
+                let mut carries: Vec<Slot> =
+                    inits.iter().map(|v| self.env[v.index()].clone()).collect();
+                loop {
+                    let c = self.run_region(*cond, carries.clone())?;
+                    if !matches!(c.first(), Some(Slot::Val(t)) if t.as_bool()) {
+                        break;
+                    }
+                    carries = self.run_region(*body, carries)?;
+                }
+                for (&r, c) in data.results.iter().zip(carries) {
+                    self.env[r.index()] = c;
+                }
+            }
+            Op::If {
+                cond,
+                then_region,
+                else_region,
+            } => {
+                let r = if self.t(*cond).as_bool() {
+                    *then_region
+                } else {
+                    *else_region
+                };
+                let ys = self.run_region(r, Vec::new())?;
+                for (&r, y) in data.results.iter().zip(ys) {
+                    self.env[r.index()] = y;
+                }
+            }
+            Op::RunScoped { scratch, body } => {
+                let (base_local, base_sem) = (self.local.len(), self.sems.len());
+                let mut args = Vec::new();
+                for t in scratch {
+                    let n: usize = t.shape.iter().product();
+                    match t.elem {
+                        RefElem::Data(d) => {
+                            args.push(Slot::Ref(RefId::Local(self.local.len())));
+                            self.local.push(Buffer {
+                                data: Data::filled(Scalar::zero(d), n),
+                                shape: t.shape.clone(),
+                            });
+                        }
+                        RefElem::Semaphore(_) => {
+                            args.push(Slot::Ref(RefId::Sem(self.sems.len())));
+                            self.sems.resize(self.sems.len() + n, 0);
+                        }
+                    }
+                }
+                let ys = self.run_region(*body, args)?;
+                self.local.truncate(base_local);
+                self.sems.truncate(base_sem);
+                for (&r, y) in data.results.iter().zip(ys) {
+                    self.env[r.index()] = y;
+                }
+            }
+            Op::DmaStart { src, dst, sem } => {
+                let (sid, sk, sb, ss) = self.region(src)?;
+                let (did, dk, db, ds) = self.region(dst)?;
+                let d = self.read(sid, &sk, sb, &ss);
+                let bytes = (d.len() * d.dtype().size_bytes()) as i64;
+                self.write(did, &dk, db, &ds, &d);
+                let slot = self.sem_slot(sem)?;
+                self.sems[slot] += bytes;
+            }
+            Op::DmaWait { dst, sem } => {
+                let (_, dk, _, _) = self.region(dst)?;
+                let elem = match self.g.vk.value_type(dst.r) {
+                    Type::Ref(t) => t.dtype().map_or(4, |d| d.size_bytes()),
+                    _ => 4,
+                };
+                let bytes = (dk.iter().product::<usize>() * elem) as i64;
+                let slot = self.sem_slot(sem)?;
+                self.wait(slot, bytes)?;
+            }
+            Op::SemaphoreSignal { sem, inc, .. } => {
+                let slot = self.sem_slot(sem)?;
+                self.sems[slot] += self.t(*inc).as_i32() as i64;
+            }
+            Op::SemaphoreWait { sem, value } => {
+                let slot = self.sem_slot(sem)?;
+                let v = self.t(*value).as_i32() as i64;
+                self.wait(slot, v)?;
+            }
+            Op::SemaphoreRead { sem } => {
+                let slot = self.sem_slot(sem)?;
+                let v = self.sems[slot] as i32;
+                set(self, Tensor::scalar(Scalar::I32(v)));
+            }
+            Op::DebugPrint { fmt, args } => {
+                let mut parts = fmt.split("{}");
+                let mut out = parts.next().unwrap_or("").to_string();
+                for (a, p) in args.iter().zip(parts) {
+                    out.push_str(&format!("{:?}", self.t(*a).data));
+                    out.push_str(p);
+                }
+                println!("[cpu {:?}] {out}", self.point);
+            }
+        }
+        Ok(())
+    }
+
+    fn wait(&mut self, slot: usize, n: i64) -> Result<(), ExecError> {
+        if self.sems[slot] < n {
+            return Err(fault(
+                self.g,
+                format!(
+                    "a wait for {n} on a semaphore holding {} would never return",
+                    self.sems[slot]
+                ),
+            ));
+        }
+        self.sems[slot] -= n;
+        Ok(())
+    }
+
+    fn index_map(&mut self, r: Region, prefetch: &[RefId]) -> Result<Vec<i64>, ExecError> {
+        let k = self.g.vk.kernel();
+        let g = k.grid.len();
+        let args: Vec<Slot> = (0..k.regions[r].args.len())
+            .map(|i| {
+                if i < g {
+                    Slot::Val(Tensor::scalar(Scalar::I32(self.point[i] as i32)))
+                } else {
+                    Slot::Ref(prefetch[i - g])
+                }
+            })
+            .collect();
+        let ys = self.run_region(r, args)?;
+        Ok(ys
+            .iter()
+            .map(|y| match y {
+                Slot::Val(t) => t.as_i32() as i64,
+                _ => 0,
+            })
+            .collect())
+    }
+
+    /// Copies a block between a local buffer and HBM (`to_hbm` for
+    /// write-back), only the part inside the array.
+    fn copy_block(&mut self, b: &Blocked, idx: &[i64], to_hbm: bool) -> Result<(), ExecError> {
+        let mut hbm = self.hbm[b.hbm].lock().unwrap_or_else(|e| e.into_inner());
+        let shape = hbm.shape.clone();
+        let mut origin = Vec::new();
+        let mut extent = Vec::new();
+        for (d, (&i, &bs)) in idx.iter().zip(&b.block).enumerate() {
+            let nb = shape[d].div_ceil(bs.max(1)).max(1);
+            if i < 0 || i as usize >= nb {
+                return Err(fault(
+                    self.g,
+                    format!(
+                        "block index {i} out of range on dimension {d} of `{}`",
+                        self.g.vk.kernel().params[b.param].name
+                    ),
+                ));
+            }
+            let o = i as usize * bs;
+            origin.push(o);
+            extent.push(bs.min(shape[d].saturating_sub(o)));
+        }
+        let hst = shape::strides(&shape);
+        let bst = shape::strides(&b.block);
+        let hbase: usize = origin.iter().zip(&hst).map(|(o, s)| o * s).sum();
+        let local = &mut self.local[b.local];
+        if to_hbm {
+            let d = shape::strided_gather(&local.data, &extent, 0, &bst);
+            shape::strided_scatter(&mut hbm.data, &extent, hbase, &hst, &d);
+        } else {
+            let d = shape::strided_gather(&hbm.data, &extent, hbase, &hst);
+            shape::strided_scatter(&mut local.data, &extent, 0, &bst, &d);
+        }
+        Ok(())
+    }
+
+    /// Runs a chunk of parallel points, each with every arbitrary point.
+    fn run(&mut self, parallel: &[usize]) -> Result<(), ExecError> {
+        let g = self.g;
+        let k = g.vk.kernel();
+        let body = &k.regions[k.body];
+        for (i, home) in g.homes.iter().enumerate() {
+            let id = match *home {
+                Home::Block(l) | Home::Local(l) => RefId::Local(l),
+                Home::Hbm(h) => RefId::Hbm(h),
+                Home::Sem(s) => RefId::Sem(s),
+            };
+            self.env[body.args[i].index()] = Slot::Ref(id);
+        }
+        let mut prefetch = Vec::new();
+        for (l, (_, _, src)) in g.locals.iter().enumerate() {
+            if let Some(h) = src {
+                self.local[l].data = self.hbm[*h]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .data
+                    .clone();
+                prefetch.push(RefId::Local(l));
+            }
+        }
+        let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
+        let arb: usize = grid[g.parallel..].iter().product();
+        let mut prev: Vec<Option<Vec<i64>>> = vec![None; g.blocked.len()];
+        self.point = vec![0; grid.len()];
+        for &p in parallel {
+            let mut rem = p;
+            for d in (0..g.parallel).rev() {
+                self.point[d] = rem % grid[d];
+                rem /= grid[d];
+            }
+            for a in 0..arb {
+                let mut rem = a;
+                for d in (g.parallel..grid.len()).rev() {
+                    self.point[d] = rem % grid[d];
+                    rem /= grid[d];
+                }
+                for (bi, b) in g.blocked.iter().enumerate() {
+                    let idx = match b.map {
+                        Some(m) => self.index_map(m, &prefetch)?,
+                        None => vec![0; b.block.len()],
+                    };
+                    if prev[bi].as_ref() == Some(&idx) {
+                        continue;
+                    }
+                    if b.input {
+                        self.copy_block(b, &idx, false)?;
+                    } else if let Some(old) = prev[bi].take() {
+                        self.copy_block(b, &old, true)?;
+                    }
+                    prev[bi] = Some(idx);
+                }
+                for &inst in &body.insts {
+                    self.exec(inst)?;
+                }
+                self.points += 1;
+            }
+        }
+        for (bi, b) in g.blocked.iter().enumerate() {
+            if let (false, Some(old)) = (b.input, prev[bi].take()) {
+                self.copy_block(b, &old, true)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `dot` through ndarray (matrixmultiply) for f32; the shared semantics
+/// otherwise.
+fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
+    if let (Data::F32(x), Data::F32(y)) = (&a.data, &b.data) {
+        let va = ArrayView2::from_shape((a.shape[0], a.shape[1]), x);
+        let vb = ArrayView2::from_shape((b.shape[0], b.shape[1]), y);
+        if let (Ok(va), Ok(vb)) = (va, vb) {
+            let va = if ta { va.reversed_axes() } else { va };
+            let vb = if tb { vb.reversed_axes() } else { vb };
+            let o = va.dot(&vb);
+            let shape = vec![o.nrows(), o.ncols()];
+            let data = match o.into_dimensionality::<Ix2>() {
+                Ok(o) if o.is_standard_layout() => o.into_raw_vec_and_offset().0,
+                Ok(o) => o.iter().copied().collect(),
+                Err(_) => Vec::new(),
+            };
+            return Tensor {
+                data: Data::F32(data),
+                shape,
+            };
+        }
+    }
+    shape::dot(a, b, ta, tb)
+}
+
+impl General {
+    /// Runs the kernel: returns the outputs and the grid points run.
+    pub fn launch(&self, inputs: Vec<Data>) -> Result<(Vec<Data>, u64), ExecError> {
+        let k = self.vk.kernel();
+        let mut hbm: Vec<Option<Buffer>> = (0..self.num_hbm).map(|_| None).collect();
+        let arg_params = k
+            .params
+            .iter()
+            .filter(|p| matches!(p.kind, ParamKind::ScalarPrefetch | ParamKind::Input));
+        for ((p, d), &h) in arg_params.zip(inputs).zip(&self.hbm_of_arg) {
+            hbm[h] = Some(Buffer {
+                data: d,
+                shape: p.shape.clone(),
+            });
+        }
+        for ((_, p), &h) in k.params_of(ParamKind::Output).zip(&self.hbm_of_output) {
+            if hbm[h].is_none() {
+                let n = p.shape.iter().product();
+                hbm[h] = Some(Buffer {
+                    data: Data::filled(Scalar::zero(p.dtype().unwrap_or(DType::F32)), n),
+                    shape: p.shape.clone(),
+                });
+            }
+        }
+        let hbm: Vec<Mutex<Buffer>> = hbm
+            .into_iter()
+            .map(|b| {
+                Mutex::new(b.unwrap_or(Buffer {
+                    data: Data::F32(Vec::new()),
+                    shape: vec![0],
+                }))
+            })
+            .collect();
+        let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
+        let ppoints: usize = if grid.contains(&0) {
+            0
+        } else {
+            grid[..self.parallel].iter().product()
+        };
+        let all: Vec<usize> = (0..ppoints).collect();
+        let chunk = ppoints.div_ceil(rayon::current_num_threads() * 4).max(1);
+        use rayon::prelude::*;
+        let worker = || Worker {
+            g: self,
+            hbm: &hbm,
+            env: vec![Slot::Empty; k.values.len()],
+            local: self
+                .locals
+                .iter()
+                .map(|(d, s, _)| Buffer {
+                    data: Data::filled(Scalar::zero(*d), s.iter().product()),
+                    shape: s.clone(),
+                })
+                .collect(),
+            sems: vec![0; self.sems],
+            point: Vec::new(),
+            points: 0,
+        };
+        let points: Result<Vec<u64>, ExecError> = if ppoints <= 1 {
+            let mut w = worker();
+            let run: Vec<usize> = if grid.contains(&0) {
+                Vec::new()
+            } else {
+                vec![0]
+            };
+            w.run(&run).map(|_| vec![w.points])
+        } else {
+            all.par_chunks(chunk)
+                .map(|c| {
+                    let mut w = worker();
+                    w.run(c).map(|_| w.points)
+                })
+                .collect()
+        };
+        let points: u64 = points?.iter().sum();
+        let mut hbm: Vec<Option<Buffer>> = hbm
+            .into_iter()
+            .map(|m| Some(m.into_inner().unwrap_or_else(|e| e.into_inner())))
+            .collect();
+        let outs = self
+            .hbm_of_output
+            .iter()
+            .map(|&h| {
+                hbm[h]
+                    .take()
+                    .map(|b| b.data)
+                    .unwrap_or(Data::F32(Vec::new()))
+            })
+            .collect();
+        Ok((outs, points))
+    }
+
+    /// Shapes of the outputs.
+    pub fn output_shapes(&self) -> Vec<Vec<usize>> {
+        self.vk
+            .kernel()
+            .params_of(ParamKind::Output)
+            .map(|(_, p)| p.shape.clone())
+            .collect()
+    }
+}
