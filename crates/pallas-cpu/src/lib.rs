@@ -53,11 +53,12 @@ impl Executor for Cpu {
             let plan = match fused::compile(vk) {
                 Ok(program) => Plan::Fused(program),
                 Err(_) => {
-                    Plan::General(general::compile(vk).map_err(|what| ExecError::Unsupported {
+                    let g = general::compile(vk).map_err(|what| ExecError::Unsupported {
                         backend: BACKEND_NAME.into(),
                         kernel: vk.kernel().name.clone(),
                         what,
-                    })?)
+                    })?;
+                    Plan::General(Box::new(g))
                 }
             };
             let outputs = vk
@@ -77,7 +78,7 @@ impl Executor for Cpu {
 /// How a kernel runs: coarsened and fused, or per grid point.
 enum Plan {
     Fused(fused::Fused),
-    General(general::General),
+    General(Box<general::General>),
 }
 
 /// A kernel compiled for the fast mode.
