@@ -125,8 +125,8 @@ fn seed(block: [usize; 2], repeats: usize) -> Workload {
             }),
         },
     ];
-    variants.push(cpu(&kernel, vec![x.clone(), y.clone()]));
     variants.extend(sim_variants(&kernel, &[x, y], true));
+    variants.push(cpu(&kernel, vec![x.clone(), y.clone()]));
     Workload {
         name: format!("seed grid {points}"),
         expected,
@@ -150,11 +150,9 @@ fn matmul(n: usize, b: usize, repeats: usize) -> Workload {
     let mut variants = vec![reference("ndarray dot", move || {
         vec![HostArray::F32(a.dot(&bm).into_dyn())]
     })];
-    variants.extend(sim_variants(
-        &corpus::matmul(n, n, n, b, b, b),
-        &[x, y],
-        false,
-    ));
+    let kernel = corpus::matmul(n, n, n, b, b, b);
+    variants.extend(sim_variants(&kernel, &[x, y], false));
+    variants.push(cpu(&kernel, vec![x.clone(), y.clone()]));
     Workload {
         name: format!("matmul {n}^3"),
         expected,
@@ -188,8 +186,8 @@ fn softmax(n: usize, repeats: usize) -> Workload {
         vec![HostArray::F32(o.into_dyn())]
     })];
     let kernel = corpus::softmax(n, n, 16);
-    variants.push(cpu(&kernel, vec![x.clone()]));
     variants.extend(sim_variants(&kernel, &[x], false));
+    variants.push(cpu(&kernel, vec![x.clone()]));
     Workload {
         name: format!("softmax {n}x{n}"),
         expected,
@@ -232,8 +230,8 @@ fn layer_norm(n: usize, repeats: usize) -> Workload {
         vec![HostArray::F32(o.into_dyn())]
     })];
     let kernel = corpus::layer_norm(n, n, 16, 1e-5);
-    variants.push(cpu(&kernel, vec![x.clone(), g.clone(), b.clone()]));
     variants.extend(sim_variants(&kernel, &[x, g, b], false));
+    variants.push(cpu(&kernel, vec![x.clone(), g.clone(), b.clone()]));
     Workload {
         name: format!("layer norm {n}x{n}"),
         expected,
@@ -265,11 +263,9 @@ fn flash_attention(n: usize, d: usize, repeats: usize) -> Workload {
         vec![HostArray::F32(s.dot(&va).into_dyn())]
     })];
     let b = 128.min(n);
-    variants.extend(sim_variants(
-        &corpus::flash_attention(n, n, d, b, b),
-        &[q, k, v],
-        false,
-    ));
+    let kernel = corpus::flash_attention(n, n, d, b, b);
+    variants.extend(sim_variants(&kernel, &[q, k, v], false));
+    variants.push(cpu(&kernel, vec![q.clone(), k.clone(), v.clone()]));
     Workload {
         name: format!("flash attention {n}x{n}x{d}"),
         expected,

@@ -397,7 +397,7 @@ pub fn supported(d: DType) -> bool {
 
 /// Writes `src` (row-major over `shape`, or one element broadcast) into
 /// `dst` at offsets `base + sum(idx[d] * strides[d])`: the inverse of
-/// [`strided_gather`].
+/// [`strided_gather`]. The innermost dimension runs as a tight loop.
 pub fn strided_scatter(
     dst: &mut Data,
     shape: &[usize],
@@ -410,10 +410,36 @@ pub fn strided_scatter(
         return;
     }
     let bcast = src.len() == 1 && n != 1;
-    let mut k = 0;
-    for_each_index(shape, |_, idx| {
-        let off = base + idx.iter().zip(strides).map(|(i, s)| i * s).sum::<usize>();
-        dst.set_from(off, src, if bcast { 0 } else { k });
-        k += 1;
-    });
+    let nd = shape.len();
+    if nd == 0 {
+        dst.set_from(base, src, 0);
+        return;
+    }
+    let (inner, inner_stride) = (shape[nd - 1], strides[nd - 1]);
+    let mut idx = vec![0usize; nd - 1];
+    let (mut off, mut k) = (base, 0usize);
+    loop {
+        if inner_stride == 1 && !bcast {
+            dst.copy_range(off, src, k, inner);
+        } else {
+            for j in 0..inner {
+                dst.set_from(off + j * inner_stride, src, if bcast { 0 } else { k + j });
+            }
+        }
+        k += inner;
+        let mut d = nd - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            off += strides[d];
+            if idx[d] < shape[d] {
+                break;
+            }
+            off -= strides[d] * shape[d];
+            idx[d] = 0;
+        }
+    }
 }
