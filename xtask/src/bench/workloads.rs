@@ -125,8 +125,8 @@ fn seed(block: [usize; 2], repeats: usize) -> Workload {
             }),
         },
     ];
-    variants.extend(sim_variants(&kernel, &[x, y], true));
-    variants.push(cpu(&kernel, vec![x.clone(), y.clone()]));
+    variants.extend(sim_variants(&kernel, &[x.clone(), y.clone()], true));
+    variants.push(cpu(&kernel, vec![x, y]));
     Workload {
         name: format!("seed grid {points}"),
         expected,
@@ -151,8 +151,8 @@ fn matmul(n: usize, b: usize, repeats: usize) -> Workload {
         vec![HostArray::F32(a.dot(&bm).into_dyn())]
     })];
     let kernel = corpus::matmul(n, n, n, b, b, b);
-    variants.extend(sim_variants(&kernel, &[x, y], false));
-    variants.push(cpu(&kernel, vec![x.clone(), y.clone()]));
+    variants.extend(sim_variants(&kernel, &[x.clone(), y.clone()], false));
+    variants.push(cpu(&kernel, vec![x, y]));
     Workload {
         name: format!("matmul {n}^3"),
         expected,
@@ -186,8 +186,8 @@ fn softmax(n: usize, repeats: usize) -> Workload {
         vec![HostArray::F32(o.into_dyn())]
     })];
     let kernel = corpus::softmax(n, n, 16);
-    variants.extend(sim_variants(&kernel, &[x], false));
-    variants.push(cpu(&kernel, vec![x.clone()]));
+    variants.extend(sim_variants(&kernel, &[x.clone()], false));
+    variants.push(cpu(&kernel, vec![x]));
     Workload {
         name: format!("softmax {n}x{n}"),
         expected,
@@ -230,8 +230,12 @@ fn layer_norm(n: usize, repeats: usize) -> Workload {
         vec![HostArray::F32(o.into_dyn())]
     })];
     let kernel = corpus::layer_norm(n, n, 16, 1e-5);
-    variants.extend(sim_variants(&kernel, &[x, g, b], false));
-    variants.push(cpu(&kernel, vec![x.clone(), g.clone(), b.clone()]));
+    variants.extend(sim_variants(
+        &kernel,
+        &[x.clone(), g.clone(), b.clone()],
+        false,
+    ));
+    variants.push(cpu(&kernel, vec![x, g, b]));
     Workload {
         name: format!("layer norm {n}x{n}"),
         expected,
@@ -264,8 +268,12 @@ fn flash_attention(n: usize, d: usize, repeats: usize) -> Workload {
     })];
     let b = 128.min(n);
     let kernel = corpus::flash_attention(n, n, d, b, b);
-    variants.extend(sim_variants(&kernel, &[q, k, v], false));
-    variants.push(cpu(&kernel, vec![q.clone(), k.clone(), v.clone()]));
+    variants.extend(sim_variants(
+        &kernel,
+        &[q.clone(), k.clone(), v.clone()],
+        false,
+    ));
+    variants.push(cpu(&kernel, vec![q, k, v]));
     Workload {
         name: format!("flash attention {n}x{n}x{d}"),
         expected,
