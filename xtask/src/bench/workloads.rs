@@ -186,7 +186,7 @@ fn softmax(n: usize, repeats: usize) -> Workload {
         vec![HostArray::F32(o.into_dyn())]
     })];
     let kernel = corpus::softmax(n, n, 16);
-    variants.extend(sim_variants(&kernel, &[x.clone()], false));
+    variants.extend(sim_variants(&kernel, std::slice::from_ref(&x), false));
     variants.push(cpu(&kernel, vec![x]));
     Workload {
         name: format!("softmax {n}x{n}"),
