@@ -539,12 +539,12 @@ pub fn run_strip(
             }
             Step::Unary { op, x, dst } => {
                 let mut out = std::mem::replace(&mut regs[dst.0].data, Data::F32(Vec::new()));
-                match (&regs[x.0].data, &mut out, op) {
-                    (Data::F32(xs), Data::F32(o), UnaryOp::Sin) => {
-                        o.resize(xs.len(), 0.0);
-                        math::sin(xs, o);
-                    }
-                    (xd, _, _) => eval::unary(*op, xd, &mut out),
+                let done = match (&regs[x.0].data, &mut out) {
+                    (Data::F32(xs), Data::F32(o)) => math::unary(*op, xs, o),
+                    _ => false,
+                };
+                if !done {
+                    eval::unary(*op, &regs[x.0].data, &mut out);
                 }
                 let shape = regs[x.0].shape.clone();
                 regs[dst.0] = Tensor { data: out, shape };

@@ -376,7 +376,13 @@ impl Worker<'_> {
             Op::Unary(op, x) => {
                 let xt = self.t(*x);
                 let mut out = xt.data.empty_like(xt.data.len());
-                eval::unary(*op, &xt.data, &mut out);
+                let done = match (&xt.data, &mut out) {
+                    (Data::F32(xs), Data::F32(o)) => crate::math::unary(*op, xs, o),
+                    _ => false,
+                };
+                if !done {
+                    eval::unary(*op, &xt.data, &mut out);
+                }
                 let t = Tensor {
                     data: out,
                     shape: xt.shape.clone(),

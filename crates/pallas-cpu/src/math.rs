@@ -15,8 +15,9 @@ const PIO2_1: f32 = 1.570_312_5;
 const PIO2_2: f32 = 4.837_512_969_970_703e-4;
 const PIO2_3: f32 = 7.549_789_954_891_886e-8;
 
+/// `sin(x + shift * pi/2)`, for |x| below the fast limit.
 #[inline(always)]
-fn sin_kernel(x: f32) -> f32 {
+fn sin_kernel_shifted(x: f32, shift: i32) -> f32 {
     let j = (x * std::f32::consts::FRAC_2_PI).round();
     let r = ((x - j * PIO2_1) - j * PIO2_2) - j * PIO2_3;
     let z = r * r;
@@ -26,13 +27,109 @@ fn sin_kernel(x: f32) -> f32 {
         + z * z
             * (4.166_664_568_298_827e-2
                 + z * (-1.388_731_625_493_765e-3 + z * 2.443_315_711_809_948e-5));
-    let q = (j as i32) & 3;
+    let q = (j as i32 + shift) & 3;
     let v = if q & 1 == 0 { s } else { c };
     if q & 2 == 0 {
         v
     } else {
         -v
     }
+}
+
+#[inline(always)]
+fn sin_kernel(x: f32) -> f32 {
+    sin_kernel_shifted(x, 0)
+}
+
+#[inline(always)]
+fn cos_kernel(x: f32) -> f32 {
+    sin_kernel_shifted(x, 1)
+}
+
+/// `out[i] = cos(x[i])`, within 2 ulp for |x| below 8192 (larger
+/// arguments use `f32::cos`).
+pub fn cos(x: &[f32], out: &mut [f32]) {
+    for (xs, os) in x.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+        if xs.iter().all(|v| v.abs() < SIN_FAST_LIMIT) {
+            for (o, &v) in os.iter_mut().zip(xs) {
+                *o = cos_kernel(v);
+            }
+        } else {
+            for (o, &v) in os.iter_mut().zip(xs) {
+                *o = v.cos();
+            }
+        }
+    }
+}
+
+/// `e^x` for one element: `x = k ln2 + r`, a degree-6 polynomial for
+/// `e^r` on [-ln2/2, ln2/2], and `2^k` assembled in the exponent bits.
+#[inline(always)]
+fn exp_kernel(x: f32) -> f32 {
+    const LN2_HI: f32 = 0.693_145_751_953_125;
+    const LN2_LO: f32 = 1.428_606_765_330_187e-6;
+    let xc = x.clamp(-87.3, 88.7);
+    let k = (xc * std::f32::consts::LOG2_E).round();
+    let r = (xc - k * LN2_HI) - k * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.666_666_7e-1
+                    + r * (4.166_666_8e-2 + r * (8.333_452e-3 + r * 1.388_689_8e-3)))));
+    // 2^k as two factors, so that k = 128 and k = -126 stay representable.
+    let (k1, k2) = ((k as i32) >> 1, (k as i32) - ((k as i32) >> 1));
+    let v =
+        p * f32::from_bits(((k1 + 127) as u32) << 23) * f32::from_bits(((k2 + 127) as u32) << 23);
+    if x > 88.72 {
+        f32::INFINITY
+    } else if x < -103.0 {
+        0.0
+    } else if x.is_nan() {
+        x
+    } else {
+        v
+    }
+}
+
+/// `out[i] = e^x[i]`, within 3 ulp for normal results (results below
+/// about 1e-38 are flushed toward the subnormal range by `f32::exp`).
+pub fn exp(x: &[f32], out: &mut [f32]) {
+    for (xs, os) in x.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+        if xs.iter().all(|v| (-87.3..=88.7).contains(v)) {
+            for (o, &v) in os.iter_mut().zip(xs) {
+                *o = exp_kernel(v);
+            }
+        } else {
+            for (o, &v) in os.iter_mut().zip(xs) {
+                *o = v.exp();
+            }
+        }
+    }
+}
+
+/// `out[i] = 1 / (1 + e^-x[i])`, from the vectorized `exp`.
+pub fn logistic(x: &[f32], out: &mut [f32]) {
+    let neg: Vec<f32> = x.iter().map(|v| -v).collect();
+    exp(&neg, out);
+    for o in out.iter_mut() {
+        *o = 1.0 / (1.0 + *o);
+    }
+}
+
+/// Applies a vectorized function to `x` into `out` when there is one for
+/// `op`; returns whether it did.
+pub fn unary(op: pallas_ir::UnaryOp, x: &[f32], out: &mut Vec<f32>) -> bool {
+    use pallas_ir::UnaryOp as U;
+    let f: fn(&[f32], &mut [f32]) = match op {
+        U::Sin => sin,
+        U::Cos => cos,
+        U::Exp => exp,
+        U::Logistic => logistic,
+        _ => return false,
+    };
+    out.resize(x.len(), 0.0);
+    f(x, out);
+    true
 }
 
 /// `out[i] = sin(x[i])`, within 2 ulp of the correctly rounded result for
@@ -106,6 +203,37 @@ mod tests {
             worst = worst.max(e);
         }
         assert!(worst <= 2.0, "worst error {worst} ulp");
+    }
+
+    fn worst_ulps(xs: &[f32], f: fn(&[f32], &mut [f32]), g: fn(f64) -> f64) -> f64 {
+        let mut out = vec![0.0; xs.len()];
+        f(xs, &mut out);
+        xs.iter()
+            .zip(&out)
+            .map(|(&x, &o)| {
+                let want = g(x as f64);
+                if want.abs() < 1e-3 {
+                    (o as f64 - want).abs() / f32::EPSILON as f64
+                } else {
+                    ulps(o, want)
+                }
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn cos_exp_and_logistic_are_within_a_few_ulp() {
+        let wide: Vec<f32> = (-400_000..400_000).map(|i| i as f32 * 1e-3).collect();
+        assert!(worst_ulps(&wide, cos, f64::cos) <= 2.0);
+        let e: Vec<f32> = (-870_000..887_000).map(|i| i as f32 * 1e-4).collect();
+        let w = worst_ulps(&e, exp, f64::exp);
+        assert!(w <= 3.0, "exp: {w} ulp");
+        let l: Vec<f32> = (-300_000..300_000).map(|i| i as f32 * 1e-4).collect();
+        let w = worst_ulps(&l, logistic, |x| 1.0 / (1.0 + (-x).exp()));
+        assert!(w <= 3.0, "logistic: {w} ulp");
+        let mut out = [0.0f32; 4];
+        exp(&[f32::NAN, 100.0, -200.0, 0.0], &mut out);
+        assert!(out[0].is_nan() && out[1] == f32::INFINITY && out[2] == 0.0 && out[3] == 1.0);
     }
 
     #[test]
