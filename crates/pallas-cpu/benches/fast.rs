@@ -1,7 +1,8 @@
 //! The fast mode beside hand-written loops over the same data, in one run:
 //! the seed kernel at its three grids (against single-thread and rayon
 //! loops using `f32::sin`), row softmax and layer norm (against
-//! hand-written loops). `cargo bench -p pallas-cpu`.
+//! hand-written loops), and the tiled matmul against ndarray's `dot`.
+//! `cargo bench -p pallas-cpu`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ndarray::{Array2, Axis};
@@ -140,5 +141,24 @@ fn rows(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, seed, rows);
+fn matmul(c: &mut Criterion) {
+    let n = 1024;
+    let (x, y) = (uniform(6, &[n, n]), uniform(7, &[n, n]));
+    let (a, b): (Array2<f32>, Array2<f32>) = (
+        x.as_f32().unwrap().clone().into_dimensionality().unwrap(),
+        y.as_f32().unwrap().clone().into_dimensionality().unwrap(),
+    );
+    let mut g = c.benchmark_group("matmul 1024^3");
+    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    g.bench_function("ndarray dot", |bch| bch.iter(|| black_box(a.dot(&b))));
+    launch(
+        &mut g,
+        BenchmarkId::new("pallas-cpu", "256 tiles"),
+        &corpus::matmul(n, n, n, 256, 256, 256),
+        vec![x, y],
+    );
+    g.finish();
+}
+
+criterion_group!(benches, seed, rows, matmul);
 criterion_main!(benches);
