@@ -125,6 +125,94 @@ pub fn logistic(x: &[f32], out: &mut [f32]) {
     }
 }
 
+/// `tanh` for one element: an odd polynomial below 0.625, else through
+/// `exp(2|x|)` (Cephes tanhf); both are computed and one is selected, so
+/// the loop stays branch-free.
+#[inline(always)]
+fn tanh_kernel(x: f32) -> f32 {
+    let a = x.abs();
+    let s = x * x;
+    let small = ((((-5.704_988_727_45e-3 * s + 2.063_908_879_54e-2) * s - 5.373_971_555_31e-2)
+        * s
+        + 1.333_144_220_36e-1)
+        * s
+        - 3.333_328_194_22e-1)
+        * s
+        * x
+        + x;
+    let e = exp_kernel(2.0 * a.min(44.0));
+    let big = 1.0 - 2.0 / (e + 1.0);
+    let big = if x < 0.0 { -big } else { big };
+    if a > 0.625 {
+        big
+    } else {
+        small
+    }
+}
+
+/// `out[i] = tanh(x[i])`, within 3 ulp; NaN stays NaN.
+pub fn tanh(x: &[f32], out: &mut [f32]) {
+    for (xs, os) in x.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+        if xs.iter().all(|v| v.is_finite()) {
+            for (o, &v) in os.iter_mut().zip(xs) {
+                *o = tanh_kernel(v);
+            }
+        } else {
+            for (o, &v) in os.iter_mut().zip(xs) {
+                *o = v.tanh();
+            }
+        }
+    }
+}
+
+/// `ln x` for one positive normal element: the mantissa in
+/// `[sqrt(1/2), sqrt(2))` through a degree-9 polynomial (Cephes logf).
+#[inline(always)]
+fn log_kernel(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 126;
+    let m = f32::from_bits((bits & 0x807f_ffff) | 0x3f00_0000);
+    let low = m < std::f32::consts::FRAC_1_SQRT_2;
+    e -= low as i32;
+    let x = if low { m + m - 1.0 } else { m - 1.0 };
+    let z = x * x;
+    let mut y =
+        ((((((((7.037_683_629_2e-2 * x - 1.151_461_031_0e-1) * x + 1.167_699_874_0e-1) * x
+            - 1.242_014_084_6e-1)
+            * x
+            + 1.424_932_278_7e-1)
+            * x
+            - 1.666_805_766_5e-1)
+            * x
+            + 2.000_071_476_5e-1)
+            * x
+            - 2.499_999_399_3e-1)
+            * x
+            + 3.333_333_117_4e-1)
+            * x
+            * z;
+    let ef = e as f32;
+    y += -2.121_944_4e-4 * ef;
+    y += -0.5 * z;
+    x + y + 0.693_359_375 * ef
+}
+
+/// `out[i] = ln(x[i])`, within 2 ulp for positive normal inputs (others use
+/// `f32::ln`: zero, negatives, subnormals, infinities, NaN).
+pub fn log(x: &[f32], out: &mut [f32]) {
+    for (xs, os) in x.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+        if xs.iter().all(|v| v.is_normal() && *v > 0.0) {
+            for (o, &v) in os.iter_mut().zip(xs) {
+                *o = log_kernel(v);
+            }
+        } else {
+            for (o, &v) in os.iter_mut().zip(xs) {
+                *o = v.ln();
+            }
+        }
+    }
+}
+
 /// Applies a vectorized function to `x` into `out` when there is one for
 /// `op`; returns whether it did.
 pub fn unary(op: pallas_ir::UnaryOp, x: &[f32], out: &mut Vec<f32>) -> bool {
@@ -134,6 +222,8 @@ pub fn unary(op: pallas_ir::UnaryOp, x: &[f32], out: &mut Vec<f32>) -> bool {
         U::Cos => cos,
         U::Exp => exp,
         U::Logistic => logistic,
+        U::Tanh => tanh,
+        U::Log => log,
         _ => return false,
     };
     out.resize(x.len(), 0.0);
@@ -243,6 +333,30 @@ mod tests {
         let mut out = [0.0f32; 4];
         exp(&[f32::NAN, 100.0, -200.0, 0.0], &mut out);
         assert!(out[0].is_nan() && out[1] == f32::INFINITY && out[2] == 0.0 && out[3] == 1.0);
+    }
+
+    #[test]
+    fn tanh_and_log_are_within_a_few_ulp() {
+        let t: Vec<f32> = (-200_000..200_000).map(|i| i as f32 * 1e-4).collect();
+        let w = worst_ulps(&t, tanh, f64::tanh);
+        assert!(w <= 3.0, "tanh: {w} ulp");
+        let l: Vec<f32> = (1..2_000_000)
+            .map(|i| i as f32 * 1e-3)
+            .chain((1..1000).map(|i| i as f32 * 1e-30))
+            .collect();
+        let w = worst_ulps(&l, log, f64::ln);
+        assert!(w <= 2.0, "log: {w} ulp");
+        let mut out = [0.0f32; 5];
+        log(&[0.0, -1.0, f32::INFINITY, f32::NAN, 1.0], &mut out);
+        assert!(
+            out[0] == f32::NEG_INFINITY
+                && out[1].is_nan()
+                && out[2] == f32::INFINITY
+                && out[3].is_nan()
+                && out[4] == 0.0
+        );
+        tanh(&[f32::NAN, f32::INFINITY, -100.0], &mut out[..3]);
+        assert!(out[0].is_nan() && out[1] == 1.0 && out[2] == -1.0);
     }
 
     #[test]
