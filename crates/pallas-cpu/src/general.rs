@@ -13,8 +13,8 @@ use ndarray::{ArrayView2, Ix2};
 use pallas_ir::eval::{self, shape, Data, Tensor};
 use pallas_ir::exec::ExecError;
 use pallas_ir::{
-    AtomicOp, BinaryOp, DType, DimSemantics, Indexer, MemorySpace, Offset, Op, ParamKind, RefAt,
-    RefElem, Region, Scalar, Type, ValidatedKernel, Value,
+    DType, DimSemantics, Indexer, MemorySpace, Offset, Op, ParamKind, RefAt, RefElem, Region,
+    Scalar, Type, ValidatedKernel, Value,
 };
 
 /// Where a parameter lives.
@@ -350,23 +350,7 @@ impl Worker<'_> {
                 dtype,
                 shape: s,
                 dim,
-            } => {
-                let st = shape::strides(s);
-                let n: usize = s.iter().product();
-                let idx = (0..n).map(|f| (f / st[*dim]) % s[*dim]);
-                let d = match dtype {
-                    DType::F32 => Data::F32(idx.map(|i| i as f32).collect()),
-                    DType::U32 => Data::U32(idx.map(|i| i as u32).collect()),
-                    _ => Data::I32(idx.map(|i| i as i32).collect()),
-                };
-                set(
-                    self,
-                    Tensor {
-                        data: d,
-                        shape: s.clone(),
-                    },
-                );
-            }
+            } => set(self, eval::iota(*dtype, s, *dim)),
             Op::ProgramId { axis } => {
                 set(self, Tensor::scalar(Scalar::I32(self.point[*axis] as i32)))
             }
@@ -543,15 +527,7 @@ impl Worker<'_> {
                 let v = self.t(*value).data.clone();
                 let m = self.mask(*mask);
                 let offs = Self::offsets(&kept, base, &st);
-                let bin = match op {
-                    AtomicOp::Add => Some(BinaryOp::Add),
-                    AtomicOp::Max => Some(BinaryOp::Max),
-                    AtomicOp::Min => Some(BinaryOp::Min),
-                    AtomicOp::And => Some(BinaryOp::And),
-                    AtomicOp::Or => Some(BinaryOp::Or),
-                    AtomicOp::Xor => Some(BinaryOp::Xor),
-                    AtomicOp::Xchg => None,
-                };
+                let bin = eval::atomic_as_binary(*op);
                 self.with_data(id, |d| {
                     for (i, &o) in offs.iter().enumerate() {
                         if m.as_ref()

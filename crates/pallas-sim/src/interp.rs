@@ -414,21 +414,7 @@ impl<'a> Core<'a> {
                 );
             }
             Op::Iota { dtype, shape, dim } => {
-                let st = shape::strides(shape);
-                let n: usize = shape.iter().product();
-                let idx = (0..n).map(|f| (f / st[*dim]) % shape[*dim]);
-                let d = match dtype {
-                    pallas_ir::DType::F32 => Data::F32(idx.map(|i| i as f32).collect()),
-                    pallas_ir::DType::U32 => Data::U32(idx.map(|i| i as u32).collect()),
-                    _ => Data::I32(idx.map(|i| i as i32).collect()),
-                };
-                self.put(
-                    res(0),
-                    Tensor {
-                        data: d,
-                        shape: shape.clone(),
-                    },
-                );
+                self.put(res(0), tensor::iota(*dtype, shape, *dim));
             }
             Op::ProgramId { axis } => {
                 let p = self.point[*axis] as i32;
@@ -1056,7 +1042,6 @@ impl<'a> Core<'a> {
         value: Value,
         mask: Option<Value>,
     ) -> Result<Tensor, Box<SimError>> {
-        use pallas_ir::AtomicOp as A;
         let (id, reg) = self
             .resolve(dst, true)?
             .expect("writes always resolve or fail");
@@ -1077,15 +1062,7 @@ impl<'a> Core<'a> {
                 }
                 let vi = if v.len() == 1 { 0 } else { i };
                 // Every atomic but exchange is a binary op on old and new.
-                let bin = match op {
-                    A::Add => Some(pallas_ir::BinaryOp::Add),
-                    A::Max => Some(pallas_ir::BinaryOp::Max),
-                    A::Min => Some(pallas_ir::BinaryOp::Min),
-                    A::And => Some(pallas_ir::BinaryOp::And),
-                    A::Or => Some(pallas_ir::BinaryOp::Or),
-                    A::Xor => Some(pallas_ir::BinaryOp::Xor),
-                    A::Xchg => None,
-                };
+                let bin = tensor::atomic_as_binary(op);
                 match (&mut b.data, &v) {
                     (Data::F32(d), Data::F32(s)) => {
                         d[o] = bin.map_or(s[vi], |bo| tensor::bin_f32(bo, d[o], s[vi]))

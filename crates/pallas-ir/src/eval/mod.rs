@@ -351,6 +351,37 @@ pub fn unary(op: UnaryOp, x: &Data, out: &mut Data) {
     }
 }
 
+/// The binary operation an atomic read-modify-write applies to the old and
+/// new values (`None` for exchange, which just writes the new one).
+pub fn atomic_as_binary(op: crate::ops::AtomicOp) -> Option<BinaryOp> {
+    use crate::ops::AtomicOp as A;
+    match op {
+        A::Add => Some(BinaryOp::Add),
+        A::Max => Some(BinaryOp::Max),
+        A::Min => Some(BinaryOp::Min),
+        A::And => Some(BinaryOp::And),
+        A::Or => Some(BinaryOp::Or),
+        A::Xor => Some(BinaryOp::Xor),
+        A::Xchg => None,
+    }
+}
+
+/// `0, 1, 2, ...` along `dim` of `shape`, as `dtype` (f32, i32 or u32).
+pub fn iota(dtype: DType, shape: &[usize], dim: usize) -> Tensor {
+    let st = shape::strides(shape);
+    let n: usize = shape.iter().product();
+    let idx = (0..n).map(|f| (f / st[dim]) % shape[dim]);
+    let data = match dtype {
+        DType::F32 => Data::F32(idx.map(|i| i as f32).collect()),
+        DType::U32 => Data::U32(idx.map(|i| i as u32).collect()),
+        _ => Data::I32(idx.map(|i| i as i32).collect()),
+    };
+    Tensor {
+        data,
+        shape: shape.to_vec(),
+    }
+}
+
 /// Integer division per XLA: `x / 0` is -1 (all ones), `MIN / -1` is MIN.
 fn div_i32(a: i32, b: i32) -> i32 {
     if b == 0 {
