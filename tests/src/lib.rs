@@ -8,6 +8,7 @@
 pub mod cases;
 pub mod compare;
 pub mod data;
+pub mod loops;
 pub mod reference;
 
 pub use cases::{case, case_names, Case, Size};

@@ -5,10 +5,11 @@
 //! `cargo bench -p pallas-cpu`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use pallas_cpu::Cpu;
 use pallas_ir::exec::Executor;
 use pallas_ir::{corpus, validate, HostArray, Kernel};
+use pallas_tests::loops;
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Duration;
@@ -94,16 +95,7 @@ fn rows(c: &mut Criterion) {
     g.bench_function("softmax loop", |b| {
         b.iter(|| {
             let mut o = xa.clone();
-            for mut row in o.axis_iter_mut(Axis(0)) {
-                let m = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                let mut s = 0.0f32;
-                row.mapv_inplace(|v| {
-                    let e = (v - m).exp();
-                    s += e;
-                    e
-                });
-                row.mapv_inplace(|v| v / s);
-            }
+            loops::softmax_rows(&mut o);
             black_box(o)
         })
     });
@@ -120,15 +112,7 @@ fn rows(c: &mut Criterion) {
     g.bench_function("layer norm loop", |b| {
         b.iter(|| {
             let mut o = xa.clone();
-            for mut row in o.axis_iter_mut(Axis(0)) {
-                let nf = row.len() as f32;
-                let mean = row.sum() / nf;
-                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / nf;
-                let inv = 1.0 / (var + 1e-5).sqrt();
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = (*v - mean) * inv * gs[j] + bs[j];
-                }
-            }
+            loops::layer_norm_rows(&mut o, &gs, &bs, 1e-5);
             black_box(o)
         })
     });

@@ -421,13 +421,9 @@ fn bad_arguments_are_errors() {
     );
 }
 
-fn race_cfg(cores: usize) -> SimConfig {
-    SimConfig::default().num_cores(cores).detect_races(true)
-}
-
-#[test]
-fn two_cores_writing_one_output_block_race() {
-    let src = "kernel k grid(parallel 2) {
+/// Two parallel grid points that both write output block 0: a race on two
+/// cores, a consecutive revisit on one.
+const RACING: &str = "kernel k grid(parallel 2) {
   out o: f32[8] vmem block[8] map(%i) {
     %z = const 0:i32
     yield %z
@@ -437,6 +433,14 @@ fn two_cores_writing_one_output_block_race() {
     store %o[:], %f
   }
 }";
+
+fn race_cfg(cores: usize) -> SimConfig {
+    SimConfig::default().num_cores(cores).detect_races(true)
+}
+
+#[test]
+fn two_cores_writing_one_output_block_race() {
+    let src = RACING;
     let e = run(src, race_cfg(2), &[]).unwrap_err();
     let SimErrorKind::Race {
         name,
@@ -621,16 +625,7 @@ fn tpu_vmem_capacity() {
 
 #[test]
 fn race_detection_holds_on_repeated_launches() {
-    let racing = "kernel k grid(parallel 2) {
-  out o: f32[8] vmem block[8] map(%i) {
-    %z = const 0:i32
-    yield %z
-  }
-  body(%o) {
-    %f = const 1.0:f32
-    store %o[:], %f
-  }
-}";
+    let racing = RACING;
     let k = validate(&text::parse(racing).unwrap()).unwrap();
     let c = Simulator::new(race_cfg(2)).compile(&k).unwrap();
     for _ in 0..3 {

@@ -7,7 +7,7 @@ use pallas_ir::exec::Executor;
 use pallas_ir::{corpus, validate, HostArray, Kernel};
 use pallas_sim::{SimConfig, Simulator};
 use pallas_tests::data::{uniform_f32, Rng};
-use pallas_tests::{reference as r, Tolerance};
+use pallas_tests::{loops, reference as r, Tolerance};
 use rayon::prelude::*;
 
 use super::report::Report;
@@ -173,16 +173,7 @@ fn softmax(n: usize, repeats: usize) -> Workload {
     let xa = rows_of(&x);
     let mut variants = vec![reference("hand-written loop", move || {
         let mut o = xa.clone();
-        for mut row in o.axis_iter_mut(Axis(0)) {
-            let m = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            let mut s = 0.0f32;
-            row.mapv_inplace(|v| {
-                let e = (v - m).exp();
-                s += e;
-                e
-            });
-            row.mapv_inplace(|v| v / s);
-        }
+        loops::softmax_rows(&mut o);
         vec![HostArray::F32(o.into_dyn())]
     })];
     let kernel = corpus::softmax(n, n, 16);
@@ -218,15 +209,7 @@ fn layer_norm(n: usize, repeats: usize) -> Workload {
             ga.as_slice().expect("contiguous"),
             ba.as_slice().expect("contiguous"),
         );
-        for mut row in o.axis_iter_mut(Axis(0)) {
-            let nf = row.len() as f32;
-            let mean = row.sum() / nf;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / nf;
-            let inv = 1.0 / (var + 1e-5).sqrt();
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = (*v - mean) * inv * gs[j] + bs[j];
-            }
-        }
+        loops::layer_norm_rows(&mut o, gs, bs, 1e-5);
         vec![HostArray::F32(o.into_dyn())]
     })];
     let kernel = corpus::layer_norm(n, n, 16, 1e-5);
