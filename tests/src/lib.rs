@@ -80,6 +80,44 @@ macro_rules! conformance_suite {
             }
         }
     };
+    ($module:ident, $backend:expr, when $cond:expr) => {
+        /// A backend that needs something of the machine (a GPU adapter):
+        /// each case runs only when `$cond` holds.
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_suite!(@when $backend; $cond;
+                seed_grid_512, seed_grid_16384, seed_grid_2097152, vector_add, matmul,
+                softmax, layer_norm, rms_norm, cumsum_rows, block_sum, flash_attention,
+                gather, double_buffered_copy, histogram);
+        }
+    };
+    (@when $backend:expr; $cond:expr; $($case:ident),*) => {
+        mod small {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    if $cond {
+                        $crate::run_case(&$backend, stringify!($case), $crate::Size::Small);
+                    }
+                }
+            )*
+        }
+        mod full {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    if $cond {
+                        $crate::run_case(&$backend, stringify!($case), $crate::Size::Full);
+                    }
+                }
+            )*
+        }
+    };
     (@cases $backend:expr; $($case:ident),*) => {
         mod small {
             #[allow(unused_imports)]

@@ -1,8 +1,145 @@
-//! WGSL code generation and wgpu runtime for pallas-rs kernels.
+//! pallas-wgpu: kernels translated to WGSL and run by wgpu, the whole grid
+//! in one `dispatch_workgroups` call.
 //!
-//! Skeleton: the crate exists so the workspace has its final shape; the
-//! backend itself is built in its own issue and implements
-//! [`pallas_ir::exec::Executor`].
+//! [`wgsl`] turns a validated kernel into one compute module (elementwise
+//! kernels coarsened to one invocation per element; every other kernel as
+//! one workgroup per parallel grid point with the arbitrary dimensions
+//! looped inside the shader); [`runtime`] validates the module with naga,
+//! builds the pipeline once, keeps its buffers across launches and reads
+//! the outputs back. Where there is no GPU, Mesa's software Vulkan driver
+//! (lavapipe) runs it. `WGPU_BACKEND` picks the wgpu backend.
+//!
+//! The run report counts `dispatches` (always 1), `grid_points`,
+//! `workgroups` and, when the adapter has timestamp queries,
+//! `device_ns`.
+
+pub mod runtime;
+pub mod wgsl;
+
+use std::sync::Arc;
+
+use pallas_ir::exec::{
+    check_args, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
+};
+use pallas_ir::{DType, HostArray, ParamKind, ValidatedKernel};
+
+pub use runtime::{validate_wgsl, Gpu};
+pub use wgsl::{generate, Limits, Plan, Shader};
 
 /// The backend's name as the run report and the command line spell it.
 pub const BACKEND_NAME: &str = "wgpu";
+
+/// The wgpu backend, with a compile cache. Creating it opens no device;
+/// the first compile does (once per process).
+#[derive(Default)]
+pub struct Wgpu {
+    cache: CompileCache,
+}
+
+impl Wgpu {
+    /// The WGSL the backend would run for a kernel, for the device limits
+    /// (or the WebGPU defaults when there is no device).
+    pub fn wgsl(kernel: &ValidatedKernel) -> Result<String, ExecError> {
+        let limits = match Gpu::shared() {
+            Ok(g) => g.gen_limits(),
+            Err(_) => Limits::default(),
+        };
+        generate(kernel, &limits)
+            .map(|s| s.source)
+            .map_err(|e| gen_error(kernel, e))
+    }
+}
+
+fn gen_error(vk: &ValidatedKernel, e: wgsl::GenError) -> ExecError {
+    match e {
+        wgsl::GenError::Unsupported(what) => ExecError::Unsupported {
+            backend: BACKEND_NAME.into(),
+            kernel: vk.kernel().name.clone(),
+            what,
+        },
+        wgsl::GenError::Limit(message) => ExecError::Backend {
+            backend: BACKEND_NAME.into(),
+            message,
+        },
+    }
+}
+
+impl Executor for Wgpu {
+    fn name(&self) -> &str {
+        BACKEND_NAME
+    }
+
+    fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
+        self.cache.get_or_compile(kernel, |vk| {
+            // Unsupported operations are reported before a device is needed.
+            generate(vk, &Limits::default()).map_err(|e| gen_error(vk, e))?;
+            let gpu = Gpu::shared()?;
+            let shader = generate(vk, &gpu.gen_limits()).map_err(|e| gen_error(vk, e))?;
+            let name = vk.kernel().name.clone();
+            let pipeline = runtime::Pipeline::new(gpu.clone(), shader, &name)?;
+            let outputs = vk
+                .kernel()
+                .params_of(ParamKind::Output)
+                .map(|(_, p)| (p.dtype().unwrap_or(DType::F32), p.shape.clone()))
+                .collect();
+            Ok(Arc::new(CompiledWgpu {
+                vk: vk.clone(),
+                pipeline,
+                outputs,
+                adapter: gpu.describe(),
+            }))
+        })
+    }
+}
+
+/// A kernel compiled to a pipeline.
+struct CompiledWgpu {
+    vk: ValidatedKernel,
+    pipeline: runtime::Pipeline,
+    outputs: Vec<(DType, Vec<usize>)>,
+    adapter: String,
+}
+
+impl CompiledKernel for CompiledWgpu {
+    fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
+        let k = self.vk.kernel();
+        check_args(k, args)?;
+        let words: Vec<Vec<u32>> = args.iter().map(|a| a.to_bits()).collect();
+        let d = self.pipeline.run(&words)?;
+        let s = &self.pipeline.shader;
+        if d.fault != 0 {
+            let what = s
+                .faults
+                .get(d.fault as usize - 1)
+                .cloned()
+                .unwrap_or_else(|| format!("fault code {}", d.fault));
+            return Err(ExecError::Backend {
+                backend: BACKEND_NAME.into(),
+                message: format!("kernel `{}`: {what}", k.name),
+            });
+        }
+        let mut outputs = Vec::new();
+        for ((dtype, shape), bits) in self.outputs.iter().zip(d.outputs) {
+            let a = HostArray::from_bits(*dtype, shape, bits).map_err(|e| ExecError::Backend {
+                backend: BACKEND_NAME.into(),
+                message: format!("kernel `{}`: reading an output back: {e}", k.name),
+            })?;
+            outputs.push(a);
+        }
+        let mut report = RunReport::new(BACKEND_NAME);
+        report.add("dispatches", 1);
+        report.add("grid_points", s.grid_points);
+        report.add("workgroups", s.workgroups as u64);
+        if let Some(ns) = d.device_ns {
+            report.add("device_ns", ns);
+        }
+        report.notes.push(format!(
+            "{} module, {} workgroups of {} invocations on {}",
+            s.plan.name(),
+            s.workgroups,
+            s.workgroup_size,
+            self.adapter
+        ));
+        Ok(Launch { outputs, report })
+    }
+}

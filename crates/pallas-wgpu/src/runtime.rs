@@ -1,0 +1,385 @@
+//! The wgpu runtime: one device per process, a validated pipeline per
+//! compiled kernel, buffers kept across launches, one dispatch per launch.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use pallas_ir::exec::ExecError;
+
+use crate::wgsl::{self, Shader};
+use crate::BACKEND_NAME;
+
+/// The device every compiled kernel shares.
+pub struct Gpu {
+    /// The adapter's description (name, backend, device type).
+    pub info: wgpu::AdapterInfo,
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// The limits the device was created with (the adapter's own).
+    pub limits: wgpu::Limits,
+    /// Whether compute passes can write timestamps.
+    pub timestamps: bool,
+    /// Whether `shader-f16` was enabled (the adapter has it).
+    pub f16: bool,
+}
+
+fn backend_error(message: impl Into<String>) -> ExecError {
+    ExecError::Backend {
+        backend: BACKEND_NAME.into(),
+        message: message.into(),
+    }
+}
+
+static GPU: OnceLock<Result<Arc<Gpu>, String>> = OnceLock::new();
+
+impl Gpu {
+    /// The process's device, created on first use. `WGPU_BACKEND`,
+    /// `WGPU_ADAPTER_NAME` and `WGPU_POWER_PREF` choose among adapters.
+    pub fn shared() -> Result<Arc<Gpu>, ExecError> {
+        GPU.get_or_init(|| Gpu::create().map(Arc::new))
+            .clone()
+            .map_err(backend_error)
+    }
+
+    fn create() -> Result<Gpu, String> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let options = wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::from_env()
+                .unwrap_or(wgpu::PowerPreference::HighPerformance),
+            force_fallback_adapter: false,
+            compatible_surface: None,
+            apply_limit_buckets: false,
+        };
+        let adapter = pollster::block_on(instance.request_adapter(&options))
+            .map_err(|e| format!("no GPU adapter ({e}); on a machine without a GPU install Mesa's lavapipe (mesa-vulkan-drivers)"))?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let features = adapter.features();
+        let mut required = wgpu::Features::empty();
+        let timestamps = features.contains(wgpu::Features::TIMESTAMP_QUERY);
+        if timestamps {
+            required |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let f16 = features.contains(wgpu::Features::SHADER_F16);
+        if f16 {
+            required |= wgpu::Features::SHADER_F16;
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("pallas-wgpu"),
+            required_features: required,
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| format!("adapter `{}`: could not open a device: {e}", info.name))?;
+        // Errors are caught by error scopes around each call; anything
+        // else is reported, not a panic.
+        device.on_uncaptured_error(Arc::new(|e| eprintln!("pallas-wgpu: uncaptured wgpu error: {e}")));
+        Ok(Gpu {
+            info,
+            device,
+            queue,
+            limits,
+            timestamps,
+            f16,
+        })
+    }
+
+    /// The generator's view of the device limits.
+    pub fn gen_limits(&self) -> wgsl::Limits {
+        wgsl::Limits {
+            // Keep a margin for the uniform-load word.
+            workgroup_storage_bytes: self.limits.max_compute_workgroup_storage_size.saturating_sub(16),
+            max_workgroups: self.limits.max_compute_workgroups_per_dimension,
+            max_binding_bytes: self.limits.max_storage_buffer_binding_size as u64,
+        }
+    }
+
+    /// One line naming the adapter.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({:?}, {:?})",
+            self.info.name, self.info.backend, self.info.device_type
+        )
+    }
+}
+
+/// Parses and validates a module with naga, the way a pipeline would.
+pub fn validate_wgsl(source: &str) -> Result<naga::Module, String> {
+    let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    )
+    .validate(&module)
+    .map_err(|e| e.emit_to_string(source))?;
+    Ok(module)
+}
+
+/// Buffers of one compiled kernel, kept between launches.
+struct Buffers {
+    globals: Vec<wgpu::Buffer>,
+    readback: wgpu::Buffer,
+    readback_words: usize,
+    bind_group: wgpu::BindGroup,
+    err: Option<wgpu::Buffer>,
+    queries: Option<(wgpu::QuerySet, wgpu::Buffer)>,
+}
+
+/// A compiled pipeline and its buffers.
+pub struct Pipeline {
+    gpu: Arc<Gpu>,
+    /// The module it runs.
+    pub shader: Shader,
+    pipeline: wgpu::ComputePipeline,
+    buffers: Mutex<Option<Buffers>>,
+}
+
+/// What one dispatch produced.
+pub struct Dispatched {
+    /// Each global buffer's words, for the outputs' buffers.
+    pub outputs: Vec<Vec<u32>>,
+    /// Device time of the dispatch, when the adapter has timestamps.
+    pub device_ns: Option<u64>,
+    /// The fault code, 0 when none.
+    pub fault: u32,
+}
+
+impl Pipeline {
+    /// Validates the module with naga and creates the pipeline.
+    pub fn new(gpu: Arc<Gpu>, shader: Shader, kernel: &str) -> Result<Pipeline, ExecError> {
+        if let Err(e) = validate_wgsl(&shader.source) {
+            return Err(backend_error(format!(
+                "kernel `{kernel}`: the generated WGSL does not validate:\n{e}\n--- WGSL ---\n{}",
+                shader.source
+            )));
+        }
+        let max = gpu.limits.max_storage_buffer_binding_size as u64;
+        for b in &shader.buffers {
+            if (b.words as u64) * 4 > max {
+                return Err(backend_error(format!(
+                    "kernel `{kernel}`: array `{}` has {} bytes, more than the adapter's largest storage binding ({max} bytes)",
+                    b.name,
+                    b.words * 4
+                )));
+            }
+        }
+        let bindings = shader.buffers.len()
+            + usize::from(shader.area_words > 0)
+            + usize::from(shader.atomic_area_words > 0)
+            + usize::from(shader.has_error_word);
+        let max_bindings = gpu.limits.max_storage_buffers_per_shader_stage as usize;
+        if bindings > max_bindings {
+            return Err(backend_error(format!(
+                "kernel `{kernel}`: needs {bindings} storage buffers, the adapter allows {max_bindings} per shader"
+            )));
+        }
+        let device = &gpu.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel),
+            source: wgpu::ShaderSource::Wgsl(shader.source.as_str().into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(backend_error(format!(
+                "kernel `{kernel}`: wgpu rejected the pipeline: {e}\n--- WGSL ---\n{}",
+                shader.source
+            )));
+        }
+        Ok(Pipeline {
+            gpu,
+            shader,
+            pipeline,
+            buffers: Mutex::new(None),
+        })
+    }
+
+    fn make_buffers(&self) -> Buffers {
+        let device = &self.gpu.device;
+        let s = &self.shader;
+        let storage = |label: &str, words: usize| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: (words.max(1) * 4) as u64,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST
+                    | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        let globals: Vec<wgpu::Buffer> = s.buffers.iter().map(|b| storage(&b.name, b.words)).collect();
+        let mut extra = Vec::new();
+        let wgs = s.workgroups as usize;
+        if s.area_words > 0 {
+            extra.push(storage("area", s.area_words * wgs));
+        }
+        if s.atomic_area_words > 0 {
+            extra.push(storage("atomic area", s.atomic_area_words * wgs));
+        }
+        let err = s.has_error_word.then(|| storage("error word", 1));
+        let mut entries: Vec<wgpu::BindGroupEntry> = globals
+            .iter()
+            .chain(extra.iter())
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        if let Some(e) = &err {
+            entries.push(wgpu::BindGroupEntry {
+                binding: entries.len() as u32,
+                resource: e.as_entire_binding(),
+            });
+        }
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("pallas-wgpu bindings"),
+            layout: &self.pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let readback_words = s
+            .out_buffers
+            .iter()
+            .map(|&b| s.buffers[b].words)
+            .sum::<usize>()
+            + 1;
+        let readback = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: ((readback_words + 6) * 4) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let queries = self.gpu.timestamps.then(|| {
+            let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("dispatch time"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            });
+            let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamps"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            (set, resolve)
+        });
+        let _ = extra;
+        Buffers {
+            globals,
+            readback,
+            readback_words,
+            bind_group,
+            err,
+            queries,
+        }
+    }
+
+    /// Uploads the arguments (one word vector per scalar-prefetch and
+    /// input argument), runs the one dispatch, and reads the outputs back.
+    pub fn run(&self, args: &[Vec<u32>]) -> Result<Dispatched, ExecError> {
+        let mut guard = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
+        let bufs = guard.get_or_insert_with(|| self.make_buffers());
+        let s = &self.shader;
+        let (device, queue) = (&self.gpu.device, &self.gpu.queue);
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("pallas-wgpu launch"),
+        });
+        for (&b, words) in s.arg_buffers.iter().zip(args) {
+            if !words.is_empty() {
+                queue.write_buffer(&bufs.globals[b], 0, bytemuck::cast_slice(words));
+            }
+        }
+        for &b in &s.out_buffers {
+            if !s.arg_buffers.contains(&b) {
+                enc.clear_buffer(&bufs.globals[b], 0, None);
+            }
+        }
+        if let Some(e) = &bufs.err {
+            enc.clear_buffer(e, 0, None);
+        }
+        {
+            let timestamp_writes = bufs.queries.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                query_set: set,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("grid"),
+                timestamp_writes,
+            });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &bufs.bind_group, &[]);
+            pass.dispatch_workgroups(s.workgroups, 1, 1);
+        }
+        let mut off = 0u64;
+        for &b in &s.out_buffers {
+            let bytes = (s.buffers[b].words * 4) as u64;
+            if bytes > 0 {
+                enc.copy_buffer_to_buffer(&bufs.globals[b], 0, &bufs.readback, off, bytes);
+            }
+            off += bytes;
+        }
+        if let Some(e) = &bufs.err {
+            enc.copy_buffer_to_buffer(e, 0, &bufs.readback, off, 4);
+        }
+        let ts_off = ((bufs.readback_words * 4 + 7) / 8 * 8) as u64;
+        if let Some((set, resolve)) = &bufs.queries {
+            enc.resolve_query_set(set, 0..2, resolve, 0);
+            enc.copy_buffer_to_buffer(resolve, 0, &bufs.readback, ts_off, 16);
+        }
+        queue.submit([enc.finish()]);
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(backend_error(format!("the launch failed: {e}")));
+        }
+        let slice = bufs.readback.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| backend_error(format!("waiting for the dispatch: {e}")))?;
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(backend_error(format!("reading results back: {e}"))),
+            Err(_) => return Err(backend_error("reading results back: the map never completed")),
+        }
+        let (outputs, fault, device_ns) = {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| backend_error(format!("reading results back: {e}")))?;
+            let words: &[u32] = bytemuck::cast_slice(&view);
+            let mut outputs = Vec::new();
+            let mut at = 0;
+            for &b in &s.out_buffers {
+                let n = s.buffers[b].words;
+                outputs.push(words[at..at + n].to_vec());
+                at += n;
+            }
+            let fault = if s.has_error_word { words[at] } else { 0 };
+            let device_ns = bufs.queries.as_ref().map(|_| {
+                let t = ts_off as usize / 4;
+                let t0 = words[t] as u64 | (words[t + 1] as u64) << 32;
+                let t1 = words[t + 2] as u64 | (words[t + 3] as u64) << 32;
+                (t1.saturating_sub(t0) as f64 * self.gpu.queue.get_timestamp_period() as f64) as u64
+            });
+            (outputs, fault, device_ns)
+        };
+        bufs.readback.unmap();
+        Ok(Dispatched {
+            outputs,
+            device_ns,
+            fault,
+        })
+    }
+}

@@ -1,0 +1,300 @@
+//! WGSL for one element: literals, storage-word conversions and the
+//! elementwise operations, with the exact semantics of `pallas_ir::eval`
+//! (XLA's integer division, saturating float-to-int casts, NaN-propagating
+//! max/min, shifts of 32 or more). Operations whose WGSL builtin differs
+//! from those semantics go through helper functions, emitted once per
+//! module by [`Helpers`].
+
+use std::collections::BTreeSet;
+
+use pallas_ir::{BinaryOp, CmpOp, DType, ReduceOp, Scalar, UnaryOp};
+
+/// The WGSL type of a scalar of `d`.
+pub fn ty(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "f32",
+        DType::I32 => "i32",
+        DType::U32 => "u32",
+        _ => "bool",
+    }
+}
+
+/// A WGSL literal, exact for every value (NaN, infinities and subnormals
+/// through their bits).
+pub fn literal(s: Scalar) -> String {
+    match s {
+        Scalar::F32(v) if v.is_finite() && (v == 0.0 || v.is_normal()) => {
+            if v == 0.0 && v.is_sign_negative() {
+                "(-0.0f)".into()
+            } else {
+                format!("{v:?}f")
+            }
+        }
+        Scalar::F32(v) => format!("bitcast<f32>({:#010x}u)", v.to_bits()),
+        Scalar::I32(i32::MIN) => "bitcast<i32>(0x80000000u)".into(),
+        Scalar::I32(v) => format!("{v}i"),
+        Scalar::U32(v) => format!("{v}u"),
+        Scalar::Bool(v) => format!("{v}"),
+    }
+}
+
+/// A value of dtype `d` from a `u32` storage word.
+pub fn from_bits(d: DType, w: &str) -> String {
+    match d {
+        DType::F32 => format!("bitcast<f32>({w})"),
+        DType::I32 => format!("bitcast<i32>({w})"),
+        DType::U32 => w.to_string(),
+        _ => format!("({w} != 0u)"),
+    }
+}
+
+/// The `u32` storage word of a value of dtype `d`.
+pub fn to_bits(d: DType, v: &str) -> String {
+    match d {
+        DType::F32 | DType::I32 => format!("bitcast<u32>({v})"),
+        DType::U32 => v.to_string(),
+        _ => format!("select(0u, 1u, {v})"),
+    }
+}
+
+/// Helper functions a module uses; each is emitted once, in a fixed order.
+#[derive(Clone, Debug, Default)]
+pub struct Helpers(BTreeSet<&'static str>);
+
+impl Helpers {
+    /// Marks a helper as used (and the helpers it calls).
+    pub fn use_(&mut self, name: &'static str) {
+        self.0.insert(name);
+        match name {
+            "max_f32" | "min_f32" | "sign_f32" | "cast_f32_i32" | "cast_f32_u32" | "pow_f32"
+            | "gt_nan_f32" | "lt_nan_f32" => {
+                self.0.insert("is_nan");
+            }
+            _ => {}
+        }
+    }
+
+    /// The WGSL source of every used helper.
+    pub fn source(&self) -> String {
+        self.0
+            .iter()
+            .map(|h| helper_source(h))
+            .collect::<Vec<_>>()
+            .join("")
+    }
+}
+
+fn helper_source(name: &str) -> &'static str {
+    match name {
+        "is_nan" => "fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n",
+        "max_f32" => "fn max_f32(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return bitcast<f32>(0x7fc00000u); } return max(a, b); }\n",
+        "min_f32" => "fn min_f32(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return bitcast<f32>(0x7fc00000u); } return min(a, b); }\n",
+        "sign_f32" => "fn sign_f32(x: f32) -> f32 { if (is_nan(x) || x == 0.0f) { return x; } return select(-1.0f, 1.0f, x > 0.0f); }\n",
+        "round_f32" => "fn round_f32(x: f32) -> f32 { let t = trunc(x); if (abs(x - t) >= 0.5f) { return t + select(-1.0f, 1.0f, x > 0.0f); } return t; }\n",
+        "log1p_f32" => "fn log1p_f32(x: f32) -> f32 { let u = 1.0f + x; if (u == 1.0f) { return x; } return log(u) * (x / (u - 1.0f)); }\n",
+        "tanh_f32" => "fn tanh_f32(x: f32) -> f32 { return tanh(clamp(x, -16.0f, 16.0f)); }\n",
+        "erf_f32" => "fn erf_f32(x: f32) -> f32 {\n  let a = abs(x);\n  if (a > 4.0f) { return sign(x); }\n  if (a < 0.5f) {\n    let z = x * x;\n    return x * (1.1283791671f + z * (-0.3761263890f + z * (0.1128379167f + z * (-0.0268661706f + z * (0.0052239776f + z * (-0.0008548327f))))));\n  }\n  let t = 1.0f / (1.0f + 0.5f * a);\n  let y = t * exp(-a * a - 1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f)))))))));\n  return select(y - 1.0f, 1.0f - y, x >= 0.0f);\n}\n",
+        "pow_f32" => "fn pow_f32(a: f32, b: f32) -> f32 {\n  if (b == 0.0f) { return 1.0f; }\n  if (a == 1.0f) { return 1.0f; }\n  if (is_nan(a) || is_nan(b)) { return bitcast<f32>(0x7fc00000u); }\n  if (a < 0.0f) {\n    if (b != floor(b)) { return bitcast<f32>(0x7fc00000u); }\n    let r = pow(-a, b);\n    let odd = abs(b) < 16777216.0f && (i32(abs(b)) & 1) == 1;\n    return select(r, -r, odd);\n  }\n  if (a == 0.0f) { return select(0.0f, bitcast<f32>(0x7f800000u), b < 0.0f); }\n  return pow(a, b);\n}\n",
+        "rem_f32" => "fn rem_f32(a: f32, b: f32) -> f32 { return a - b * trunc(a / b); }\n",
+        "div_i32" => "fn div_i32(a: i32, b: i32) -> i32 { if (b == 0i) { return -1i; } return a / b; }\n",
+        "rem_i32" => "fn rem_i32(a: i32, b: i32) -> i32 { if (b == 0i) { return a; } if (b == -1i) { return 0i; } return a % b; }\n",
+        "div_u32" => "fn div_u32(a: u32, b: u32) -> u32 { if (b == 0u) { return 0xffffffffu; } return a / b; }\n",
+        "rem_u32" => "fn rem_u32(a: u32, b: u32) -> u32 { if (b == 0u) { return a; } return a % b; }\n",
+        "shl_i32" => "fn shl_i32(a: i32, b: i32) -> i32 { if (bitcast<u32>(b) >= 32u) { return 0i; } return a << bitcast<u32>(b); }\n",
+        "shrl_i32" => "fn shrl_i32(a: i32, b: i32) -> i32 { if (bitcast<u32>(b) >= 32u) { return 0i; } return bitcast<i32>(bitcast<u32>(a) >> bitcast<u32>(b)); }\n",
+        "shra_i32" => "fn shra_i32(a: i32, b: i32) -> i32 { if (bitcast<u32>(b) >= 32u) { return select(0i, -1i, a < 0i); } return a >> bitcast<u32>(b); }\n",
+        "shl_u32" => "fn shl_u32(a: u32, b: u32) -> u32 { if (b >= 32u) { return 0u; } return a << b; }\n",
+        "shrl_u32" => "fn shrl_u32(a: u32, b: u32) -> u32 { if (b >= 32u) { return 0u; } return a >> b; }\n",
+        "shra_u32" => "fn shra_u32(a: u32, b: u32) -> u32 { if (b >= 32u) { return select(0u, 0xffffffffu, bitcast<i32>(a) < 0i); } return bitcast<u32>(bitcast<i32>(a) >> b); }\n",
+        "cast_f32_i32" => "fn cast_f32_i32(x: f32) -> i32 { if (is_nan(x)) { return 0i; } if (x >= 2147483648.0f) { return 2147483647i; } if (x <= -2147483648.0f) { return bitcast<i32>(0x80000000u); } return i32(x); }\n",
+        "cast_f32_u32" => "fn cast_f32_u32(x: f32) -> u32 { if (is_nan(x) || x <= 0.0f) { return 0u; } if (x >= 4294967296.0f) { return 0xffffffffu; } return u32(x); }\n",
+        "gt_nan_f32" => "fn gt_nan_f32(a: f32, b: f32) -> bool { return a > b || (is_nan(a) && !is_nan(b)); }\n",
+        "lt_nan_f32" => "fn lt_nan_f32(a: f32, b: f32) -> bool { return a < b || (is_nan(a) && !is_nan(b)); }\n",
+        _ => "",
+    }
+}
+
+/// `op x` for a scalar of dtype `d`.
+pub fn unary(h: &mut Helpers, op: UnaryOp, d: DType, x: &str) -> String {
+    use UnaryOp::*;
+    match d {
+        DType::F32 => {
+            let call = |h: &mut Helpers, f: &'static str| {
+                h.use_(f);
+                format!("{f}({x})")
+            };
+            match op {
+                Neg => format!("(-{x})"),
+                Abs => format!("abs({x})"),
+                Exp => format!("exp({x})"),
+                Exp2 => format!("exp2({x})"),
+                Log => format!("log({x})"),
+                Log1p => call(h, "log1p_f32"),
+                Sqrt => format!("sqrt({x})"),
+                Rsqrt => format!("(1.0f / sqrt({x}))"),
+                Sin => format!("sin({x})"),
+                Cos => format!("cos({x})"),
+                Tan => format!("tan({x})"),
+                Tanh => call(h, "tanh_f32"),
+                Logistic => format!("(1.0f / (1.0f + exp(-{x})))"),
+                Erf => call(h, "erf_f32"),
+                Floor => format!("floor({x})"),
+                Ceil => format!("ceil({x})"),
+                Round => call(h, "round_f32"),
+                Sign => call(h, "sign_f32"),
+                Not => x.to_string(),
+            }
+        }
+        DType::I32 => match op {
+            Neg => format!("(0i - {x})"),
+            Abs => format!("abs({x})"),
+            Sign => format!("sign({x})"),
+            _ => format!("(~{x})"),
+        },
+        DType::U32 => match op {
+            Neg => format!("(0u - {x})"),
+            Abs => x.to_string(),
+            Sign => format!("select(0u, 1u, {x} != 0u)"),
+            _ => format!("(~{x})"),
+        },
+        _ => format!("(!{x})"),
+    }
+}
+
+/// `a op b` for scalars of dtype `d`.
+pub fn binary(h: &mut Helpers, op: BinaryOp, d: DType, a: &str, b: &str) -> String {
+    use BinaryOp::*;
+    let mut call = |f: &'static str| {
+        h.use_(f);
+        format!("{f}({a}, {b})")
+    };
+    match (d, op) {
+        (_, Add) => format!("({a} + {b})"),
+        (_, Sub) => format!("({a} - {b})"),
+        (_, Mul) => format!("({a} * {b})"),
+        (DType::F32, Div) => format!("({a} / {b})"),
+        (DType::F32, Rem) => call("rem_f32"),
+        (DType::F32, Pow) => call("pow_f32"),
+        (DType::F32, Max) => call("max_f32"),
+        (DType::F32, Min) => call("min_f32"),
+        (DType::I32, Div) => call("div_i32"),
+        (DType::I32, Rem) => call("rem_i32"),
+        (DType::U32, Div) => call("div_u32"),
+        (DType::U32, Rem) => call("rem_u32"),
+        (DType::I32, Shl) => call("shl_i32"),
+        (DType::I32, ShrLogical) => call("shrl_i32"),
+        (DType::I32, ShrArith) => call("shra_i32"),
+        (DType::U32, Shl) => call("shl_u32"),
+        (DType::U32, ShrLogical) => call("shrl_u32"),
+        (DType::U32, ShrArith) => call("shra_u32"),
+        (_, Max) => format!("max({a}, {b})"),
+        (_, Min) => format!("min({a}, {b})"),
+        (DType::Bool, And) => format!("({a} && {b})"),
+        (DType::Bool, Or) => format!("({a} || {b})"),
+        (DType::Bool, Xor) => format!("({a} != {b})"),
+        (_, And) => format!("({a} & {b})"),
+        (_, Or) => format!("({a} | {b})"),
+        (_, Xor) => format!("({a} ^ {b})"),
+        _ => format!("({a} * {b})"),
+    }
+}
+
+/// `a cmp b` for scalars of dtype `d` (a `bool`).
+pub fn compare(op: CmpOp, d: DType, a: &str, b: &str) -> String {
+    let sym = match op {
+        CmpOp::Eq => "==",
+        CmpOp::Ne => "!=",
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+    };
+    if d == DType::Bool && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+        format!("(select(0u, 1u, {a}) {sym} select(0u, 1u, {b}))")
+    } else {
+        format!("({a} {sym} {b})")
+    }
+}
+
+/// `x as to`, from dtype `from`, with Rust's `as` semantics.
+pub fn cast(h: &mut Helpers, from: DType, to: DType, x: &str) -> String {
+    use DType::*;
+    match (from, to) {
+        (a, b) if a == b => x.to_string(),
+        (F32, I32) => {
+            h.use_("cast_f32_i32");
+            format!("cast_f32_i32({x})")
+        }
+        (F32, U32) => {
+            h.use_("cast_f32_u32");
+            format!("cast_f32_u32({x})")
+        }
+        (I32 | U32, F32) => format!("f32({x})"),
+        (I32, U32) | (U32, I32) => format!("bitcast<{}>({x})", ty(to)),
+        (Bool, F32) => format!("select(0.0f, 1.0f, {x})"),
+        (Bool, I32) => format!("select(0i, 1i, {x})"),
+        (Bool, U32) => format!("select(0u, 1u, {x})"),
+        (F32, Bool) => format!("({x} != 0.0f)"),
+        (I32, Bool) => format!("({x} != 0i)"),
+        _ => format!("({x} != 0u)"),
+    }
+}
+
+/// Reinterprets the 32 bits of `x` (dtype `from`) as dtype `to`.
+pub fn bitcast(from: DType, to: DType, x: &str) -> String {
+    from_bits(to, &to_bits(from, x))
+}
+
+/// The identity of a fold reduction (`None` for argmax/argmin).
+pub fn reduce_init(op: ReduceOp, d: DType) -> Option<Scalar> {
+    use ReduceOp::*;
+    Some(match (d, op) {
+        (DType::F32, Sum) => Scalar::F32(0.0),
+        (DType::F32, Prod) => Scalar::F32(1.0),
+        (DType::F32, Max) => Scalar::F32(f32::NEG_INFINITY),
+        (DType::F32, Min) => Scalar::F32(f32::INFINITY),
+        (DType::I32, Sum | Or) => Scalar::I32(0),
+        (DType::I32, Prod) => Scalar::I32(1),
+        (DType::I32, Max) => Scalar::I32(i32::MIN),
+        (DType::I32, Min) => Scalar::I32(i32::MAX),
+        (DType::I32, And) => Scalar::I32(-1),
+        (DType::U32, Sum | Or | Max) => Scalar::U32(0),
+        (DType::U32, Prod) => Scalar::U32(1),
+        (DType::U32, Min | And) => Scalar::U32(u32::MAX),
+        (DType::Bool, And | Min | Prod) => Scalar::Bool(true),
+        (DType::Bool, Or | Max | Sum) => Scalar::Bool(false),
+        _ => return None,
+    })
+}
+
+/// One fold step `acc <- acc op x`.
+pub fn reduce_step(h: &mut Helpers, op: ReduceOp, d: DType, acc: &str, x: &str) -> String {
+    use ReduceOp::*;
+    let bin = match (d, op) {
+        (DType::Bool, And | Min | Prod) => BinaryOp::And,
+        (DType::Bool, _) => BinaryOp::Or,
+        (_, Sum) => BinaryOp::Add,
+        (_, Prod) => BinaryOp::Mul,
+        (_, Max) => BinaryOp::Max,
+        (_, Min) => BinaryOp::Min,
+        (_, And) => BinaryOp::And,
+        _ => BinaryOp::Or,
+    };
+    binary(h, bin, d, acc, x)
+}
+
+/// Whether `x` beats the best so far `b` for argmax (`max`) or argmin.
+pub fn arg_better(h: &mut Helpers, max: bool, d: DType, x: &str, b: &str) -> String {
+    match (d, max) {
+        (DType::F32, true) => {
+            h.use_("gt_nan_f32");
+            format!("gt_nan_f32({x}, {b})")
+        }
+        (DType::F32, false) => {
+            h.use_("lt_nan_f32");
+            format!("lt_nan_f32({x}, {b})")
+        }
+        (_, true) => compare(CmpOp::Gt, d, x, b),
+        (_, false) => compare(CmpOp::Lt, d, x, b),
+    }
+}
