@@ -75,7 +75,9 @@ impl Gpu {
         .map_err(|e| format!("adapter `{}`: could not open a device: {e}", info.name))?;
         // Errors are caught by error scopes around each call; anything
         // else is reported, not a panic.
-        device.on_uncaptured_error(Arc::new(|e| eprintln!("pallas-wgpu: uncaptured wgpu error: {e}")));
+        device.on_uncaptured_error(Arc::new(|e| {
+            eprintln!("pallas-wgpu: uncaptured wgpu error: {e}")
+        }));
         Ok(Gpu {
             info,
             device,
@@ -90,7 +92,10 @@ impl Gpu {
     pub fn gen_limits(&self) -> wgsl::Limits {
         wgsl::Limits {
             // Keep a margin for the uniform-load word.
-            workgroup_storage_bytes: self.limits.max_compute_workgroup_storage_size.saturating_sub(16),
+            workgroup_storage_bytes: self
+                .limits
+                .max_compute_workgroup_storage_size
+                .saturating_sub(16),
             max_workgroups: self.limits.max_compute_workgroups_per_dimension,
             max_binding_bytes: self.limits.max_storage_buffer_binding_size as u64,
         }
@@ -216,7 +221,11 @@ impl Pipeline {
                 mapped_at_creation: false,
             })
         };
-        let globals: Vec<wgpu::Buffer> = s.buffers.iter().map(|b| storage(&b.name, b.words)).collect();
+        let globals: Vec<wgpu::Buffer> = s
+            .buffers
+            .iter()
+            .map(|b| storage(&b.name, b.words))
+            .collect();
         let mut extra = Vec::new();
         let wgs = s.workgroups as usize;
         if s.area_words > 0 {
@@ -225,7 +234,7 @@ impl Pipeline {
         if s.atomic_area_words > 0 {
             extra.push(storage("atomic area", s.atomic_area_words * wgs));
         }
-        let err = s.has_error_word.then(|| storage("error word", 1));
+        let err = s.has_error_word.then(|| storage("error words", 2));
         let mut entries: Vec<wgpu::BindGroupEntry> = globals
             .iter()
             .chain(extra.iter())
@@ -308,11 +317,14 @@ impl Pipeline {
             enc.clear_buffer(e, 0, None);
         }
         {
-            let timestamp_writes = bufs.queries.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
-                query_set: set,
-                beginning_of_pass_write_index: Some(0),
-                end_of_pass_write_index: Some(1),
-            });
+            let timestamp_writes =
+                bufs.queries
+                    .as_ref()
+                    .map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                        query_set: set,
+                        beginning_of_pass_write_index: Some(0),
+                        end_of_pass_write_index: Some(1),
+                    });
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("grid"),
                 timestamp_writes,
@@ -352,7 +364,11 @@ impl Pipeline {
         match rx.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(backend_error(format!("reading results back: {e}"))),
-            Err(_) => return Err(backend_error("reading results back: the map never completed")),
+            Err(_) => {
+                return Err(backend_error(
+                    "reading results back: the map never completed",
+                ))
+            }
         }
         let (outputs, fault, device_ns) = {
             let view = slice

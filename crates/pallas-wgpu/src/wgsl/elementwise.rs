@@ -8,9 +8,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use pallas_ir::{
-    DType, Indexer, MemorySpace, Op, ParamKind, Scalar, Type, ValidatedKernel, Value,
-};
+use pallas_ir::{DType, Indexer, MemorySpace, Op, ParamKind, Scalar, Type, ValidatedKernel, Value};
 
 use pallas_ir::validate::RefOrigin;
 
@@ -46,8 +44,7 @@ fn flat_len(vk: &ValidatedKernel) -> Option<usize> {
         }
     }
     let once = k.grid.len() == array.len()
-        && k
-            .grid
+        && k.grid
             .iter()
             .zip(array.iter().zip(&block))
             .all(|(g, (&n, &b))| g.size == n.div_ceil(b.max(1)));

@@ -22,8 +22,8 @@ use std::fmt::Write;
 
 use pallas_ir::eval::shape::strides;
 use pallas_ir::{
-    AtomicOp, BinaryOp, DType, DimSemantics, Indexer, MemorySpace, Offset, Op, ParamKind,
-    ReduceOp, RefAt, RefElem, Region, Scalar, Type, ValidatedKernel, Value,
+    AtomicOp, BinaryOp, DType, DimSemantics, Indexer, MemorySpace, Offset, Op, ParamKind, ReduceOp,
+    RefAt, RefElem, Region, Scalar, Type, ValidatedKernel, Value,
 };
 
 use pallas_ir::validate::RefOrigin;
@@ -32,7 +32,7 @@ use super::scalar::{self, from_bits, to_bits, Helpers};
 use super::{buffer_decls, buffer_of_param, global_buffers, GenError, Limits, Plan, Shader};
 
 /// Invocations per workgroup.
-const WORKGROUP: u32 = 64;
+const WORKGROUP: u32 = 256;
 
 /// Which memory a ref or value lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +108,12 @@ fn unsupported(vk: &ValidatedKernel, what: String) -> GenError {
     GenError::Unsupported(what)
 }
 
+/// How many steps of an inner loop of `n` iterations to write out per
+/// iteration (fewer loop iterations: lavapipe caps them per shader).
+fn unroll(n: usize) -> usize {
+    [8, 4, 2].into_iter().find(|u| n % u == 0).unwrap_or(1)
+}
+
 /// `(e / stride) % size` for a coordinate of a flat index, simplified.
 fn coord(e: &str, shape: &[usize], d: usize) -> String {
     let st: usize = shape[d + 1..].iter().product();
@@ -142,6 +148,34 @@ impl<'a> Gen<'a> {
         self.line("}");
     }
 
+    /// Opens a loop over `n` elements spread over the invocations, with
+    /// the element index in `e`. The loop's bounds are the same for every
+    /// invocation (a uniform loop; lavapipe caps the iterations of
+    /// divergent loops per shader at 65,535), a bounds test inside.
+    fn open_elems(&mut self, n: usize) {
+        if n <= WORKGROUP as usize {
+            self.open("{");
+            self.line("let e = lid;");
+            self.open(format!("if (e < {n}u) {{"));
+            return;
+        }
+        self.open(format!(
+            "for (var e0 = 0u; e0 < {n}u; e0 = e0 + {WORKGROUP}u) {{"
+        ));
+        self.line("let e = e0 + lid;");
+        if n % WORKGROUP as usize == 0 {
+            self.open("{");
+        } else {
+            self.open(format!("if (e < {n}u) {{"));
+        }
+    }
+
+    /// Closes [`Gen::open_elems`].
+    fn close_elems(&mut self) {
+        self.close();
+        self.close();
+    }
+
     fn barrier(&mut self) {
         if self.storage_barrier {
             self.line("storageBarrier();");
@@ -160,7 +194,7 @@ impl<'a> Gen<'a> {
 
     fn fresh(&mut self, prefix: &str) -> String {
         self.tmp += 1;
-        format!("{prefix}{}", self.tmp)
+        format!("{prefix}_{}", self.tmp)
     }
 
     fn fault(&mut self, what: String) -> usize {
@@ -197,9 +231,9 @@ impl<'a> Gen<'a> {
     }
 
     fn val(&self, v: Value) -> Result<Val, GenError> {
-        self.vals[v.index()]
-            .clone()
-            .ok_or_else(|| GenError::Unsupported(format!("value %{} used before it is defined", v.index())))
+        self.vals[v.index()].clone().ok_or_else(|| {
+            GenError::Unsupported(format!("value %{} used before it is defined", v.index()))
+        })
     }
 
     fn refloc(&self, v: Value) -> Result<RefLoc, GenError> {
@@ -267,7 +301,10 @@ impl<'a> Gen<'a> {
         mut expr: impl FnMut(&mut Self, &str) -> Result<String, GenError>,
     ) -> Result<(), GenError> {
         let (d, shape) = self.ty(v);
-        match self.vals[v.index()].clone().unwrap_or_else(|| self.define(v)) {
+        match self.vals[v.index()]
+            .clone()
+            .unwrap_or_else(|| self.define(v))
+        {
             Val::Reg(r) => {
                 let x = expr(self, "0u")?;
                 self.line(format!("{r} = {x};"));
@@ -275,12 +312,12 @@ impl<'a> Gen<'a> {
             Val::Arr(off) => {
                 let n: usize = shape.iter().product();
                 self.settle();
-                self.open(format!("for (var e = lid; e < {n}u; e = e + {WORKGROUP}u) {{"));
+                self.open_elems(n);
                 let x = expr(self, "e")?;
                 let w = to_bits(d, &x);
                 let st = self.write_stmt(Mem::Area, &format!("{off}u + e"), &w);
                 self.line(st);
-                self.close();
+                self.close_elems();
                 self.barrier();
             }
         }
@@ -334,7 +371,11 @@ impl<'a> Gen<'a> {
                 } => (Some(start), *size, *stride, true),
             };
             if let Some(o) = start {
-                let span = if size == 0 { 0 } else { (size - 1) * stride + 1 };
+                let span = if size == 0 {
+                    0
+                } else {
+                    (size - 1) * stride + 1
+                };
                 let limit = loc.shape[d] as i64 - span as i64;
                 match o {
                     Offset::Static(s) => {
@@ -418,7 +459,8 @@ impl<'a> Gen<'a> {
             None => format!("`{}` (instruction {})", data.op.name(), inst.index()),
         };
         let res = data.results.first().copied();
-        let result = || res.ok_or_else(|| GenError::Unsupported(format!("{what} without a result")));
+        let result =
+            || res.ok_or_else(|| GenError::Unsupported(format!("{what} without a result")));
         match &data.op {
             Op::Const(s) => {
                 let lit = scalar::literal(*s);
@@ -597,25 +639,51 @@ impl<'a> Gen<'a> {
             }
             Op::Reduce { op, x, axes } => self.reduce(result()?, *op, *x, axes)?,
             Op::Cumsum { x, axis } => {
+                // One invocation per line along the axis, summing in
+                // order (the sequential order of the other backends).
                 let (d, xs) = self.ty(*x);
                 let st = strides(&xs)[*axis];
-                let (x, axis) = (*x, *axis);
+                let len = xs[*axis];
                 let r = result()?;
-                // Each element sums its prefix in order (the sequential
-                // order of the other backends).
+                let Val::Arr(off) = self.vals[r.index()]
+                    .clone()
+                    .unwrap_or_else(|| self.define(r))
+                else {
+                    return Err(GenError::Unsupported(format!("{what} of a scalar")));
+                };
+                let lines: usize = xs.iter().product::<usize>() / len.max(1);
+                let mut outer = xs.clone();
+                outer[*axis] = 1;
                 let acc = self.fresh("cs");
-                let _ = writeln!(self.decls, "  var {acc}: {};", scalar::ty(d));
-                self.produce(r, |g, e| {
-                    let c = coord(e, &xs, axis);
-                    let zero = scalar::literal(Scalar::zero(d));
-                    g.line(format!("{acc} = {zero};"));
-                    g.open(format!("for (var j = 0u; j <= {c}; j = j + 1u) {{"));
-                    let xe = g.elem(x, &format!("({e} - {c} * {st}u + j * {st}u)"))?;
-                    let step = scalar::binary(&mut g.h, BinaryOp::Add, d, &acc, &xe);
-                    g.line(format!("{acc} = {step};"));
-                    g.close();
-                    Ok(acc.clone())
-                })?;
+                self.settle();
+                self.open_elems(lines);
+                // The line's first element: its coordinates with the axis at 0.
+                let ost = strides(&xs);
+                let mut base = vec!["0u".to_string()];
+                for dd in 0..xs.len() {
+                    if dd != *axis && xs[dd] > 1 {
+                        base.push(format!("{} * {}u", coord("e", &outer, dd), ost[dd]));
+                    }
+                }
+                self.line(format!("let lb = {};", base.join(" + ")));
+                self.line(format!(
+                    "var {acc}: {} = {};",
+                    scalar::ty(d),
+                    scalar::literal(Scalar::zero(d))
+                ));
+                let u = unroll(len);
+                self.open(format!("for (var j0 = 0u; j0 < {len}u; j0 = j0 + {u}u) {{"));
+                for q in 0..u {
+                    self.line(format!("{{ let j = lb + (j0 + {q}u) * {st}u;"));
+                    let xe = self.elem(*x, "j")?;
+                    let step = scalar::binary(&mut self.h, BinaryOp::Add, d, &acc, &xe);
+                    self.line(format!("{acc} = {step};"));
+                    let w = self.write_stmt(Mem::Area, &format!("{off}u + j"), &to_bits(d, &acc));
+                    self.line(format!("{w} }}"));
+                }
+                self.close();
+                self.close_elems();
+                self.barrier();
             }
             Op::Dot {
                 lhs,
@@ -659,9 +727,15 @@ impl<'a> Gen<'a> {
                 value,
                 mask,
             } => self.atomic(result()?, *op, dst, *value, *mask, None, &what)?,
-            Op::AtomicCas { dst, expected, new } => {
-                self.atomic(result()?, AtomicOp::Xchg, dst, *new, None, Some(*expected), &what)?
-            }
+            Op::AtomicCas { dst, expected, new } => self.atomic(
+                result()?,
+                AtomicOp::Xchg,
+                dst,
+                *new,
+                None,
+                Some(*expected),
+                &what,
+            )?,
             Op::For {
                 lower,
                 upper,
@@ -678,24 +752,38 @@ impl<'a> Gen<'a> {
                 self.define_all(&args);
                 let lo = self.elem(*lower, "0u")?;
                 let hi = self.elem(*upper, "0u")?;
+                let trips_static = match (self.const_i32(*lower), self.const_i32(*upper)) {
+                    (Some(l), Some(h)) if h > l => Some((h as i64 - l as i64 + step - 1) / step),
+                    (Some(_), Some(_)) => Some(0),
+                    _ => None,
+                };
                 let (lo, hi) = (self.uniform(DType::I32, &lo), self.uniform(DType::I32, &hi));
+                // A static trip count is unrolled (lavapipe caps loop
+                // iterations per shader).
+                let u = trips_static.map_or(1, |t| unroll(t as usize)) as u32;
                 let trips = self.fresh("n");
                 self.line(format!(
                     "let {trips} = select(0u, (bitcast<u32>({hi} - {lo}) - 1u) / {step}u + 1u, {hi} > {lo});"
                 ));
                 let t = self.fresh("t");
                 self.settle();
-                self.open(format!("for (var {t} = 0u; {t} < {trips}; {t} = {t} + 1u) {{"));
-                let iv = self.val(args[0])?;
-                if let Val::Reg(iv) = iv {
-                    self.line(format!("{iv} = {lo} + bitcast<i32>({t} * {step}u);"));
+                self.open(format!(
+                    "for (var {t} = 0u; {t} < {trips}; {t} = {t} + {u}u) {{"
+                ));
+                for q in 0..u {
+                    let iv = self.val(args[0])?;
+                    if let Val::Reg(iv) = iv {
+                        self.line(format!(
+                            "{iv} = {lo} + bitcast<i32>(({t} + {q}u) * {step}u);"
+                        ));
+                    }
+                    for (&a, &r) in args[1..].iter().zip(&rs) {
+                        self.assign(a, r)?;
+                    }
+                    self.region(*body)?;
+                    self.yields_to(*body, &rs)?;
+                    self.barrier();
                 }
-                for (&a, &r) in args[1..].iter().zip(&rs) {
-                    self.assign(a, r)?;
-                }
-                self.region(*body)?;
-                self.yields_to(*body, &rs)?;
-                self.barrier();
                 self.close();
             }
             Op::While { inits, cond, body } => {
@@ -767,10 +855,10 @@ impl<'a> Gen<'a> {
                                 shape: t.shape.clone(),
                                 dtype: d,
                             });
-                            self.open(format!("for (var e = lid; e < {n}u; e = e + {WORKGROUP}u) {{"));
+                            self.open_elems(n);
                             let st = self.write_stmt(mem, &format!("{off}u + e"), "0u");
                             self.line(st);
-                            self.close();
+                            self.close_elems();
                         }
                         RefElem::Semaphore(_) => {
                             let off = self.sems;
@@ -798,15 +886,18 @@ impl<'a> Gen<'a> {
                 let (s, d) = (self.span(src, &what)?, self.span(dst, &what)?);
                 let n: usize = s.kept.iter().map(|k| k.0).product();
                 self.settle();
-                self.open(format!("for (var e = lid; e < {n}u; e = e + {WORKGROUP}u) {{"));
+                self.open_elems(n);
                 let w = self.read(s.loc.mem, &Self::at(&s, "e"));
                 let st = self.write_stmt(d.loc.mem, &Self::at(&d, "e"), &w);
                 self.line(st);
-                self.close();
+                self.close_elems();
                 self.barrier();
                 let bytes = n * s.loc.dtype.size_bytes();
                 let slot = self.span(sem, &what)?;
-                self.line(format!("sems[{}] = sems[{}] + {bytes}i;", slot.base, slot.base));
+                self.line(format!(
+                    "sems[{}] = sems[{}] + {bytes}i;",
+                    slot.base, slot.base
+                ));
             }
             Op::DmaWait { dst, sem } => {
                 let d = self.span(dst, &what)?;
@@ -823,7 +914,10 @@ impl<'a> Gen<'a> {
                 }
                 let inc = self.elem(*inc, "0u")?;
                 let slot = self.span(sem, &what)?;
-                self.line(format!("sems[{}] = sems[{}] + {inc};", slot.base, slot.base));
+                self.line(format!(
+                    "sems[{}] = sems[{}] + {inc};",
+                    slot.base, slot.base
+                ));
             }
             Op::SemaphoreWait { sem, value } => {
                 let v = self.elem(*value, "0u")?;
@@ -844,6 +938,15 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
+    /// The value of an `i32` constant.
+    fn const_i32(&self, v: Value) -> Option<i32> {
+        let k = self.vk.kernel();
+        match &k.insts[k.def_inst(v)?].op {
+            Op::Const(Scalar::I32(c)) => Some(*c),
+            _ => None,
+        }
+    }
+
     fn sem_wait(&mut self, sem: &RefAt, n: &str, what: &str) -> Result<(), GenError> {
         let slot = self.span(sem, what)?;
         let code = self.fault(format!(
@@ -857,12 +960,18 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
-    fn store(&mut self, dst: &RefAt, value: Value, mask: Option<Value>, what: &str) -> Result<(), GenError> {
+    fn store(
+        &mut self,
+        dst: &RefAt,
+        value: Value,
+        mask: Option<Value>,
+        what: &str,
+    ) -> Result<(), GenError> {
         let span = self.span(dst, what)?;
         let n: usize = span.kept.iter().map(|k| k.0).product();
         let d = span.loc.dtype;
         self.settle();
-        self.open(format!("for (var e = lid; e < {n}u; e = e + {WORKGROUP}u) {{"));
+        self.open_elems(n);
         let v = self.elem(value, "e")?;
         let st = self.write_stmt(span.loc.mem, &Self::at(&span, "e"), &to_bits(d, &v));
         match mask {
@@ -872,7 +981,7 @@ impl<'a> Gen<'a> {
             }
             None => self.line(st),
         }
-        self.close();
+        self.close_elems();
         self.barrier();
         Ok(())
     }
@@ -900,7 +1009,7 @@ impl<'a> Gen<'a> {
         // Old values go to an area slot, then to the result.
         let slot = self.alloc(n);
         self.settle();
-        self.open(format!("for (var e = lid; e < {n}u; e = e + {WORKGROUP}u) {{"));
+        self.open_elems(n);
         let p = self.ptr(span.loc.mem, &Self::at(&span, "e"));
         let v = self.elem(value, "e")?;
         let vb = to_bits(d, &v);
@@ -916,7 +1025,9 @@ impl<'a> Gen<'a> {
             self.line(format!("{old} = atomicLoad({p});"));
             self.open("loop {");
             self.line(format!("if ({old} != {xb}) {{ break; }}"));
-            self.line(format!("let r = atomicCompareExchangeWeak({p}, {old}, {vb});"));
+            self.line(format!(
+                "let r = atomicCompareExchangeWeak({p}, {old}, {vb});"
+            ));
             self.line(format!("if (r.exchanged) {{ break; }}"));
             self.line(format!("{old} = r.old_value;"));
             self.close();
@@ -952,9 +1063,8 @@ impl<'a> Gen<'a> {
         self.close();
         let st = self.write_stmt(Mem::Area, &format!("{slot}u + e"), &old);
         self.line(st);
-        self.close();
+        self.close_elems();
         self.barrier();
-        self.vals[r.index()] = None;
         self.produce(r, |g, e| {
             let w = g.read(Mem::Area, &format!("{slot}u + {e}"));
             Ok(from_bits(d, &w))
@@ -991,10 +1101,14 @@ impl<'a> Gen<'a> {
             match scalar::reduce_init(op, d) {
                 Some(init) if !matches!(op, ReduceOp::Argmax | ReduceOp::Argmin) => {
                     g.line(format!("{acc} = {};", scalar::literal(init)));
-                    g.open(format!("for (var j = 0u; j < {rn}u; j = j + 1u) {{"));
-                    let xe = g.elem(x, &idx)?;
-                    let step = scalar::reduce_step(&mut g.h, op, d, &acc, &xe);
-                    g.line(format!("{acc} = {step};"));
+                    let u = unroll(rn);
+                    g.open(format!("for (var j0 = 0u; j0 < {rn}u; j0 = j0 + {u}u) {{"));
+                    for q in 0..u {
+                        g.line(format!("{{ let j = j0 + {q}u;"));
+                        let xe = g.elem(x, &idx)?;
+                        let step = scalar::reduce_step(&mut g.h, op, d, &acc, &xe);
+                        g.line(format!("{acc} = {step}; }}"));
+                    }
                     g.close();
                     Ok(acc.clone())
                 }
@@ -1037,11 +1151,15 @@ impl<'a> Gen<'a> {
                 format!("(k * {}u + {j})", bsh[1])
             };
             g.line(format!("{acc} = {};", scalar::literal(Scalar::zero(d))));
-            g.open(format!("for (var k = 0u; k < {kd}u; k = k + 1u) {{"));
-            let (x, y) = (g.elem(a, &ai)?, g.elem(b, &bi)?);
-            let m = scalar::binary(&mut g.h, BinaryOp::Mul, d, &x, &y);
-            let s = scalar::binary(&mut g.h, BinaryOp::Add, d, &acc, &m);
-            g.line(format!("{acc} = {s};"));
+            let u = unroll(kd);
+            g.open(format!("for (var k0 = 0u; k0 < {kd}u; k0 = k0 + {u}u) {{"));
+            for q in 0..u {
+                g.line(format!("{{ let k = k0 + {q}u;"));
+                let (x, y) = (g.elem(a, &ai)?, g.elem(b, &bi)?);
+                let m = scalar::binary(&mut g.h, BinaryOp::Mul, d, &x, &y);
+                let s = scalar::binary(&mut g.h, BinaryOp::Add, d, &acc, &m);
+                g.line(format!("{acc} = {s}; }}"));
+            }
             g.close();
             Ok(acc.clone())
         })
@@ -1054,14 +1172,21 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Result<Shader, GenErro
     match build(vk, limits, true)? {
         Some(s) => Ok(s),
         None => build(vk, limits, false)?.ok_or_else(|| {
-            GenError::Limit(format!("kernel `{}`: no placement of its memory fits", vk.kernel().name))
+            GenError::Limit(format!(
+                "kernel `{}`: no placement of its memory fits",
+                vk.kernel().name
+            ))
         }),
     }
 }
 
 /// Generates with the area in workgroup memory (`in_workgroup`) or in a
 /// global buffer; `None` when it does not fit workgroup memory.
-fn build(vk: &ValidatedKernel, limits: &Limits, in_workgroup: bool) -> Result<Option<Shader>, GenError> {
+fn build(
+    vk: &ValidatedKernel,
+    limits: &Limits,
+    in_workgroup: bool,
+) -> Result<Option<Shader>, GenError> {
     let k = vk.kernel();
     let (buffers, arg_buffers, out_buffers) = global_buffers(vk);
     let mut atomic_refs = HashSet::new();
@@ -1293,8 +1418,19 @@ fn build(vk: &ValidatedKernel, limits: &Limits, in_workgroup: bool) -> Result<Op
         .min(by_memory)
         .max(1) as u32;
     finish(
-        vk, g, &buffers, arg_buffers, out_buffers, &blocked, point_code, tail, workgroups, par,
-        arb, empty,
+        vk,
+        limits,
+        g,
+        &buffers,
+        arg_buffers,
+        out_buffers,
+        &blocked,
+        point_code,
+        tail,
+        workgroups,
+        par,
+        arb,
+        empty,
     )
     .map(Some)
 }
@@ -1302,6 +1438,7 @@ fn build(vk: &ValidatedKernel, limits: &Limits, in_workgroup: bool) -> Result<Op
 #[allow(clippy::too_many_arguments)]
 fn finish(
     vk: &ValidatedKernel,
+    limits: &Limits,
     g: Gen,
     buffers: &[super::GlobalBuffer],
     arg_buffers: Vec<usize>,
@@ -1318,6 +1455,11 @@ fn finish(
     let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
     let ppoints: usize = grid[..par].iter().product();
     let nbuf = buffers.len();
+    let mut g = g;
+    let _ = limits;
+    let loop_code = g.fault(
+        "the driver cut the shader's loops short (Mesa's lavapipe stops every loop once a shader has run 65,535 loop iterations in all; the results would be wrong): use smaller blocks or fewer arbitrary grid steps per parallel point, or a real GPU".to_string(),
+    );
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -1332,11 +1474,18 @@ fn finish(
     if g.area_in_workgroup {
         let _ = writeln!(s, "var<workgroup> wa: array<u32, {}>;", g.area.max(1));
         if g.atomic_area > 0 {
-            let _ = writeln!(s, "var<workgroup> wat: array<atomic<u32>, {}>;", g.atomic_area);
+            let _ = writeln!(
+                s,
+                "var<workgroup> wat: array<atomic<u32>, {}>;",
+                g.atomic_area
+            );
         }
     } else {
         area_words = g.area.max(1);
-        let _ = writeln!(s, "@group(0) @binding({next}) var<storage, read_write> la: array<u32>;");
+        let _ = writeln!(
+            s,
+            "@group(0) @binding({next}) var<storage, read_write> la: array<u32>;"
+        );
         next += 1;
         if g.atomic_area > 0 {
             atomic_words = g.atomic_area;
@@ -1347,9 +1496,13 @@ fn finish(
             next += 1;
         }
     }
-    let _ = writeln!(s, "@group(0) @binding({next}) var<storage, read_write> err: array<atomic<u32>>;");
+    let _ = writeln!(
+        s,
+        "@group(0) @binding({next}) var<storage, read_write> err: array<atomic<u32>>;"
+    );
     s.push_str("var<workgroup> ub: u32;\n");
-    let _ = writeln!(s, "var<private> sems: array<i32, {}>;\n", g.sems.max(1));
+    let _ = writeln!(s, "var<private> sems: array<i32, {}>;", g.sems.max(1));
+    s.push('\n');
     s.push_str("fn fault(c: u32) { atomicMax(&err[0], c); }\n");
     s.push_str(&g.h.source());
     let _ = writeln!(
@@ -1368,27 +1521,19 @@ fn finish(
     for (bi, b) in blocked.iter().enumerate() {
         let _ = writeln!(s, "  var have{bi}: bool = false;");
         for d in 0..b.block.len() {
-            let _ = writeln!(s, "  var bi{bi}_{d}: i32 = 0i;\n  var nb{bi}_{d}: i32 = 0i;");
+            let _ = writeln!(
+                s,
+                "  var bi{bi}_{d}: i32 = 0i;\n  var nb{bi}_{d}: i32 = 0i;"
+            );
         }
     }
     s.push_str(&g.decls);
-    if !g.area_in_workgroup {
-        // Zero the workgroup's slice, as workgroup memory would be.
-        let _ = writeln!(
-            s,
-            "  for (var e = lid; e < {area_words}u; e = e + {WORKGROUP}u) {{ la[ab + e] = 0u; }}"
-        );
-        if atomic_words > 0 {
-            let _ = writeln!(
-                s,
-                "  for (var e = lid; e < {atomic_words}u; e = e + {WORKGROUP}u) {{ atomicStore(&lat[aab + e], 0u); }}"
-            );
-        }
-        s.push_str("  storageBarrier();\n  workgroupBarrier();\n");
-    }
     let pp = if empty { 0 } else { ppoints.max(1) };
     let ar = if empty { 0 } else { arb.max(1) };
-    let _ = writeln!(s, "  for (var pp = w; pp < {pp}u; pp = pp + {workgroups}u) {{");
+    let _ = writeln!(
+        s,
+        "  for (var pp = w; pp < {pp}u; pp = pp + {workgroups}u) {{"
+    );
     for d in (0..par).rev() {
         let inner: usize = grid[d + 1..par].iter().product();
         let _ = writeln!(s, "    pt{d} = i32((pp / {inner}u) % {}u);", grid[d]);
@@ -1401,6 +1546,12 @@ fn finish(
     s.push_str(&point_code);
     s.push_str("    }\n  }\n");
     s.push_str(&tail);
+    // A loop the driver cut short leaves its loop budget spent: then this
+    // probe (whose trip count the compiler cannot see) stops early too.
+    let _ = writeln!(
+        s,
+        "  var probe = 0u;\n  let probe_trips = 2u + atomicLoad(&err[1]);\n  for (var i = 0u; i < probe_trips; i = i + 1u) {{ probe = probe + 1u; }}\n  if (probe != probe_trips) {{ fault({loop_code}u); }}"
+    );
     s.push_str("}\n");
     let _ = vk;
     Ok(Shader {
@@ -1426,7 +1577,7 @@ fn copy_block(g: &mut Gen, b: &Blocked, bi: usize, idx: &str, to_global: bool) {
     let n: usize = b.block.iter().product();
     let ast = strides(&b.array);
     let bst = strides(&b.block);
-    g.open(format!("for (var e = lid; e < {n}u; e = e + {WORKGROUP}u) {{"));
+    g.open_elems(n);
     let mut inb = Vec::new();
     let mut gidx = vec!["0u".to_string()];
     for d in 0..b.block.len() {
@@ -1455,7 +1606,7 @@ fn copy_block(g: &mut Gen, b: &Blocked, bi: usize, idx: &str, to_global: bool) {
         g.line(st);
     }
     g.close();
-    g.close();
+    g.close_elems();
     if to_global {
         g.barrier();
     }

@@ -201,7 +201,12 @@ pub(crate) fn global_buffers(vk: &ValidatedKernel) -> (Vec<GlobalBuffer>, Vec<us
 }
 
 /// The global buffer of parameter `i`, when it has one.
-pub(crate) fn buffer_of_param(k: &Kernel, i: usize, args: &[usize], outs: &[usize]) -> Option<usize> {
+pub(crate) fn buffer_of_param(
+    k: &Kernel,
+    i: usize,
+    args: &[usize],
+    outs: &[usize],
+) -> Option<usize> {
     let p = &k.params[i];
     match p.kind {
         ParamKind::ScalarPrefetch | ParamKind::Input => {
