@@ -122,6 +122,12 @@ pub fn validate_wgsl(source: &str) -> Result<naga::Module, String> {
     Ok(module)
 }
 
+/// Error words for `faults` fault codes (1-based): word 0 stays zero,
+/// bit `c % 32` of word `1 + c / 32` is code `c`.
+fn error_words(faults: usize) -> usize {
+    1 + (faults + 1).div_ceil(32)
+}
+
 /// Buffers of one compiled kernel, kept between launches.
 struct Buffers {
     globals: Vec<wgpu::Buffer>,
@@ -234,7 +240,9 @@ impl Pipeline {
         if s.atomic_area_words > 0 {
             extra.push(storage("atomic area", s.atomic_area_words * wgs));
         }
-        let err = s.has_error_word.then(|| storage("error words", 2));
+        let err = s
+            .has_error_word
+            .then(|| storage("error words", error_words(s.faults.len())));
         let mut entries: Vec<wgpu::BindGroupEntry> = globals
             .iter()
             .chain(extra.iter())
@@ -260,7 +268,7 @@ impl Pipeline {
             .iter()
             .map(|&b| s.buffers[b].words)
             .sum::<usize>()
-            + 1;
+            + error_words(s.faults.len());
         let readback = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size: ((readback_words + 6) * 4) as u64,
@@ -342,7 +350,8 @@ impl Pipeline {
             off += bytes;
         }
         if let Some(e) = &bufs.err {
-            enc.copy_buffer_to_buffer(e, 0, &bufs.readback, off, 4);
+            let bytes = (error_words(s.faults.len()) * 4) as u64;
+            enc.copy_buffer_to_buffer(e, 0, &bufs.readback, off, bytes);
         }
         let ts_off = ((bufs.readback_words * 4 + 7) / 8 * 8) as u64;
         if let Some((set, resolve)) = &bufs.queries {
@@ -382,7 +391,17 @@ impl Pipeline {
                 outputs.push(words[at..at + n].to_vec());
                 at += n;
             }
-            let fault = if s.has_error_word { words[at] } else { 0 };
+            let fault = if s.has_error_word {
+                let n = error_words(s.faults.len());
+                (1..n)
+                    .find_map(|w| {
+                        let bits = words[at + w];
+                        (bits != 0).then(|| ((w - 1) * 32) as u32 + bits.trailing_zeros())
+                    })
+                    .unwrap_or(0)
+            } else {
+                0
+            };
             let device_ns = bufs.queries.as_ref().map(|_| {
                 let t = ts_off as usize / 4;
                 let t0 = words[t] as u64 | (words[t + 1] as u64) << 32;

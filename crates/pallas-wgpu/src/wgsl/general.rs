@@ -1503,7 +1503,11 @@ fn finish(
     s.push_str("var<workgroup> ub: u32;\n");
     let _ = writeln!(s, "var<private> sems: array<i32, {}>;", g.sems.max(1));
     s.push('\n');
-    s.push_str("fn fault(c: u32) { atomicMax(&err[0], c); }\n");
+    // The first fault is kept.
+    // Fault `c` sets bit `c % 32` of word `1 + c / 32` (no loop: lavapipe
+    // runs masked-off branches and would spend its loop budget); the
+    // runtime reports the lowest code set, the first in program order.
+    s.push_str("fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }\n");
     s.push_str(&g.h.source());
     let _ = writeln!(
         s,
@@ -1550,7 +1554,7 @@ fn finish(
     // probe (whose trip count the compiler cannot see) stops early too.
     let _ = writeln!(
         s,
-        "  var probe = 0u;\n  let probe_trips = 2u + atomicLoad(&err[1]);\n  for (var i = 0u; i < probe_trips; i = i + 1u) {{ probe = probe + 1u; }}\n  if (probe != probe_trips) {{ fault({loop_code}u); }}"
+        "  var probe = 0u;\n  let probe_trips = 2u + atomicLoad(&err[0]);\n  for (var i = 0u; i < probe_trips; i = i + 1u) {{ probe = probe + 1u; }}\n  if (probe != probe_trips) {{ fault({loop_code}u); }}"
     );
     s.push_str("}\n");
     let _ = vk;

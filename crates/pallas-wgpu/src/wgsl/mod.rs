@@ -81,10 +81,11 @@ pub struct Shader {
     /// Words of the per-workgroup atomic area in a global buffer; 0 when
     /// none.
     pub atomic_area_words: usize,
-    /// Whether the module reports faults through an error word (bound
-    /// last); fault code `c` is described by `faults[c - 1]`.
+    /// What each fault code means: code `c` is described by
+    /// `faults[c - 1]` and sets bit `c % 32` of error word `1 + c / 32`
+    /// (word 0 stays zero).
     pub faults: Vec<String>,
-    /// Whether the error word is bound.
+    /// Whether the error words are bound (last).
     pub has_error_word: bool,
     /// Grid points the dispatch stands for.
     pub grid_points: u64,

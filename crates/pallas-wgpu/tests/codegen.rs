@@ -1,0 +1,100 @@
+//! The generated WGSL of every corpus kernel, at its default size and the
+//! WebGPU default limits: kept as snapshot files under `tests/snapshots/`
+//! (run with `BLESS=1` to rewrite them), each parsed and validated by naga.
+//! Needs no GPU.
+
+use std::path::PathBuf;
+
+use pallas_ir::{corpus, validate};
+use pallas_wgpu::{generate, validate_wgsl, Limits, Plan};
+
+fn snapshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots")
+}
+
+#[test]
+fn corpus_wgsl_matches_the_snapshots_and_validates() {
+    let bless = std::env::var_os("BLESS").is_some();
+    for e in corpus::all() {
+        let vk = validate(&e.kernel).unwrap();
+        let shader =
+            generate(&vk, &Limits::default()).unwrap_or_else(|err| panic!("{}: {err:?}", e.name));
+        if let Err(msg) = validate_wgsl(&shader.source) {
+            panic!("{}: naga rejects the module:\n{msg}", e.name);
+        }
+        let path = snapshot_dir().join(format!("{}.wgsl", e.name));
+        if bless {
+            std::fs::write(&path, &shader.source).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("{}: {err} (run with BLESS=1)", path.display()));
+        assert_eq!(
+            on_disk,
+            shader.source,
+            "{} differs from the generated WGSL (run with BLESS=1 to update)",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn elementwise_kernels_are_coarsened_and_the_rest_are_general() {
+    for e in corpus::all() {
+        let vk = validate(&e.kernel).unwrap();
+        let plan = generate(&vk, &Limits::default()).unwrap().plan;
+        let want = match e.name {
+            "seed" | "vector_add" => Plan::Elementwise,
+            _ => Plan::General,
+        };
+        assert_eq!(plan, want, "{}", e.name);
+    }
+}
+
+#[test]
+fn the_dispatch_never_passes_the_workgroup_limit() {
+    // 2,097,152 one-element blocks: the elementwise module strides.
+    let [r, c] = corpus::SEED_SHAPE;
+    let vk = validate(&corpus::seed(r, c, [1, 1])).unwrap();
+    let s = generate(&vk, &Limits::default()).unwrap();
+    assert!(s.workgroups <= 65_535 && s.workgroups > 0);
+    assert_eq!(s.grid_points, 2_097_152);
+    // A general kernel with more parallel points than one dispatch
+    // dimension holds: workgroups stride over the points.
+    let vk = validate(&corpus::vector_add(200_000, 1)).unwrap();
+    let small = Limits {
+        max_workgroups: 1000,
+        ..Limits::default()
+    };
+    let s = generate(&vk, &small).unwrap();
+    assert!(s.workgroups <= 1000);
+}
+
+#[test]
+fn big_values_move_to_a_global_area() {
+    let vk = validate(&corpus::matmul(256, 256, 256, 128, 128, 64)).unwrap();
+    let s = generate(&vk, &Limits::default()).unwrap();
+    assert!(s.area_words > 0, "matmul's blocks do not fit 16 KiB");
+    assert!(s.source.contains("var<storage, read_write> la"));
+    let vk = validate(&corpus::vector_add(1000, 128)).unwrap();
+    let s = generate(&vk, &Limits::default()).unwrap();
+    assert_eq!(s.area_words, 0);
+}
+
+#[test]
+fn cross_core_signals_and_prints_are_unsupported() {
+    let src = "kernel k grid(parallel 2) {\n  out o: f32[2] vmem block[1] map(%i) {\n    yield %i\n  }\n  scratch s: sem[1]\n  body(%o, %s) {\n    %one = const 1:i32\n    semaphore_signal %s[0], %one core %one\n  }\n}";
+    let vk = pallas_ir::text::parse_and_validate(src).unwrap();
+    match generate(&vk, &Limits::default()) {
+        Err(pallas_wgpu::wgsl::GenError::Unsupported(what)) => {
+            assert!(what.contains("semaphore_signal"), "{what}");
+            assert!(what.contains("another core"), "{what}");
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    let src = "kernel k grid() {\n  out o: f32[2] vmem\n  body(%o) {\n    %one = const 1:i32\n    debug_print \"x {}\", %one\n  }\n}";
+    let vk = pallas_ir::text::parse_and_validate(src).unwrap();
+    assert!(matches!(
+        generate(&vk, &Limits::default()),
+        Err(pallas_wgpu::wgsl::GenError::Unsupported(_))
+    ));
+}

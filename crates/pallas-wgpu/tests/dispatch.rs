@@ -1,0 +1,65 @@
+//! One dispatch per launch for every corpus kernel at every size, and the
+//! same answers as the simulator, on whatever adapter there is (lavapipe
+//! in CI).
+
+mod common;
+
+use pallas_ir::exec::run;
+use pallas_ir::validate;
+use pallas_sim::Simulator;
+use pallas_tests::{case, case_names, compare_outputs, Size};
+use pallas_wgpu::Wgpu;
+
+#[test]
+fn every_launch_is_one_dispatch_and_matches_the_simulator() {
+    if !common::have_gpu() {
+        return;
+    }
+    let wgpu = Wgpu::default();
+    for name in case_names() {
+        for size in [Size::Small, Size::Full] {
+            let c = case(name, size).unwrap();
+            let vk = validate(&c.kernel).unwrap();
+            let g = run(&wgpu, &vk, &c.args).unwrap_or_else(|e| panic!("{name} {size:?}: {e}"));
+            assert_eq!(g.report.get("dispatches"), 1, "{name} {size:?}");
+            assert_eq!(
+                g.report.get("grid_points"),
+                c.kernel.num_grid_points().unwrap() as u64,
+                "{name} {size:?}"
+            );
+            let s = run(&Simulator::default(), &vk, &c.args).unwrap();
+            compare_outputs(&g.outputs, &s.outputs, c.tolerance)
+                .unwrap_or_else(|e| panic!("{name} {size:?} wgpu vs sim: {e}"));
+        }
+    }
+}
+
+#[test]
+fn a_second_launch_reuses_the_pipeline_and_buffers() {
+    if !common::have_gpu() {
+        return;
+    }
+    let wgpu = Wgpu::default();
+    let c = case("matmul", Size::Small).unwrap();
+    let vk = validate(&c.kernel).unwrap();
+    let first = run(&wgpu, &vk, &c.args).unwrap();
+    let t = std::time::Instant::now();
+    let second = run(&wgpu, &vk, &c.args).unwrap();
+    let _ = t.elapsed();
+    assert_eq!(first.outputs, second.outputs);
+    assert_eq!(second.report.get("dispatches"), 1);
+}
+
+#[test]
+fn a_dynamic_index_out_of_bounds_is_a_fault_not_data() {
+    if !common::have_gpu() {
+        return;
+    }
+    let src = "kernel oob grid(parallel 1) {\n  in x: f32[8] vmem block[8] map(%i) {\n    yield %i\n  }\n  out o: f32[8] vmem block[8] map(%j) {\n    yield %j\n  }\n  body(%x, %o) {\n    %k = const 6:i32\n    %v = load %x[ds(%k, 4)]\n    store %o[ds(%k, 4)], %v\n  }\n}";
+    let vk = pallas_ir::text::parse_and_validate(src).unwrap();
+    let x = pallas_ir::HostArray::zeros(pallas_ir::DType::F32, &[8]);
+    let err = run(&Wgpu::default(), &vk, &[x]).unwrap_err().to_string();
+    assert!(err.contains("kernel `oob`"), "{err}");
+    assert!(err.contains("out of bounds"), "{err}");
+    assert!(err.contains("`load`"), "{err}");
+}

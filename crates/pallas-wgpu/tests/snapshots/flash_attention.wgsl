@@ -1,0 +1,538 @@
+// kernel `flash_attention`: general, grid [4, 4] (1 parallel dims over workgroups), 49504 area words per workgroup in a global buffer
+
+// q (f32, 8192 words)
+@group(0) @binding(0) var<storage, read> g0: array<u32>;
+// k (f32, 16384 words)
+@group(0) @binding(1) var<storage, read> g1: array<u32>;
+// v (f32, 16384 words)
+@group(0) @binding(2) var<storage, read> g2: array<u32>;
+// o (f32, 8192 words)
+@group(0) @binding(3) var<storage, read_write> g3: array<u32>;
+@group(0) @binding(4) var<storage, read_write> la: array<u32>;
+@group(0) @binding(5) var<storage, read_write> err: array<atomic<u32>>;
+var<workgroup> ub: u32;
+var<private> sems: array<i32, 1>;
+
+fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }
+fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn max_f32(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return bitcast<f32>(0x7fc00000u); } return max(a, b); }
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let w = wid.x;
+  let ab = w * 49504u;
+  var pt0: i32 = 0i;
+  var pt1: i32 = 0i;
+  var have0: bool = false;
+  var bi0_0: i32 = 0i;
+  var nb0_0: i32 = 0i;
+  var bi0_1: i32 = 0i;
+  var nb0_1: i32 = 0i;
+  var have1: bool = false;
+  var bi1_0: i32 = 0i;
+  var nb1_0: i32 = 0i;
+  var bi1_1: i32 = 0i;
+  var nb1_1: i32 = 0i;
+  var have2: bool = false;
+  var bi2_0: i32 = 0i;
+  var nb2_0: i32 = 0i;
+  var bi2_1: i32 = 0i;
+  var nb2_1: i32 = 0i;
+  var have3: bool = false;
+  var bi3_0: i32 = 0i;
+  var nb3_0: i32 = 0i;
+  var bi3_1: i32 = 0i;
+  var nb3_1: i32 = 0i;
+  var v2: i32;
+  var v5: i32;
+  var v8: i32;
+  var v11: i32;
+  var v19: i32;
+  var v20: i32;
+  var v21: bool;
+  var v22: f32;
+  var v23: f32;
+  var v24: f32;
+  var dacc_6: f32;
+  var v29: f32;
+  var acc_7: f32;
+  var bi_8: i32;
+  var acc_9: f32;
+  var bi_10: i32;
+  var dacc_11: f32;
+  var v48: i32;
+  var v49: bool;
+  for (var pp = w; pp < 4u; pp = pp + 4u) {
+    pt0 = i32((pp / 1u) % 4u);
+    for (var ai = 0u; ai < 4u; ai = ai + 1u) {
+      pt1 = i32((ai / 1u) % 4u);
+      v2 = 0i;
+      nb0_0 = pt0;
+      nb0_1 = v2;
+      if (!((nb0_0 >= 0i && nb0_0 < 4i) && (nb0_1 >= 0i && nb0_1 < 1i))) { fault(1u); }
+      if (lid == 0u) {
+        ub = select(0u, 1u, !have0 || nb0_0 != bi0_0 || nb0_1 != bi0_1);
+      }
+      let u_1 = (workgroupUniformLoad(&ub) != 0u);
+      workgroupBarrier();
+      if (u_1) {
+        bi0_0 = nb0_0;
+        bi0_1 = nb0_1;
+        have0 = true;
+        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+          let e = e0 + lid;
+          {
+            if ((u32(bi0_0) * 32u + (e / 64u)) < 128u && (u32(bi0_1) * 64u + (e % 64u)) < 64u) {
+              la[ab + 0u + e] = g0[0u + (u32(bi0_0) * 32u + (e / 64u)) * 64u + (u32(bi0_1) * 64u + (e % 64u)) * 1u];
+            }
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+      }
+      v5 = 0i;
+      nb1_0 = pt1;
+      nb1_1 = v5;
+      if (!((nb1_0 >= 0i && nb1_0 < 4i) && (nb1_1 >= 0i && nb1_1 < 1i))) { fault(2u); }
+      if (lid == 0u) {
+        ub = select(0u, 1u, !have1 || nb1_0 != bi1_0 || nb1_1 != bi1_1);
+      }
+      let u_2 = (workgroupUniformLoad(&ub) != 0u);
+      workgroupBarrier();
+      if (u_2) {
+        bi1_0 = nb1_0;
+        bi1_1 = nb1_1;
+        have1 = true;
+        for (var e0 = 0u; e0 < 4096u; e0 = e0 + 256u) {
+          let e = e0 + lid;
+          {
+            if ((u32(bi1_0) * 64u + (e / 64u)) < 256u && (u32(bi1_1) * 64u + (e % 64u)) < 64u) {
+              la[ab + 2048u + e] = g1[0u + (u32(bi1_0) * 64u + (e / 64u)) * 64u + (u32(bi1_1) * 64u + (e % 64u)) * 1u];
+            }
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+      }
+      v8 = 0i;
+      nb2_0 = pt1;
+      nb2_1 = v8;
+      if (!((nb2_0 >= 0i && nb2_0 < 4i) && (nb2_1 >= 0i && nb2_1 < 1i))) { fault(3u); }
+      if (lid == 0u) {
+        ub = select(0u, 1u, !have2 || nb2_0 != bi2_0 || nb2_1 != bi2_1);
+      }
+      let u_3 = (workgroupUniformLoad(&ub) != 0u);
+      workgroupBarrier();
+      if (u_3) {
+        bi2_0 = nb2_0;
+        bi2_1 = nb2_1;
+        have2 = true;
+        for (var e0 = 0u; e0 < 4096u; e0 = e0 + 256u) {
+          let e = e0 + lid;
+          {
+            if ((u32(bi2_0) * 64u + (e / 64u)) < 256u && (u32(bi2_1) * 64u + (e % 64u)) < 64u) {
+              la[ab + 6144u + e] = g2[0u + (u32(bi2_0) * 64u + (e / 64u)) * 64u + (u32(bi2_1) * 64u + (e % 64u)) * 1u];
+            }
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+      }
+      v11 = 0i;
+      nb3_0 = pt0;
+      nb3_1 = v11;
+      if (!((nb3_0 >= 0i && nb3_0 < 4i) && (nb3_1 >= 0i && nb3_1 < 1i))) { fault(4u); }
+      if (lid == 0u) {
+        ub = select(0u, 1u, !have3 || nb3_0 != bi3_0 || nb3_1 != bi3_1);
+      }
+      let u_4 = (workgroupUniformLoad(&ub) != 0u);
+      workgroupBarrier();
+      if (u_4) {
+        if (have3) {
+          for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+            let e = e0 + lid;
+            {
+              if ((u32(bi3_0) * 32u + (e / 64u)) < 128u && (u32(bi3_1) * 64u + (e % 64u)) < 64u) {
+                g3[0u + (u32(bi3_0) * 32u + (e / 64u)) * 64u + (u32(bi3_1) * 64u + (e % 64u)) * 1u] = la[ab + 10240u + e];
+              }
+            }
+          }
+          storageBarrier();
+          workgroupBarrier();
+        }
+        bi3_0 = nb3_0;
+        bi3_1 = nb3_1;
+        have3 = true;
+        storageBarrier();
+        workgroupBarrier();
+      }
+      v19 = pt1;
+      v20 = 0i;
+      v21 = (v19 == v20);
+      if (lid == 0u) {
+        ub = select(0u, 1u, v21);
+      }
+      let u_5 = (workgroupUniformLoad(&ub) != 0u);
+      workgroupBarrier();
+      if (u_5) {
+        v22 = bitcast<f32>(0xff800000u);
+        {
+          let e = lid;
+          if (e < 32u) {
+            la[ab + (12288u + e * 1u)] = bitcast<u32>(v22);
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+        v23 = 0.0f;
+        {
+          let e = lid;
+          if (e < 32u) {
+            la[ab + (12320u + e * 1u)] = bitcast<u32>(v23);
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+        v24 = 0.0f;
+        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+          let e = e0 + lid;
+          {
+            la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(v24);
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+      }
+      else {
+      }
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 14400u + e] = bitcast<u32>(bitcast<f32>(la[ab + (0u + (e / 64u) * 64u + (e % 64u) * 1u)]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 4096u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 16448u + e] = bitcast<u32>(bitcast<f32>(la[ab + (2048u + (e / 64u) * 64u + (e % 64u) * 1u)]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 4096u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 20544u + e] = bitcast<u32>(bitcast<f32>(la[ab + (6144u + (e / 64u) * 64u + (e % 64u) * 1u)]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          dacc_6 = 0.0f;
+          for (var k0 = 0u; k0 < 64u; k0 = k0 + 8u) {
+            { let k = k0 + 0u;
+            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            { let k = k0 + 1u;
+            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            { let k = k0 + 2u;
+            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            { let k = k0 + 3u;
+            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            { let k = k0 + 4u;
+            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            { let k = k0 + 5u;
+            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            { let k = k0 + 6u;
+            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            { let k = k0 + 7u;
+            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+          }
+          la[ab + 24640u + e] = bitcast<u32>(dacc_6);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      v29 = 0.125f;
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 26688u + e] = bitcast<u32>((bitcast<f32>(la[ab + 24640u + e]) * v29));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + 28736u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12288u + e * 1u)]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          acc_7 = bitcast<f32>(0xff800000u);
+          for (var j0 = 0u; j0 < 64u; j0 = j0 + 8u) {
+            { let j = j0 + 0u;
+            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 1u;
+            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 2u;
+            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 3u;
+            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 4u;
+            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 5u;
+            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 6u;
+            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 7u;
+            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+          }
+          la[ab + 28768u + e] = bitcast<u32>(acc_7);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + 28800u + e] = bitcast<u32>(max_f32(bitcast<f32>(la[ab + 28736u + e]), bitcast<f32>(la[ab + 28768u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 28832u + e] = bitcast<u32>(bitcast<f32>(la[ab + 28800u + (0u + (e / 64u) * 1u)]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 30880u + e] = bitcast<u32>((bitcast<f32>(la[ab + 26688u + e]) - bitcast<f32>(la[ab + 28832u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 32928u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 30880u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + 34976u + e] = bitcast<u32>((bitcast<f32>(la[ab + 28736u + e]) - bitcast<f32>(la[ab + 28800u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + 35008u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 34976u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + 35040u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12320u + e * 1u)]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + 35072u + e] = bitcast<u32>((bitcast<f32>(la[ab + 35008u + e]) * bitcast<f32>(la[ab + 35040u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          acc_9 = 0.0f;
+          for (var j0 = 0u; j0 < 64u; j0 = j0 + 8u) {
+            { let j = j0 + 0u;
+            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 1u;
+            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 2u;
+            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 3u;
+            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 4u;
+            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 5u;
+            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 6u;
+            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            { let j = j0 + 7u;
+            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+          }
+          la[ab + 35104u + e] = bitcast<u32>(acc_9);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + 35136u + e] = bitcast<u32>((bitcast<f32>(la[ab + 35072u + e]) + bitcast<f32>(la[ab + 35104u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 35168u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 37216u + e] = bitcast<u32>(bitcast<f32>(la[ab + 35008u + (0u + (e / 64u) * 1u)]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 39264u + e] = bitcast<u32>((bitcast<f32>(la[ab + 35168u + e]) * bitcast<f32>(la[ab + 37216u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          dacc_11 = 0.0f;
+          for (var k0 = 0u; k0 < 64u; k0 = k0 + 8u) {
+            { let k = k0 + 0u;
+            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            { let k = k0 + 1u;
+            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            { let k = k0 + 2u;
+            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            { let k = k0 + 3u;
+            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            { let k = k0 + 4u;
+            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            { let k = k0 + 5u;
+            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            { let k = k0 + 6u;
+            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            { let k = k0 + 7u;
+            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+          }
+          la[ab + 41312u + e] = bitcast<u32>(dacc_11);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 43360u + e] = bitcast<u32>((bitcast<f32>(la[ab + 39264u + e]) + bitcast<f32>(la[ab + 41312u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + (12288u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 28800u + e]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + (12320u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 35136u + e]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 43360u + e]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      v48 = 3i;
+      v49 = (v19 == v48);
+      if (lid == 0u) {
+        ub = select(0u, 1u, v49);
+      }
+      let u_12 = (workgroupUniformLoad(&ub) != 0u);
+      workgroupBarrier();
+      if (u_12) {
+        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+          let e = e0 + lid;
+          {
+            la[ab + 45408u + e] = bitcast<u32>(bitcast<f32>(la[ab + 35136u + (0u + (e / 64u) * 1u)]));
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+          let e = e0 + lid;
+          {
+            la[ab + 47456u + e] = bitcast<u32>((bitcast<f32>(la[ab + 43360u + e]) / bitcast<f32>(la[ab + 45408u + e])));
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+          let e = e0 + lid;
+          {
+            la[ab + (10240u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 47456u + e]));
+          }
+        }
+        storageBarrier();
+        workgroupBarrier();
+      }
+      else {
+      }
+    }
+  }
+  if (have3) {
+    for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+      let e = e0 + lid;
+      {
+        if ((u32(bi3_0) * 32u + (e / 64u)) < 128u && (u32(bi3_1) * 64u + (e % 64u)) < 64u) {
+          g3[0u + (u32(bi3_0) * 32u + (e / 64u)) * 64u + (u32(bi3_1) * 64u + (e % 64u)) * 1u] = la[ab + 10240u + e];
+        }
+      }
+    }
+    storageBarrier();
+    workgroupBarrier();
+  }
+  var probe = 0u;
+  let probe_trips = 2u + atomicLoad(&err[0]);
+  for (var i = 0u; i < probe_trips; i = i + 1u) { probe = probe + 1u; }
+  if (probe != probe_trips) { fault(5u); }
+}
