@@ -1,8 +1,9 @@
 //! pallas-rs: Pallas-style block kernels in Rust.
 //!
 //! The facade re-exports the IR (kernels, builder, text format, validator,
-//! host arrays, the `Executor` trait). Backends join it as cargo features
-//! as they land.
+//! host arrays, the `Executor` trait) and each backend under a cargo
+//! feature: `sim` (the simulator), `cpu` (the fast mode), `wgpu` (the
+//! GPU); all three by default.
 
 pub use pallas_ir::*;
 
@@ -15,6 +16,9 @@ pub fn backends() -> Vec<&'static str> {
     if cfg!(feature = "cpu") {
         v.push("cpu");
     }
+    if cfg!(feature = "wgpu") {
+        v.push("wgpu");
+    }
     v
 }
 
@@ -26,6 +30,10 @@ pub use pallas_sim as sim;
 #[cfg(feature = "cpu")]
 pub use pallas_cpu as cpu;
 
+/// The GPU backend (feature `wgpu`).
+#[cfg(feature = "wgpu")]
+pub use pallas_wgpu as wgpu;
+
 /// A backend by name, with default settings; `None` if it was not compiled
 /// in.
 pub fn backend(name: &str) -> Option<Box<dyn exec::Executor>> {
@@ -34,6 +42,8 @@ pub fn backend(name: &str) -> Option<Box<dyn exec::Executor>> {
         "sim" => Some(Box::new(pallas_sim::Simulator::default())),
         #[cfg(feature = "cpu")]
         "cpu" => Some(Box::new(pallas_cpu::Cpu::default())),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Some(Box::new(pallas_wgpu::Wgpu::default())),
         _ => None,
     }
 }

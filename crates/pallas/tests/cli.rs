@@ -315,10 +315,29 @@ fn races_are_reported_with_the_switch() {
 }
 
 #[test]
-fn wgsl_without_the_wgpu_backend_says_so() {
-    let (code, _, err) = text(&pallas(&["wgsl", "examples/kernels/seed.pk"]));
+fn wgsl_prints_a_module_naga_accepts() {
+    let (code, out, err) = text(&pallas(&["wgsl", "examples/kernels/matmul.pk"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("@compute @workgroup_size("), "{out}");
+    assert!(out.contains("kernel `matmul`: general"), "{out}");
+    pallas::wgpu::validate_wgsl(&out).unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, _) = text(&pallas(&["wgsl", "examples/kernels/seed.pk"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("elementwise"), "{out}");
+}
+
+#[test]
+fn wgsl_of_an_unsupported_kernel_says_what() {
+    let dir = scratch("wgsl");
+    let f = dir.join("print.pk");
+    std::fs::write(
+        &f,
+        "kernel p grid() {\n  out o: f32[2] vmem\n  body(%o) {\n    %one = const 1:i32\n    debug_print \"x {}\", %one\n  }\n}\n",
+    )
+    .unwrap();
+    let (code, _, err) = text(&pallas(&["wgsl", f.to_str().unwrap()]));
     assert_eq!(code, 2);
-    assert!(err.contains("needs the wgpu backend"), "{err}");
+    assert!(err.contains("does not support `debug_print`"), "{err}");
 }
 
 #[test]

@@ -59,3 +59,26 @@ pub fn fmt(path: &Path) -> Result<(), Failure> {
     say(text::print(&k).trim_end());
     Ok(())
 }
+
+/// `pallas wgsl`: the module the wgpu backend would run (for this
+/// machine's adapter limits, or WebGPU's defaults without one).
+pub fn wgsl(path: &Path) -> Result<(), Failure> {
+    let vk = load(path)?;
+    wgsl_of(&vk).map(|src| say(src.trim_end()))
+}
+
+#[cfg(feature = "wgpu")]
+fn wgsl_of(vk: &ValidatedKernel) -> Result<String, Failure> {
+    pallas::wgpu::Wgpu::wgsl(vk).map_err(|e| match e {
+        pallas::ExecError::Unsupported { .. } => Failure::Input(e.to_string()),
+        other => Failure::Kernel(other.to_string()),
+    })
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgsl_of(_: &ValidatedKernel) -> Result<String, Failure> {
+    Err(Failure::Input(format!(
+        "`pallas wgsl` needs the wgpu backend, which this build does not have (it has: {})",
+        pallas::backends().join(", ")
+    )))
+}

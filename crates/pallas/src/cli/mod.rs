@@ -72,12 +72,7 @@ pub fn main() -> ExitCode {
         Command::Check { kernel } => check::check(&kernel),
         Command::Fmt { kernel } => check::fmt(&kernel),
         Command::Run(args) => run::run(&args),
-        Command::Wgsl { kernel } => check::load(&kernel).and_then(|_| {
-            Err(Failure::Input(format!(
-                "`pallas wgsl` needs the wgpu backend, which this build does not have (it has: {})",
-                pallas::backends().join(", ")
-            )))
-        }),
+        Command::Wgsl { kernel } => check::wgsl(&kernel),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -239,6 +239,16 @@ fn difference(a: &[HostArray], b: &[HostArray]) -> (f64, bool) {
     (worst, ok)
 }
 
+/// Why a backend has no device to run on (only `wgpu` needs one).
+fn no_device(name: &str) -> Option<String> {
+    #[cfg(feature = "wgpu")]
+    if name == "wgpu" {
+        return pallas::wgpu::Gpu::shared().err().map(|e| e.to_string());
+    }
+    let _ = name;
+    None
+}
+
 /// `pallas run`.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let vk = load(&args.kernel)?;
@@ -252,6 +262,10 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let total = k.num_grid_points().unwrap_or(0) as u64;
     let mut results: Vec<(String, Launch)> = Vec::new();
     for name in &names {
+        if let (true, Some(why)) = (names.len() > 1, no_device(name)) {
+            say(&format!("{name}: skipped: {why}"));
+            continue;
+        }
         let progress = pallas_sim::Progress::default();
         let exec = make_backend(name, args, &progress)?;
         let start = Instant::now();
