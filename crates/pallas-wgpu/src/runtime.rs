@@ -97,7 +97,7 @@ impl Gpu {
                 .max_compute_workgroup_storage_size
                 .saturating_sub(16),
             max_workgroups: self.limits.max_compute_workgroups_per_dimension,
-            max_binding_bytes: self.limits.max_storage_buffer_binding_size as u64,
+            max_binding_bytes: self.limits.max_storage_buffer_binding_size,
         }
     }
 
@@ -166,7 +166,7 @@ impl Pipeline {
                 shader.source
             )));
         }
-        let max = gpu.limits.max_storage_buffer_binding_size as u64;
+        let max = gpu.limits.max_storage_buffer_binding_size;
         for b in &shader.buffers {
             if (b.words as u64) * 4 > max {
                 return Err(backend_error(format!(
@@ -353,7 +353,7 @@ impl Pipeline {
             let bytes = (error_words(s.faults.len()) * 4) as u64;
             enc.copy_buffer_to_buffer(e, 0, &bufs.readback, off, bytes);
         }
-        let ts_off = ((bufs.readback_words * 4 + 7) / 8 * 8) as u64;
+        let ts_off = ((bufs.readback_words * 4).div_ceil(8) * 8) as u64;
         if let Some((set, resolve)) = &bufs.queries {
             enc.resolve_query_set(set, 0..2, resolve, 0);
             enc.copy_buffer_to_buffer(resolve, 0, &bufs.readback, ts_off, 16);

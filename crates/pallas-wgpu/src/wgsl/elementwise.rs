@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use pallas_ir::{DType, Indexer, MemorySpace, Op, ParamKind, Scalar, Type, ValidatedKernel, Value};
+use pallas_ir::{Indexer, MemorySpace, Op, ParamKind, Type, ValidatedKernel, Value};
 
 use pallas_ir::validate::RefOrigin;
 
@@ -113,9 +113,7 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Option<Shader> {
             _ => return None,
         };
         let r = res?;
-        let t = scalar::ty(dtype(r)?);
         writeln!(code, "    let x{} = {expr};", r.index()).ok()?;
-        let _ = t;
         names.insert(r, format!("x{}", r.index()));
     }
     // Enough invocations for PER_INVOCATION elements each, capped by the
@@ -139,8 +137,6 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Option<Shader> {
     );
     s.push_str(&code);
     s.push_str("  }\n}\n");
-    let _ = DType::F32;
-    let _ = Scalar::Bool(false);
     Some(Shader {
         source: s,
         plan: Plan::Elementwise,

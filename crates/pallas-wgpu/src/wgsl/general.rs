@@ -103,8 +103,7 @@ struct Gen<'a> {
     atomic_refs: HashSet<Value>,
 }
 
-fn unsupported(vk: &ValidatedKernel, what: String) -> GenError {
-    let _ = vk;
+fn unsupported(what: String) -> GenError {
     GenError::Unsupported(what)
 }
 
@@ -604,14 +603,12 @@ impl<'a> Gen<'a> {
             Op::Concatenate { xs, axis } => {
                 let r = result()?;
                 let (d, rs) = self.ty(r);
-                let rst = strides(&rs);
                 let (xs, axis) = (xs.clone(), *axis);
-                let name = self.fresh("c");
                 self.produce(r, |g, e| {
                     // Walk the operands along the axis; the last one whose
                     // start is at or before the coordinate holds it.
                     let c = coord(e, &rs, axis);
-                    let mut acc = format!("{}", scalar::literal(Scalar::zero(d)));
+                    let mut acc = scalar::literal(Scalar::zero(d));
                     let mut start = 0usize;
                     let mut parts = Vec::new();
                     for &x in &xs {
@@ -633,7 +630,6 @@ impl<'a> Gen<'a> {
                     for (st, v) in parts {
                         acc = format!("select({acc}, {v}, {c} >= {st}u)");
                     }
-                    let _ = (&name, &rst);
                     Ok(acc)
                 })?;
             }
@@ -907,10 +903,9 @@ impl<'a> Gen<'a> {
             }
             Op::SemaphoreSignal { sem, inc, core } => {
                 if core.is_some() {
-                    return Err(unsupported(
-                        vk,
-                        format!("{what} to another core (one dispatch cannot hand off between workgroups)"),
-                    ));
+                    return Err(unsupported(format!(
+                        "{what} to another core (one dispatch cannot hand off between workgroups)"
+                    )));
                 }
                 let inc = self.elem(*inc, "0u")?;
                 let slot = self.span(sem, &what)?;
@@ -929,10 +924,9 @@ impl<'a> Gen<'a> {
                 self.produce(result()?, |_, _| Ok(format!("sems[{base}]")))?;
             }
             Op::DebugPrint { .. } => {
-                return Err(unsupported(
-                    vk,
-                    format!("{what} (a shader cannot print; run the kernel on `sim` to see it)"),
-                ))
+                return Err(unsupported(format!(
+                    "{what} (a shader cannot print; run the kernel on `sim` to see it)"
+                )))
             }
         }
         Ok(())
@@ -1028,7 +1022,7 @@ impl<'a> Gen<'a> {
             self.line(format!(
                 "let r = atomicCompareExchangeWeak({p}, {old}, {vb});"
             ));
-            self.line(format!("if (r.exchanged) {{ break; }}"));
+            self.line("if (r.exchanged) { break; }");
             self.line(format!("{old} = r.old_value;"));
             self.close();
         } else {
@@ -1080,14 +1074,8 @@ impl<'a> Gen<'a> {
         let rn: usize = rshape.iter().product();
         let acc = self.fresh("acc");
         let best = self.fresh("bi");
-        let out_d = if matches!(op, ReduceOp::Argmax | ReduceOp::Argmin) {
-            DType::I32
-        } else {
-            d
-        };
         let _ = writeln!(self.decls, "  var {acc}: {};", scalar::ty(d));
         let _ = writeln!(self.decls, "  var {best}: i32;");
-        let _ = out_d;
         self.produce(r, |g, e| {
             let mut base = vec!["0u".to_string()];
             for (i, &a) in kept.iter().enumerate() {
@@ -1135,7 +1123,6 @@ impl<'a> Gen<'a> {
         let (_, rs) = self.ty(r);
         let kd = if ta { ash[0] } else { ash[1] };
         let n = rs[1];
-        let _ = bsh;
         let acc = self.fresh("dacc");
         let _ = writeln!(self.decls, "  var {acc}: {};", scalar::ty(d));
         self.produce(r, |g, e| {
@@ -1580,17 +1567,15 @@ fn finish(
 fn copy_block(g: &mut Gen, b: &Blocked, bi: usize, idx: &str, to_global: bool) {
     let n: usize = b.block.iter().product();
     let ast = strides(&b.array);
-    let bst = strides(&b.block);
     g.open_elems(n);
     let mut inb = Vec::new();
     let mut gidx = vec!["0u".to_string()];
-    for d in 0..b.block.len() {
+    for (d, (&bs, &st)) in b.block.iter().zip(&ast).enumerate() {
         let c = coord("e", &b.block, d);
-        let gd = format!("(u32({idx}{bi}_{d}) * {}u + {c})", b.block[d]);
+        let gd = format!("(u32({idx}{bi}_{d}) * {bs}u + {c})");
         inb.push(format!("{gd} < {}u", b.array[d]));
-        gidx.push(format!("{gd} * {}u", ast[d]));
+        gidx.push(format!("{gd} * {st}u"));
     }
-    let _ = bst;
     let lidx = format!("{}u + e", b.loc.off);
     let gi = gidx.join(" + ");
     let cond = if inb.is_empty() {
