@@ -1,6 +1,7 @@
 //! The workloads: the seed kernel at its three grids, and the corpus's
 //! matmul, softmax, layer norm and flash attention, each on every backend
-//! that has landed beside hand-written references.
+//! (pallas-wgpu where the machine has an adapter) beside hand-written
+//! references.
 
 use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn};
 use pallas_ir::exec::Executor;
@@ -49,6 +50,26 @@ fn cpu(kernel: &Kernel, args: Vec<HostArray>) -> Variant {
                 .map_err(|e| e.to_string())
         }),
     }
+}
+
+/// The wgpu backend, when this machine has an adapter (lavapipe counts).
+fn wgpu(kernel: &Kernel, args: &[HostArray]) -> Option<Variant> {
+    pallas_wgpu::Gpu::shared().ok()?;
+    let vk = validate(kernel).expect("corpus kernels validate");
+    let compiled = pallas_wgpu::Wgpu::default()
+        .compile(&vk)
+        .expect("the wgpu backend compiles every corpus kernel");
+    let args = args.to_vec();
+    Some(Variant {
+        name: "pallas-wgpu".into(),
+        reference: false,
+        run: Box::new(move || {
+            compiled
+                .launch(&args)
+                .map(|l| l.outputs)
+                .map_err(|e| e.to_string())
+        }),
+    })
 }
 
 fn reference(name: &str, f: impl FnMut() -> Vec<HostArray> + 'static) -> Variant {
@@ -126,6 +147,7 @@ fn seed(block: [usize; 2], repeats: usize) -> Workload {
         },
     ];
     variants.extend(sim_variants(&kernel, &[x.clone(), y.clone()], true));
+    variants.extend(wgpu(&kernel, &[x.clone(), y.clone()]));
     variants.push(cpu(&kernel, vec![x, y]));
     Workload {
         name: format!("seed grid {points}"),
@@ -152,6 +174,7 @@ fn matmul(n: usize, b: usize, repeats: usize) -> Workload {
     })];
     let kernel = corpus::matmul(n, n, n, b, b, b);
     variants.extend(sim_variants(&kernel, &[x.clone(), y.clone()], false));
+    variants.extend(wgpu(&kernel, &[x.clone(), y.clone()]));
     variants.push(cpu(&kernel, vec![x, y]));
     Workload {
         name: format!("matmul {n}^3"),
@@ -178,6 +201,7 @@ fn softmax(n: usize, repeats: usize) -> Workload {
     })];
     let kernel = corpus::softmax(n, n, 16);
     variants.extend(sim_variants(&kernel, std::slice::from_ref(&x), false));
+    variants.extend(wgpu(&kernel, &[x.clone()]));
     variants.push(cpu(&kernel, vec![x]));
     Workload {
         name: format!("softmax {n}x{n}"),
@@ -218,6 +242,7 @@ fn layer_norm(n: usize, repeats: usize) -> Workload {
         &[x.clone(), g.clone(), b.clone()],
         false,
     ));
+    variants.extend(wgpu(&kernel, &[x.clone(), g.clone(), b.clone()]));
     variants.push(cpu(&kernel, vec![x, g, b]));
     Workload {
         name: format!("layer norm {n}x{n}"),
@@ -256,6 +281,7 @@ fn flash_attention(n: usize, d: usize, repeats: usize) -> Workload {
         &[q.clone(), k.clone(), v.clone()],
         false,
     ));
+    variants.extend(wgpu(&kernel, &[q.clone(), k.clone(), v.clone()]));
     variants.push(cpu(&kernel, vec![q, k, v]));
     Workload {
         name: format!("flash attention {n}x{n}x{d}"),
