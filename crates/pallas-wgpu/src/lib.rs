@@ -104,8 +104,8 @@ impl CompiledKernel for CompiledWgpu {
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
         let k = self.vk.kernel();
         check_args(k, args)?;
-        let words: Vec<Vec<u32>> = args.iter().map(|a| a.to_bits()).collect();
-        let d = self.pipeline.run(&words)?;
+        let bytes: Vec<_> = args.iter().map(runtime::arg_bytes).collect();
+        let d = self.pipeline.run(&bytes, &self.outputs)?;
         let s = &self.pipeline.shader;
         if d.fault != 0 {
             let what = s
@@ -118,14 +118,7 @@ impl CompiledKernel for CompiledWgpu {
                 message: format!("kernel `{}`: {what}", k.name),
             });
         }
-        let mut outputs = Vec::new();
-        for ((dtype, shape), bits) in self.outputs.iter().zip(d.outputs) {
-            let a = HostArray::from_bits(*dtype, shape, bits).map_err(|e| ExecError::Backend {
-                backend: BACKEND_NAME.into(),
-                message: format!("kernel `{}`: reading an output back: {e}", k.name),
-            })?;
-            outputs.push(a);
-        }
+        let outputs = d.outputs;
         let mut report = RunReport::new(BACKEND_NAME);
         report.add("dispatches", 1);
         report.add("grid_points", s.grid_points);

@@ -1,7 +1,11 @@
 //! The wgpu runtime: one device per process, a validated pipeline per
 //! compiled kernel, buffers kept across launches, one dispatch per launch.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex, OnceLock};
+
+use ndarray::{ArrayD, IxDyn};
+use pallas_ir::{DType, HostArray};
 
 use pallas_ir::exec::ExecError;
 
@@ -122,6 +126,44 @@ pub fn validate_wgsl(source: &str) -> Result<naga::Module, String> {
     Ok(module)
 }
 
+/// An array of `dtype` and `shape` from its 32-bit words, in one copy.
+fn host_array(dtype: DType, shape: &[usize], words: &[u32]) -> Result<HostArray, ExecError> {
+    let dim = IxDyn(shape);
+    let bad = |e: ndarray::ShapeError| backend_error(format!("reading an output back: {e}"));
+    Ok(match dtype {
+        DType::F32 => HostArray::F32(
+            ArrayD::from_shape_vec(dim, bytemuck::cast_slice::<u32, f32>(words).to_vec())
+                .map_err(bad)?,
+        ),
+        DType::I32 => HostArray::I32(
+            ArrayD::from_shape_vec(dim, bytemuck::cast_slice::<u32, i32>(words).to_vec())
+                .map_err(bad)?,
+        ),
+        DType::U32 => HostArray::U32(ArrayD::from_shape_vec(dim, words.to_vec()).map_err(bad)?),
+        _ => HostArray::Bool(
+            ArrayD::from_shape_vec(dim, words.iter().map(|&w| w != 0).collect()).map_err(bad)?,
+        ),
+    })
+}
+
+/// The bytes of an argument as the shader reads them: 32 bits an
+/// element, borrowed when the array is contiguous.
+pub fn arg_bytes(a: &HostArray) -> Cow<'_, [u8]> {
+    fn raw<T: bytemuck::Pod>(a: &ArrayD<T>) -> Option<&[u8]> {
+        a.as_slice().map(bytemuck::cast_slice)
+    }
+    let borrowed = match a {
+        HostArray::F32(x) => raw(x),
+        HostArray::I32(x) => raw(x),
+        HostArray::U32(x) => raw(x),
+        _ => None,
+    };
+    match borrowed {
+        Some(b) => Cow::Borrowed(b),
+        None => Cow::Owned(bytemuck::cast_slice(&a.to_bits()).to_vec()),
+    }
+}
+
 /// Error words for `faults` fault codes (1-based): word 0 stays zero,
 /// bit `c % 32` of word `1 + c / 32` is code `c`.
 fn error_words(faults: usize) -> usize {
@@ -149,8 +191,8 @@ pub struct Pipeline {
 
 /// What one dispatch produced.
 pub struct Dispatched {
-    /// Each global buffer's words, for the outputs' buffers.
-    pub outputs: Vec<Vec<u32>>,
+    /// The outputs, in order.
+    pub outputs: Vec<HostArray>,
     /// Device time of the dispatch, when the adapter has timestamps.
     pub device_ns: Option<u64>,
     /// The fault code, 0 when none.
@@ -300,9 +342,14 @@ impl Pipeline {
         }
     }
 
-    /// Uploads the arguments (one word vector per scalar-prefetch and
-    /// input argument), runs the one dispatch, and reads the outputs back.
-    pub fn run(&self, args: &[Vec<u32>]) -> Result<Dispatched, ExecError> {
+    /// Uploads the arguments (the bytes of each scalar-prefetch and input
+    /// argument, 32 bits an element), runs the one dispatch, and reads the
+    /// outputs (of the given dtypes and shapes) back.
+    pub fn run(
+        &self,
+        args: &[Cow<[u8]>],
+        outputs: &[(DType, Vec<usize>)],
+    ) -> Result<Dispatched, ExecError> {
         let mut guard = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
         let bufs = guard.get_or_insert_with(|| self.make_buffers());
         let s = &self.shader;
@@ -311,13 +358,13 @@ impl Pipeline {
         let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("pallas-wgpu launch"),
         });
-        for (&b, words) in s.arg_buffers.iter().zip(args) {
-            if !words.is_empty() {
-                queue.write_buffer(&bufs.globals[b], 0, bytemuck::cast_slice(words));
+        for (&b, bytes) in s.arg_buffers.iter().zip(args) {
+            if !bytes.is_empty() {
+                queue.write_buffer(&bufs.globals[b], 0, bytes);
             }
         }
         for &b in &s.out_buffers {
-            if !s.arg_buffers.contains(&b) {
+            if !s.arg_buffers.contains(&b) && !s.outputs_fully_written {
                 enc.clear_buffer(&bufs.globals[b], 0, None);
             }
         }
@@ -384,11 +431,11 @@ impl Pipeline {
                 .get_mapped_range()
                 .map_err(|e| backend_error(format!("reading results back: {e}")))?;
             let words: &[u32] = bytemuck::cast_slice(&view);
-            let mut outputs = Vec::new();
+            let mut arrays = Vec::new();
             let mut at = 0;
-            for &b in &s.out_buffers {
+            for (&b, (dtype, shape)) in s.out_buffers.iter().zip(outputs) {
                 let n = s.buffers[b].words;
-                outputs.push(words[at..at + n].to_vec());
+                arrays.push(host_array(*dtype, shape, &words[at..at + n])?);
                 at += n;
             }
             let fault = if s.has_error_word {
@@ -408,7 +455,7 @@ impl Pipeline {
                 let t1 = words[t + 2] as u64 | (words[t + 3] as u64) << 32;
                 (t1.saturating_sub(t0) as f64 * self.gpu.queue.get_timestamp_period() as f64) as u64
             });
-            (outputs, fault, device_ns)
+            (arrays, fault, device_ns)
         };
         bufs.readback.unmap();
         Ok(Dispatched {

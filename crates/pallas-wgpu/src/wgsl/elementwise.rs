@@ -66,6 +66,7 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Option<Shader> {
     let mut h = Helpers::default();
     let mut code = String::new();
     let mut names: HashMap<Value, String> = HashMap::new();
+    let mut stored = Vec::new();
     let dtype = |v: Value| match vk.value_type(v) {
         Type::Value { dtype, .. } => Some(*dtype),
         Type::Ref(r) => r.dtype(),
@@ -106,6 +107,7 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Option<Shader> {
                 mask: None,
             } if whole(&dst.idx) => {
                 let b = param_buf(dst.r)?;
+                stored.push(b);
                 let v = scalar::to_bits(dtype(*value)?, &name(value)?);
                 writeln!(code, "    g{b}[e] = {v};").ok()?;
                 continue;
@@ -144,11 +146,14 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Option<Shader> {
         workgroups,
         buffers,
         arg_buffers,
-        out_buffers,
+        out_buffers: out_buffers.clone(),
         area_words: 0,
         atomic_area_words: 0,
         faults: Vec::new(),
         has_error_word: false,
         grid_points: k.num_grid_points().unwrap_or(0) as u64,
+        // Stores are unconditional: an output the body stores to is
+        // written at every element.
+        outputs_fully_written: out_buffers.iter().all(|b| stored.contains(b)),
     })
 }

@@ -34,6 +34,9 @@ use super::{buffer_decls, buffer_of_param, global_buffers, GenError, Limits, Pla
 /// Invocations per workgroup.
 const WORKGROUP: u32 = 256;
 
+/// Rows and columns of the register tile of a tiled `dot`.
+const TILE: usize = 4;
+
 /// Which memory a ref or value lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mem {
@@ -101,6 +104,7 @@ struct Gen<'a> {
     area_in_workgroup: bool,
     storage_barrier: bool,
     atomic_refs: HashSet<Value>,
+    written_refs: HashSet<Value>,
 }
 
 fn unsupported(what: String) -> GenError {
@@ -687,6 +691,16 @@ impl<'a> Gen<'a> {
                 transpose_lhs,
                 transpose_rhs,
             } => self.dot(result()?, *lhs, *rhs, *transpose_lhs, *transpose_rhs)?,
+            Op::Load {
+                src,
+                mask: None,
+                other: None,
+            } if self.read_only_block(src) && !self.ty(result()?).1.is_empty() => {
+                // The whole block of an input the body never writes: the
+                // value is the block itself until the next block moves in.
+                let loc = self.refloc(src.r)?;
+                self.vals[result()?.index()] = Some(Val::Arr(loc.off));
+            }
             Op::Load { src, mask, other } => {
                 let span = self.span(src, &what)?;
                 let (d, m, o) = (span.loc.dtype, *mask, *other);
@@ -932,6 +946,21 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
+    /// Whether `at` is the whole of a blocked input's buffer that nothing
+    /// in the kernel writes.
+    fn read_only_block(&self, at: &RefAt) -> bool {
+        let k = self.vk.kernel();
+        let whole = at.idx.iter().all(|i| *i == Indexer::Full);
+        let input = matches!(
+            self.vk.ref_origin(at.r),
+            Some(RefOrigin::Param(i)) if k.params[i].kind == ParamKind::Input
+        );
+        let in_area = self.refs[at.r.index()]
+            .as_ref()
+            .is_some_and(|l| l.mem == Mem::Area);
+        whole && input && in_area && !self.written_refs.contains(&at.r)
+    }
+
     /// The value of an `i32` constant.
     fn const_i32(&self, v: Value) -> Option<i32> {
         let k = self.vk.kernel();
@@ -1123,6 +1152,9 @@ impl<'a> Gen<'a> {
         let (_, rs) = self.ty(r);
         let kd = if ta { ash[0] } else { ash[1] };
         let n = rs[1];
+        if rs[0] % TILE == 0 && n % TILE == 0 && rs[0] * n >= TILE * TILE * WORKGROUP as usize / 4 {
+            return self.dot_tiled(r, a, b, ta, tb);
+        }
         let acc = self.fresh("dacc");
         let _ = writeln!(self.decls, "  var {acc}: {};", scalar::ty(d));
         self.produce(r, |g, e| {
@@ -1153,6 +1185,96 @@ impl<'a> Gen<'a> {
     }
 }
 
+impl Gen<'_> {
+    /// `dot` with each invocation computing a `TILE x TILE` block of the
+    /// result in registers: per step of the contraction, `2 * TILE` reads
+    /// feed `TILE * TILE` multiply-adds. Each element still sums its
+    /// products in order of the contraction index.
+    fn dot_tiled(
+        &mut self,
+        r: Value,
+        a: Value,
+        b: Value,
+        ta: bool,
+        tb: bool,
+    ) -> Result<(), GenError> {
+        let (d, ash) = self.ty(a);
+        let (_, bsh) = self.ty(b);
+        let (_, rs) = self.ty(r);
+        let (m, n) = (rs[0], rs[1]);
+        let kd = if ta { ash[0] } else { ash[1] };
+        let Val::Arr(off) = self.vals[r.index()]
+            .clone()
+            .unwrap_or_else(|| self.define(r))
+        else {
+            return Err(GenError::Unsupported("dot with a scalar result".into()));
+        };
+        let tiles_per_row = n / TILE;
+        let zero = scalar::literal(Scalar::zero(d));
+        self.settle();
+        self.open_elems(m * n / (TILE * TILE));
+        self.line(format!("let i0 = (e / {tiles_per_row}u) * {TILE}u;"));
+        self.line(format!("let j0 = (e % {tiles_per_row}u) * {TILE}u;"));
+        for p in 0..TILE {
+            for q in 0..TILE {
+                self.line(format!("var c{p}{q}: {} = {zero};", scalar::ty(d)));
+            }
+        }
+        let u = unroll(kd).min(4);
+        self.open(format!("for (var k0 = 0u; k0 < {kd}u; k0 = k0 + {u}u) {{"));
+        for step in 0..u {
+            self.line(format!("{{ let k = k0 + {step}u;"));
+            for p in 0..TILE {
+                let ai = if ta {
+                    format!("(k * {}u + i0 + {p}u)", ash[1])
+                } else {
+                    format!("((i0 + {p}u) * {kd}u + k)")
+                };
+                let x = self.elem(a, &ai)?;
+                self.line(format!("let a{p} = {x};"));
+            }
+            for q in 0..TILE {
+                let bi = if tb {
+                    format!("((j0 + {q}u) * {kd}u + k)")
+                } else {
+                    format!("(k * {}u + j0 + {q}u)", bsh[1])
+                };
+                let y = self.elem(b, &bi)?;
+                self.line(format!("let b{q} = {y};"));
+            }
+            for p in 0..TILE {
+                for q in 0..TILE {
+                    let prod = scalar::binary(
+                        &mut self.h,
+                        BinaryOp::Mul,
+                        d,
+                        &format!("a{p}"),
+                        &format!("b{q}"),
+                    );
+                    let sum =
+                        scalar::binary(&mut self.h, BinaryOp::Add, d, &format!("c{p}{q}"), &prod);
+                    self.line(format!("c{p}{q} = {sum};"));
+                }
+            }
+            self.line("}");
+        }
+        self.close();
+        for p in 0..TILE {
+            for q in 0..TILE {
+                let w = self.write_stmt(
+                    Mem::Area,
+                    &format!("{off}u + (i0 + {p}u) * {n}u + j0 + {q}u"),
+                    &to_bits(d, &format!("c{p}{q}")),
+                );
+                self.line(w);
+            }
+        }
+        self.close_elems();
+        self.barrier();
+        Ok(())
+    }
+}
+
 /// Generates the general module: the memory area in workgroup memory
 /// when it fits the adapter's limit, else in a global buffer.
 pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Result<Shader, GenError> {
@@ -1178,7 +1300,16 @@ fn build(
     let (buffers, arg_buffers, out_buffers) = global_buffers(vk);
     let mut atomic_refs = HashSet::new();
     let mut atomic_params = HashSet::new();
+    let mut written_refs = HashSet::new();
     for (_, inst) in k.insts.iter() {
+        if let Op::Store { dst, .. }
+        | Op::Swap { dst, .. }
+        | Op::Atomic { dst, .. }
+        | Op::AtomicCas { dst, .. }
+        | Op::DmaStart { dst, .. } = &inst.op
+        {
+            written_refs.insert(dst.r);
+        }
         if let Op::Atomic { dst, .. } | Op::AtomicCas { dst, .. } = &inst.op {
             atomic_refs.insert(dst.r);
             if let Some(RefOrigin::Param(i)) = vk.ref_origin(dst.r) {
@@ -1203,6 +1334,7 @@ fn build(
         area_in_workgroup: in_workgroup,
         storage_barrier: !in_workgroup,
         atomic_refs,
+        written_refs,
     };
     // Homes of the parameters.
     let body_args = k.regions[k.body].args.clone();
@@ -1558,6 +1690,7 @@ fn finish(
         faults: g.faults,
         has_error_word: true,
         grid_points: k.num_grid_points().unwrap_or(0) as u64,
+        outputs_fully_written: false,
     })
 }
 

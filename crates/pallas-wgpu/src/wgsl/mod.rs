@@ -89,6 +89,9 @@ pub struct Shader {
     pub has_error_word: bool,
     /// Grid points the dispatch stands for.
     pub grid_points: u64,
+    /// Whether the module writes every element of every output (then the
+    /// outputs need no clearing before the dispatch).
+    pub outputs_fully_written: bool,
 }
 
 /// Limits the generator must respect.

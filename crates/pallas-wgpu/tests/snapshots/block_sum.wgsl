@@ -1,10 +1,10 @@
-// kernel `block_sum`: general, grid [8] (1 parallel dims over workgroups), 257 area words in workgroup memory
+// kernel `block_sum`: general, grid [8] (1 parallel dims over workgroups), 129 area words in workgroup memory
 
 // x (f32, 1024 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
 // s (f32, 8 words)
 @group(0) @binding(1) var<storage, read_write> g1: array<u32>;
-var<workgroup> wa: array<u32, 257>;
+var<workgroup> wa: array<u32, 129>;
 @group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;
 var<workgroup> ub: u32;
 var<private> sems: array<i32, 1>;
@@ -70,31 +70,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         have1 = true;
         workgroupBarrier();
       }
-      {
-        let e = lid;
-        if (e < 128u) {
-          wa[129u + e] = bitcast<u32>(bitcast<f32>(wa[(0u + e * 1u)]));
-        }
-      }
-      workgroupBarrier();
       acc_3 = 0.0f;
       for (var j0 = 0u; j0 < 128u; j0 = j0 + 8u) {
         { let j = j0 + 0u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[129u + (0u + 0u + j * 1u)])); }
+        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
         { let j = j0 + 1u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[129u + (0u + 0u + j * 1u)])); }
+        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
         { let j = j0 + 2u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[129u + (0u + 0u + j * 1u)])); }
+        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
         { let j = j0 + 3u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[129u + (0u + 0u + j * 1u)])); }
+        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
         { let j = j0 + 4u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[129u + (0u + 0u + j * 1u)])); }
+        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
         { let j = j0 + 5u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[129u + (0u + 0u + j * 1u)])); }
+        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
         { let j = j0 + 6u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[129u + (0u + 0u + j * 1u)])); }
+        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
         { let j = j0 + 7u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[129u + (0u + 0u + j * 1u)])); }
+        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
       }
       v5 = acc_3;
       workgroupBarrier();

@@ -1,11 +1,11 @@
-// kernel `cumsum_rows`: general, grid [4] (1 parallel dims over workgroups), 4096 area words per workgroup in a global buffer
+// kernel `cumsum_rows`: general, grid [4] (1 parallel dims over workgroups), 3072 area words in workgroup memory
 
 // x (f32, 4096 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
 // o (f32, 4096 words)
 @group(0) @binding(1) var<storage, read_write> g1: array<u32>;
-@group(0) @binding(2) var<storage, read_write> la: array<u32>;
-@group(0) @binding(3) var<storage, read_write> err: array<atomic<u32>>;
+var<workgroup> wa: array<u32, 3072>;
+@group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;
 var<workgroup> ub: u32;
 var<private> sems: array<i32, 1>;
 
@@ -14,7 +14,6 @@ fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 4096u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -48,11 +47,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           let e = e0 + lid;
           {
             if ((u32(bi0_0) * 8u + (e / 128u)) < 32u && (u32(bi0_1) * 128u + (e % 128u)) < 128u) {
-              la[ab + 0u + e] = g0[0u + (u32(bi0_0) * 8u + (e / 128u)) * 128u + (u32(bi0_1) * 128u + (e % 128u)) * 1u];
+              wa[0u + e] = g0[0u + (u32(bi0_0) * 8u + (e / 128u)) * 128u + (u32(bi0_1) * 128u + (e % 128u)) * 1u];
             }
           }
         }
-        storageBarrier();
         workgroupBarrier();
       }
       v3 = 0i;
@@ -70,27 +68,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let e = e0 + lid;
             {
               if ((u32(bi1_0) * 8u + (e / 128u)) < 32u && (u32(bi1_1) * 128u + (e % 128u)) < 128u) {
-                g1[0u + (u32(bi1_0) * 8u + (e / 128u)) * 128u + (u32(bi1_1) * 128u + (e % 128u)) * 1u] = la[ab + 1024u + e];
+                g1[0u + (u32(bi1_0) * 8u + (e / 128u)) * 128u + (u32(bi1_1) * 128u + (e % 128u)) * 1u] = wa[1024u + e];
               }
             }
           }
-          storageBarrier();
           workgroupBarrier();
         }
         bi1_0 = nb1_0;
         bi1_1 = nb1_1;
         have1 = true;
-        storageBarrier();
         workgroupBarrier();
       }
-      for (var e0 = 0u; e0 < 1024u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 2048u + e] = bitcast<u32>(bitcast<f32>(la[ab + (0u + (e / 128u) * 128u + (e % 128u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
       {
         let e = lid;
         if (e < 8u) {
@@ -98,41 +86,39 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var cs_3: f32 = 0.0f;
           for (var j0 = 0u; j0 < 128u; j0 = j0 + 8u) {
             { let j = lb + (j0 + 0u) * 1u;
-            cs_3 = (cs_3 + bitcast<f32>(la[ab + 2048u + j]));
-            la[ab + 3072u + j] = bitcast<u32>(cs_3); }
+            cs_3 = (cs_3 + bitcast<f32>(wa[0u + j]));
+            wa[2048u + j] = bitcast<u32>(cs_3); }
             { let j = lb + (j0 + 1u) * 1u;
-            cs_3 = (cs_3 + bitcast<f32>(la[ab + 2048u + j]));
-            la[ab + 3072u + j] = bitcast<u32>(cs_3); }
+            cs_3 = (cs_3 + bitcast<f32>(wa[0u + j]));
+            wa[2048u + j] = bitcast<u32>(cs_3); }
             { let j = lb + (j0 + 2u) * 1u;
-            cs_3 = (cs_3 + bitcast<f32>(la[ab + 2048u + j]));
-            la[ab + 3072u + j] = bitcast<u32>(cs_3); }
+            cs_3 = (cs_3 + bitcast<f32>(wa[0u + j]));
+            wa[2048u + j] = bitcast<u32>(cs_3); }
             { let j = lb + (j0 + 3u) * 1u;
-            cs_3 = (cs_3 + bitcast<f32>(la[ab + 2048u + j]));
-            la[ab + 3072u + j] = bitcast<u32>(cs_3); }
+            cs_3 = (cs_3 + bitcast<f32>(wa[0u + j]));
+            wa[2048u + j] = bitcast<u32>(cs_3); }
             { let j = lb + (j0 + 4u) * 1u;
-            cs_3 = (cs_3 + bitcast<f32>(la[ab + 2048u + j]));
-            la[ab + 3072u + j] = bitcast<u32>(cs_3); }
+            cs_3 = (cs_3 + bitcast<f32>(wa[0u + j]));
+            wa[2048u + j] = bitcast<u32>(cs_3); }
             { let j = lb + (j0 + 5u) * 1u;
-            cs_3 = (cs_3 + bitcast<f32>(la[ab + 2048u + j]));
-            la[ab + 3072u + j] = bitcast<u32>(cs_3); }
+            cs_3 = (cs_3 + bitcast<f32>(wa[0u + j]));
+            wa[2048u + j] = bitcast<u32>(cs_3); }
             { let j = lb + (j0 + 6u) * 1u;
-            cs_3 = (cs_3 + bitcast<f32>(la[ab + 2048u + j]));
-            la[ab + 3072u + j] = bitcast<u32>(cs_3); }
+            cs_3 = (cs_3 + bitcast<f32>(wa[0u + j]));
+            wa[2048u + j] = bitcast<u32>(cs_3); }
             { let j = lb + (j0 + 7u) * 1u;
-            cs_3 = (cs_3 + bitcast<f32>(la[ab + 2048u + j]));
-            la[ab + 3072u + j] = bitcast<u32>(cs_3); }
+            cs_3 = (cs_3 + bitcast<f32>(wa[0u + j]));
+            wa[2048u + j] = bitcast<u32>(cs_3); }
           }
         }
       }
-      storageBarrier();
       workgroupBarrier();
       for (var e0 = 0u; e0 < 1024u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (1024u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 3072u + e]));
+          wa[(1024u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(wa[2048u + e]));
         }
       }
-      storageBarrier();
       workgroupBarrier();
     }
   }
@@ -141,11 +127,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let e = e0 + lid;
       {
         if ((u32(bi1_0) * 8u + (e / 128u)) < 32u && (u32(bi1_1) * 128u + (e % 128u)) < 128u) {
-          g1[0u + (u32(bi1_0) * 8u + (e / 128u)) * 128u + (u32(bi1_1) * 128u + (e % 128u)) * 1u] = la[ab + 1024u + e];
+          g1[0u + (u32(bi1_0) * 8u + (e / 128u)) * 128u + (u32(bi1_1) * 128u + (e % 128u)) * 1u] = wa[1024u + e];
         }
       }
     }
-    storageBarrier();
     workgroupBarrier();
   }
   var probe = 0u;

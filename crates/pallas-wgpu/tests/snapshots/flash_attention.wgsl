@@ -1,4 +1,4 @@
-// kernel `flash_attention`: general, grid [4, 4] (1 parallel dims over workgroups), 49504 area words per workgroup in a global buffer
+// kernel `flash_attention`: general, grid [4, 4] (1 parallel dims over workgroups), 39264 area words per workgroup in a global buffer
 
 // q (f32, 8192 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -20,7 +20,7 @@ fn max_f32(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return bitcast
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 49504u;
+  let ab = w * 39264u;
   var pt0: i32 = 0i;
   var pt1: i32 = 0i;
   var have0: bool = false;
@@ -53,13 +53,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var v22: f32;
   var v23: f32;
   var v24: f32;
-  var dacc_6: f32;
   var v29: f32;
-  var acc_7: f32;
-  var bi_8: i32;
-  var acc_9: f32;
-  var bi_10: i32;
-  var dacc_11: f32;
+  var acc_6: f32;
+  var bi_7: i32;
+  var acc_8: f32;
+  var bi_9: i32;
   var v48: i32;
   var v49: bool;
   for (var pp = w; pp < 4u; pp = pp + 4u) {
@@ -205,53 +203,149 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       else {
       }
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 14400u + e] = bitcast<u32>(bitcast<f32>(la[ab + (0u + (e / 64u) * 64u + (e % 64u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 4096u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 16448u + e] = bitcast<u32>(bitcast<f32>(la[ab + (2048u + (e / 64u) * 64u + (e % 64u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 4096u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 20544u + e] = bitcast<u32>(bitcast<f32>(la[ab + (6144u + (e / 64u) * 64u + (e % 64u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          dacc_6 = 0.0f;
-          for (var k0 = 0u; k0 < 64u; k0 = k0 + 8u) {
+      {
+        let e = lid;
+        if (e < 128u) {
+          let i0 = (e / 16u) * 4u;
+          let j0 = (e % 16u) * 4u;
+          var c00: f32 = 0.0f;
+          var c01: f32 = 0.0f;
+          var c02: f32 = 0.0f;
+          var c03: f32 = 0.0f;
+          var c10: f32 = 0.0f;
+          var c11: f32 = 0.0f;
+          var c12: f32 = 0.0f;
+          var c13: f32 = 0.0f;
+          var c20: f32 = 0.0f;
+          var c21: f32 = 0.0f;
+          var c22: f32 = 0.0f;
+          var c23: f32 = 0.0f;
+          var c30: f32 = 0.0f;
+          var c31: f32 = 0.0f;
+          var c32: f32 = 0.0f;
+          var c33: f32 = 0.0f;
+          for (var k0 = 0u; k0 < 64u; k0 = k0 + 4u) {
             { let k = k0 + 0u;
-            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 2048u + ((j0 + 0u) * 64u + k)]);
+            let b1 = bitcast<f32>(la[ab + 2048u + ((j0 + 1u) * 64u + k)]);
+            let b2 = bitcast<f32>(la[ab + 2048u + ((j0 + 2u) * 64u + k)]);
+            let b3 = bitcast<f32>(la[ab + 2048u + ((j0 + 3u) * 64u + k)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
             { let k = k0 + 1u;
-            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 2048u + ((j0 + 0u) * 64u + k)]);
+            let b1 = bitcast<f32>(la[ab + 2048u + ((j0 + 1u) * 64u + k)]);
+            let b2 = bitcast<f32>(la[ab + 2048u + ((j0 + 2u) * 64u + k)]);
+            let b3 = bitcast<f32>(la[ab + 2048u + ((j0 + 3u) * 64u + k)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
             { let k = k0 + 2u;
-            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 2048u + ((j0 + 0u) * 64u + k)]);
+            let b1 = bitcast<f32>(la[ab + 2048u + ((j0 + 1u) * 64u + k)]);
+            let b2 = bitcast<f32>(la[ab + 2048u + ((j0 + 2u) * 64u + k)]);
+            let b3 = bitcast<f32>(la[ab + 2048u + ((j0 + 3u) * 64u + k)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
             { let k = k0 + 3u;
-            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
-            { let k = k0 + 4u;
-            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
-            { let k = k0 + 5u;
-            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
-            { let k = k0 + 6u;
-            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
-            { let k = k0 + 7u;
-            dacc_6 = (dacc_6 + (bitcast<f32>(la[ab + 14400u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 16448u + ((e % 64u) * 64u + k)]))); }
+            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 2048u + ((j0 + 0u) * 64u + k)]);
+            let b1 = bitcast<f32>(la[ab + 2048u + ((j0 + 1u) * 64u + k)]);
+            let b2 = bitcast<f32>(la[ab + 2048u + ((j0 + 2u) * 64u + k)]);
+            let b3 = bitcast<f32>(la[ab + 2048u + ((j0 + 3u) * 64u + k)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
           }
-          la[ab + 24640u + e] = bitcast<u32>(dacc_6);
+          la[ab + 14400u + (i0 + 0u) * 64u + j0 + 0u] = bitcast<u32>(c00);
+          la[ab + 14400u + (i0 + 0u) * 64u + j0 + 1u] = bitcast<u32>(c01);
+          la[ab + 14400u + (i0 + 0u) * 64u + j0 + 2u] = bitcast<u32>(c02);
+          la[ab + 14400u + (i0 + 0u) * 64u + j0 + 3u] = bitcast<u32>(c03);
+          la[ab + 14400u + (i0 + 1u) * 64u + j0 + 0u] = bitcast<u32>(c10);
+          la[ab + 14400u + (i0 + 1u) * 64u + j0 + 1u] = bitcast<u32>(c11);
+          la[ab + 14400u + (i0 + 1u) * 64u + j0 + 2u] = bitcast<u32>(c12);
+          la[ab + 14400u + (i0 + 1u) * 64u + j0 + 3u] = bitcast<u32>(c13);
+          la[ab + 14400u + (i0 + 2u) * 64u + j0 + 0u] = bitcast<u32>(c20);
+          la[ab + 14400u + (i0 + 2u) * 64u + j0 + 1u] = bitcast<u32>(c21);
+          la[ab + 14400u + (i0 + 2u) * 64u + j0 + 2u] = bitcast<u32>(c22);
+          la[ab + 14400u + (i0 + 2u) * 64u + j0 + 3u] = bitcast<u32>(c23);
+          la[ab + 14400u + (i0 + 3u) * 64u + j0 + 0u] = bitcast<u32>(c30);
+          la[ab + 14400u + (i0 + 3u) * 64u + j0 + 1u] = bitcast<u32>(c31);
+          la[ab + 14400u + (i0 + 3u) * 64u + j0 + 2u] = bitcast<u32>(c32);
+          la[ab + 14400u + (i0 + 3u) * 64u + j0 + 3u] = bitcast<u32>(c33);
         }
       }
       storageBarrier();
@@ -260,7 +354,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 26688u + e] = bitcast<u32>((bitcast<f32>(la[ab + 24640u + e]) * v29));
+          la[ab + 16448u + e] = bitcast<u32>((bitcast<f32>(la[ab + 14400u + e]) * v29));
         }
       }
       storageBarrier();
@@ -268,7 +362,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 28736u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12288u + e * 1u)]));
+          la[ab + 18496u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12288u + e * 1u)]));
         }
       }
       storageBarrier();
@@ -276,26 +370,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          acc_7 = bitcast<f32>(0xff800000u);
+          acc_6 = bitcast<f32>(0xff800000u);
           for (var j0 = 0u; j0 < 64u; j0 = j0 + 8u) {
             { let j = j0 + 0u;
-            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 1u;
-            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 2u;
-            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 3u;
-            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 4u;
-            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 5u;
-            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 6u;
-            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 7u;
-            acc_7 = max_f32(acc_7, bitcast<f32>(la[ab + 26688u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
           }
-          la[ab + 28768u + e] = bitcast<u32>(acc_7);
+          la[ab + 18528u + e] = bitcast<u32>(acc_6);
         }
       }
       storageBarrier();
@@ -303,7 +397,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 28800u + e] = bitcast<u32>(max_f32(bitcast<f32>(la[ab + 28736u + e]), bitcast<f32>(la[ab + 28768u + e])));
+          la[ab + 18560u + e] = bitcast<u32>(max_f32(bitcast<f32>(la[ab + 18496u + e]), bitcast<f32>(la[ab + 18528u + e])));
         }
       }
       storageBarrier();
@@ -311,7 +405,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 28832u + e] = bitcast<u32>(bitcast<f32>(la[ab + 28800u + (0u + (e / 64u) * 1u)]));
+          la[ab + 18592u + e] = bitcast<u32>(bitcast<f32>(la[ab + 18560u + (0u + (e / 64u) * 1u)]));
         }
       }
       storageBarrier();
@@ -319,7 +413,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 30880u + e] = bitcast<u32>((bitcast<f32>(la[ab + 26688u + e]) - bitcast<f32>(la[ab + 28832u + e])));
+          la[ab + 20640u + e] = bitcast<u32>((bitcast<f32>(la[ab + 16448u + e]) - bitcast<f32>(la[ab + 18592u + e])));
         }
       }
       storageBarrier();
@@ -327,7 +421,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 32928u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 30880u + e])));
+          la[ab + 22688u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 20640u + e])));
         }
       }
       storageBarrier();
@@ -335,7 +429,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 34976u + e] = bitcast<u32>((bitcast<f32>(la[ab + 28736u + e]) - bitcast<f32>(la[ab + 28800u + e])));
+          la[ab + 24736u + e] = bitcast<u32>((bitcast<f32>(la[ab + 18496u + e]) - bitcast<f32>(la[ab + 18560u + e])));
         }
       }
       storageBarrier();
@@ -343,7 +437,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 35008u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 34976u + e])));
+          la[ab + 24768u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 24736u + e])));
         }
       }
       storageBarrier();
@@ -351,7 +445,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 35040u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12320u + e * 1u)]));
+          la[ab + 24800u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12320u + e * 1u)]));
         }
       }
       storageBarrier();
@@ -359,7 +453,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 35072u + e] = bitcast<u32>((bitcast<f32>(la[ab + 35008u + e]) * bitcast<f32>(la[ab + 35040u + e])));
+          la[ab + 24832u + e] = bitcast<u32>((bitcast<f32>(la[ab + 24768u + e]) * bitcast<f32>(la[ab + 24800u + e])));
         }
       }
       storageBarrier();
@@ -367,26 +461,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          acc_9 = 0.0f;
+          acc_8 = 0.0f;
           for (var j0 = 0u; j0 < 64u; j0 = j0 + 8u) {
             { let j = j0 + 0u;
-            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 1u;
-            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 2u;
-            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 3u;
-            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 4u;
-            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 5u;
-            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 6u;
-            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
             { let j = j0 + 7u;
-            acc_9 = (acc_9 + bitcast<f32>(la[ab + 32928u + (0u + e * 64u + 0u + j * 1u)])); }
+            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
           }
-          la[ab + 35104u + e] = bitcast<u32>(acc_9);
+          la[ab + 24864u + e] = bitcast<u32>(acc_8);
         }
       }
       storageBarrier();
@@ -394,7 +488,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 35136u + e] = bitcast<u32>((bitcast<f32>(la[ab + 35072u + e]) + bitcast<f32>(la[ab + 35104u + e])));
+          la[ab + 24896u + e] = bitcast<u32>((bitcast<f32>(la[ab + 24832u + e]) + bitcast<f32>(la[ab + 24864u + e])));
         }
       }
       storageBarrier();
@@ -402,7 +496,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 35168u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)]));
+          la[ab + 24928u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)]));
         }
       }
       storageBarrier();
@@ -410,7 +504,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 37216u + e] = bitcast<u32>(bitcast<f32>(la[ab + 35008u + (0u + (e / 64u) * 1u)]));
+          la[ab + 26976u + e] = bitcast<u32>(bitcast<f32>(la[ab + 24768u + (0u + (e / 64u) * 1u)]));
         }
       }
       storageBarrier();
@@ -418,34 +512,154 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 39264u + e] = bitcast<u32>((bitcast<f32>(la[ab + 35168u + e]) * bitcast<f32>(la[ab + 37216u + e])));
+          la[ab + 29024u + e] = bitcast<u32>((bitcast<f32>(la[ab + 24928u + e]) * bitcast<f32>(la[ab + 26976u + e])));
         }
       }
       storageBarrier();
       workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          dacc_11 = 0.0f;
-          for (var k0 = 0u; k0 < 64u; k0 = k0 + 8u) {
+      {
+        let e = lid;
+        if (e < 128u) {
+          let i0 = (e / 16u) * 4u;
+          let j0 = (e % 16u) * 4u;
+          var c00: f32 = 0.0f;
+          var c01: f32 = 0.0f;
+          var c02: f32 = 0.0f;
+          var c03: f32 = 0.0f;
+          var c10: f32 = 0.0f;
+          var c11: f32 = 0.0f;
+          var c12: f32 = 0.0f;
+          var c13: f32 = 0.0f;
+          var c20: f32 = 0.0f;
+          var c21: f32 = 0.0f;
+          var c22: f32 = 0.0f;
+          var c23: f32 = 0.0f;
+          var c30: f32 = 0.0f;
+          var c31: f32 = 0.0f;
+          var c32: f32 = 0.0f;
+          var c33: f32 = 0.0f;
+          for (var k0 = 0u; k0 < 64u; k0 = k0 + 4u) {
             { let k = k0 + 0u;
-            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            let a0 = bitcast<f32>(la[ab + 22688u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 22688u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 22688u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 22688u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
+            let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
+            let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
+            let b3 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 3u)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
             { let k = k0 + 1u;
-            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            let a0 = bitcast<f32>(la[ab + 22688u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 22688u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 22688u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 22688u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
+            let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
+            let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
+            let b3 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 3u)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
             { let k = k0 + 2u;
-            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            let a0 = bitcast<f32>(la[ab + 22688u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 22688u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 22688u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 22688u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
+            let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
+            let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
+            let b3 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 3u)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
             { let k = k0 + 3u;
-            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
-            { let k = k0 + 4u;
-            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
-            { let k = k0 + 5u;
-            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
-            { let k = k0 + 6u;
-            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
-            { let k = k0 + 7u;
-            dacc_11 = (dacc_11 + (bitcast<f32>(la[ab + 32928u + ((e / 64u) * 64u + k)]) * bitcast<f32>(la[ab + 20544u + (k * 64u + (e % 64u))]))); }
+            let a0 = bitcast<f32>(la[ab + 22688u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 22688u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 22688u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 22688u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
+            let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
+            let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
+            let b3 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 3u)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
           }
-          la[ab + 41312u + e] = bitcast<u32>(dacc_11);
+          la[ab + 31072u + (i0 + 0u) * 64u + j0 + 0u] = bitcast<u32>(c00);
+          la[ab + 31072u + (i0 + 0u) * 64u + j0 + 1u] = bitcast<u32>(c01);
+          la[ab + 31072u + (i0 + 0u) * 64u + j0 + 2u] = bitcast<u32>(c02);
+          la[ab + 31072u + (i0 + 0u) * 64u + j0 + 3u] = bitcast<u32>(c03);
+          la[ab + 31072u + (i0 + 1u) * 64u + j0 + 0u] = bitcast<u32>(c10);
+          la[ab + 31072u + (i0 + 1u) * 64u + j0 + 1u] = bitcast<u32>(c11);
+          la[ab + 31072u + (i0 + 1u) * 64u + j0 + 2u] = bitcast<u32>(c12);
+          la[ab + 31072u + (i0 + 1u) * 64u + j0 + 3u] = bitcast<u32>(c13);
+          la[ab + 31072u + (i0 + 2u) * 64u + j0 + 0u] = bitcast<u32>(c20);
+          la[ab + 31072u + (i0 + 2u) * 64u + j0 + 1u] = bitcast<u32>(c21);
+          la[ab + 31072u + (i0 + 2u) * 64u + j0 + 2u] = bitcast<u32>(c22);
+          la[ab + 31072u + (i0 + 2u) * 64u + j0 + 3u] = bitcast<u32>(c23);
+          la[ab + 31072u + (i0 + 3u) * 64u + j0 + 0u] = bitcast<u32>(c30);
+          la[ab + 31072u + (i0 + 3u) * 64u + j0 + 1u] = bitcast<u32>(c31);
+          la[ab + 31072u + (i0 + 3u) * 64u + j0 + 2u] = bitcast<u32>(c32);
+          la[ab + 31072u + (i0 + 3u) * 64u + j0 + 3u] = bitcast<u32>(c33);
         }
       }
       storageBarrier();
@@ -453,7 +667,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 43360u + e] = bitcast<u32>((bitcast<f32>(la[ab + 39264u + e]) + bitcast<f32>(la[ab + 41312u + e])));
+          la[ab + 33120u + e] = bitcast<u32>((bitcast<f32>(la[ab + 29024u + e]) + bitcast<f32>(la[ab + 31072u + e])));
         }
       }
       storageBarrier();
@@ -461,7 +675,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + (12288u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 28800u + e]));
+          la[ab + (12288u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 18560u + e]));
         }
       }
       storageBarrier();
@@ -469,7 +683,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + (12320u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 35136u + e]));
+          la[ab + (12320u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 24896u + e]));
         }
       }
       storageBarrier();
@@ -477,7 +691,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 43360u + e]));
+          la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 33120u + e]));
         }
       }
       storageBarrier();
@@ -487,13 +701,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (lid == 0u) {
         ub = select(0u, 1u, v49);
       }
-      let u_12 = (workgroupUniformLoad(&ub) != 0u);
+      let u_10 = (workgroupUniformLoad(&ub) != 0u);
       workgroupBarrier();
-      if (u_12) {
+      if (u_10) {
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + 45408u + e] = bitcast<u32>(bitcast<f32>(la[ab + 35136u + (0u + (e / 64u) * 1u)]));
+            la[ab + 35168u + e] = bitcast<u32>(bitcast<f32>(la[ab + 24896u + (0u + (e / 64u) * 1u)]));
           }
         }
         storageBarrier();
@@ -501,7 +715,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + 47456u + e] = bitcast<u32>((bitcast<f32>(la[ab + 43360u + e]) / bitcast<f32>(la[ab + 45408u + e])));
+            la[ab + 37216u + e] = bitcast<u32>((bitcast<f32>(la[ab + 33120u + e]) / bitcast<f32>(la[ab + 35168u + e])));
           }
         }
         storageBarrier();
@@ -509,7 +723,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + (10240u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 47456u + e]));
+            la[ab + (10240u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 37216u + e]));
           }
         }
         storageBarrier();

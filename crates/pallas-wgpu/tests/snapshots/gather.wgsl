@@ -1,4 +1,4 @@
-// kernel `gather`: general, grid [6] (1 parallel dims over workgroups), 3072 area words in workgroup memory
+// kernel `gather`: general, grid [6] (1 parallel dims over workgroups), 2048 area words in workgroup memory
 
 // idx (i32, 6 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -6,7 +6,7 @@
 @group(0) @binding(1) var<storage, read> g1: array<u32>;
 // o (f32, 6144 words)
 @group(0) @binding(2) var<storage, read_write> g2: array<u32>;
-var<workgroup> wa: array<u32, 3072>;
+var<workgroup> wa: array<u32, 2048>;
 @group(0) @binding(3) var<storage, read_write> err: array<atomic<u32>>;
 var<workgroup> ub: u32;
 var<private> sems: array<i32, 1>;
@@ -94,14 +94,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 1024u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          wa[2048u + e] = bitcast<u32>(bitcast<f32>(wa[(0u + (e / 128u) * 128u + (e % 128u) * 1u)]));
-        }
-      }
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 1024u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          wa[(1024u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(wa[2048u + e]));
+          wa[(1024u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(wa[0u + e]));
         }
       }
       workgroupBarrier();

@@ -1,4 +1,4 @@
-// kernel `layer_norm`: general, grid [8] (1 parallel dims over workgroups), 25648 area words per workgroup in a global buffer
+// kernel `layer_norm`: general, grid [8] (1 parallel dims over workgroups), 23088 area words per workgroup in a global buffer
 
 // x (f32, 16384 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -18,7 +18,7 @@ fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 25648u;
+  let ab = w * 23088u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -142,37 +142,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         storageBarrier();
         workgroupBarrier();
       }
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 4608u + e] = bitcast<u32>(bitcast<f32>(la[ab + (0u + (e / 256u) * 256u + (e % 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
       {
         let e = lid;
         if (e < 8u) {
           acc_5 = 0.0f;
           for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
             { let j = j0 + 0u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 4608u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 1u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 4608u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 2u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 4608u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 3u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 4608u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 4u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 4608u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 5u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 4608u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 6u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 4608u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 7u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 4608u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
           }
-          la[ab + 6656u + e] = bitcast<u32>(acc_5);
+          la[ab + 4608u + e] = bitcast<u32>(acc_5);
         }
       }
       storageBarrier();
@@ -181,7 +173,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 6664u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6656u + e]) / v10));
+          la[ab + 4616u + e] = bitcast<u32>((bitcast<f32>(la[ab + 4608u + e]) / v10));
         }
       }
       storageBarrier();
@@ -189,7 +181,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 6672u + e] = bitcast<u32>(bitcast<f32>(la[ab + 6664u + (0u + (e / 256u) * 1u)]));
+          la[ab + 4624u + e] = bitcast<u32>(bitcast<f32>(la[ab + 4616u + (0u + (e / 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -197,7 +189,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 8720u + e] = bitcast<u32>((bitcast<f32>(la[ab + 4608u + e]) - bitcast<f32>(la[ab + 6672u + e])));
+          la[ab + 6672u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4624u + e])));
         }
       }
       storageBarrier();
@@ -205,7 +197,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 10768u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8720u + e]) * bitcast<f32>(la[ab + 8720u + e])));
+          la[ab + 8720u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6672u + e]) * bitcast<f32>(la[ab + 6672u + e])));
         }
       }
       storageBarrier();
@@ -216,23 +208,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           acc_7 = 0.0f;
           for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
             { let j = j0 + 0u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 10768u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 1u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 10768u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 2u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 10768u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 3u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 10768u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 4u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 10768u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 5u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 10768u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 6u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 10768u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 7u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 10768u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
           }
-          la[ab + 12816u + e] = bitcast<u32>(acc_7);
+          la[ab + 10768u + e] = bitcast<u32>(acc_7);
         }
       }
       storageBarrier();
@@ -241,7 +233,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 12824u + e] = bitcast<u32>((bitcast<f32>(la[ab + 12816u + e]) / v16));
+          la[ab + 10776u + e] = bitcast<u32>((bitcast<f32>(la[ab + 10768u + e]) / v16));
         }
       }
       storageBarrier();
@@ -250,7 +242,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 12832u + e] = bitcast<u32>((bitcast<f32>(la[ab + 12824u + e]) + v18));
+          la[ab + 10784u + e] = bitcast<u32>((bitcast<f32>(la[ab + 10776u + e]) + v18));
         }
       }
       storageBarrier();
@@ -258,7 +250,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 12840u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 12832u + e]))));
+          la[ab + 10792u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 10784u + e]))));
         }
       }
       storageBarrier();
@@ -266,7 +258,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 12848u + e] = bitcast<u32>(bitcast<f32>(la[ab + 12840u + (0u + (e / 256u) * 1u)]));
+          la[ab + 10800u + e] = bitcast<u32>(bitcast<f32>(la[ab + 10792u + (0u + (e / 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -274,23 +266,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 14896u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8720u + e]) * bitcast<f32>(la[ab + 12848u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      {
-        let e = lid;
-        if (e < 256u) {
-          la[ab + 16944u + e] = bitcast<u32>(bitcast<f32>(la[ab + (2048u + e * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      {
-        let e = lid;
-        if (e < 256u) {
-          la[ab + 17200u + e] = bitcast<u32>(bitcast<f32>(la[ab + (2304u + e * 1u)]));
+          la[ab + 12848u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6672u + e]) * bitcast<f32>(la[ab + 10800u + e])));
         }
       }
       storageBarrier();
@@ -298,7 +274,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 17456u + e] = bitcast<u32>(bitcast<f32>(la[ab + 16944u + (0u + (e % 256u) * 1u)]));
+          la[ab + 14896u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -306,7 +282,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 19504u + e] = bitcast<u32>(bitcast<f32>(la[ab + 17200u + (0u + (e % 256u) * 1u)]));
+          la[ab + 16944u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2304u + (0u + (e % 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -314,7 +290,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 21552u + e] = bitcast<u32>((bitcast<f32>(la[ab + 14896u + e]) * bitcast<f32>(la[ab + 17456u + e])));
+          la[ab + 18992u + e] = bitcast<u32>((bitcast<f32>(la[ab + 12848u + e]) * bitcast<f32>(la[ab + 14896u + e])));
         }
       }
       storageBarrier();
@@ -322,7 +298,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 23600u + e] = bitcast<u32>((bitcast<f32>(la[ab + 21552u + e]) + bitcast<f32>(la[ab + 19504u + e])));
+          la[ab + 21040u + e] = bitcast<u32>((bitcast<f32>(la[ab + 18992u + e]) + bitcast<f32>(la[ab + 16944u + e])));
         }
       }
       storageBarrier();
@@ -330,7 +306,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (2560u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 23600u + e]));
+          la[ab + (2560u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 21040u + e]));
         }
       }
       storageBarrier();

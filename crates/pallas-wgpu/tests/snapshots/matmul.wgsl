@@ -1,4 +1,4 @@
-// kernel `matmul`: general, grid [2, 2, 4] (2 parallel dims over workgroups), 131072 area words per workgroup in a global buffer
+// kernel `matmul`: general, grid [2, 2, 4] (2 parallel dims over workgroups), 114688 area words per workgroup in a global buffer
 
 // x (f32, 65536 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -16,7 +16,7 @@ fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 131072u;
+  let ab = w * 114688u;
   var pt0: i32 = 0i;
   var pt1: i32 = 0i;
   var pt2: i32 = 0i;
@@ -39,7 +39,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var v14: i32;
   var v15: bool;
   var v16: f32;
-  var dacc_5: f32;
   var v22: i32;
   var v23: bool;
   for (var pp = w; pp < 4u; pp = pp + 4u) {
@@ -141,53 +140,157 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       else {
       }
-      for (var e0 = 0u; e0 < 8192u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 49152u + e] = bitcast<u32>(bitcast<f32>(la[ab + (0u + (e / 64u) * 64u + (e % 64u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 8192u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 57344u + e] = bitcast<u32>(bitcast<f32>(la[ab + (8192u + (e / 128u) * 128u + (e % 128u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
       for (var e0 = 0u; e0 < 16384u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 65536u + e] = bitcast<u32>(bitcast<f32>(la[ab + (32768u + (e / 128u) * 128u + (e % 128u) * 1u)]));
+          la[ab + 49152u + e] = bitcast<u32>(bitcast<f32>(la[ab + (32768u + (e / 128u) * 128u + (e % 128u) * 1u)]));
         }
       }
       storageBarrier();
       workgroupBarrier();
-      for (var e0 = 0u; e0 < 16384u; e0 = e0 + 256u) {
+      for (var e0 = 0u; e0 < 1024u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          dacc_5 = 0.0f;
-          for (var k0 = 0u; k0 < 64u; k0 = k0 + 8u) {
+          let i0 = (e / 32u) * 4u;
+          let j0 = (e % 32u) * 4u;
+          var c00: f32 = 0.0f;
+          var c01: f32 = 0.0f;
+          var c02: f32 = 0.0f;
+          var c03: f32 = 0.0f;
+          var c10: f32 = 0.0f;
+          var c11: f32 = 0.0f;
+          var c12: f32 = 0.0f;
+          var c13: f32 = 0.0f;
+          var c20: f32 = 0.0f;
+          var c21: f32 = 0.0f;
+          var c22: f32 = 0.0f;
+          var c23: f32 = 0.0f;
+          var c30: f32 = 0.0f;
+          var c31: f32 = 0.0f;
+          var c32: f32 = 0.0f;
+          var c33: f32 = 0.0f;
+          for (var k0 = 0u; k0 < 64u; k0 = k0 + 4u) {
             { let k = k0 + 0u;
-            dacc_5 = (dacc_5 + (bitcast<f32>(la[ab + 49152u + ((e / 128u) * 64u + k)]) * bitcast<f32>(la[ab + 57344u + (k * 128u + (e % 128u))]))); }
+            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 0u)]);
+            let b1 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 1u)]);
+            let b2 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 2u)]);
+            let b3 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 3u)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
             { let k = k0 + 1u;
-            dacc_5 = (dacc_5 + (bitcast<f32>(la[ab + 49152u + ((e / 128u) * 64u + k)]) * bitcast<f32>(la[ab + 57344u + (k * 128u + (e % 128u))]))); }
+            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 0u)]);
+            let b1 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 1u)]);
+            let b2 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 2u)]);
+            let b3 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 3u)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
             { let k = k0 + 2u;
-            dacc_5 = (dacc_5 + (bitcast<f32>(la[ab + 49152u + ((e / 128u) * 64u + k)]) * bitcast<f32>(la[ab + 57344u + (k * 128u + (e % 128u))]))); }
+            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 0u)]);
+            let b1 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 1u)]);
+            let b2 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 2u)]);
+            let b3 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 3u)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
             { let k = k0 + 3u;
-            dacc_5 = (dacc_5 + (bitcast<f32>(la[ab + 49152u + ((e / 128u) * 64u + k)]) * bitcast<f32>(la[ab + 57344u + (k * 128u + (e % 128u))]))); }
-            { let k = k0 + 4u;
-            dacc_5 = (dacc_5 + (bitcast<f32>(la[ab + 49152u + ((e / 128u) * 64u + k)]) * bitcast<f32>(la[ab + 57344u + (k * 128u + (e % 128u))]))); }
-            { let k = k0 + 5u;
-            dacc_5 = (dacc_5 + (bitcast<f32>(la[ab + 49152u + ((e / 128u) * 64u + k)]) * bitcast<f32>(la[ab + 57344u + (k * 128u + (e % 128u))]))); }
-            { let k = k0 + 6u;
-            dacc_5 = (dacc_5 + (bitcast<f32>(la[ab + 49152u + ((e / 128u) * 64u + k)]) * bitcast<f32>(la[ab + 57344u + (k * 128u + (e % 128u))]))); }
-            { let k = k0 + 7u;
-            dacc_5 = (dacc_5 + (bitcast<f32>(la[ab + 49152u + ((e / 128u) * 64u + k)]) * bitcast<f32>(la[ab + 57344u + (k * 128u + (e % 128u))]))); }
+            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
+            let b0 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 0u)]);
+            let b1 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 1u)]);
+            let b2 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 2u)]);
+            let b3 = bitcast<f32>(la[ab + 8192u + (k * 128u + j0 + 3u)]);
+            c00 = (c00 + (a0 * b0));
+            c01 = (c01 + (a0 * b1));
+            c02 = (c02 + (a0 * b2));
+            c03 = (c03 + (a0 * b3));
+            c10 = (c10 + (a1 * b0));
+            c11 = (c11 + (a1 * b1));
+            c12 = (c12 + (a1 * b2));
+            c13 = (c13 + (a1 * b3));
+            c20 = (c20 + (a2 * b0));
+            c21 = (c21 + (a2 * b1));
+            c22 = (c22 + (a2 * b2));
+            c23 = (c23 + (a2 * b3));
+            c30 = (c30 + (a3 * b0));
+            c31 = (c31 + (a3 * b1));
+            c32 = (c32 + (a3 * b2));
+            c33 = (c33 + (a3 * b3));
+            }
           }
-          la[ab + 81920u + e] = bitcast<u32>(dacc_5);
+          la[ab + 65536u + (i0 + 0u) * 128u + j0 + 0u] = bitcast<u32>(c00);
+          la[ab + 65536u + (i0 + 0u) * 128u + j0 + 1u] = bitcast<u32>(c01);
+          la[ab + 65536u + (i0 + 0u) * 128u + j0 + 2u] = bitcast<u32>(c02);
+          la[ab + 65536u + (i0 + 0u) * 128u + j0 + 3u] = bitcast<u32>(c03);
+          la[ab + 65536u + (i0 + 1u) * 128u + j0 + 0u] = bitcast<u32>(c10);
+          la[ab + 65536u + (i0 + 1u) * 128u + j0 + 1u] = bitcast<u32>(c11);
+          la[ab + 65536u + (i0 + 1u) * 128u + j0 + 2u] = bitcast<u32>(c12);
+          la[ab + 65536u + (i0 + 1u) * 128u + j0 + 3u] = bitcast<u32>(c13);
+          la[ab + 65536u + (i0 + 2u) * 128u + j0 + 0u] = bitcast<u32>(c20);
+          la[ab + 65536u + (i0 + 2u) * 128u + j0 + 1u] = bitcast<u32>(c21);
+          la[ab + 65536u + (i0 + 2u) * 128u + j0 + 2u] = bitcast<u32>(c22);
+          la[ab + 65536u + (i0 + 2u) * 128u + j0 + 3u] = bitcast<u32>(c23);
+          la[ab + 65536u + (i0 + 3u) * 128u + j0 + 0u] = bitcast<u32>(c30);
+          la[ab + 65536u + (i0 + 3u) * 128u + j0 + 1u] = bitcast<u32>(c31);
+          la[ab + 65536u + (i0 + 3u) * 128u + j0 + 2u] = bitcast<u32>(c32);
+          la[ab + 65536u + (i0 + 3u) * 128u + j0 + 3u] = bitcast<u32>(c33);
         }
       }
       storageBarrier();
@@ -195,7 +298,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 16384u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 98304u + e] = bitcast<u32>((bitcast<f32>(la[ab + 65536u + e]) + bitcast<f32>(la[ab + 81920u + e])));
+          la[ab + 81920u + e] = bitcast<u32>((bitcast<f32>(la[ab + 49152u + e]) + bitcast<f32>(la[ab + 65536u + e])));
         }
       }
       storageBarrier();
@@ -203,7 +306,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 16384u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (32768u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 98304u + e]));
+          la[ab + (32768u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 81920u + e]));
         }
       }
       storageBarrier();
@@ -213,13 +316,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (lid == 0u) {
         ub = select(0u, 1u, v23);
       }
-      let u_6 = (workgroupUniformLoad(&ub) != 0u);
+      let u_5 = (workgroupUniformLoad(&ub) != 0u);
       workgroupBarrier();
-      if (u_6) {
+      if (u_5) {
         for (var e0 = 0u; e0 < 16384u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + 114688u + e] = bitcast<u32>(bitcast<f32>(la[ab + (32768u + (e / 128u) * 128u + (e % 128u) * 1u)]));
+            la[ab + 98304u + e] = bitcast<u32>(bitcast<f32>(la[ab + (32768u + (e / 128u) * 128u + (e % 128u) * 1u)]));
           }
         }
         storageBarrier();
@@ -227,7 +330,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 16384u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + (16384u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 114688u + e]));
+            la[ab + (16384u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 98304u + e]));
           }
         }
         storageBarrier();

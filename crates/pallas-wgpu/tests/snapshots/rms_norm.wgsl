@@ -1,4 +1,4 @@
-// kernel `rms_norm`: general, grid [8] (1 parallel dims over workgroups), 16928 area words per workgroup in a global buffer
+// kernel `rms_norm`: general, grid [8] (1 parallel dims over workgroups), 14624 area words per workgroup in a global buffer
 
 // x (f32, 16384 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -16,7 +16,7 @@ fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 16928u;
+  let ab = w * 14624u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -116,15 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 4352u + e] = bitcast<u32>(bitcast<f32>(la[ab + (0u + (e / 256u) * 256u + (e % 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 6400u + e] = bitcast<u32>((bitcast<f32>(la[ab + 4352u + e]) * bitcast<f32>(la[ab + 4352u + e])));
+          la[ab + 4352u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) * bitcast<f32>(la[ab + 0u + e])));
         }
       }
       storageBarrier();
@@ -135,23 +127,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           acc_4 = 0.0f;
           for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
             { let j = j0 + 0u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 6400u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 1u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 6400u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 2u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 6400u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 3u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 6400u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 4u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 6400u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 5u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 6400u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 6u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 6400u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 7u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 6400u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
           }
-          la[ab + 8448u + e] = bitcast<u32>(acc_4);
+          la[ab + 6400u + e] = bitcast<u32>(acc_4);
         }
       }
       storageBarrier();
@@ -160,7 +152,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 8456u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8448u + e]) / v10));
+          la[ab + 6408u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6400u + e]) / v10));
         }
       }
       storageBarrier();
@@ -169,7 +161,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 8464u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8456u + e]) + v12));
+          la[ab + 6416u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6408u + e]) + v12));
         }
       }
       storageBarrier();
@@ -177,7 +169,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 8472u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 8464u + e]))));
+          la[ab + 6424u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 6416u + e]))));
         }
       }
       storageBarrier();
@@ -185,7 +177,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 8480u + e] = bitcast<u32>(bitcast<f32>(la[ab + 8472u + (0u + (e / 256u) * 1u)]));
+          la[ab + 6432u + e] = bitcast<u32>(bitcast<f32>(la[ab + 6424u + (0u + (e / 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -193,15 +185,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 10528u + e] = bitcast<u32>((bitcast<f32>(la[ab + 4352u + e]) * bitcast<f32>(la[ab + 8480u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      {
-        let e = lid;
-        if (e < 256u) {
-          la[ab + 12576u + e] = bitcast<u32>(bitcast<f32>(la[ab + (2048u + e * 1u)]));
+          la[ab + 8480u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) * bitcast<f32>(la[ab + 6432u + e])));
         }
       }
       storageBarrier();
@@ -209,7 +193,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 12832u + e] = bitcast<u32>(bitcast<f32>(la[ab + 12576u + (0u + (e % 256u) * 1u)]));
+          la[ab + 10528u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -217,7 +201,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 14880u + e] = bitcast<u32>((bitcast<f32>(la[ab + 10528u + e]) * bitcast<f32>(la[ab + 12832u + e])));
+          la[ab + 12576u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8480u + e]) * bitcast<f32>(la[ab + 10528u + e])));
         }
       }
       storageBarrier();
@@ -225,7 +209,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (2304u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 14880u + e]));
+          la[ab + (2304u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 12576u + e]));
         }
       }
       storageBarrier();

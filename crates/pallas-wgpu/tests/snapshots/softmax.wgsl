@@ -1,4 +1,4 @@
-// kernel `softmax`: general, grid [8] (1 parallel dims over workgroups), 16400 area words per workgroup in a global buffer
+// kernel `softmax`: general, grid [8] (1 parallel dims over workgroups), 14352 area words per workgroup in a global buffer
 
 // x (f32, 16384 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -16,7 +16,7 @@ fn max_f32(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return bitcast
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 16400u;
+  let ab = w * 14352u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -89,37 +89,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         storageBarrier();
         workgroupBarrier();
       }
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 4096u + e] = bitcast<u32>(bitcast<f32>(la[ab + (0u + (e / 256u) * 256u + (e % 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
       {
         let e = lid;
         if (e < 8u) {
           acc_3 = bitcast<f32>(0xff800000u);
           for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
             { let j = j0 + 0u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 4096u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 1u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 4096u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 2u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 4096u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 3u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 4096u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 4u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 4096u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 5u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 4096u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 6u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 4096u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 7u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 4096u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
           }
-          la[ab + 6144u + e] = bitcast<u32>(acc_3);
+          la[ab + 4096u + e] = bitcast<u32>(acc_3);
         }
       }
       storageBarrier();
@@ -127,7 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 6152u + e] = bitcast<u32>(bitcast<f32>(la[ab + 6144u + (0u + (e / 256u) * 1u)]));
+          la[ab + 4104u + e] = bitcast<u32>(bitcast<f32>(la[ab + 4096u + (0u + (e / 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -135,7 +127,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 8200u + e] = bitcast<u32>((bitcast<f32>(la[ab + 4096u + e]) - bitcast<f32>(la[ab + 6152u + e])));
+          la[ab + 6152u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4104u + e])));
         }
       }
       storageBarrier();
@@ -143,7 +135,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 10248u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 8200u + e])));
+          la[ab + 8200u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 6152u + e])));
         }
       }
       storageBarrier();
@@ -154,23 +146,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           acc_5 = 0.0f;
           for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
             { let j = j0 + 0u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 10248u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 1u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 10248u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 2u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 10248u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 3u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 10248u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 4u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 10248u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 5u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 10248u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 6u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 10248u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
             { let j = j0 + 7u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 10248u + (0u + e * 256u + 0u + j * 1u)])); }
+            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
           }
-          la[ab + 12296u + e] = bitcast<u32>(acc_5);
+          la[ab + 10248u + e] = bitcast<u32>(acc_5);
         }
       }
       storageBarrier();
@@ -178,7 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 12304u + e] = bitcast<u32>(bitcast<f32>(la[ab + 12296u + (0u + (e / 256u) * 1u)]));
+          la[ab + 10256u + e] = bitcast<u32>(bitcast<f32>(la[ab + 10248u + (0u + (e / 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -186,7 +178,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 14352u + e] = bitcast<u32>((bitcast<f32>(la[ab + 10248u + e]) / bitcast<f32>(la[ab + 12304u + e])));
+          la[ab + 12304u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8200u + e]) / bitcast<f32>(la[ab + 10256u + e])));
         }
       }
       storageBarrier();
@@ -194,7 +186,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (2048u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 14352u + e]));
+          la[ab + (2048u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 12304u + e]));
         }
       }
       storageBarrier();
