@@ -55,6 +55,9 @@ fn compare_one(got: &HostArray, want: &HostArray, tol: Tolerance) -> Result<(), 
             for (i, (&a, &b)) in g.iter().zip(w.iter()).enumerate() {
                 let ok = if b.is_nan() {
                     a.is_nan()
+                } else if a == b {
+                    // Equal infinities included.
+                    true
                 } else {
                     let err = (a as f64 - b as f64).abs();
                     err <= tol.abs + tol.rel * (b as f64).abs()

@@ -10,7 +10,19 @@
 //! later `floor` or comparison could turn an ulp into any difference; they
 //! are tested on their own in pallas-cpu.
 //!
-//! Case count: `PALLAS_DIFF_CASES` (default 200 in CI; run 10,000 locally).
+//! The wgpu backend joins where the machine has an adapter (lavapipe in
+//! CI): on elementwise kernels made of operations WGSL computes exactly
+//! (integer and boolean arithmetic, comparisons, casts, f32 add, sub, mul,
+//! min, max, rounding) it must agree bit for bit too, except where a GPU
+//! may flush a subnormal to zero; row-wise and block kernels (reductions,
+//! `dot`, masked loads, loops, branches, scratch accumulated across
+//! arbitrary steps, scalar-prefetch index maps) agree within the stated
+//! tolerance on all three backends.
+//!
+//! Case counts: `PALLAS_DIFF_CASES` (default 200; 10,000 locally) for sim
+//! and cpu, `PALLAS_DIFF_GPU_CASES` (default 40: each wgpu case builds a
+//! pipeline) for the runs with wgpu; the seed is `PALLAS_DIFF_SEED`
+//! (default fixed, so CI runs the same cases every time).
 
 use ndarray::{ArrayD, IxDyn};
 use pallas_cpu::Cpu;
@@ -18,7 +30,9 @@ use pallas_ir::builder::{KernelBuilder, Spec};
 use pallas_ir::exec::run;
 use pallas_ir::{validate, BinaryOp, CmpOp, DType, DimSemantics, HostArray, UnaryOp, Value};
 use pallas_sim::{SimConfig, Simulator, UninitializedMemory};
+use pallas_tests::{compare_outputs, Tolerance};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 struct Gen {
     data: Vec<u32>,
@@ -39,6 +53,13 @@ impl Gen {
 
 /// A random elementwise kernel and matching inputs.
 fn gen_case(data: Vec<u32>) -> (pallas_ir::Kernel, Vec<HostArray>) {
+    gen_elementwise(data, false)
+}
+
+/// A random elementwise kernel; with `gpu_exact`, only operations WGSL
+/// computes exactly (no f32 division, remainder, power, square root or
+/// logarithm, whose WGSL accuracy is a few ulp).
+fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<HostArray>) {
     let mut g = Gen { data, pos: 0 };
     let rank = 1 + g.below(2);
     let shape: Vec<usize> = (0..rank).map(|_| 1 + g.below(37)).collect();
@@ -95,6 +116,14 @@ fn gen_case(data: Vec<u32>) -> (pallas_ir::Kernel, Vec<HostArray>) {
             let v = match pick(6) {
                 0 => {
                     let ops: &[UnaryOp] = match dx {
+                        DType::F32 if gpu_exact => &[
+                            UnaryOp::Neg,
+                            UnaryOp::Abs,
+                            UnaryOp::Floor,
+                            UnaryOp::Round,
+                            UnaryOp::Ceil,
+                            UnaryOp::Sign,
+                        ],
                         DType::F32 => &[
                             UnaryOp::Neg,
                             UnaryOp::Abs,
@@ -112,6 +141,13 @@ fn gen_case(data: Vec<u32>) -> (pallas_ir::Kernel, Vec<HostArray>) {
                 }
                 1 => {
                     let ops: &[BinaryOp] = match dx {
+                        DType::F32 if gpu_exact => &[
+                            BinaryOp::Add,
+                            BinaryOp::Sub,
+                            BinaryOp::Mul,
+                            BinaryOp::Max,
+                            BinaryOp::Min,
+                        ],
                         DType::F32 => &[
                             BinaryOp::Add,
                             BinaryOp::Sub,
@@ -215,15 +251,72 @@ fn same_bits(a: &HostArray, b: &HostArray) -> bool {
         })
 }
 
-fn cases() -> u32 {
-    std::env::var("PALLAS_DIFF_CASES")
+/// Like [`same_bits`], for a GPU: an f32 the CPU backends keep as a
+/// subnormal may come back flushed to zero (of either sign).
+fn same_bits_gpu(a: &HostArray, b: &HostArray) -> bool {
+    if a.dtype() != DType::F32 {
+        return same_bits(a, b);
+    }
+    let tiny = |w: u32| f32::from_bits(w).abs() < f32::MIN_POSITIVE;
+    let (x, y) = (a.to_bits(), b.to_bits());
+    a.shape() == b.shape()
+        && x.iter().zip(&y).all(|(&p, &q)| {
+            p == q
+                || (f32::from_bits(p).is_nan() && f32::from_bits(q).is_nan())
+                || (tiny(p) && tiny(q))
+        })
+}
+
+fn env_u32(name: &str, default: u32) -> u32 {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200)
+        .unwrap_or(default)
+}
+
+fn cases() -> u32 {
+    env_u32("PALLAS_DIFF_CASES", 200)
+}
+
+/// The proptest configuration: a case count and the fixed seed.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_seed: RngSeed::Fixed(
+            std::env::var("PALLAS_DIFF_SEED")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0x5eed_0001),
+        ),
+        ..ProptestConfig::default()
+    }
+}
+
+/// Whether the wgpu runs happen: an adapter, or `CI=true` (then a missing
+/// one fails).
+fn have_gpu() -> bool {
+    static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAVE.get_or_init(|| match pallas_wgpu::Gpu::shared() {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but no wgpu adapter: {e}"
+            );
+            eprintln!("skipping the wgpu differential runs: {e}");
+            false
+        }
+    })
+}
+
+/// The one process-wide wgpu backend (its compile cache is per backend).
+fn wgpu_backend() -> &'static pallas_wgpu::Wgpu {
+    static W: std::sync::OnceLock<pallas_wgpu::Wgpu> = std::sync::OnceLock::new();
+    W.get_or_init(pallas_wgpu::Wgpu::default)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(config(cases()))]
 
     #[test]
     fn sim_and_cpu_agree_on_random_elementwise_kernels(data in prop::collection::vec(any::<u32>(), 8..64)) {
@@ -347,7 +440,7 @@ fn gen_rows(data: Vec<u32>) -> (pallas_ir::Kernel, Vec<HostArray>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(config(cases()))]
 
     #[test]
     fn sim_and_cpu_agree_on_random_row_wise_kernels(data in prop::collection::vec(any::<u32>(), 8..64)) {
@@ -357,5 +450,212 @@ proptest! {
         let a = run(&sim, &vk, &args).map_err(|e| TestCaseError::fail(format!("sim: {e}")))?;
         let b = run(&Cpu::default(), &vk, &args).map_err(|e| TestCaseError::fail(format!("cpu: {e}\n{}", pallas_ir::text::print(&kernel))))?;
         prop_assert!(same_bits(&a.outputs[0], &b.outputs[0]), "differs\nkernel:\n{}\nsim: {:?}\ncpu: {:?}", pallas_ir::text::print(&kernel), a.outputs[0], b.outputs[0]);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(env_u32("PALLAS_DIFF_GPU_CASES", 40)))]
+
+    #[test]
+    fn wgpu_agrees_bit_for_bit_on_random_exact_elementwise_kernels(data in prop::collection::vec(any::<u32>(), 8..64)) {
+        if !have_gpu() {
+            return Ok(());
+        }
+        let (kernel, args) = gen_elementwise(data, true);
+        let vk = validate(&kernel).map_err(|e| TestCaseError::fail(format!("generator made an invalid kernel: {e}")))?;
+        let sim = Simulator::new(SimConfig::default().uninitialized_memory(UninitializedMemory::Zero));
+        let a = run(&sim, &vk, &args).map_err(|e| TestCaseError::fail(format!("sim: {e}")))?;
+        let g = run(wgpu_backend(), &vk, &args).map_err(|e| TestCaseError::fail(format!("wgpu: {e}\n{}", pallas_ir::text::print(&kernel))))?;
+        prop_assert_eq!(g.report.get("dispatches"), 1);
+        for (i, (x, y)) in a.outputs.iter().zip(&g.outputs).enumerate() {
+            prop_assert!(same_bits_gpu(x, y), "output {} differs\nkernel:\n{}\nsim: {:?}\nwgpu: {:?}", i, pallas_ir::text::print(&kernel), x, y);
+        }
+    }
+
+    #[test]
+    fn wgpu_agrees_on_random_row_wise_kernels(data in prop::collection::vec(any::<u32>(), 8..64)) {
+        if !have_gpu() {
+            return Ok(());
+        }
+        let (kernel, args) = gen_rows(data);
+        let vk = validate(&kernel).map_err(|e| TestCaseError::fail(format!("generator made an invalid kernel: {e}")))?;
+        let sim = Simulator::new(SimConfig::default().uninitialized_memory(UninitializedMemory::Zero));
+        let a = run(&sim, &vk, &args).map_err(|e| TestCaseError::fail(format!("sim: {e}")))?;
+        let g = run(wgpu_backend(), &vk, &args).map_err(|e| TestCaseError::fail(format!("wgpu: {e}\n{}", pallas_ir::text::print(&kernel))))?;
+        if let Err(e) = compare_outputs(&g.outputs, &a.outputs, ROWS_TOLERANCE) {
+            return Err(TestCaseError::fail(format!("{e}\nkernel:\n{}", pallas_ir::text::print(&kernel))));
+        }
+    }
+
+    #[test]
+    fn three_backends_agree_on_random_block_kernels(data in prop::collection::vec(any::<u32>(), 8..64)) {
+        let (kernel, args) = gen_blocks(data);
+        let vk = validate(&kernel).map_err(|e| TestCaseError::fail(format!("generator made an invalid kernel: {e}\n{}", pallas_ir::text::print(&kernel))))?;
+        let sim = Simulator::new(SimConfig::default().uninitialized_memory(UninitializedMemory::Zero));
+        let a = run(&sim, &vk, &args).map_err(|e| TestCaseError::fail(format!("sim: {e}\n{}", pallas_ir::text::print(&kernel))))?;
+        let mut others = vec![("cpu", run(&Cpu::default(), &vk, &args))];
+        if have_gpu() {
+            others.push(("wgpu", run(wgpu_backend(), &vk, &args)));
+        }
+        for (name, r) in others {
+            let l = r.map_err(|e| TestCaseError::fail(format!("{name}: {e}\n{}", pallas_ir::text::print(&kernel))))?;
+            if let Err(e) = compare_outputs(&l.outputs, &a.outputs, BLOCKS_TOLERANCE) {
+                return Err(TestCaseError::fail(format!("{name} vs sim: {e}\nkernel:\n{}", pallas_ir::text::print(&kernel))));
+            }
+        }
+    }
+}
+
+/// Row-wise kernels on wgpu: `sqrt`, `rsqrt` and `erf` are within a few
+/// ulp there, and a later subtraction can make that relative error larger.
+const ROWS_TOLERANCE: Tolerance = Tolerance {
+    abs: 1e-4,
+    rel: 1e-4,
+};
+
+/// Block kernels: `dot` sums in a different order on each backend (the
+/// fast mode through matrixmultiply); inputs are in [-1, 1) and
+/// contractions at most 32 long.
+const BLOCKS_TOLERANCE: Tolerance = Tolerance {
+    abs: 1e-5,
+    rel: 1e-5,
+};
+
+/// A random block kernel: a tiled `x @ y` over a grid `(rows, K)` with K
+/// `arbitrary`, accumulated in a VMEM scratch that is zeroed on the first
+/// K step (`when`) and written out on the last; `x` rows come through a
+/// scalar-prefetch permutation of the row blocks (or straight, when the
+/// last row block is partial), optionally through a masked load that keeps
+/// the first columns of each block; the product goes through a `for` loop
+/// that adds it to itself a random number of times, and optionally an
+/// elementwise step and a transpose round trip.
+fn gen_blocks(data: Vec<u32>) -> (pallas_ir::Kernel, Vec<HostArray>) {
+    use pallas_ir::builder::{full, ref_at};
+    let _ = (full, ref_at);
+    let mut g = Gen { data, pos: 0 };
+    let bm = 1 + g.below(8);
+    let nbm = 1 + g.below(4);
+    let partial = g.below(3) == 0 && bm > 1 && nbm > 1;
+    let m = bm * nbm - if partial { 1 + g.below(bm - 1) } else { 0 };
+    let bk = 1 + g.below(8);
+    let nk = 1 + g.below(4);
+    let kd = bk * nk;
+    let n = 1 + g.below(12);
+    let masked = g.below(2) == 0;
+    let keep = 1 + g.below(bk);
+    let reps = g.below(4) as i32;
+    let step = g.below(3);
+    let shift = g.below(nbm);
+    let mut k = KernelBuilder::new("blocks");
+    k.grid(&[(nbm, DimSemantics::Parallel), (nk, DimSemantics::Arbitrary)]);
+    k.prefetch("perm", DType::I32, &[nbm]);
+    let permuted = !partial;
+    k.input(
+        "x",
+        DType::F32,
+        &[m, kd],
+        Spec::block([bm, bk], move |b, a: &[Value]| {
+            let row = if permuted {
+                b.load(a[2], &[pallas_ir::builder::at(a[0])])
+            } else {
+                a[0]
+            };
+            vec![row, a[1]]
+        }),
+    );
+    k.input(
+        "y",
+        DType::F32,
+        &[kd, n],
+        Spec::block([bk, n], |b, a: &[Value]| vec![a[1], b.i32(0)]),
+    );
+    k.output(
+        "o",
+        DType::F32,
+        &[m, n],
+        Spec::block([bm, n], |b, a: &[Value]| vec![a[0], b.i32(0)]),
+    );
+    k.scratch("acc", DType::F32, &[bm, n], pallas_ir::MemorySpace::Vmem);
+    k.body(|b, r| {
+        let (x, y, o, acc) = (r[1], r[2], r[3], r[4]);
+        let kk = b.program_id(1);
+        let first = b.compare(CmpOp::Eq, kk, 0i32);
+        b.when(first, |b| b.store_all(acc, 0.0f32));
+        let xb = if masked {
+            let cols = b.iota(DType::I32, &[bm, bk], 1);
+            let mask = b.compare(CmpOp::Lt, cols, keep as i32);
+            let zero = b.f32(0.0);
+            let idx = [pallas_ir::Indexer::Full, pallas_ir::Indexer::Full];
+            b.load_masked(x, &idx, Some(mask), Some(zero))
+        } else {
+            b.load_all(x)
+        };
+        let xb = match step {
+            0 => b.mul(xb, 0.5f32),
+            1 => {
+                let t = b.transpose(xb, &[1, 0]);
+                b.transpose(t, &[1, 0])
+            }
+            _ => b.unary(UnaryOp::Abs, xb),
+        };
+        let yb = b.load_all(y);
+        let d = b.dot(xb, yb);
+        let total = b.for_loop(0i32, reps, 1, &[d], |b, _, c| vec![b.add(c[0], d)]);
+        let a = b.load_all(acc);
+        let s = b.add(a, total[0]);
+        b.store_all(acc, s);
+        let last = b.compare(CmpOp::Eq, kk, nk as i32 - 1);
+        b.when(last, |b| {
+            let v = b.load_all(acc);
+            b.store_all(o, v);
+        });
+    });
+    let mk = |g: &mut Gen, shape: &[usize]| {
+        let n: usize = shape.iter().product();
+        let bits = (0..n)
+            .map(|_| ((g.next() % 2000) as f32 / 1000.0 - 1.0).to_bits())
+            .collect();
+        HostArray::from_bits(DType::F32, shape, bits).expect("shape")
+    };
+    let perm: Vec<u32> = (0..nbm).map(|i| ((i + shift) % nbm) as u32).collect();
+    let args = vec![
+        HostArray::from_bits(DType::I32, &[nbm], perm).expect("shape"),
+        mk(&mut g, &[m, kd]),
+        mk(&mut g, &[kd, n]),
+    ];
+    (k.finish(), args)
+}
+
+#[test]
+fn the_block_generator_covers_its_features() {
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..200u32 {
+        let data: Vec<u32> = (0..32)
+            .map(|i| {
+                seed.wrapping_mul(2654435761)
+                    .wrapping_add(i * 131)
+                    .rotate_left(i)
+            })
+            .collect();
+        let (k, _) = gen_blocks(data);
+        validate(&k).unwrap();
+        for (_, inst) in k.insts.iter() {
+            seen.insert(inst.op.name());
+            if let pallas_ir::Op::Load { mask: Some(_), .. } = inst.op {
+                seen.insert("masked load".into());
+            }
+        }
+    }
+    for want in [
+        "dot",
+        "for",
+        "if",
+        "masked load",
+        "transpose",
+        "load",
+        "program_id",
+        "iota",
+    ] {
+        assert!(seen.contains(want), "never made `{want}`: {seen:?}");
     }
 }

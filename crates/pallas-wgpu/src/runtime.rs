@@ -186,6 +186,7 @@ pub struct Pipeline {
     /// The module it runs.
     pub shader: Shader,
     pipeline: wgpu::ComputePipeline,
+    bind_layout: wgpu::BindGroupLayout,
     buffers: Mutex<Option<Buffers>>,
 }
 
@@ -234,9 +235,40 @@ impl Pipeline {
             label: Some(kernel),
             source: wgpu::ShaderSource::Wgsl(shader.source.as_str().into()),
         });
+        // An explicit layout: every buffer is bound, used by the module or
+        // not (a derived layout would drop an unused one).
+        let read_only: Vec<bool> = shader
+            .buffers
+            .iter()
+            .map(|b| b.read_only)
+            .chain(std::iter::repeat_n(false, bindings - shader.buffers.len()))
+            .collect();
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = read_only
+            .iter()
+            .enumerate()
+            .map(|(i, &ro)| wgpu::BindGroupLayoutEntry {
+                binding: i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only: ro },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            })
+            .collect();
+        let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(kernel),
+            entries: &entries,
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(kernel),
+            bind_group_layouts: &[Some(&bind_layout)],
+            immediate_size: 0,
+        });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel),
-            layout: None,
+            layout: Some(&layout),
             module: &module,
             entry_point: Some("main"),
             compilation_options: Default::default(),
@@ -252,6 +284,7 @@ impl Pipeline {
             gpu,
             shader,
             pipeline,
+            bind_layout,
             buffers: Mutex::new(None),
         })
     }
@@ -302,7 +335,7 @@ impl Pipeline {
         }
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("pallas-wgpu bindings"),
-            layout: &self.pipeline.get_bind_group_layout(0),
+            layout: &self.bind_layout,
             entries: &entries,
         });
         let readback_words = s
@@ -350,11 +383,11 @@ impl Pipeline {
         args: &[Cow<[u8]>],
         outputs: &[(DType, Vec<usize>)],
     ) -> Result<Dispatched, ExecError> {
+        let (device, queue) = (&self.gpu.device, &self.gpu.queue);
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut guard = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
         let bufs = guard.get_or_insert_with(|| self.make_buffers());
         let s = &self.shader;
-        let (device, queue) = (&self.gpu.device, &self.gpu.queue);
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("pallas-wgpu launch"),
         });

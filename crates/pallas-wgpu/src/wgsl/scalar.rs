@@ -209,7 +209,11 @@ pub fn compare(op: CmpOp, d: DType, a: &str, b: &str) -> String {
         CmpOp::Gt => ">",
         CmpOp::Ge => ">=",
     };
-    if d == DType::Bool && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+    if d == DType::F32 && op == CmpOp::Ne {
+        // Not-equal is true for NaN; WGSL's `!=` may be an ordered
+        // comparison (false for NaN), `==` is false for NaN either way.
+        format!("(!({a} == {b}))")
+    } else if d == DType::Bool && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
         format!("(select(0u, 1u, {a}) {sym} select(0u, 1u, {b}))")
     } else {
         format!("({a} {sym} {b})")
@@ -234,7 +238,7 @@ pub fn cast(h: &mut Helpers, from: DType, to: DType, x: &str) -> String {
         (Bool, F32) => format!("select(0.0f, 1.0f, {x})"),
         (Bool, I32) => format!("select(0i, 1i, {x})"),
         (Bool, U32) => format!("select(0u, 1u, {x})"),
-        (F32, Bool) => format!("({x} != 0.0f)"),
+        (F32, Bool) => format!("(!({x} == 0.0f))"),
         (I32, Bool) => format!("({x} != 0i)"),
         _ => format!("({x} != 0u)"),
     }
