@@ -98,6 +98,10 @@ pub struct SimConfig {
     pub memory_limit_bytes: usize,
     /// Where to count grid points done (for a progress bar).
     pub progress: Option<Progress>,
+    /// Most `for`/`while` iterations one core may run in a launch; past
+    /// it the launch stops with an error instead of running on (a kernel
+    /// that never ends). `None`: no limit.
+    pub max_loop_iterations: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -117,6 +121,7 @@ impl Default for SimConfig {
             vmem_capacity_bytes: 16 << 20,
             memory_limit_bytes: 8 << 30,
             progress: None,
+            max_loop_iterations: None,
         }
     }
 }
@@ -189,6 +194,12 @@ impl SimConfig {
     /// Counts grid points done into `p`.
     pub fn progress(mut self, p: Progress) -> Self {
         self.progress = Some(p);
+        self
+    }
+    /// Stops a launch with an error once a core has run `n` loop
+    /// iterations.
+    pub fn max_loop_iterations(mut self, n: u64) -> Self {
+        self.max_loop_iterations = Some(n);
         self
     }
     /// Turns `debug_print` output on or off.

@@ -41,6 +41,12 @@ pub enum SimErrorKind {
         /// Block index.
         block: Vec<i64>,
     },
+    /// A core ran more loop iterations than `max_loop_iterations` allows.
+    #[error("a core ran more than {limit} loop iterations (the configured limit); the kernel may never end")]
+    LoopLimit {
+        /// The limit.
+        limit: u64,
+    },
     /// Every core is waiting on a semaphore.
     #[error("deadlock: every running core waits on a semaphore ({detail})")]
     Deadlock {

@@ -100,6 +100,8 @@ pub struct Counters {
     pub flops: u64,
     /// The core's own clock at the end (race detection).
     pub clock: u32,
+    /// `for`/`while` iterations run.
+    pub loop_iterations: u64,
 }
 
 /// One simulated core.
@@ -173,6 +175,17 @@ impl<'a> Core<'a> {
             events: Vec::new(),
             dma_open: Vec::new(),
             op: None,
+        }
+    }
+
+    /// Counts one loop iteration against `max_loop_iterations`.
+    fn count_iteration(&mut self) -> Result<(), Box<SimError>> {
+        self.counters.loop_iterations += 1;
+        match self.sh.cfg.max_loop_iterations {
+            Some(limit) if self.counters.loop_iterations > limit => {
+                Err(self.fail(None, SimErrorKind::LoopLimit { limit }))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -636,6 +649,7 @@ impl<'a> Core<'a> {
                 let iv = k.regions[*body].args[0];
                 let mut i = lo;
                 while i < hi {
+                    self.count_iteration()?;
                     self.set_i32(iv, i as i32);
                     let r = &k.regions[*body];
                     for (&a, c) in r.args[1..].iter().zip(carries.drain(..)) {
@@ -665,6 +679,7 @@ impl<'a> Core<'a> {
                     if !go {
                         break;
                     }
+                    self.count_iteration()?;
                     carries = self.run_region(*body, carries)?;
                 }
                 for (&r, c) in data.results.iter().zip(carries) {

@@ -689,3 +689,20 @@ fn a_cross_core_handshake_is_not_a_deadlock() {
         assert_eq!(out.outputs[0], f32s(2, 1.0));
     }
 }
+
+#[test]
+fn a_loop_past_the_iteration_limit_stops_with_an_error() {
+    let src = "kernel spin grid() {\n  out o: i32[1] vmem\n  body(%o) {\n    %z = const 0:i32\n    %r = while init(%z) cond(%a) {\n      %t = const true\n      yield %t\n    } do(%b) {\n      %one = const 1:i32\n      %n = add %b, %one\n      yield %n\n    }\n    store %o[0], %r\n  }\n}\n";
+    let vk = pallas_ir::text::parse_and_validate(src).unwrap();
+    let sim = Simulator::new(SimConfig::default().max_loop_iterations(1000));
+    let err = pallas_ir::exec::run(&sim, &vk, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than 1000 loop iterations"), "{err}");
+    assert!(err.contains("kernel `spin`"), "{err}");
+    // Under the limit, loops run as usual.
+    let src = "kernel count grid() {\n  out o: i32[1] vmem\n  body(%o) {\n    %z = const 0:i32\n    %n = const 10:i32\n    %r = for %z to %n step 1 init(%z) do(%i, %c) {\n      %s = add %c, %i\n      yield %s\n    }\n    store %o[0], %r\n  }\n}\n";
+    let vk = pallas_ir::text::parse_and_validate(src).unwrap();
+    let l = pallas_ir::exec::run(&sim, &vk, &[]).unwrap();
+    assert_eq!(l.outputs[0].as_i32().unwrap()[[0]], 45);
+}
