@@ -201,7 +201,7 @@ fn softmax(n: usize, repeats: usize) -> Workload {
     })];
     let kernel = corpus::softmax(n, n, 16);
     variants.extend(sim_variants(&kernel, std::slice::from_ref(&x), false));
-    variants.extend(wgpu(&kernel, &[x.clone()]));
+    variants.extend(wgpu(&kernel, std::slice::from_ref(&x)));
     variants.push(cpu(&kernel, vec![x]));
     Workload {
         name: format!("softmax {n}x{n}"),
