@@ -61,22 +61,40 @@ impl Gpu {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let features = adapter.features();
-        let mut required = wgpu::Features::empty();
+        let required = features & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16);
+        // The adapter's own limits first; some drivers (NVIDIA through
+        // EGL) refuse those and open with the WebGPU defaults.
+        let mut opened = None;
+        let mut why = String::new();
+        for (limits, features) in [
+            (limits.clone(), required),
+            (
+                wgpu::Limits::default().using_resolution(limits.clone()),
+                required,
+            ),
+            (wgpu::Limits::downlevel_defaults(), wgpu::Features::empty()),
+        ] {
+            match pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+                label: Some("pallas-wgpu"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })) {
+                Ok(dq) => {
+                    opened = Some((dq, limits, features));
+                    break;
+                }
+                Err(e) => why = e.to_string(),
+            }
+        }
+        let Some(((device, queue), limits, features)) = opened else {
+            return Err(format!(
+                "adapter `{}`: could not open a device: {why}",
+                info.name
+            ));
+        };
         let timestamps = features.contains(wgpu::Features::TIMESTAMP_QUERY);
-        if timestamps {
-            required |= wgpu::Features::TIMESTAMP_QUERY;
-        }
         let f16 = features.contains(wgpu::Features::SHADER_F16);
-        if f16 {
-            required |= wgpu::Features::SHADER_F16;
-        }
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("pallas-wgpu"),
-            required_features: required,
-            required_limits: limits.clone(),
-            ..Default::default()
-        }))
-        .map_err(|e| format!("adapter `{}`: could not open a device: {e}", info.name))?;
         // Errors are caught by error scopes around each call; anything
         // else is reported, not a panic.
         device.on_uncaptured_error(Arc::new(|e| {
