@@ -63,3 +63,21 @@ fn a_dynamic_index_out_of_bounds_is_a_fault_not_data() {
     assert!(err.contains("out of bounds"), "{err}");
     assert!(err.contains("`load`"), "{err}");
 }
+
+#[test]
+fn past_the_edge_a_partial_block_reads_zeros() {
+    if !common::have_gpu() {
+        return;
+    }
+    let src = "kernel edge grid(parallel 3) {\n  in x: f32[10] vmem block[4] map(%i) {\n    yield %i\n  }\n  out s: f32[3] smem block[_] map(%j) {\n    yield %j\n  }\n  body(%x, %s) {\n    %v = load %x[:]\n    %t = reduce sum %v axes [0]\n    store %s[], %t\n  }\n}";
+    let vk = pallas_ir::text::parse_and_validate(src).unwrap();
+    let x = pallas_ir::HostArray::F32(ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[10]), |i| {
+        (i[0] + 1) as f32
+    }));
+    let out = run(&Wgpu::default(), &vk, &[x]).unwrap();
+    let s = out.outputs[0].as_f32().unwrap();
+    assert_eq!(
+        s.iter().copied().collect::<Vec<_>>(),
+        vec![10.0, 26.0, 19.0]
+    );
+}

@@ -1694,9 +1694,9 @@ fn finish(
     })
 }
 
-/// Copies the in-bounds part of block `bi` between its area buffer and its
-/// global array: `to_global` for a write-back, else a fill. The block
-/// index is in `{idx}{bi}_{d}`.
+/// Copies block `bi` between its area buffer and its global array:
+/// `to_global` for a write-back (the part inside the array), else a fill
+/// (zeros past the array's edge). The block index is in `{idx}{bi}_{d}`.
 fn copy_block(g: &mut Gen, b: &Blocked, bi: usize, idx: &str, to_global: bool) {
     let n: usize = b.block.iter().product();
     let ast = strides(&b.array);
@@ -1726,6 +1726,13 @@ fn copy_block(g: &mut Gen, b: &Blocked, bi: usize, idx: &str, to_global: bool) {
         let w = g.read(gm, &gi);
         let st = g.write_stmt(b.loc.mem, &lidx, &w);
         g.line(st);
+        if !inb.is_empty() {
+            // Past the array's edge a partial block reads zeros.
+            g.close();
+            g.open("else {");
+            let st = g.write_stmt(b.loc.mem, &lidx, "0u");
+            g.line(st);
+        }
     }
     g.close();
     g.close_elems();

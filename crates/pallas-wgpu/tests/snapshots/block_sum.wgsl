@@ -43,6 +43,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if ((u32(bi0_0) * 128u + e) < 1024u) {
               wa[0u + e] = g0[0u + (u32(bi0_0) * 128u + e) * 1u];
             }
+            else {
+              wa[0u + e] = 0u;
+            }
           }
         }
         workgroupBarrier();

@@ -83,6 +83,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if ((u32(bi0_0) * 32u + (e / 64u)) < 128u && (u32(bi0_1) * 64u + (e % 64u)) < 64u) {
               la[ab + 0u + e] = g0[0u + (u32(bi0_0) * 32u + (e / 64u)) * 64u + (u32(bi0_1) * 64u + (e % 64u)) * 1u];
             }
+            else {
+              la[ab + 0u + e] = 0u;
+            }
           }
         }
         storageBarrier();
@@ -107,6 +110,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if ((u32(bi1_0) * 64u + (e / 64u)) < 256u && (u32(bi1_1) * 64u + (e % 64u)) < 64u) {
               la[ab + 2048u + e] = g1[0u + (u32(bi1_0) * 64u + (e / 64u)) * 64u + (u32(bi1_1) * 64u + (e % 64u)) * 1u];
             }
+            else {
+              la[ab + 2048u + e] = 0u;
+            }
           }
         }
         storageBarrier();
@@ -130,6 +136,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           {
             if ((u32(bi2_0) * 64u + (e / 64u)) < 256u && (u32(bi2_1) * 64u + (e % 64u)) < 64u) {
               la[ab + 6144u + e] = g2[0u + (u32(bi2_0) * 64u + (e / 64u)) * 64u + (u32(bi2_1) * 64u + (e % 64u)) * 1u];
+            }
+            else {
+              la[ab + 6144u + e] = 0u;
             }
           }
         }

@@ -61,6 +61,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if ((u32(bi0_0) * 8u + (e / 128u)) < 64u && (u32(bi0_1) * 128u + (e % 128u)) < 128u) {
               wa[0u + e] = g1[0u + (u32(bi0_0) * 8u + (e / 128u)) * 128u + (u32(bi0_1) * 128u + (e % 128u)) * 1u];
             }
+            else {
+              wa[0u + e] = 0u;
+            }
           }
         }
         workgroupBarrier();

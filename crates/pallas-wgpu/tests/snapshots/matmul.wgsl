@@ -64,6 +64,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if ((u32(bi0_0) * 128u + (e / 64u)) < 256u && (u32(bi0_1) * 64u + (e % 64u)) < 256u) {
               la[ab + 0u + e] = g0[0u + (u32(bi0_0) * 128u + (e / 64u)) * 256u + (u32(bi0_1) * 64u + (e % 64u)) * 1u];
             }
+            else {
+              la[ab + 0u + e] = 0u;
+            }
           }
         }
         storageBarrier();
@@ -86,6 +89,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           {
             if ((u32(bi1_0) * 64u + (e / 128u)) < 256u && (u32(bi1_1) * 128u + (e % 128u)) < 256u) {
               la[ab + 8192u + e] = g1[0u + (u32(bi1_0) * 64u + (e / 128u)) * 256u + (u32(bi1_1) * 128u + (e % 128u)) * 1u];
+            }
+            else {
+              la[ab + 8192u + e] = 0u;
             }
           }
         }

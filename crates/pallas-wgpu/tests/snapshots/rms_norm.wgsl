@@ -59,6 +59,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if ((u32(bi0_0) * 8u + (e / 256u)) < 64u && (u32(bi0_1) * 256u + (e % 256u)) < 256u) {
               la[ab + 0u + e] = g0[0u + (u32(bi0_0) * 8u + (e / 256u)) * 256u + (u32(bi0_1) * 256u + (e % 256u)) * 1u];
             }
+            else {
+              la[ab + 0u + e] = 0u;
+            }
           }
         }
         storageBarrier();
@@ -79,6 +82,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           if (e < 256u) {
             if ((u32(bi1_0) * 256u + e) < 256u) {
               la[ab + 2048u + e] = g1[0u + (u32(bi1_0) * 256u + e) * 1u];
+            }
+            else {
+              la[ab + 2048u + e] = 0u;
             }
           }
         }

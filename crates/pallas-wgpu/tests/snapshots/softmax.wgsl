@@ -56,6 +56,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if ((u32(bi0_0) * 8u + (e / 256u)) < 64u && (u32(bi0_1) * 256u + (e % 256u)) < 256u) {
               la[ab + 0u + e] = g0[0u + (u32(bi0_0) * 8u + (e / 256u)) * 256u + (u32(bi0_1) * 256u + (e % 256u)) * 1u];
             }
+            else {
+              la[ab + 0u + e] = 0u;
+            }
           }
         }
         storageBarrier();
