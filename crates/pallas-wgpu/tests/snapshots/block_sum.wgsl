@@ -1,10 +1,10 @@
-// kernel `block_sum`: general, grid [8] (1 parallel dims over workgroups), 129 area words in workgroup memory
+// kernel `block_sum`: general, grid [8] (1 parallel dims over workgroups), 161 area words in workgroup memory
 
 // x (f32, 1024 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
 // s (f32, 8 words)
 @group(0) @binding(1) var<storage, read_write> g1: array<u32>;
-var<workgroup> wa: array<u32, 129>;
+var<workgroup> wa: array<u32, 161>;
 @group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;
 var<workgroup> ub: u32;
 var<private> sems: array<i32, 1>;
@@ -21,8 +21,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var have1: bool = false;
   var bi1_0: i32 = 0i;
   var nb1_0: i32 = 0i;
-  var acc_3: f32;
-  var bi_4: i32;
+  var total_4: f32;
   var v5: f32;
   for (var pp = w; pp < 8u; pp = pp + 8u) {
     pt0 = i32((pp / 1u) % 8u);
@@ -73,26 +72,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         have1 = true;
         workgroupBarrier();
       }
-      acc_3 = 0.0f;
-      for (var j0 = 0u; j0 < 128u; j0 = j0 + 8u) {
-        { let j = j0 + 0u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
-        { let j = j0 + 1u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
-        { let j = j0 + 2u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
-        { let j = j0 + 3u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
-        { let j = j0 + 4u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
-        { let j = j0 + 5u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
-        { let j = j0 + 6u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
-        { let j = j0 + 7u;
-        acc_3 = (acc_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)])); }
+      {
+        let e = lid;
+        if (e < 32u) {
+          let o = e / 32u;
+          let p = e % 32u;
+          var part_3: f32 = 0.0f;
+          for (var j0 = 0u; j0 < 128u; j0 = j0 + 32u) {
+            let j = j0 + p;
+            if (j < 128u) {
+              part_3 = (part_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)]));
+            }
+          }
+          wa[129u + e] = bitcast<u32>(part_3);
+        }
       }
-      v5 = acc_3;
+      workgroupBarrier();
+      total_4 = 0.0f;
+      for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
+        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 0u]));
+        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 1u]));
+        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 2u]));
+        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 3u]));
+        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 4u]));
+        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 5u]));
+        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 6u]));
+        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 7u]));
+      }
+      v5 = total_4;
       workgroupBarrier();
       {
         let e = lid;

@@ -1,4 +1,4 @@
-// kernel `flash_attention`: general, grid [4, 4] (1 parallel dims over workgroups), 39264 area words per workgroup in a global buffer
+// kernel `flash_attention`: general, grid [4, 4] (1 parallel dims over workgroups), 39776 area words per workgroup in a global buffer
 
 // q (f32, 8192 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -20,7 +20,7 @@ fn max_f32(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return bitcast
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 39264u;
+  let ab = w * 39776u;
   var pt0: i32 = 0i;
   var pt1: i32 = 0i;
   var have0: bool = false;
@@ -54,10 +54,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var v23: f32;
   var v24: f32;
   var v29: f32;
-  var acc_6: f32;
-  var bi_7: i32;
-  var acc_8: f32;
-  var bi_9: i32;
+  var total_7: f32;
+  var total_9: f32;
   var v48: i32;
   var v49: bool;
   for (var pp = w; pp < 4u; pp = pp + 4u) {
@@ -378,27 +376,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       workgroupBarrier();
       {
         let e = lid;
-        if (e < 32u) {
-          acc_6 = bitcast<f32>(0xff800000u);
+        if (e < 256u) {
+          let o = e / 8u;
+          let p = e % 8u;
+          var part_6: f32 = bitcast<f32>(0xff800000u);
           for (var j0 = 0u; j0 < 64u; j0 = j0 + 8u) {
-            { let j = j0 + 0u;
-            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 1u;
-            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 2u;
-            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 3u;
-            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 4u;
-            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 5u;
-            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 6u;
-            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 7u;
-            acc_6 = max_f32(acc_6, bitcast<f32>(la[ab + 16448u + (0u + e * 64u + 0u + j * 1u)])); }
+            let j = j0 + p;
+            if (j < 64u) {
+              part_6 = max_f32(part_6, bitcast<f32>(la[ab + 16448u + (0u + o * 64u + 0u + j * 1u)]));
+            }
           }
-          la[ab + 18528u + e] = bitcast<u32>(acc_6);
+          la[ab + 18528u + e] = bitcast<u32>(part_6);
         }
       }
       storageBarrier();
@@ -406,7 +394,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 18560u + e] = bitcast<u32>(max_f32(bitcast<f32>(la[ab + 18496u + e]), bitcast<f32>(la[ab + 18528u + e])));
+          total_7 = bitcast<f32>(0xff800000u);
+          for (var q0 = 0u; q0 < 8u; q0 = q0 + 8u) {
+            total_7 = max_f32(total_7, bitcast<f32>(la[ab + 18528u + e * 8u + q0 + 0u]));
+            total_7 = max_f32(total_7, bitcast<f32>(la[ab + 18528u + e * 8u + q0 + 1u]));
+            total_7 = max_f32(total_7, bitcast<f32>(la[ab + 18528u + e * 8u + q0 + 2u]));
+            total_7 = max_f32(total_7, bitcast<f32>(la[ab + 18528u + e * 8u + q0 + 3u]));
+            total_7 = max_f32(total_7, bitcast<f32>(la[ab + 18528u + e * 8u + q0 + 4u]));
+            total_7 = max_f32(total_7, bitcast<f32>(la[ab + 18528u + e * 8u + q0 + 5u]));
+            total_7 = max_f32(total_7, bitcast<f32>(la[ab + 18528u + e * 8u + q0 + 6u]));
+            total_7 = max_f32(total_7, bitcast<f32>(la[ab + 18528u + e * 8u + q0 + 7u]));
+          }
+          la[ab + 18784u + e] = bitcast<u32>(total_7);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + 18816u + e] = bitcast<u32>(max_f32(bitcast<f32>(la[ab + 18496u + e]), bitcast<f32>(la[ab + 18784u + e])));
         }
       }
       storageBarrier();
@@ -414,7 +421,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 18592u + e] = bitcast<u32>(bitcast<f32>(la[ab + 18560u + (0u + (e / 64u) * 1u)]));
+          la[ab + 18848u + e] = bitcast<u32>(bitcast<f32>(la[ab + 18816u + (0u + (e / 64u) * 1u)]));
         }
       }
       storageBarrier();
@@ -422,7 +429,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 20640u + e] = bitcast<u32>((bitcast<f32>(la[ab + 16448u + e]) - bitcast<f32>(la[ab + 18592u + e])));
+          la[ab + 20896u + e] = bitcast<u32>((bitcast<f32>(la[ab + 16448u + e]) - bitcast<f32>(la[ab + 18848u + e])));
         }
       }
       storageBarrier();
@@ -430,7 +437,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 22688u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 20640u + e])));
+          la[ab + 22944u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 20896u + e])));
         }
       }
       storageBarrier();
@@ -438,7 +445,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 24736u + e] = bitcast<u32>((bitcast<f32>(la[ab + 18496u + e]) - bitcast<f32>(la[ab + 18560u + e])));
+          la[ab + 24992u + e] = bitcast<u32>((bitcast<f32>(la[ab + 18496u + e]) - bitcast<f32>(la[ab + 18816u + e])));
         }
       }
       storageBarrier();
@@ -446,7 +453,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 24768u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 24736u + e])));
+          la[ab + 25024u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 24992u + e])));
         }
       }
       storageBarrier();
@@ -454,7 +461,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 24800u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12320u + e * 1u)]));
+          la[ab + 25056u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12320u + e * 1u)]));
         }
       }
       storageBarrier();
@@ -462,34 +469,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 24832u + e] = bitcast<u32>((bitcast<f32>(la[ab + 24768u + e]) * bitcast<f32>(la[ab + 24800u + e])));
+          la[ab + 25088u + e] = bitcast<u32>((bitcast<f32>(la[ab + 25024u + e]) * bitcast<f32>(la[ab + 25056u + e])));
         }
       }
       storageBarrier();
       workgroupBarrier();
       {
         let e = lid;
-        if (e < 32u) {
-          acc_8 = 0.0f;
+        if (e < 256u) {
+          let o = e / 8u;
+          let p = e % 8u;
+          var part_8: f32 = 0.0f;
           for (var j0 = 0u; j0 < 64u; j0 = j0 + 8u) {
-            { let j = j0 + 0u;
-            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 1u;
-            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 2u;
-            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 3u;
-            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 4u;
-            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 5u;
-            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 6u;
-            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
-            { let j = j0 + 7u;
-            acc_8 = (acc_8 + bitcast<f32>(la[ab + 22688u + (0u + e * 64u + 0u + j * 1u)])); }
+            let j = j0 + p;
+            if (j < 64u) {
+              part_8 = (part_8 + bitcast<f32>(la[ab + 22944u + (0u + o * 64u + 0u + j * 1u)]));
+            }
           }
-          la[ab + 24864u + e] = bitcast<u32>(acc_8);
+          la[ab + 25120u + e] = bitcast<u32>(part_8);
         }
       }
       storageBarrier();
@@ -497,7 +494,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 24896u + e] = bitcast<u32>((bitcast<f32>(la[ab + 24832u + e]) + bitcast<f32>(la[ab + 24864u + e])));
+          total_9 = 0.0f;
+          for (var q0 = 0u; q0 < 8u; q0 = q0 + 8u) {
+            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 0u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 1u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 2u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 3u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 4u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 5u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 6u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 7u]));
+          }
+          la[ab + 25376u + e] = bitcast<u32>(total_9);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 32u) {
+          la[ab + 25408u + e] = bitcast<u32>((bitcast<f32>(la[ab + 25088u + e]) + bitcast<f32>(la[ab + 25376u + e])));
         }
       }
       storageBarrier();
@@ -505,7 +521,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 24928u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)]));
+          la[ab + 25440u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)]));
         }
       }
       storageBarrier();
@@ -513,7 +529,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 26976u + e] = bitcast<u32>(bitcast<f32>(la[ab + 24768u + (0u + (e / 64u) * 1u)]));
+          la[ab + 27488u + e] = bitcast<u32>(bitcast<f32>(la[ab + 25024u + (0u + (e / 64u) * 1u)]));
         }
       }
       storageBarrier();
@@ -521,7 +537,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 29024u + e] = bitcast<u32>((bitcast<f32>(la[ab + 24928u + e]) * bitcast<f32>(la[ab + 26976u + e])));
+          la[ab + 29536u + e] = bitcast<u32>((bitcast<f32>(la[ab + 25440u + e]) * bitcast<f32>(la[ab + 27488u + e])));
         }
       }
       storageBarrier();
@@ -549,10 +565,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var c33: f32 = 0.0f;
           for (var k0 = 0u; k0 < 64u; k0 = k0 + 4u) {
             { let k = k0 + 0u;
-            let a0 = bitcast<f32>(la[ab + 22688u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 22688u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 22688u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 22688u + ((i0 + 3u) * 64u + k)]);
+            let a0 = bitcast<f32>(la[ab + 22944u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 22944u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 22944u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 22944u + ((i0 + 3u) * 64u + k)]);
             let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
             let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
             let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
@@ -575,10 +591,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             c33 = (c33 + (a3 * b3));
             }
             { let k = k0 + 1u;
-            let a0 = bitcast<f32>(la[ab + 22688u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 22688u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 22688u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 22688u + ((i0 + 3u) * 64u + k)]);
+            let a0 = bitcast<f32>(la[ab + 22944u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 22944u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 22944u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 22944u + ((i0 + 3u) * 64u + k)]);
             let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
             let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
             let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
@@ -601,10 +617,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             c33 = (c33 + (a3 * b3));
             }
             { let k = k0 + 2u;
-            let a0 = bitcast<f32>(la[ab + 22688u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 22688u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 22688u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 22688u + ((i0 + 3u) * 64u + k)]);
+            let a0 = bitcast<f32>(la[ab + 22944u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 22944u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 22944u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 22944u + ((i0 + 3u) * 64u + k)]);
             let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
             let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
             let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
@@ -627,10 +643,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             c33 = (c33 + (a3 * b3));
             }
             { let k = k0 + 3u;
-            let a0 = bitcast<f32>(la[ab + 22688u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 22688u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 22688u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 22688u + ((i0 + 3u) * 64u + k)]);
+            let a0 = bitcast<f32>(la[ab + 22944u + ((i0 + 0u) * 64u + k)]);
+            let a1 = bitcast<f32>(la[ab + 22944u + ((i0 + 1u) * 64u + k)]);
+            let a2 = bitcast<f32>(la[ab + 22944u + ((i0 + 2u) * 64u + k)]);
+            let a3 = bitcast<f32>(la[ab + 22944u + ((i0 + 3u) * 64u + k)]);
             let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
             let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
             let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
@@ -653,22 +669,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             c33 = (c33 + (a3 * b3));
             }
           }
-          la[ab + 31072u + (i0 + 0u) * 64u + j0 + 0u] = bitcast<u32>(c00);
-          la[ab + 31072u + (i0 + 0u) * 64u + j0 + 1u] = bitcast<u32>(c01);
-          la[ab + 31072u + (i0 + 0u) * 64u + j0 + 2u] = bitcast<u32>(c02);
-          la[ab + 31072u + (i0 + 0u) * 64u + j0 + 3u] = bitcast<u32>(c03);
-          la[ab + 31072u + (i0 + 1u) * 64u + j0 + 0u] = bitcast<u32>(c10);
-          la[ab + 31072u + (i0 + 1u) * 64u + j0 + 1u] = bitcast<u32>(c11);
-          la[ab + 31072u + (i0 + 1u) * 64u + j0 + 2u] = bitcast<u32>(c12);
-          la[ab + 31072u + (i0 + 1u) * 64u + j0 + 3u] = bitcast<u32>(c13);
-          la[ab + 31072u + (i0 + 2u) * 64u + j0 + 0u] = bitcast<u32>(c20);
-          la[ab + 31072u + (i0 + 2u) * 64u + j0 + 1u] = bitcast<u32>(c21);
-          la[ab + 31072u + (i0 + 2u) * 64u + j0 + 2u] = bitcast<u32>(c22);
-          la[ab + 31072u + (i0 + 2u) * 64u + j0 + 3u] = bitcast<u32>(c23);
-          la[ab + 31072u + (i0 + 3u) * 64u + j0 + 0u] = bitcast<u32>(c30);
-          la[ab + 31072u + (i0 + 3u) * 64u + j0 + 1u] = bitcast<u32>(c31);
-          la[ab + 31072u + (i0 + 3u) * 64u + j0 + 2u] = bitcast<u32>(c32);
-          la[ab + 31072u + (i0 + 3u) * 64u + j0 + 3u] = bitcast<u32>(c33);
+          la[ab + 31584u + (i0 + 0u) * 64u + j0 + 0u] = bitcast<u32>(c00);
+          la[ab + 31584u + (i0 + 0u) * 64u + j0 + 1u] = bitcast<u32>(c01);
+          la[ab + 31584u + (i0 + 0u) * 64u + j0 + 2u] = bitcast<u32>(c02);
+          la[ab + 31584u + (i0 + 0u) * 64u + j0 + 3u] = bitcast<u32>(c03);
+          la[ab + 31584u + (i0 + 1u) * 64u + j0 + 0u] = bitcast<u32>(c10);
+          la[ab + 31584u + (i0 + 1u) * 64u + j0 + 1u] = bitcast<u32>(c11);
+          la[ab + 31584u + (i0 + 1u) * 64u + j0 + 2u] = bitcast<u32>(c12);
+          la[ab + 31584u + (i0 + 1u) * 64u + j0 + 3u] = bitcast<u32>(c13);
+          la[ab + 31584u + (i0 + 2u) * 64u + j0 + 0u] = bitcast<u32>(c20);
+          la[ab + 31584u + (i0 + 2u) * 64u + j0 + 1u] = bitcast<u32>(c21);
+          la[ab + 31584u + (i0 + 2u) * 64u + j0 + 2u] = bitcast<u32>(c22);
+          la[ab + 31584u + (i0 + 2u) * 64u + j0 + 3u] = bitcast<u32>(c23);
+          la[ab + 31584u + (i0 + 3u) * 64u + j0 + 0u] = bitcast<u32>(c30);
+          la[ab + 31584u + (i0 + 3u) * 64u + j0 + 1u] = bitcast<u32>(c31);
+          la[ab + 31584u + (i0 + 3u) * 64u + j0 + 2u] = bitcast<u32>(c32);
+          la[ab + 31584u + (i0 + 3u) * 64u + j0 + 3u] = bitcast<u32>(c33);
         }
       }
       storageBarrier();
@@ -676,7 +692,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 33120u + e] = bitcast<u32>((bitcast<f32>(la[ab + 29024u + e]) + bitcast<f32>(la[ab + 31072u + e])));
+          la[ab + 33632u + e] = bitcast<u32>((bitcast<f32>(la[ab + 29536u + e]) + bitcast<f32>(la[ab + 31584u + e])));
         }
       }
       storageBarrier();
@@ -684,7 +700,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + (12288u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 18560u + e]));
+          la[ab + (12288u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 18816u + e]));
         }
       }
       storageBarrier();
@@ -692,7 +708,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + (12320u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 24896u + e]));
+          la[ab + (12320u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 25408u + e]));
         }
       }
       storageBarrier();
@@ -700,7 +716,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 33120u + e]));
+          la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 33632u + e]));
         }
       }
       storageBarrier();
@@ -716,7 +732,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + 35168u + e] = bitcast<u32>(bitcast<f32>(la[ab + 24896u + (0u + (e / 64u) * 1u)]));
+            la[ab + 35680u + e] = bitcast<u32>(bitcast<f32>(la[ab + 25408u + (0u + (e / 64u) * 1u)]));
           }
         }
         storageBarrier();
@@ -724,7 +740,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + 37216u + e] = bitcast<u32>((bitcast<f32>(la[ab + 33120u + e]) / bitcast<f32>(la[ab + 35168u + e])));
+            la[ab + 37728u + e] = bitcast<u32>((bitcast<f32>(la[ab + 33632u + e]) / bitcast<f32>(la[ab + 35680u + e])));
           }
         }
         storageBarrier();
@@ -732,7 +748,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + (10240u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 37216u + e]));
+            la[ab + (10240u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 37728u + e]));
           }
         }
         storageBarrier();

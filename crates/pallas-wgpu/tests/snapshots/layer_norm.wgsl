@@ -1,4 +1,4 @@
-// kernel `layer_norm`: general, grid [8] (1 parallel dims over workgroups), 23088 area words per workgroup in a global buffer
+// kernel `layer_norm`: general, grid [8] (1 parallel dims over workgroups), 23600 area words per workgroup in a global buffer
 
 // x (f32, 16384 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -18,7 +18,7 @@ fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 23088u;
+  let ab = w * 23600u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -38,11 +38,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var nb3_1: i32 = 0i;
   var v1: i32;
   var v3: i32;
-  var acc_5: f32;
-  var bi_6: i32;
+  var total_6: f32;
   var v10: f32;
-  var acc_7: f32;
-  var bi_8: i32;
+  var total_8: f32;
   var v16: f32;
   var v18: f32;
   for (var pp = w; pp < 8u; pp = pp + 8u) {
@@ -153,27 +151,36 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       {
         let e = lid;
-        if (e < 8u) {
-          acc_5 = 0.0f;
-          for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
-            { let j = j0 + 0u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 1u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 2u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 3u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 4u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 5u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 6u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 7u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
+        if (e < 256u) {
+          let o = e / 32u;
+          let p = e % 32u;
+          var part_5: f32 = 0.0f;
+          for (var j0 = 0u; j0 < 256u; j0 = j0 + 32u) {
+            let j = j0 + p;
+            if (j < 256u) {
+              part_5 = (part_5 + bitcast<f32>(la[ab + 0u + (0u + o * 256u + 0u + j * 1u)]));
+            }
           }
-          la[ab + 4608u + e] = bitcast<u32>(acc_5);
+          la[ab + 4608u + e] = bitcast<u32>(part_5);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 8u) {
+          total_6 = 0.0f;
+          for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
+            total_6 = (total_6 + bitcast<f32>(la[ab + 4608u + e * 32u + q0 + 0u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 4608u + e * 32u + q0 + 1u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 4608u + e * 32u + q0 + 2u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 4608u + e * 32u + q0 + 3u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 4608u + e * 32u + q0 + 4u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 4608u + e * 32u + q0 + 5u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 4608u + e * 32u + q0 + 6u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 4608u + e * 32u + q0 + 7u]));
+          }
+          la[ab + 4864u + e] = bitcast<u32>(total_6);
         }
       }
       storageBarrier();
@@ -182,7 +189,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 4616u + e] = bitcast<u32>((bitcast<f32>(la[ab + 4608u + e]) / v10));
+          la[ab + 4872u + e] = bitcast<u32>((bitcast<f32>(la[ab + 4864u + e]) / v10));
         }
       }
       storageBarrier();
@@ -190,7 +197,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 4624u + e] = bitcast<u32>(bitcast<f32>(la[ab + 4616u + (0u + (e / 256u) * 1u)]));
+          la[ab + 4880u + e] = bitcast<u32>(bitcast<f32>(la[ab + 4872u + (0u + (e / 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -198,7 +205,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 6672u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4624u + e])));
+          la[ab + 6928u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4880u + e])));
         }
       }
       storageBarrier();
@@ -206,7 +213,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 8720u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6672u + e]) * bitcast<f32>(la[ab + 6672u + e])));
+          la[ab + 8976u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6928u + e]) * bitcast<f32>(la[ab + 6928u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 256u) {
+          let o = e / 32u;
+          let p = e % 32u;
+          var part_7: f32 = 0.0f;
+          for (var j0 = 0u; j0 < 256u; j0 = j0 + 32u) {
+            let j = j0 + p;
+            if (j < 256u) {
+              part_7 = (part_7 + bitcast<f32>(la[ab + 8976u + (0u + o * 256u + 0u + j * 1u)]));
+            }
+          }
+          la[ab + 11024u + e] = bitcast<u32>(part_7);
         }
       }
       storageBarrier();
@@ -214,26 +238,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          acc_7 = 0.0f;
-          for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
-            { let j = j0 + 0u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 1u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 2u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 3u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 4u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 5u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 6u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 7u;
-            acc_7 = (acc_7 + bitcast<f32>(la[ab + 8720u + (0u + e * 256u + 0u + j * 1u)])); }
+          total_8 = 0.0f;
+          for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
+            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 0u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 1u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 2u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 3u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 4u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 5u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 6u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 7u]));
           }
-          la[ab + 10768u + e] = bitcast<u32>(acc_7);
+          la[ab + 11280u + e] = bitcast<u32>(total_8);
         }
       }
       storageBarrier();
@@ -242,7 +258,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 10776u + e] = bitcast<u32>((bitcast<f32>(la[ab + 10768u + e]) / v16));
+          la[ab + 11288u + e] = bitcast<u32>((bitcast<f32>(la[ab + 11280u + e]) / v16));
         }
       }
       storageBarrier();
@@ -251,7 +267,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 10784u + e] = bitcast<u32>((bitcast<f32>(la[ab + 10776u + e]) + v18));
+          la[ab + 11296u + e] = bitcast<u32>((bitcast<f32>(la[ab + 11288u + e]) + v18));
         }
       }
       storageBarrier();
@@ -259,7 +275,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 10792u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 10784u + e]))));
+          la[ab + 11304u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 11296u + e]))));
         }
       }
       storageBarrier();
@@ -267,7 +283,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 10800u + e] = bitcast<u32>(bitcast<f32>(la[ab + 10792u + (0u + (e / 256u) * 1u)]));
+          la[ab + 11312u + e] = bitcast<u32>(bitcast<f32>(la[ab + 11304u + (0u + (e / 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -275,7 +291,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 12848u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6672u + e]) * bitcast<f32>(la[ab + 10800u + e])));
+          la[ab + 13360u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6928u + e]) * bitcast<f32>(la[ab + 11312u + e])));
         }
       }
       storageBarrier();
@@ -283,7 +299,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 14896u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)]));
+          la[ab + 15408u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -291,7 +307,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 16944u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2304u + (0u + (e % 256u) * 1u)]));
+          la[ab + 17456u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2304u + (0u + (e % 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -299,7 +315,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 18992u + e] = bitcast<u32>((bitcast<f32>(la[ab + 12848u + e]) * bitcast<f32>(la[ab + 14896u + e])));
+          la[ab + 19504u + e] = bitcast<u32>((bitcast<f32>(la[ab + 13360u + e]) * bitcast<f32>(la[ab + 15408u + e])));
         }
       }
       storageBarrier();
@@ -307,7 +323,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 21040u + e] = bitcast<u32>((bitcast<f32>(la[ab + 18992u + e]) + bitcast<f32>(la[ab + 16944u + e])));
+          la[ab + 21552u + e] = bitcast<u32>((bitcast<f32>(la[ab + 19504u + e]) + bitcast<f32>(la[ab + 17456u + e])));
         }
       }
       storageBarrier();
@@ -315,7 +331,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (2560u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 21040u + e]));
+          la[ab + (2560u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 21552u + e]));
         }
       }
       storageBarrier();

@@ -1,4 +1,4 @@
-// kernel `rms_norm`: general, grid [8] (1 parallel dims over workgroups), 14624 area words per workgroup in a global buffer
+// kernel `rms_norm`: general, grid [8] (1 parallel dims over workgroups), 14880 area words per workgroup in a global buffer
 
 // x (f32, 16384 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -16,7 +16,7 @@ fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 14624u;
+  let ab = w * 14880u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -33,8 +33,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var nb2_1: i32 = 0i;
   var v1: i32;
   var v3: i32;
-  var acc_4: f32;
-  var bi_5: i32;
+  var total_5: f32;
   var v10: f32;
   var v12: f32;
   for (var pp = w; pp < 8u; pp = pp + 8u) {
@@ -129,27 +128,36 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       workgroupBarrier();
       {
         let e = lid;
-        if (e < 8u) {
-          acc_4 = 0.0f;
-          for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
-            { let j = j0 + 0u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 1u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 2u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 3u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 4u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 5u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 6u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 7u;
-            acc_4 = (acc_4 + bitcast<f32>(la[ab + 4352u + (0u + e * 256u + 0u + j * 1u)])); }
+        if (e < 256u) {
+          let o = e / 32u;
+          let p = e % 32u;
+          var part_4: f32 = 0.0f;
+          for (var j0 = 0u; j0 < 256u; j0 = j0 + 32u) {
+            let j = j0 + p;
+            if (j < 256u) {
+              part_4 = (part_4 + bitcast<f32>(la[ab + 4352u + (0u + o * 256u + 0u + j * 1u)]));
+            }
           }
-          la[ab + 6400u + e] = bitcast<u32>(acc_4);
+          la[ab + 6400u + e] = bitcast<u32>(part_4);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 8u) {
+          total_5 = 0.0f;
+          for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
+            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 0u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 1u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 2u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 3u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 4u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 5u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 6u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 7u]));
+          }
+          la[ab + 6656u + e] = bitcast<u32>(total_5);
         }
       }
       storageBarrier();
@@ -158,7 +166,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 6408u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6400u + e]) / v10));
+          la[ab + 6664u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6656u + e]) / v10));
         }
       }
       storageBarrier();
@@ -167,7 +175,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 6416u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6408u + e]) + v12));
+          la[ab + 6672u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6664u + e]) + v12));
         }
       }
       storageBarrier();
@@ -175,7 +183,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 6424u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 6416u + e]))));
+          la[ab + 6680u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 6672u + e]))));
         }
       }
       storageBarrier();
@@ -183,7 +191,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 6432u + e] = bitcast<u32>(bitcast<f32>(la[ab + 6424u + (0u + (e / 256u) * 1u)]));
+          la[ab + 6688u + e] = bitcast<u32>(bitcast<f32>(la[ab + 6680u + (0u + (e / 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -191,7 +199,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 8480u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) * bitcast<f32>(la[ab + 6432u + e])));
+          la[ab + 8736u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) * bitcast<f32>(la[ab + 6688u + e])));
         }
       }
       storageBarrier();
@@ -199,7 +207,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 10528u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)]));
+          la[ab + 10784u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -207,7 +215,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 12576u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8480u + e]) * bitcast<f32>(la[ab + 10528u + e])));
+          la[ab + 12832u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8736u + e]) * bitcast<f32>(la[ab + 10784u + e])));
         }
       }
       storageBarrier();
@@ -215,7 +223,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (2304u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 12576u + e]));
+          la[ab + (2304u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 12832u + e]));
         }
       }
       storageBarrier();

@@ -1,4 +1,4 @@
-// kernel `softmax`: general, grid [8] (1 parallel dims over workgroups), 14352 area words per workgroup in a global buffer
+// kernel `softmax`: general, grid [8] (1 parallel dims over workgroups), 14864 area words per workgroup in a global buffer
 
 // x (f32, 16384 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -16,7 +16,7 @@ fn max_f32(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return bitcast
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 14352u;
+  let ab = w * 14864u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -30,10 +30,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var nb1_1: i32 = 0i;
   var v1: i32;
   var v3: i32;
-  var acc_3: f32;
-  var bi_4: i32;
-  var acc_5: f32;
-  var bi_6: i32;
+  var total_4: f32;
+  var total_6: f32;
   for (var pp = w; pp < 8u; pp = pp + 8u) {
     pt0 = i32((pp / 1u) % 8u);
     for (var ai = 0u; ai < 1u; ai = ai + 1u) {
@@ -94,51 +92,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       {
         let e = lid;
-        if (e < 8u) {
-          acc_3 = bitcast<f32>(0xff800000u);
-          for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
-            { let j = j0 + 0u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 1u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 2u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 3u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 4u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 5u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 6u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 7u;
-            acc_3 = max_f32(acc_3, bitcast<f32>(la[ab + 0u + (0u + e * 256u + 0u + j * 1u)])); }
+        if (e < 256u) {
+          let o = e / 32u;
+          let p = e % 32u;
+          var part_3: f32 = bitcast<f32>(0xff800000u);
+          for (var j0 = 0u; j0 < 256u; j0 = j0 + 32u) {
+            let j = j0 + p;
+            if (j < 256u) {
+              part_3 = max_f32(part_3, bitcast<f32>(la[ab + 0u + (0u + o * 256u + 0u + j * 1u)]));
+            }
           }
-          la[ab + 4096u + e] = bitcast<u32>(acc_3);
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 4104u + e] = bitcast<u32>(bitcast<f32>(la[ab + 4096u + (0u + (e / 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 6152u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4104u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 8200u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 6152u + e])));
+          la[ab + 4096u + e] = bitcast<u32>(part_3);
         }
       }
       storageBarrier();
@@ -146,26 +110,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 8u) {
-          acc_5 = 0.0f;
-          for (var j0 = 0u; j0 < 256u; j0 = j0 + 8u) {
-            { let j = j0 + 0u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 1u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 2u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 3u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 4u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 5u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 6u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
-            { let j = j0 + 7u;
-            acc_5 = (acc_5 + bitcast<f32>(la[ab + 8200u + (0u + e * 256u + 0u + j * 1u)])); }
+          total_4 = bitcast<f32>(0xff800000u);
+          for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
+            total_4 = max_f32(total_4, bitcast<f32>(la[ab + 4096u + e * 32u + q0 + 0u]));
+            total_4 = max_f32(total_4, bitcast<f32>(la[ab + 4096u + e * 32u + q0 + 1u]));
+            total_4 = max_f32(total_4, bitcast<f32>(la[ab + 4096u + e * 32u + q0 + 2u]));
+            total_4 = max_f32(total_4, bitcast<f32>(la[ab + 4096u + e * 32u + q0 + 3u]));
+            total_4 = max_f32(total_4, bitcast<f32>(la[ab + 4096u + e * 32u + q0 + 4u]));
+            total_4 = max_f32(total_4, bitcast<f32>(la[ab + 4096u + e * 32u + q0 + 5u]));
+            total_4 = max_f32(total_4, bitcast<f32>(la[ab + 4096u + e * 32u + q0 + 6u]));
+            total_4 = max_f32(total_4, bitcast<f32>(la[ab + 4096u + e * 32u + q0 + 7u]));
           }
-          la[ab + 10248u + e] = bitcast<u32>(acc_5);
+          la[ab + 4352u + e] = bitcast<u32>(total_4);
         }
       }
       storageBarrier();
@@ -173,7 +129,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 10256u + e] = bitcast<u32>(bitcast<f32>(la[ab + 10248u + (0u + (e / 256u) * 1u)]));
+          la[ab + 4360u + e] = bitcast<u32>(bitcast<f32>(la[ab + 4352u + (0u + (e / 256u) * 1u)]));
         }
       }
       storageBarrier();
@@ -181,7 +137,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 12304u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8200u + e]) / bitcast<f32>(la[ab + 10256u + e])));
+          la[ab + 6408u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4360u + e])));
         }
       }
       storageBarrier();
@@ -189,7 +145,67 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (2048u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 12304u + e]));
+          la[ab + 8456u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 6408u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 256u) {
+          let o = e / 32u;
+          let p = e % 32u;
+          var part_5: f32 = 0.0f;
+          for (var j0 = 0u; j0 < 256u; j0 = j0 + 32u) {
+            let j = j0 + p;
+            if (j < 256u) {
+              part_5 = (part_5 + bitcast<f32>(la[ab + 8456u + (0u + o * 256u + 0u + j * 1u)]));
+            }
+          }
+          la[ab + 10504u + e] = bitcast<u32>(part_5);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      {
+        let e = lid;
+        if (e < 8u) {
+          total_6 = 0.0f;
+          for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
+            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 0u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 1u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 2u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 3u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 4u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 5u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 6u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 7u]));
+          }
+          la[ab + 10760u + e] = bitcast<u32>(total_6);
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 10768u + e] = bitcast<u32>(bitcast<f32>(la[ab + 10760u + (0u + (e / 256u) * 1u)]));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + 12816u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8456u + e]) / bitcast<f32>(la[ab + 10768u + e])));
+        }
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
+        let e = e0 + lid;
+        {
+          la[ab + (2048u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 12816u + e]));
         }
       }
       storageBarrier();
