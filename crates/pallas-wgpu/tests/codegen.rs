@@ -98,3 +98,13 @@ fn cross_core_signals_and_prints_are_unsupported() {
         Err(pallas_wgpu::wgsl::GenError::Unsupported(_))
     ));
 }
+
+#[test]
+fn zero_size_shapes_generate_valid_modules() {
+    // Every shape op over arrays with a zero dimension: nothing to do, and
+    // no constant division by zero for naga to reject.
+    let src = "kernel z grid() {\n  in x: f32[4, 0] vmem\n  in y: f32[0, 3] vmem\n  out o: f32[4, 3] vmem\n  out c: f32[4, 0] vmem\n  out t: f32[0, 4] vmem\n  body(%x, %y, %o, %c, %t) {\n    %a = load %x[:, :]\n    %b = load %y[:, :]\n    %d = dot %a, %b\n    store %o[:, :], %d\n    %s = cumsum %a axis 1\n    store %c[:, :], %s\n    %tr = transpose %a perm [1, 0]\n    store %t[:, :], %tr\n  }\n}";
+    let vk = pallas_ir::text::parse_and_validate(src).unwrap();
+    let s = generate(&vk, &Limits::default()).unwrap();
+    validate_wgsl(&s.source).unwrap_or_else(|e| panic!("{e}\n{}", s.source));
+}

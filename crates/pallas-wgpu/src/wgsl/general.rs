@@ -118,8 +118,10 @@ fn unroll(n: usize) -> usize {
 }
 
 /// `(e / stride) % size` for a coordinate of a flat index, simplified.
+/// (A zero-size shape has no elements to index; `max(1)` keeps the
+/// constants divisible.)
 fn coord(e: &str, shape: &[usize], d: usize) -> String {
-    let st: usize = shape[d + 1..].iter().product();
+    let st: usize = shape[d + 1..].iter().product::<usize>().max(1);
     let q = if st == 1 {
         e.to_string()
     } else {
@@ -128,7 +130,7 @@ fn coord(e: &str, shape: &[usize], d: usize) -> String {
     if d == 0 {
         q
     } else {
-        format!("({q} % {}u)", shape[d])
+        format!("({q} % {}u)", shape[d].max(1))
     }
 }
 
@@ -1228,7 +1230,7 @@ impl<'a> Gen<'a> {
         let (_, bsh) = self.ty(b);
         let (_, rs) = self.ty(r);
         let kd = if ta { ash[0] } else { ash[1] };
-        let n = rs[1];
+        let n = rs[1].max(1);
         if rs[0] % TILE == 0 && n % TILE == 0 && rs[0] * n >= TILE * TILE * WORKGROUP as usize / 4 {
             return self.dot_tiled(r, a, b, ta, tb);
         }
@@ -1735,13 +1737,19 @@ fn finish(
         "  for (var pp = w; pp < {pp}u; pp = pp + {workgroups}u) {{"
     );
     for d in (0..par).rev() {
-        let inner: usize = grid[d + 1..par].iter().product();
-        let _ = writeln!(s, "    pt{d} = i32((pp / {inner}u) % {}u);", grid[d]);
+        // (An empty grid runs no point; `max(1)` keeps the constants
+        // divisible.)
+        let inner: usize = grid[d + 1..par].iter().product::<usize>().max(1);
+        let _ = writeln!(s, "    pt{d} = i32((pp / {inner}u) % {}u);", grid[d].max(1));
     }
     let _ = writeln!(s, "    for (var ai = 0u; ai < {ar}u; ai = ai + 1u) {{");
     for d in (par..grid.len()).rev() {
-        let inner: usize = grid[d + 1..].iter().product();
-        let _ = writeln!(s, "      pt{d} = i32((ai / {inner}u) % {}u);", grid[d]);
+        let inner: usize = grid[d + 1..].iter().product::<usize>().max(1);
+        let _ = writeln!(
+            s,
+            "      pt{d} = i32((ai / {inner}u) % {}u);",
+            grid[d].max(1)
+        );
     }
     s.push_str(&point_code);
     s.push_str("    }\n  }\n");
