@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-600}"
-for t in parse validate run_sim; do
+for t in parse validate run_sim wgsl; do
     mkdir -p "work/$t"
     echo "== $t for ${secs}s"
     RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$t" "work/$t" "corpus/$t" -- \
