@@ -1,7 +1,7 @@
 //! The `Executor` trait every backend implements, the run report, and the
 //! checks of launch arguments that every backend shares.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
@@ -108,19 +108,47 @@ pub trait Executor: Send + Sync {
 }
 
 /// Compiles through a cache keyed by the kernel, so a repeated launch of
-/// the same kernel pays no compilation. Backends embed one.
-#[derive(Default)]
+/// the same kernel pays no compilation. Backends embed one. The cache
+/// holds at most [`CompileCache::DEFAULT_CAPACITY`] kernels (or the
+/// capacity given); past it the oldest entry goes, so a process that
+/// compiles many distinct kernels does not keep them all.
 pub struct CompileCache {
-    entries: Mutex<HashMap<u64, Vec<CacheEntry>>>,
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    entries: HashMap<u64, Vec<CacheEntry>>,
+    order: VecDeque<u64>,
+    capacity: usize,
 }
 
 /// A kernel and its compiled form.
 type CacheEntry = (Kernel, Arc<dyn CompiledKernel>);
 
+impl Default for CompileCache {
+    fn default() -> Self {
+        Self::with_capacity(Self::DEFAULT_CAPACITY)
+    }
+}
+
 impl CompileCache {
-    /// An empty cache.
+    /// How many kernels a default cache keeps.
+    pub const DEFAULT_CAPACITY: usize = 256;
+
+    /// An empty cache of the default capacity.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty cache that keeps at most `capacity` kernels (at least 1).
+    pub fn with_capacity(capacity: usize) -> Self {
+        CompileCache {
+            inner: Mutex::new(CacheInner {
+                capacity: capacity.max(1),
+                ..CacheInner::default()
+            }),
+        }
     }
 
     /// The cached compilation of `kernel`, or `compile`'s, stored.
@@ -133,29 +161,45 @@ impl CompileCache {
         kernel.kernel().hash(&mut h);
         let key = h.finish();
         if let Some(hit) = self
-            .entries
+            .inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .entries
             .get(&key)
             .and_then(|v| v.iter().find(|(k, _)| k == kernel.kernel()))
         {
             return Ok(hit.1.clone());
         }
         let compiled = compile(kernel)?;
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        while inner.order.len() >= inner.capacity {
+            let Some(old) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = inner.entries.get_mut(&old) {
+                if !v.is_empty() {
+                    v.remove(0);
+                }
+                if v.is_empty() {
+                    inner.entries.remove(&old);
+                }
+            }
+        }
+        inner
+            .entries
             .entry(key)
             .or_default()
             .push((kernel.kernel().clone(), compiled.clone()));
+        inner.order.push_back(key);
         Ok(compiled)
     }
 
     /// Number of cached kernels.
     pub fn len(&self) -> usize {
-        self.entries
+        self.inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .entries
             .values()
             .map(Vec::len)
             .sum()
@@ -220,4 +264,45 @@ pub fn run(
     args: &[HostArray],
 ) -> Result<Launch, ExecError> {
     exec.compile(kernel)?.launch(args)
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use crate::{corpus, validate};
+
+    struct Dummy;
+    impl CompiledKernel for Dummy {
+        fn launch(&self, _: &[HostArray]) -> Result<Launch, ExecError> {
+            Err(ExecError::Backend {
+                backend: "dummy".into(),
+                message: "not for running".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn the_cache_keeps_at_most_its_capacity_and_drops_the_oldest() {
+        let cache = CompileCache::with_capacity(2);
+        let compiles = std::cell::Cell::new(0);
+        let get = |n: usize| {
+            let vk = validate(&corpus::vector_add(n, 4)).unwrap();
+            cache
+                .get_or_compile(&vk, |_| {
+                    compiles.set(compiles.get() + 1);
+                    Ok(Arc::new(Dummy))
+                })
+                .map(|_| ())
+                .unwrap();
+        };
+        get(8);
+        get(12);
+        get(8);
+        assert_eq!(compiles.get(), 2, "a hit compiles nothing");
+        get(16);
+        assert_eq!(compiles.get(), 3);
+        get(8);
+        assert_eq!(compiles.get(), 4, "the oldest entry (n = 8) was dropped");
+        assert_eq!(cache.len(), 2);
+    }
 }
