@@ -67,3 +67,15 @@ fn cross_core_handshakes_are_unsupported_on_cpu() {
         "{err}"
     );
 }
+
+#[test]
+fn absurd_scratch_is_refused_by_the_fast_mode_before_allocating() {
+    let src = "kernel doy grid() {\n  in x: f32[64, 128] any\n  out o: f32[64, 1208] vmem\n  scratch sem: dma_sem[55555555555552]\n  body(%0, %1, %2) {\n  }\n}";
+    let vk = validate(&pallas_ir::text::parse(src).unwrap()).unwrap();
+    let x = pallas_ir::HostArray::zeros(pallas_ir::DType::F32, &[64, 128]);
+    let err = run(&Cpu::default(), &vk, &[x]).unwrap_err().to_string();
+    assert!(
+        err.contains("bytes of block buffers, scratch and semaphores"),
+        "{err}"
+    );
+}

@@ -147,12 +147,9 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                     let ops: &[BinaryOp] = match dx {
                         // No `mul`: products can overflow, and WGSL leaves
                         // results on infinities and NaN indeterminate.
-                        DType::F32 if gpu_exact => &[
-                            BinaryOp::Add,
-                            BinaryOp::Sub,
-                            BinaryOp::Max,
-                            BinaryOp::Min,
-                        ],
+                        DType::F32 if gpu_exact => {
+                            &[BinaryOp::Add, BinaryOp::Sub, BinaryOp::Max, BinaryOp::Min]
+                        }
                         DType::F32 => &[
                             BinaryOp::Add,
                             BinaryOp::Sub,
@@ -232,7 +229,9 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
         .map(|&d| {
             let bits: Vec<u32> = (0..n)
                 .map(|_| match (d, g.below(8)) {
-                    (DType::F32, 0) if gpu_exact => [-0.0f32, 0.0, 1e-3, -7.5][g.below(4)].to_bits(),
+                    (DType::F32, 0) if gpu_exact => {
+                        [-0.0f32, 0.0, 1e-3, -7.5][g.below(4)].to_bits()
+                    }
                     (DType::F32, 0) => [f32::NAN, f32::INFINITY, -0.0, 1e30][g.below(4)].to_bits(),
                     (DType::F32, _) => ((g.next() % 2000) as f32 / 100.0 - 10.0).to_bits(),
                     (_, 0) => [0, 1, 31, 32, 0x8000_0000, 0xffff_ffff][g.below(6)],

@@ -55,9 +55,19 @@ pub struct General {
     parallel: usize,
 }
 
+/// Most bytes of block buffers, scratch and semaphores one worker may
+/// need; a kernel declaring more is refused before anything is allocated.
+pub const MAX_LOCAL_BYTES: u128 = 8 << 30;
+
 /// Compiles the layout, or says what is not supported.
 pub fn compile(vk: &ValidatedKernel) -> Result<General, String> {
     let k = vk.kernel();
+    let local = k.local_bytes();
+    if local > MAX_LOCAL_BYTES {
+        return Err(format!(
+            "{local} bytes of block buffers, scratch and semaphores per worker (at most {MAX_LOCAL_BYTES})"
+        ));
+    }
     for (_, inst) in k.insts.iter() {
         if let Op::SemaphoreSignal { core: Some(_), .. } = inst.op {
             return Err(

@@ -307,6 +307,44 @@ impl Kernel {
             .try_fold(1usize, |acc, d| acc.checked_mul(d.size))
     }
 
+    /// Bytes of core-local memory one core needs at most: a buffer per
+    /// blocked (or whole-array VMEM/SMEM) input and output, the scratch
+    /// parameters, and every `run_scoped` scratch (semaphores count 8
+    /// bytes each). Backends check it before allocating, so a kernel that
+    /// declares absurd scratch is an error, not an allocation failure.
+    pub fn local_bytes(&self) -> u128 {
+        let elems = |shape: &[usize]| shape.iter().map(|&d| d as u128).product::<u128>();
+        let size = |e: RefElem| match e {
+            RefElem::Data(d) => d.size_bytes() as u128,
+            RefElem::Semaphore(_) => 8,
+        };
+        let params: u128 = self
+            .params
+            .iter()
+            .map(|p| match p.kind {
+                ParamKind::Scratch => elems(&p.shape) * size(p.elem),
+                ParamKind::Input | ParamKind::Output if p.space != MemorySpace::Any => {
+                    elems(&p.block_full_shape()) * size(p.elem)
+                }
+                // Prefetch arrays are copied per core too.
+                ParamKind::ScalarPrefetch => elems(&p.shape) * size(p.elem),
+                _ => 0,
+            })
+            .sum();
+        let scoped: u128 = self
+            .insts
+            .iter()
+            .map(|(_, i)| match &i.op {
+                Op::RunScoped { scratch, .. } => scratch
+                    .iter()
+                    .map(|t| elems(&t.shape) * size(t.elem))
+                    .sum::<u128>(),
+                _ => 0,
+            })
+            .sum();
+        params + scoped
+    }
+
     /// The instruction that defines a value, if it is a result.
     pub fn def_inst(&self, v: Value) -> Option<Inst> {
         match self.values.get(v)? {

@@ -163,19 +163,25 @@ impl CompiledSim {
                     * p.dtype().map_or(4, |d| d.size_bytes()) as u128
             })
             .sum();
-        if footprint > cfg.memory_limit_bytes as u128 {
-            return Err(self.fault(Box::new(SimError {
-                kernel: k.name.clone(),
-                core: 0,
-                grid_point: None,
-                op: "launch".into(),
-                loc: None,
-                kind: SimErrorKind::TooLarge {
-                    what: "the kernel's inputs and outputs".into(),
-                    bytes: footprint,
-                    limit: cfg.memory_limit_bytes as u128,
-                },
-            })));
+        let local = k.local_bytes() * cfg.num_cores.max(1) as u128;
+        for (what, bytes) in [
+            ("the kernel's inputs and outputs", footprint),
+            ("the cores' block buffers, scratch and semaphores", local),
+        ] {
+            if bytes > cfg.memory_limit_bytes as u128 {
+                return Err(self.fault(Box::new(SimError {
+                    kernel: k.name.clone(),
+                    core: 0,
+                    grid_point: None,
+                    op: "launch".into(),
+                    loc: None,
+                    kind: SimErrorKind::TooLarge {
+                        what: what.into(),
+                        bytes,
+                        limit: cfg.memory_limit_bytes as u128,
+                    },
+                })));
+            }
         }
         // HBM: arguments, then fresh outputs.
         let mut hbm: Vec<Option<Buffer>> = (0..plan.num_hbm).map(|_| None).collect();

@@ -116,3 +116,17 @@ fn a_long_loop_of_deadlocking_waits_ends() {
     let err = launch(src, SimConfig::default(), &[]).unwrap_err();
     assert!(err.to_string().contains("deadlock"), "{err}");
 }
+
+#[test]
+fn absurd_scratch_is_refused_before_allocating() {
+    // Found by the run_sim fuzz target: 55,555,555,555,552 DMA semaphores
+    // were allocated as asked, and the allocation failed.
+    let src = "kernel doy grid() {\n  in x: f32[64, 128] any\n  out o: f32[64, 1208] vmem\n  scratch buf: f32[2, 16, 128] vmem\n  scratch sem: dma_sem[55555555555552]\n  body(%0, %1, %2, %3) {\n  }\n}";
+    let x = HostArray::F32(ArrayD::zeros(IxDyn(&[64, 128])));
+    let err = launch(src, SimConfig::default(), &[x.clone()]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the cores' block buffers, scratch and semaphores"),
+        "{err}"
+    );
+}
