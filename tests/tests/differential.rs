@@ -357,19 +357,23 @@ fn a_zero_array_is_unequal_to_a_one_array() {
     assert!(same_bits(&z, &z));
 }
 
+/// Deterministic generator input for the coverage tests.
+fn seed_data(seed: u32, step: u32) -> Vec<u32> {
+    (0..32)
+        .map(|i| {
+            seed.wrapping_mul(2654435761)
+                .wrapping_add(i * step)
+                .rotate_left(i)
+        })
+        .collect()
+}
+
 #[test]
 fn the_generator_makes_varied_kernels() {
     let mut ops = std::collections::BTreeSet::new();
     let mut partial = 0;
     for seed in 0..300u32 {
-        let data: Vec<u32> = (0..32)
-            .map(|i| {
-                seed.wrapping_mul(2654435761)
-                    .wrapping_add(i * 97)
-                    .rotate_left(i)
-            })
-            .collect();
-        let (k, _) = gen_case(data);
+        let (k, _) = gen_case(seed_data(seed, 97));
         validate(&k).unwrap();
         for (_, inst) in k.insts.iter() {
             ops.insert(inst.op.name());
@@ -666,14 +670,7 @@ fn gen_blocks(data: Vec<u32>) -> (pallas_ir::Kernel, Vec<HostArray>) {
 fn the_block_generator_covers_its_features() {
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..200u32 {
-        let data: Vec<u32> = (0..32)
-            .map(|i| {
-                seed.wrapping_mul(2654435761)
-                    .wrapping_add(i * 131)
-                    .rotate_left(i)
-            })
-            .collect();
-        let (k, _) = gen_blocks(data);
+        let (k, _) = gen_blocks(seed_data(seed, 131));
         validate(&k).unwrap();
         for (_, inst) in k.insts.iter() {
             seen.insert(inst.op.name());

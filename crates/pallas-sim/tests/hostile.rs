@@ -123,7 +123,7 @@ fn absurd_scratch_is_refused_before_allocating() {
     // were allocated as asked, and the allocation failed.
     let src = "kernel doy grid() {\n  in x: f32[64, 128] any\n  out o: f32[64, 1208] vmem\n  scratch buf: f32[2, 16, 128] vmem\n  scratch sem: dma_sem[55555555555552]\n  body(%0, %1, %2, %3) {\n  }\n}";
     let x = HostArray::F32(ArrayD::zeros(IxDyn(&[64, 128])));
-    let err = launch(src, SimConfig::default(), &[x.clone()]).unwrap_err();
+    let err = launch(src, SimConfig::default(), &[x]).unwrap_err();
     assert!(
         err.to_string()
             .contains("the cores' block buffers, scratch and semaphores"),
