@@ -120,6 +120,7 @@ impl Gpu {
                 .saturating_sub(16),
             max_workgroups: self.limits.max_compute_workgroups_per_dimension,
             max_binding_bytes: self.limits.max_storage_buffer_binding_size,
+            max_storage_buffers: self.limits.max_storage_buffers_per_shader_stage,
         }
     }
 
@@ -240,7 +241,8 @@ impl Pipeline {
         let bindings = shader.buffers.len()
             + usize::from(shader.area_words > 0)
             + usize::from(shader.atomic_area_words > 0)
-            + usize::from(shader.has_error_word);
+            + usize::from(shader.has_error_word)
+            + usize::from(shader.area_vec4);
         let max_bindings = gpu.limits.max_storage_buffers_per_shader_stage as usize;
         if bindings > max_bindings {
             return Err(backend_error(format!(
@@ -349,6 +351,13 @@ impl Pipeline {
             entries.push(wgpu::BindGroupEntry {
                 binding: entries.len() as u32,
                 resource: e.as_entire_binding(),
+            });
+        }
+        if s.area_vec4 {
+            // The area again, read four words at a time.
+            entries.push(wgpu::BindGroupEntry {
+                binding: entries.len() as u32,
+                resource: extra[0].as_entire_binding(),
             });
         }
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {

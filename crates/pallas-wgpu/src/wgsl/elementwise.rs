@@ -149,6 +149,7 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Option<Shader> {
         out_buffers: out_buffers.clone(),
         area_words: 0,
         atomic_area_words: 0,
+        area_vec4: false,
         faults: Vec::new(),
         has_error_word: false,
         grid_points: k.num_grid_points().unwrap_or(0) as u64,

@@ -17,25 +17,29 @@
 //! bounds, a block index out of range, a semaphore wait that would never
 //! return) set an error word the runtime reads back.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use pallas_ir::eval::shape::strides;
 use pallas_ir::{
-    AtomicOp, BinaryOp, DType, DimSemantics, Indexer, MemorySpace, Offset, Op, ParamKind, ReduceOp,
-    RefAt, RefElem, Region, Scalar, Type, ValidatedKernel, Value,
+    AtomicOp, BinaryOp, DType, DimSemantics, Indexer, Inst, MemorySpace, Offset, Op, ParamKind,
+    ReduceOp, RefAt, RefElem, Region, Scalar, Type, ValidatedKernel, Value,
 };
 
 use pallas_ir::validate::RefOrigin;
 
+use super::fuse;
 use super::scalar::{self, from_bits, to_bits, Helpers};
 use super::{buffer_decls, buffer_of_param, global_buffers, GenError, Limits, Plan, Shader};
 
 /// Invocations per workgroup.
 const WORKGROUP: u32 = 256;
 
-/// Rows and columns of the register tile of a tiled `dot`.
-const TILE: usize = 4;
+/// The register tile of a tiled `dot` (rows = columns) and the fewest
+/// result elements it takes, largest first: the largest that divides the
+/// result and still keeps the invocations busy wins (more multiply-adds
+/// per read: reads are what lavapipe pays for, lane by lane).
+const TILES: [(usize, usize); 2] = [(8, 64 * WORKGROUP as usize), (4, 4 * WORKGROUP as usize)];
 
 /// Which memory a ref or value lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,10 +70,14 @@ enum Val {
     Reg(String),
     /// An array at an area offset.
     Arr(usize),
+    /// An array computed where it is read: the instruction's expression
+    /// at the element index (see [`fuse`]).
+    Deferred(Inst),
 }
 
 /// A resolved ref region: the ref, the flat base index (a `u32`
 /// expression), and the size and element stride of each kept dimension.
+#[derive(Clone)]
 struct Span {
     loc: RefLoc,
     base: String,
@@ -105,6 +113,15 @@ struct Gen<'a> {
     storage_barrier: bool,
     atomic_refs: HashSet<Value>,
     written_refs: HashSet<Value>,
+    /// Instructions whose results are computed where they are used.
+    deferred: HashSet<Inst>,
+    /// The resolved region of each load, from its definition.
+    spans: HashMap<Inst, Span>,
+    /// Whether the area may also be read as `vec4<u32>` (`la4`): a
+    /// global area with a binding to spare.
+    vec4_allowed: bool,
+    /// Whether the module reads `la4`.
+    vec4_used: bool,
 }
 
 fn unsupported(what: String) -> GenError {
@@ -214,9 +231,11 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// A slot of `words` words in the area, at a multiple of 4 (so that
+    /// it can be read as `vec4<u32>`).
     fn alloc(&mut self, words: usize) -> usize {
         let off = self.area;
-        self.area += words.max(1);
+        self.area += words.max(1).next_multiple_of(4);
         off
     }
 
@@ -294,6 +313,7 @@ impl<'a> Gen<'a> {
                 let w = self.read(Mem::Area, &format!("{off}u + {e}"));
                 from_bits(d, &w)
             }
+            Val::Deferred(inst) => self.expr(inst, e)?,
         })
     }
 
@@ -313,6 +333,12 @@ impl<'a> Gen<'a> {
             Val::Reg(r) => {
                 let x = expr(self, "0u")?;
                 self.line(format!("{r} = {x};"));
+            }
+            Val::Deferred(_) => {
+                return Err(GenError::Unsupported(format!(
+                    "value %{} computed twice",
+                    v.index()
+                )))
             }
             Val::Arr(off) => {
                 let n: usize = shape.iter().product();
@@ -466,25 +492,16 @@ impl<'a> Gen<'a> {
         let res = data.results.first().copied();
         let result =
             || res.ok_or_else(|| GenError::Unsupported(format!("{what} without a result")));
+        if self.deferred.contains(&inst) {
+            return self.defer(inst, &what);
+        }
         match &data.op {
-            Op::Const(s) => {
-                let lit = scalar::literal(*s);
-                self.produce(result()?, |_, _| Ok(lit.clone()))?;
-            }
-            Op::Full { value, .. } => {
-                let lit = scalar::literal(*value);
-                self.produce(result()?, |_, _| Ok(lit.clone()))?;
-            }
-            Op::Iota { dtype, shape, dim } => {
-                let (shape, dim, d) = (shape.clone(), *dim, *dtype);
-                self.produce(result()?, |_, e| {
-                    let c = coord(e, &shape, dim);
-                    Ok(match d {
-                        DType::F32 => format!("f32({c})"),
-                        DType::U32 => c,
-                        _ => format!("i32({c})"),
-                    })
-                })?;
+            Op::Reshape { x, .. }
+                if matches!(self.val(*x)?, Val::Arr(_)) && !self.ty(result()?).1.is_empty() =>
+            {
+                // Same elements in the same order: share the slot.
+                let off = self.val(*x)?;
+                self.vals[result()?.index()] = Some(off);
             }
             Op::ProgramId { axis } => {
                 let a = *axis;
@@ -494,118 +511,19 @@ impl<'a> Gen<'a> {
                 let n = k.grid[*axis].size;
                 self.produce(result()?, |_, _| Ok(format!("{n}i")))?;
             }
-            Op::Unary(op, x) => {
-                let (d, _) = self.ty(*x);
-                let (op, x) = (*op, *x);
-                self.produce(result()?, |g, e| {
-                    let a = g.elem(x, e)?;
-                    Ok(scalar::unary(&mut g.h, op, d, &a))
-                })?;
-            }
-            Op::Binary(op, a, b) => {
-                let (d, _) = self.ty(*a);
-                let (op, a, b) = (*op, *a, *b);
-                self.produce(result()?, |g, e| {
-                    let (x, y) = (g.elem(a, e)?, g.elem(b, e)?);
-                    Ok(scalar::binary(&mut g.h, op, d, &x, &y))
-                })?;
-            }
-            Op::Compare(op, a, b) => {
-                let (d, _) = self.ty(*a);
-                let (op, a, b) = (*op, *a, *b);
-                self.produce(result()?, |g, e| {
-                    let (x, y) = (g.elem(a, e)?, g.elem(b, e)?);
-                    Ok(scalar::compare(op, d, &x, &y))
-                })?;
-            }
-            Op::Select {
-                cond,
-                on_true,
-                on_false,
-            } => {
-                let (c, t, f) = (*cond, *on_true, *on_false);
-                self.produce(result()?, |g, e| {
-                    let (c, t, f) = (g.elem(c, e)?, g.elem(t, e)?, g.elem(f, e)?);
-                    Ok(format!("select({f}, {t}, {c})"))
-                })?;
-            }
-            Op::Cast { x, to } => {
-                let (d, _) = self.ty(*x);
-                let (x, to) = (*x, *to);
-                self.produce(result()?, |g, e| {
-                    let a = g.elem(x, e)?;
-                    Ok(scalar::cast(&mut g.h, d, to, &a))
-                })?;
-            }
-            Op::Bitcast { x, to } => {
-                let (d, _) = self.ty(*x);
-                let (x, to) = (*x, *to);
-                self.produce(result()?, |g, e| {
-                    let a = g.elem(x, e)?;
-                    Ok(scalar::bitcast(d, to, &a))
-                })?;
-            }
-            Op::Reshape { x, .. } => {
-                let r = result()?;
-                match (self.val(*x)?, self.ty(r).1.is_empty()) {
-                    // Same elements in the same order: share the slot.
-                    (Val::Arr(off), false) => self.vals[r.index()] = Some(Val::Arr(off)),
-                    _ => self.assign(r, *x)?,
-                }
-            }
-            Op::BroadcastInDim { x, shape, dims } => {
-                let (_, xs) = self.ty(*x);
-                let xst = strides(&xs);
-                let (x, shape, dims) = (*x, shape.clone(), dims.clone());
-                self.produce(result()?, |g, e| {
-                    let mut idx = vec!["0u".to_string()];
-                    for (i, &rd) in dims.iter().enumerate() {
-                        if xs[i] != 1 {
-                            idx.push(format!("{} * {}u", coord(e, &shape, rd), xst[i]));
-                        }
-                    }
-                    g.elem(x, &format!("({})", idx.join(" + ")))
-                })?;
-            }
-            Op::Transpose { x, perm } => {
-                let (_, xs) = self.ty(*x);
-                let xst = strides(&xs);
-                let r = result()?;
-                let (_, rs) = self.ty(r);
-                let (x, perm) = (*x, perm.clone());
-                self.produce(r, |g, e| {
-                    let mut idx = vec!["0u".to_string()];
-                    for (i, &p) in perm.iter().enumerate() {
-                        idx.push(format!("{} * {}u", coord(e, &rs, i), xst[p]));
-                    }
-                    g.elem(x, &format!("({})", idx.join(" + ")))
-                })?;
-            }
-            Op::Slice {
-                x,
-                start,
-                strides: step,
-                ..
-            } => {
-                let (_, xs) = self.ty(*x);
-                let xst = strides(&xs);
-                let r = result()?;
-                let (_, rs) = self.ty(r);
-                let (x, start, step) = (*x, start.clone(), step.clone());
-                self.produce(r, |g, e| {
-                    let mut idx = vec!["0u".to_string()];
-                    for d in 0..rs.len() {
-                        idx.push(format!(
-                            "({}u + {} * {}u) * {}u",
-                            start[d],
-                            coord(e, &rs, d),
-                            step[d],
-                            xst[d]
-                        ));
-                    }
-                    g.elem(x, &format!("({})", idx.join(" + ")))
-                })?;
-            }
+            Op::Const(_)
+            | Op::Full { .. }
+            | Op::Iota { .. }
+            | Op::Unary(..)
+            | Op::Binary(..)
+            | Op::Compare(..)
+            | Op::Select { .. }
+            | Op::Cast { .. }
+            | Op::Bitcast { .. }
+            | Op::Reshape { .. }
+            | Op::BroadcastInDim { .. }
+            | Op::Transpose { .. }
+            | Op::Slice { .. } => self.produce(result()?, |g, e| g.expr(inst, e))?,
             Op::Concatenate { xs, axis } => {
                 let r = result()?;
                 let (d, rs) = self.ty(r);
@@ -703,24 +621,10 @@ impl<'a> Gen<'a> {
                 let loc = self.refloc(src.r)?;
                 self.vals[result()?.index()] = Some(Val::Arr(loc.off));
             }
-            Op::Load { src, mask, other } => {
+            Op::Load { src, .. } => {
                 let span = self.span(src, &what)?;
-                let (d, m, o) = (span.loc.dtype, *mask, *other);
-                self.produce(result()?, |g, e| {
-                    let w = g.read(span.loc.mem, &Self::at(&span, e));
-                    let v = from_bits(d, &w);
-                    Ok(match m {
-                        None => v,
-                        Some(m) => {
-                            let fill = match o {
-                                Some(o) => g.elem(o, e)?,
-                                None => scalar::literal(Scalar::zero(d)),
-                            };
-                            let c = g.elem(m, e)?;
-                            format!("select({fill}, {v}, {c})")
-                        }
-                    })
-                })?;
+                self.spans.insert(inst, span);
+                self.produce(result()?, |g, e| g.expr(inst, e))?;
             }
             Op::Store { dst, value, mask } => self.store(dst, *value, *mask, &what)?,
             Op::Swap { dst, value, mask } => {
@@ -945,6 +849,159 @@ impl<'a> Gen<'a> {
                 )))
             }
         }
+        Ok(())
+    }
+
+    /// Element `e` (a `u32` expression) of the result of `inst`, an
+    /// elementwise, indexing, constant or load operation, as an
+    /// expression of its operands' elements.
+    fn expr(&mut self, inst: Inst, e: &str) -> Result<String, GenError> {
+        let k = self.vk.kernel();
+        let data = &k.insts[inst];
+        let r = data.results[0];
+        Ok(match &data.op {
+            Op::Const(s) | Op::Full { value: s, .. } => scalar::literal(*s),
+            Op::Iota { dtype, shape, dim } => {
+                let c = coord(e, shape, *dim);
+                match dtype {
+                    DType::F32 => format!("f32({c})"),
+                    DType::U32 => c,
+                    _ => format!("i32({c})"),
+                }
+            }
+            Op::Unary(op, x) => {
+                let (d, _) = self.ty(*x);
+                let a = self.elem(*x, e)?;
+                scalar::unary(&mut self.h, *op, d, &a)
+            }
+            Op::Binary(op, a, b) => {
+                let (d, _) = self.ty(*a);
+                let (x, y) = (self.elem(*a, e)?, self.elem(*b, e)?);
+                scalar::binary(&mut self.h, *op, d, &x, &y)
+            }
+            Op::Compare(op, a, b) => {
+                let (d, _) = self.ty(*a);
+                let (x, y) = (self.elem(*a, e)?, self.elem(*b, e)?);
+                scalar::compare(*op, d, &x, &y)
+            }
+            Op::Select {
+                cond,
+                on_true,
+                on_false,
+            } => {
+                let c = self.elem(*cond, e)?;
+                let t = self.elem(*on_true, e)?;
+                let f = self.elem(*on_false, e)?;
+                format!("select({f}, {t}, {c})")
+            }
+            Op::Cast { x, to } => {
+                let (d, _) = self.ty(*x);
+                let a = self.elem(*x, e)?;
+                scalar::cast(&mut self.h, d, *to, &a)
+            }
+            Op::Bitcast { x, to } => {
+                let (d, _) = self.ty(*x);
+                let a = self.elem(*x, e)?;
+                scalar::bitcast(d, *to, &a)
+            }
+            Op::Reshape { x, .. } => self.elem(*x, e)?,
+            Op::BroadcastInDim { x, shape, dims } => {
+                let (_, xs) = self.ty(*x);
+                let xst = strides(&xs);
+                let mut idx = vec!["0u".to_string()];
+                for (i, &rd) in dims.iter().enumerate() {
+                    if xs[i] != 1 {
+                        idx.push(format!("{} * {}u", coord(e, shape, rd), xst[i]));
+                    }
+                }
+                self.elem(*x, &format!("({})", idx.join(" + ")))?
+            }
+            Op::Transpose { x, perm } => {
+                let (_, xs) = self.ty(*x);
+                let xst = strides(&xs);
+                let (_, rs) = self.ty(r);
+                let mut idx = vec!["0u".to_string()];
+                for (i, &p) in perm.iter().enumerate() {
+                    idx.push(format!("{} * {}u", coord(e, &rs, i), xst[p]));
+                }
+                self.elem(*x, &format!("({})", idx.join(" + ")))?
+            }
+            Op::Slice {
+                x,
+                start,
+                strides: step,
+                ..
+            } => {
+                let (_, xs) = self.ty(*x);
+                let xst = strides(&xs);
+                let (_, rs) = self.ty(r);
+                let mut idx = vec!["0u".to_string()];
+                for d in 0..rs.len() {
+                    idx.push(format!(
+                        "({}u + {} * {}u) * {}u",
+                        start[d],
+                        coord(e, &rs, d),
+                        step[d],
+                        xst[d]
+                    ));
+                }
+                self.elem(*x, &format!("({})", idx.join(" + ")))?
+            }
+            Op::Load { mask, other, .. } => {
+                let span = self.spans.get(&inst).cloned().ok_or_else(|| {
+                    GenError::Unsupported(format!(
+                        "load (instruction {}) read before its region was resolved",
+                        inst.index()
+                    ))
+                })?;
+                let d = span.loc.dtype;
+                let w = self.read(span.loc.mem, &Self::at(&span, e));
+                let v = from_bits(d, &w);
+                match mask {
+                    None => v,
+                    Some(m) => {
+                        let fill = match other {
+                            Some(o) => self.elem(*o, e)?,
+                            None => scalar::literal(Scalar::zero(d)),
+                        };
+                        let c = self.elem(*m, e)?;
+                        format!("select({fill}, {v}, {c})")
+                    }
+                }
+            }
+            op => {
+                return Err(GenError::Unsupported(format!(
+                    "`{}` as an inlined expression",
+                    op.name()
+                )))
+            }
+        })
+    }
+
+    /// Defers `inst`: its result becomes an expression its one use
+    /// inlines (a whole-block load of a read-only input still aliases
+    /// the block).
+    fn defer(&mut self, inst: Inst, what: &str) -> Result<(), GenError> {
+        let k = self.vk.kernel();
+        let data = &k.insts[inst];
+        let r = data.results[0];
+        if let Op::Load {
+            src,
+            mask: None,
+            other: None,
+        } = &data.op
+        {
+            if self.read_only_block(src) {
+                let loc = self.refloc(src.r)?;
+                self.vals[r.index()] = Some(Val::Arr(loc.off));
+                return Ok(());
+            }
+        }
+        if let Op::Load { src, .. } = &data.op {
+            let span = self.span(src, what)?;
+            self.spans.insert(inst, span);
+        }
+        self.vals[r.index()] = Some(Val::Deferred(inst));
         Ok(())
     }
 
@@ -1231,8 +1288,11 @@ impl<'a> Gen<'a> {
         let (_, rs) = self.ty(r);
         let kd = if ta { ash[0] } else { ash[1] };
         let n = rs[1].max(1);
-        if rs[0] % TILE == 0 && n % TILE == 0 && rs[0] * n >= TILE * TILE * WORKGROUP as usize / 4 {
-            return self.dot_tiled(r, a, b, ta, tb);
+        if let Some((t, _)) = TILES
+            .into_iter()
+            .find(|&(t, least)| rs[0] % t == 0 && n % t == 0 && rs[0] * n >= least)
+        {
+            return self.dot_tiled(r, a, b, ta, tb, t);
         }
         let acc = self.fresh("dacc");
         let _ = writeln!(self.decls, "  var {acc}: {};", scalar::ty(d));
@@ -1265,9 +1325,9 @@ impl<'a> Gen<'a> {
 }
 
 impl Gen<'_> {
-    /// `dot` with each invocation computing a `TILE x TILE` block of the
-    /// result in registers: per step of the contraction, `2 * TILE` reads
-    /// feed `TILE * TILE` multiply-adds. Each element still sums its
+    /// `dot` with each invocation computing a `tile x tile` block of the
+    /// result in registers: per step of the contraction, `2 * tile` reads
+    /// feed `tile * tile` multiply-adds. Each element still sums its
     /// products in order of the contraction index.
     fn dot_tiled(
         &mut self,
@@ -1276,6 +1336,7 @@ impl Gen<'_> {
         b: Value,
         ta: bool,
         tb: bool,
+        tile: usize,
     ) -> Result<(), GenError> {
         let (d, ash) = self.ty(a);
         let (_, bsh) = self.ty(b);
@@ -1288,48 +1349,101 @@ impl Gen<'_> {
         else {
             return Err(GenError::Unsupported("dot with a scalar result".into()));
         };
-        let tiles_per_row = n / TILE;
+        let tiles_per_row = n / tile;
         let zero = scalar::literal(Scalar::zero(d));
         self.settle();
-        self.open_elems(m * n / (TILE * TILE));
-        self.line(format!("let i0 = (e / {tiles_per_row}u) * {TILE}u;"));
-        self.line(format!("let j0 = (e % {tiles_per_row}u) * {TILE}u;"));
-        for p in 0..TILE {
-            for q in 0..TILE {
+        self.open_elems(m * n / (tile * tile));
+        self.line(format!("let i0 = (e / {tiles_per_row}u) * {tile}u;"));
+        self.line(format!("let j0 = (e % {tiles_per_row}u) * {tile}u;"));
+        for p in 0..tile {
+            for q in 0..tile {
                 self.line(format!("var c{p}{q}: {} = {zero};", scalar::ty(d)));
             }
         }
         let u = unroll(kd).min(4);
+        // Operands in a global area are read four words at a time where
+        // four steps of the contraction (or four tile rows) lie side by
+        // side: a quarter of the loads (lavapipe pays per load and lane).
+        let wide = |g: &Self, v: Value| match g.val(v) {
+            Ok(Val::Arr(off)) if g.vec4_allowed && u == 4 => Some(off),
+            _ => None,
+        };
+        let ops = [
+            // (name, value, its offset if wide, contiguous along k, row
+            // length, tile origin)
+            (
+                "a",
+                a,
+                wide(self, a),
+                !ta,
+                if ta { ash[1] } else { kd },
+                "i0",
+            ),
+            (
+                "b",
+                b,
+                wide(self, b),
+                tb,
+                if tb { kd } else { bsh[1] },
+                "j0",
+            ),
+        ];
+        self.vec4_used |= ops.iter().any(|o| o.2.is_some());
         self.open(format!("for (var k0 = 0u; k0 < {kd}u; k0 = k0 + {u}u) {{"));
+        for &(nm, _, off4, along_k, row, o0) in &ops {
+            if let (Some(off), true) = (off4, along_k) {
+                for p in 0..tile {
+                    self.line(format!(
+                        "let {nm}{p} = la4[ab / 4u + {}u + ({o0} + {p}u) * {}u + k0 / 4u];",
+                        off / 4,
+                        row / 4
+                    ));
+                }
+            }
+        }
         for step in 0..u {
             self.line(format!("{{ let k = k0 + {step}u;"));
-            for p in 0..TILE {
-                let ai = if ta {
-                    format!("(k * {}u + i0 + {p}u)", ash[1])
-                } else {
-                    format!("((i0 + {p}u) * {kd}u + k)")
-                };
-                let x = self.elem(a, &ai)?;
-                self.line(format!("let a{p} = {x};"));
+            // The element names of this step, per operand.
+            let mut names: Vec<Vec<String>> = Vec::new();
+            for &(nm, v, off4, along_k, row, o0) in &ops {
+                let mut elems = Vec::new();
+                match (off4, along_k) {
+                    (Some(_), true) => {
+                        for p in 0..tile {
+                            elems.push(from_bits(d, &format!("{nm}{p}[{step}u]")));
+                        }
+                    }
+                    (Some(off), false) => {
+                        for q4 in 0..tile / 4 {
+                            self.line(format!(
+                                "let {nm}{step}_{q4} = la4[ab / 4u + {}u + k * {}u + {o0} / 4u + {q4}u];",
+                                off / 4,
+                                row / 4
+                            ));
+                        }
+                        for p in 0..tile {
+                            elems.push(from_bits(d, &format!("{nm}{step}_{}[{}u]", p / 4, p % 4)));
+                        }
+                    }
+                    (None, _) => {
+                        for p in 0..tile {
+                            let idx = if along_k {
+                                format!("(({o0} + {p}u) * {row}u + k)")
+                            } else {
+                                format!("(k * {row}u + {o0} + {p}u)")
+                            };
+                            let x = self.elem(v, &idx)?;
+                            self.line(format!("let {nm}{p} = {x};"));
+                            elems.push(format!("{nm}{p}"));
+                        }
+                    }
+                }
+                names.push(elems);
             }
-            for q in 0..TILE {
-                let bi = if tb {
-                    format!("((j0 + {q}u) * {kd}u + k)")
-                } else {
-                    format!("(k * {}u + j0 + {q}u)", bsh[1])
-                };
-                let y = self.elem(b, &bi)?;
-                self.line(format!("let b{q} = {y};"));
-            }
-            for p in 0..TILE {
-                for q in 0..TILE {
-                    let prod = scalar::binary(
-                        &mut self.h,
-                        BinaryOp::Mul,
-                        d,
-                        &format!("a{p}"),
-                        &format!("b{q}"),
-                    );
+            for p in 0..tile {
+                for q in 0..tile {
+                    let prod =
+                        scalar::binary(&mut self.h, BinaryOp::Mul, d, &names[0][p], &names[1][q]);
                     let sum =
                         scalar::binary(&mut self.h, BinaryOp::Add, d, &format!("c{p}{q}"), &prod);
                     self.line(format!("c{p}{q} = {sum};"));
@@ -1338,8 +1452,8 @@ impl Gen<'_> {
             self.line("}");
         }
         self.close();
-        for p in 0..TILE {
-            for q in 0..TILE {
+        for p in 0..tile {
+            for q in 0..tile {
                 let w = self.write_stmt(
                     Mem::Area,
                     &format!("{off}u + (i0 + {p}u) * {n}u + j0 + {q}u"),
@@ -1414,6 +1528,11 @@ fn build(
         storage_barrier: !in_workgroup,
         atomic_refs,
         written_refs,
+        deferred: fuse::deferred(vk),
+        spans: HashMap::new(),
+        // Area, atomic area, error words and `la4` after the arrays.
+        vec4_allowed: !in_workgroup && buffers.len() + 4 <= limits.max_storage_buffers as usize,
+        vec4_used: false,
     };
     // Homes of the parameters.
     let body_args = k.regions[k.body].args.clone();
@@ -1679,7 +1798,7 @@ fn finish(
             );
         }
     } else {
-        area_words = g.area.max(1);
+        area_words = g.area.max(1).next_multiple_of(4);
         let _ = writeln!(
             s,
             "@group(0) @binding({next}) var<storage, read_write> la: array<u32>;"
@@ -1698,6 +1817,13 @@ fn finish(
         s,
         "@group(0) @binding({next}) var<storage, read_write> err: array<atomic<u32>>;"
     );
+    if g.vec4_used {
+        let _ = writeln!(
+            s,
+            "@group(0) @binding({}) var<storage, read_write> la4: array<vec4<u32>>;",
+            next + 1
+        );
+    }
     s.push_str("var<workgroup> ub: u32;\n");
     let _ = writeln!(s, "var<private> sems: array<i32, {}>;", g.sems.max(1));
     s.push('\n');
@@ -1772,6 +1898,7 @@ fn finish(
         out_buffers,
         area_words,
         atomic_area_words: atomic_words,
+        area_vec4: g.vec4_used,
         faults: g.faults,
         has_error_word: true,
         grid_points: k.num_grid_points().unwrap_or(0) as u64,

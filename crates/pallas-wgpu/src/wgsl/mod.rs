@@ -18,6 +18,7 @@
 //! one binding layout serves every dtype.
 
 pub mod elementwise;
+pub mod fuse;
 pub mod general;
 pub mod scalar;
 
@@ -81,6 +82,9 @@ pub struct Shader {
     /// Words of the per-workgroup atomic area in a global buffer; 0 when
     /// none.
     pub atomic_area_words: usize,
+    /// Whether the module also reads the area as `vec4<u32>` words
+    /// (`la4`, bound last, to the same buffer as the area).
+    pub area_vec4: bool,
     /// What each fault code means: code `c` is described by
     /// `faults[c - 1]` and sets bit `c % 32` of error word `1 + c / 32`
     /// (word 0 stays zero).
@@ -103,6 +107,8 @@ pub struct Limits {
     pub max_workgroups: u32,
     /// Largest storage buffer binding, in bytes.
     pub max_binding_bytes: u64,
+    /// Most storage buffers one shader may bind.
+    pub max_storage_buffers: u32,
 }
 
 impl Default for Limits {
@@ -111,6 +117,7 @@ impl Default for Limits {
             workgroup_storage_bytes: 16384,
             max_workgroups: 65535,
             max_binding_bytes: 128 << 20,
+            max_storage_buffers: 8,
         }
     }
 }

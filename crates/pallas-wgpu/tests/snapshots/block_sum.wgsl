@@ -1,10 +1,10 @@
-// kernel `block_sum`: general, grid [8] (1 parallel dims over workgroups), 161 area words in workgroup memory
+// kernel `block_sum`: general, grid [8] (1 parallel dims over workgroups), 164 area words in workgroup memory
 
 // x (f32, 1024 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
 // s (f32, 8 words)
 @group(0) @binding(1) var<storage, read_write> g1: array<u32>;
-var<workgroup> wa: array<u32, 161>;
+var<workgroup> wa: array<u32, 164>;
 @group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;
 var<workgroup> ub: u32;
 var<private> sems: array<i32, 1>;
@@ -84,20 +84,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
               part_3 = (part_3 + bitcast<f32>(wa[0u + (0u + 0u + j * 1u)]));
             }
           }
-          wa[129u + e] = bitcast<u32>(part_3);
+          wa[132u + e] = bitcast<u32>(part_3);
         }
       }
       workgroupBarrier();
       total_4 = 0.0f;
       for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
-        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 0u]));
-        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 1u]));
-        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 2u]));
-        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 3u]));
-        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 4u]));
-        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 5u]));
-        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 6u]));
-        total_4 = (total_4 + bitcast<f32>(wa[129u + 0u * 32u + q0 + 7u]));
+        total_4 = (total_4 + bitcast<f32>(wa[132u + 0u * 32u + q0 + 0u]));
+        total_4 = (total_4 + bitcast<f32>(wa[132u + 0u * 32u + q0 + 1u]));
+        total_4 = (total_4 + bitcast<f32>(wa[132u + 0u * 32u + q0 + 2u]));
+        total_4 = (total_4 + bitcast<f32>(wa[132u + 0u * 32u + q0 + 3u]));
+        total_4 = (total_4 + bitcast<f32>(wa[132u + 0u * 32u + q0 + 4u]));
+        total_4 = (total_4 + bitcast<f32>(wa[132u + 0u * 32u + q0 + 5u]));
+        total_4 = (total_4 + bitcast<f32>(wa[132u + 0u * 32u + q0 + 6u]));
+        total_4 = (total_4 + bitcast<f32>(wa[132u + 0u * 32u + q0 + 7u]));
       }
       v5 = total_4;
       workgroupBarrier();

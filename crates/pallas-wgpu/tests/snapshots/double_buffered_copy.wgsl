@@ -1,4 +1,4 @@
-// kernel `double_buffered_copy`: general, grid [] (0 parallel dims over workgroups), 16384 area words per workgroup in a global buffer
+// kernel `double_buffered_copy`: general, grid [] (0 parallel dims over workgroups), 12288 area words per workgroup in a global buffer
 
 // x (f32, 8192 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -15,7 +15,7 @@ fn rem_i32(a: i32, b: i32) -> i32 { if (b == 0i) { return a; } if (b == -1i) { r
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 16384u;
+  let ab = w * 12288u;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
   var nb0_0: i32 = 0i;
@@ -180,23 +180,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(10u);
         }
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + 12288u + e] = bitcast<u32>(bitcast<f32>(la[ab + (8192u + o_14 * 2048u + (e / 128u) * 128u + (e % 128u) * 1u)]));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
         v19 = 2.0f;
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + 14336u + e] = bitcast<u32>((bitcast<f32>(la[ab + 12288u + e]) * v19));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
         v21 = 16i;
         v22 = (v7 * v21);
         var o_15: u32 = 0u;
@@ -209,7 +193,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + (0u + o_15 * 128u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 14336u + e]));
+            la[ab + (0u + o_15 * 128u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>((bitcast<f32>(la[ab + (8192u + o_14 * 2048u + (e / 128u) * 128u + (e % 128u) * 1u)]) * v19));
           }
         }
         storageBarrier();
@@ -291,23 +275,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(18u);
         }
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + 12288u + e] = bitcast<u32>(bitcast<f32>(la[ab + (8192u + o_22 * 2048u + (e / 128u) * 128u + (e % 128u) * 1u)]));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
         v19 = 2.0f;
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + 14336u + e] = bitcast<u32>((bitcast<f32>(la[ab + 12288u + e]) * v19));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
         v21 = 16i;
         v22 = (v7 * v21);
         var o_23: u32 = 0u;
@@ -320,7 +288,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + (0u + o_23 * 128u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 14336u + e]));
+            la[ab + (0u + o_23 * 128u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>((bitcast<f32>(la[ab + (8192u + o_22 * 2048u + (e / 128u) * 128u + (e % 128u) * 1u)]) * v19));
           }
         }
         storageBarrier();
@@ -402,23 +370,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(26u);
         }
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + 12288u + e] = bitcast<u32>(bitcast<f32>(la[ab + (8192u + o_30 * 2048u + (e / 128u) * 128u + (e % 128u) * 1u)]));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
         v19 = 2.0f;
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + 14336u + e] = bitcast<u32>((bitcast<f32>(la[ab + 12288u + e]) * v19));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
         v21 = 16i;
         v22 = (v7 * v21);
         var o_31: u32 = 0u;
@@ -431,7 +383,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + (0u + o_31 * 128u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 14336u + e]));
+            la[ab + (0u + o_31 * 128u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>((bitcast<f32>(la[ab + (8192u + o_30 * 2048u + (e / 128u) * 128u + (e % 128u) * 1u)]) * v19));
           }
         }
         storageBarrier();
@@ -513,23 +465,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(34u);
         }
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + 12288u + e] = bitcast<u32>(bitcast<f32>(la[ab + (8192u + o_38 * 2048u + (e / 128u) * 128u + (e % 128u) * 1u)]));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
         v19 = 2.0f;
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + 14336u + e] = bitcast<u32>((bitcast<f32>(la[ab + 12288u + e]) * v19));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
         v21 = 16i;
         v22 = (v7 * v21);
         var o_39: u32 = 0u;
@@ -542,7 +478,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + (0u + o_39 * 128u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 14336u + e]));
+            la[ab + (0u + o_39 * 128u + (e / 128u) * 128u + (e % 128u) * 1u)] = bitcast<u32>((bitcast<f32>(la[ab + (8192u + o_38 * 2048u + (e / 128u) * 128u + (e % 128u) * 1u)]) * v19));
           }
         }
         storageBarrier();

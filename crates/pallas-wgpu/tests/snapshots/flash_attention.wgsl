@@ -1,4 +1,4 @@
-// kernel `flash_attention`: general, grid [4, 4] (1 parallel dims over workgroups), 39776 area words per workgroup in a global buffer
+// kernel `flash_attention`: general, grid [4, 4] (1 parallel dims over workgroups), 25344 area words per workgroup in a global buffer
 
 // q (f32, 8192 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -10,6 +10,7 @@
 @group(0) @binding(3) var<storage, read_write> g3: array<u32>;
 @group(0) @binding(4) var<storage, read_write> la: array<u32>;
 @group(0) @binding(5) var<storage, read_write> err: array<atomic<u32>>;
+@group(0) @binding(6) var<storage, read_write> la4: array<vec4<u32>>;
 var<workgroup> ub: u32;
 var<private> sems: array<i32, 1>;
 
@@ -20,7 +21,7 @@ fn max_f32(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return bitcast
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 39776u;
+  let ab = w * 25344u;
   var pt0: i32 = 0i;
   var pt1: i32 = 0i;
   var have0: bool = false;
@@ -232,109 +233,85 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var c32: f32 = 0.0f;
           var c33: f32 = 0.0f;
           for (var k0 = 0u; k0 < 64u; k0 = k0 + 4u) {
+            let a0 = la4[ab / 4u + 0u + (i0 + 0u) * 16u + k0 / 4u];
+            let a1 = la4[ab / 4u + 0u + (i0 + 1u) * 16u + k0 / 4u];
+            let a2 = la4[ab / 4u + 0u + (i0 + 2u) * 16u + k0 / 4u];
+            let a3 = la4[ab / 4u + 0u + (i0 + 3u) * 16u + k0 / 4u];
+            let b0 = la4[ab / 4u + 512u + (j0 + 0u) * 16u + k0 / 4u];
+            let b1 = la4[ab / 4u + 512u + (j0 + 1u) * 16u + k0 / 4u];
+            let b2 = la4[ab / 4u + 512u + (j0 + 2u) * 16u + k0 / 4u];
+            let b3 = la4[ab / 4u + 512u + (j0 + 3u) * 16u + k0 / 4u];
             { let k = k0 + 0u;
-            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
-            let b0 = bitcast<f32>(la[ab + 2048u + ((j0 + 0u) * 64u + k)]);
-            let b1 = bitcast<f32>(la[ab + 2048u + ((j0 + 1u) * 64u + k)]);
-            let b2 = bitcast<f32>(la[ab + 2048u + ((j0 + 2u) * 64u + k)]);
-            let b3 = bitcast<f32>(la[ab + 2048u + ((j0 + 3u) * 64u + k)]);
-            c00 = (c00 + (a0 * b0));
-            c01 = (c01 + (a0 * b1));
-            c02 = (c02 + (a0 * b2));
-            c03 = (c03 + (a0 * b3));
-            c10 = (c10 + (a1 * b0));
-            c11 = (c11 + (a1 * b1));
-            c12 = (c12 + (a1 * b2));
-            c13 = (c13 + (a1 * b3));
-            c20 = (c20 + (a2 * b0));
-            c21 = (c21 + (a2 * b1));
-            c22 = (c22 + (a2 * b2));
-            c23 = (c23 + (a2 * b3));
-            c30 = (c30 + (a3 * b0));
-            c31 = (c31 + (a3 * b1));
-            c32 = (c32 + (a3 * b2));
-            c33 = (c33 + (a3 * b3));
+            c00 = (c00 + (bitcast<f32>(a0[0u]) * bitcast<f32>(b0[0u])));
+            c01 = (c01 + (bitcast<f32>(a0[0u]) * bitcast<f32>(b1[0u])));
+            c02 = (c02 + (bitcast<f32>(a0[0u]) * bitcast<f32>(b2[0u])));
+            c03 = (c03 + (bitcast<f32>(a0[0u]) * bitcast<f32>(b3[0u])));
+            c10 = (c10 + (bitcast<f32>(a1[0u]) * bitcast<f32>(b0[0u])));
+            c11 = (c11 + (bitcast<f32>(a1[0u]) * bitcast<f32>(b1[0u])));
+            c12 = (c12 + (bitcast<f32>(a1[0u]) * bitcast<f32>(b2[0u])));
+            c13 = (c13 + (bitcast<f32>(a1[0u]) * bitcast<f32>(b3[0u])));
+            c20 = (c20 + (bitcast<f32>(a2[0u]) * bitcast<f32>(b0[0u])));
+            c21 = (c21 + (bitcast<f32>(a2[0u]) * bitcast<f32>(b1[0u])));
+            c22 = (c22 + (bitcast<f32>(a2[0u]) * bitcast<f32>(b2[0u])));
+            c23 = (c23 + (bitcast<f32>(a2[0u]) * bitcast<f32>(b3[0u])));
+            c30 = (c30 + (bitcast<f32>(a3[0u]) * bitcast<f32>(b0[0u])));
+            c31 = (c31 + (bitcast<f32>(a3[0u]) * bitcast<f32>(b1[0u])));
+            c32 = (c32 + (bitcast<f32>(a3[0u]) * bitcast<f32>(b2[0u])));
+            c33 = (c33 + (bitcast<f32>(a3[0u]) * bitcast<f32>(b3[0u])));
             }
             { let k = k0 + 1u;
-            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
-            let b0 = bitcast<f32>(la[ab + 2048u + ((j0 + 0u) * 64u + k)]);
-            let b1 = bitcast<f32>(la[ab + 2048u + ((j0 + 1u) * 64u + k)]);
-            let b2 = bitcast<f32>(la[ab + 2048u + ((j0 + 2u) * 64u + k)]);
-            let b3 = bitcast<f32>(la[ab + 2048u + ((j0 + 3u) * 64u + k)]);
-            c00 = (c00 + (a0 * b0));
-            c01 = (c01 + (a0 * b1));
-            c02 = (c02 + (a0 * b2));
-            c03 = (c03 + (a0 * b3));
-            c10 = (c10 + (a1 * b0));
-            c11 = (c11 + (a1 * b1));
-            c12 = (c12 + (a1 * b2));
-            c13 = (c13 + (a1 * b3));
-            c20 = (c20 + (a2 * b0));
-            c21 = (c21 + (a2 * b1));
-            c22 = (c22 + (a2 * b2));
-            c23 = (c23 + (a2 * b3));
-            c30 = (c30 + (a3 * b0));
-            c31 = (c31 + (a3 * b1));
-            c32 = (c32 + (a3 * b2));
-            c33 = (c33 + (a3 * b3));
+            c00 = (c00 + (bitcast<f32>(a0[1u]) * bitcast<f32>(b0[1u])));
+            c01 = (c01 + (bitcast<f32>(a0[1u]) * bitcast<f32>(b1[1u])));
+            c02 = (c02 + (bitcast<f32>(a0[1u]) * bitcast<f32>(b2[1u])));
+            c03 = (c03 + (bitcast<f32>(a0[1u]) * bitcast<f32>(b3[1u])));
+            c10 = (c10 + (bitcast<f32>(a1[1u]) * bitcast<f32>(b0[1u])));
+            c11 = (c11 + (bitcast<f32>(a1[1u]) * bitcast<f32>(b1[1u])));
+            c12 = (c12 + (bitcast<f32>(a1[1u]) * bitcast<f32>(b2[1u])));
+            c13 = (c13 + (bitcast<f32>(a1[1u]) * bitcast<f32>(b3[1u])));
+            c20 = (c20 + (bitcast<f32>(a2[1u]) * bitcast<f32>(b0[1u])));
+            c21 = (c21 + (bitcast<f32>(a2[1u]) * bitcast<f32>(b1[1u])));
+            c22 = (c22 + (bitcast<f32>(a2[1u]) * bitcast<f32>(b2[1u])));
+            c23 = (c23 + (bitcast<f32>(a2[1u]) * bitcast<f32>(b3[1u])));
+            c30 = (c30 + (bitcast<f32>(a3[1u]) * bitcast<f32>(b0[1u])));
+            c31 = (c31 + (bitcast<f32>(a3[1u]) * bitcast<f32>(b1[1u])));
+            c32 = (c32 + (bitcast<f32>(a3[1u]) * bitcast<f32>(b2[1u])));
+            c33 = (c33 + (bitcast<f32>(a3[1u]) * bitcast<f32>(b3[1u])));
             }
             { let k = k0 + 2u;
-            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
-            let b0 = bitcast<f32>(la[ab + 2048u + ((j0 + 0u) * 64u + k)]);
-            let b1 = bitcast<f32>(la[ab + 2048u + ((j0 + 1u) * 64u + k)]);
-            let b2 = bitcast<f32>(la[ab + 2048u + ((j0 + 2u) * 64u + k)]);
-            let b3 = bitcast<f32>(la[ab + 2048u + ((j0 + 3u) * 64u + k)]);
-            c00 = (c00 + (a0 * b0));
-            c01 = (c01 + (a0 * b1));
-            c02 = (c02 + (a0 * b2));
-            c03 = (c03 + (a0 * b3));
-            c10 = (c10 + (a1 * b0));
-            c11 = (c11 + (a1 * b1));
-            c12 = (c12 + (a1 * b2));
-            c13 = (c13 + (a1 * b3));
-            c20 = (c20 + (a2 * b0));
-            c21 = (c21 + (a2 * b1));
-            c22 = (c22 + (a2 * b2));
-            c23 = (c23 + (a2 * b3));
-            c30 = (c30 + (a3 * b0));
-            c31 = (c31 + (a3 * b1));
-            c32 = (c32 + (a3 * b2));
-            c33 = (c33 + (a3 * b3));
+            c00 = (c00 + (bitcast<f32>(a0[2u]) * bitcast<f32>(b0[2u])));
+            c01 = (c01 + (bitcast<f32>(a0[2u]) * bitcast<f32>(b1[2u])));
+            c02 = (c02 + (bitcast<f32>(a0[2u]) * bitcast<f32>(b2[2u])));
+            c03 = (c03 + (bitcast<f32>(a0[2u]) * bitcast<f32>(b3[2u])));
+            c10 = (c10 + (bitcast<f32>(a1[2u]) * bitcast<f32>(b0[2u])));
+            c11 = (c11 + (bitcast<f32>(a1[2u]) * bitcast<f32>(b1[2u])));
+            c12 = (c12 + (bitcast<f32>(a1[2u]) * bitcast<f32>(b2[2u])));
+            c13 = (c13 + (bitcast<f32>(a1[2u]) * bitcast<f32>(b3[2u])));
+            c20 = (c20 + (bitcast<f32>(a2[2u]) * bitcast<f32>(b0[2u])));
+            c21 = (c21 + (bitcast<f32>(a2[2u]) * bitcast<f32>(b1[2u])));
+            c22 = (c22 + (bitcast<f32>(a2[2u]) * bitcast<f32>(b2[2u])));
+            c23 = (c23 + (bitcast<f32>(a2[2u]) * bitcast<f32>(b3[2u])));
+            c30 = (c30 + (bitcast<f32>(a3[2u]) * bitcast<f32>(b0[2u])));
+            c31 = (c31 + (bitcast<f32>(a3[2u]) * bitcast<f32>(b1[2u])));
+            c32 = (c32 + (bitcast<f32>(a3[2u]) * bitcast<f32>(b2[2u])));
+            c33 = (c33 + (bitcast<f32>(a3[2u]) * bitcast<f32>(b3[2u])));
             }
             { let k = k0 + 3u;
-            let a0 = bitcast<f32>(la[ab + 0u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 0u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 0u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 0u + ((i0 + 3u) * 64u + k)]);
-            let b0 = bitcast<f32>(la[ab + 2048u + ((j0 + 0u) * 64u + k)]);
-            let b1 = bitcast<f32>(la[ab + 2048u + ((j0 + 1u) * 64u + k)]);
-            let b2 = bitcast<f32>(la[ab + 2048u + ((j0 + 2u) * 64u + k)]);
-            let b3 = bitcast<f32>(la[ab + 2048u + ((j0 + 3u) * 64u + k)]);
-            c00 = (c00 + (a0 * b0));
-            c01 = (c01 + (a0 * b1));
-            c02 = (c02 + (a0 * b2));
-            c03 = (c03 + (a0 * b3));
-            c10 = (c10 + (a1 * b0));
-            c11 = (c11 + (a1 * b1));
-            c12 = (c12 + (a1 * b2));
-            c13 = (c13 + (a1 * b3));
-            c20 = (c20 + (a2 * b0));
-            c21 = (c21 + (a2 * b1));
-            c22 = (c22 + (a2 * b2));
-            c23 = (c23 + (a2 * b3));
-            c30 = (c30 + (a3 * b0));
-            c31 = (c31 + (a3 * b1));
-            c32 = (c32 + (a3 * b2));
-            c33 = (c33 + (a3 * b3));
+            c00 = (c00 + (bitcast<f32>(a0[3u]) * bitcast<f32>(b0[3u])));
+            c01 = (c01 + (bitcast<f32>(a0[3u]) * bitcast<f32>(b1[3u])));
+            c02 = (c02 + (bitcast<f32>(a0[3u]) * bitcast<f32>(b2[3u])));
+            c03 = (c03 + (bitcast<f32>(a0[3u]) * bitcast<f32>(b3[3u])));
+            c10 = (c10 + (bitcast<f32>(a1[3u]) * bitcast<f32>(b0[3u])));
+            c11 = (c11 + (bitcast<f32>(a1[3u]) * bitcast<f32>(b1[3u])));
+            c12 = (c12 + (bitcast<f32>(a1[3u]) * bitcast<f32>(b2[3u])));
+            c13 = (c13 + (bitcast<f32>(a1[3u]) * bitcast<f32>(b3[3u])));
+            c20 = (c20 + (bitcast<f32>(a2[3u]) * bitcast<f32>(b0[3u])));
+            c21 = (c21 + (bitcast<f32>(a2[3u]) * bitcast<f32>(b1[3u])));
+            c22 = (c22 + (bitcast<f32>(a2[3u]) * bitcast<f32>(b2[3u])));
+            c23 = (c23 + (bitcast<f32>(a2[3u]) * bitcast<f32>(b3[3u])));
+            c30 = (c30 + (bitcast<f32>(a3[3u]) * bitcast<f32>(b0[3u])));
+            c31 = (c31 + (bitcast<f32>(a3[3u]) * bitcast<f32>(b1[3u])));
+            c32 = (c32 + (bitcast<f32>(a3[3u]) * bitcast<f32>(b2[3u])));
+            c33 = (c33 + (bitcast<f32>(a3[3u]) * bitcast<f32>(b3[3u])));
             }
           }
           la[ab + 14400u + (i0 + 0u) * 64u + j0 + 0u] = bitcast<u32>(c00);
@@ -421,23 +398,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 18848u + e] = bitcast<u32>(bitcast<f32>(la[ab + 18816u + (0u + (e / 64u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 20896u + e] = bitcast<u32>((bitcast<f32>(la[ab + 16448u + e]) - bitcast<f32>(la[ab + 18848u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 22944u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 20896u + e])));
+          la[ab + 18848u + e] = bitcast<u32>(exp((bitcast<f32>(la[ab + 16448u + e]) - bitcast<f32>(la[ab + 18816u + (0u + (e / 64u) * 1u)]))));
         }
       }
       storageBarrier();
@@ -445,31 +406,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 24992u + e] = bitcast<u32>((bitcast<f32>(la[ab + 18496u + e]) - bitcast<f32>(la[ab + 18816u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      {
-        let e = lid;
-        if (e < 32u) {
-          la[ab + 25024u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 24992u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      {
-        let e = lid;
-        if (e < 32u) {
-          la[ab + 25056u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12320u + e * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      {
-        let e = lid;
-        if (e < 32u) {
-          la[ab + 25088u + e] = bitcast<u32>((bitcast<f32>(la[ab + 25024u + e]) * bitcast<f32>(la[ab + 25056u + e])));
+          la[ab + 20896u + e] = bitcast<u32>(exp((bitcast<f32>(la[ab + 18496u + e]) - bitcast<f32>(la[ab + 18816u + e]))));
         }
       }
       storageBarrier();
@@ -483,10 +420,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           for (var j0 = 0u; j0 < 64u; j0 = j0 + 8u) {
             let j = j0 + p;
             if (j < 64u) {
-              part_8 = (part_8 + bitcast<f32>(la[ab + 22944u + (0u + o * 64u + 0u + j * 1u)]));
+              part_8 = (part_8 + bitcast<f32>(la[ab + 18848u + (0u + o * 64u + 0u + j * 1u)]));
             }
           }
-          la[ab + 25120u + e] = bitcast<u32>(part_8);
+          la[ab + 20928u + e] = bitcast<u32>(part_8);
         }
       }
       storageBarrier();
@@ -496,16 +433,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (e < 32u) {
           total_9 = 0.0f;
           for (var q0 = 0u; q0 < 8u; q0 = q0 + 8u) {
-            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 0u]));
-            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 1u]));
-            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 2u]));
-            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 3u]));
-            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 4u]));
-            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 5u]));
-            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 6u]));
-            total_9 = (total_9 + bitcast<f32>(la[ab + 25120u + e * 8u + q0 + 7u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 20928u + e * 8u + q0 + 0u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 20928u + e * 8u + q0 + 1u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 20928u + e * 8u + q0 + 2u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 20928u + e * 8u + q0 + 3u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 20928u + e * 8u + q0 + 4u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 20928u + e * 8u + q0 + 5u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 20928u + e * 8u + q0 + 6u]));
+            total_9 = (total_9 + bitcast<f32>(la[ab + 20928u + e * 8u + q0 + 7u]));
           }
-          la[ab + 25376u + e] = bitcast<u32>(total_9);
+          la[ab + 21184u + e] = bitcast<u32>(total_9);
         }
       }
       storageBarrier();
@@ -513,31 +450,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + 25408u + e] = bitcast<u32>((bitcast<f32>(la[ab + 25088u + e]) + bitcast<f32>(la[ab + 25376u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 25440u + e] = bitcast<u32>(bitcast<f32>(la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 27488u + e] = bitcast<u32>(bitcast<f32>(la[ab + 25024u + (0u + (e / 64u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 29536u + e] = bitcast<u32>((bitcast<f32>(la[ab + 25440u + e]) * bitcast<f32>(la[ab + 27488u + e])));
+          la[ab + 21216u + e] = bitcast<u32>(((bitcast<f32>(la[ab + 20896u + e]) * bitcast<f32>(la[ab + (12320u + e * 1u)])) + bitcast<f32>(la[ab + 21184u + e])));
         }
       }
       storageBarrier();
@@ -564,127 +477,103 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var c32: f32 = 0.0f;
           var c33: f32 = 0.0f;
           for (var k0 = 0u; k0 < 64u; k0 = k0 + 4u) {
+            let a0 = la4[ab / 4u + 4712u + (i0 + 0u) * 16u + k0 / 4u];
+            let a1 = la4[ab / 4u + 4712u + (i0 + 1u) * 16u + k0 / 4u];
+            let a2 = la4[ab / 4u + 4712u + (i0 + 2u) * 16u + k0 / 4u];
+            let a3 = la4[ab / 4u + 4712u + (i0 + 3u) * 16u + k0 / 4u];
             { let k = k0 + 0u;
-            let a0 = bitcast<f32>(la[ab + 22944u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 22944u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 22944u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 22944u + ((i0 + 3u) * 64u + k)]);
-            let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
-            let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
-            let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
-            let b3 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 3u)]);
-            c00 = (c00 + (a0 * b0));
-            c01 = (c01 + (a0 * b1));
-            c02 = (c02 + (a0 * b2));
-            c03 = (c03 + (a0 * b3));
-            c10 = (c10 + (a1 * b0));
-            c11 = (c11 + (a1 * b1));
-            c12 = (c12 + (a1 * b2));
-            c13 = (c13 + (a1 * b3));
-            c20 = (c20 + (a2 * b0));
-            c21 = (c21 + (a2 * b1));
-            c22 = (c22 + (a2 * b2));
-            c23 = (c23 + (a2 * b3));
-            c30 = (c30 + (a3 * b0));
-            c31 = (c31 + (a3 * b1));
-            c32 = (c32 + (a3 * b2));
-            c33 = (c33 + (a3 * b3));
+            let b0_0 = la4[ab / 4u + 1536u + k * 16u + j0 / 4u + 0u];
+            c00 = (c00 + (bitcast<f32>(a0[0u]) * bitcast<f32>(b0_0[0u])));
+            c01 = (c01 + (bitcast<f32>(a0[0u]) * bitcast<f32>(b0_0[1u])));
+            c02 = (c02 + (bitcast<f32>(a0[0u]) * bitcast<f32>(b0_0[2u])));
+            c03 = (c03 + (bitcast<f32>(a0[0u]) * bitcast<f32>(b0_0[3u])));
+            c10 = (c10 + (bitcast<f32>(a1[0u]) * bitcast<f32>(b0_0[0u])));
+            c11 = (c11 + (bitcast<f32>(a1[0u]) * bitcast<f32>(b0_0[1u])));
+            c12 = (c12 + (bitcast<f32>(a1[0u]) * bitcast<f32>(b0_0[2u])));
+            c13 = (c13 + (bitcast<f32>(a1[0u]) * bitcast<f32>(b0_0[3u])));
+            c20 = (c20 + (bitcast<f32>(a2[0u]) * bitcast<f32>(b0_0[0u])));
+            c21 = (c21 + (bitcast<f32>(a2[0u]) * bitcast<f32>(b0_0[1u])));
+            c22 = (c22 + (bitcast<f32>(a2[0u]) * bitcast<f32>(b0_0[2u])));
+            c23 = (c23 + (bitcast<f32>(a2[0u]) * bitcast<f32>(b0_0[3u])));
+            c30 = (c30 + (bitcast<f32>(a3[0u]) * bitcast<f32>(b0_0[0u])));
+            c31 = (c31 + (bitcast<f32>(a3[0u]) * bitcast<f32>(b0_0[1u])));
+            c32 = (c32 + (bitcast<f32>(a3[0u]) * bitcast<f32>(b0_0[2u])));
+            c33 = (c33 + (bitcast<f32>(a3[0u]) * bitcast<f32>(b0_0[3u])));
             }
             { let k = k0 + 1u;
-            let a0 = bitcast<f32>(la[ab + 22944u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 22944u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 22944u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 22944u + ((i0 + 3u) * 64u + k)]);
-            let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
-            let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
-            let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
-            let b3 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 3u)]);
-            c00 = (c00 + (a0 * b0));
-            c01 = (c01 + (a0 * b1));
-            c02 = (c02 + (a0 * b2));
-            c03 = (c03 + (a0 * b3));
-            c10 = (c10 + (a1 * b0));
-            c11 = (c11 + (a1 * b1));
-            c12 = (c12 + (a1 * b2));
-            c13 = (c13 + (a1 * b3));
-            c20 = (c20 + (a2 * b0));
-            c21 = (c21 + (a2 * b1));
-            c22 = (c22 + (a2 * b2));
-            c23 = (c23 + (a2 * b3));
-            c30 = (c30 + (a3 * b0));
-            c31 = (c31 + (a3 * b1));
-            c32 = (c32 + (a3 * b2));
-            c33 = (c33 + (a3 * b3));
+            let b1_0 = la4[ab / 4u + 1536u + k * 16u + j0 / 4u + 0u];
+            c00 = (c00 + (bitcast<f32>(a0[1u]) * bitcast<f32>(b1_0[0u])));
+            c01 = (c01 + (bitcast<f32>(a0[1u]) * bitcast<f32>(b1_0[1u])));
+            c02 = (c02 + (bitcast<f32>(a0[1u]) * bitcast<f32>(b1_0[2u])));
+            c03 = (c03 + (bitcast<f32>(a0[1u]) * bitcast<f32>(b1_0[3u])));
+            c10 = (c10 + (bitcast<f32>(a1[1u]) * bitcast<f32>(b1_0[0u])));
+            c11 = (c11 + (bitcast<f32>(a1[1u]) * bitcast<f32>(b1_0[1u])));
+            c12 = (c12 + (bitcast<f32>(a1[1u]) * bitcast<f32>(b1_0[2u])));
+            c13 = (c13 + (bitcast<f32>(a1[1u]) * bitcast<f32>(b1_0[3u])));
+            c20 = (c20 + (bitcast<f32>(a2[1u]) * bitcast<f32>(b1_0[0u])));
+            c21 = (c21 + (bitcast<f32>(a2[1u]) * bitcast<f32>(b1_0[1u])));
+            c22 = (c22 + (bitcast<f32>(a2[1u]) * bitcast<f32>(b1_0[2u])));
+            c23 = (c23 + (bitcast<f32>(a2[1u]) * bitcast<f32>(b1_0[3u])));
+            c30 = (c30 + (bitcast<f32>(a3[1u]) * bitcast<f32>(b1_0[0u])));
+            c31 = (c31 + (bitcast<f32>(a3[1u]) * bitcast<f32>(b1_0[1u])));
+            c32 = (c32 + (bitcast<f32>(a3[1u]) * bitcast<f32>(b1_0[2u])));
+            c33 = (c33 + (bitcast<f32>(a3[1u]) * bitcast<f32>(b1_0[3u])));
             }
             { let k = k0 + 2u;
-            let a0 = bitcast<f32>(la[ab + 22944u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 22944u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 22944u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 22944u + ((i0 + 3u) * 64u + k)]);
-            let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
-            let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
-            let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
-            let b3 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 3u)]);
-            c00 = (c00 + (a0 * b0));
-            c01 = (c01 + (a0 * b1));
-            c02 = (c02 + (a0 * b2));
-            c03 = (c03 + (a0 * b3));
-            c10 = (c10 + (a1 * b0));
-            c11 = (c11 + (a1 * b1));
-            c12 = (c12 + (a1 * b2));
-            c13 = (c13 + (a1 * b3));
-            c20 = (c20 + (a2 * b0));
-            c21 = (c21 + (a2 * b1));
-            c22 = (c22 + (a2 * b2));
-            c23 = (c23 + (a2 * b3));
-            c30 = (c30 + (a3 * b0));
-            c31 = (c31 + (a3 * b1));
-            c32 = (c32 + (a3 * b2));
-            c33 = (c33 + (a3 * b3));
+            let b2_0 = la4[ab / 4u + 1536u + k * 16u + j0 / 4u + 0u];
+            c00 = (c00 + (bitcast<f32>(a0[2u]) * bitcast<f32>(b2_0[0u])));
+            c01 = (c01 + (bitcast<f32>(a0[2u]) * bitcast<f32>(b2_0[1u])));
+            c02 = (c02 + (bitcast<f32>(a0[2u]) * bitcast<f32>(b2_0[2u])));
+            c03 = (c03 + (bitcast<f32>(a0[2u]) * bitcast<f32>(b2_0[3u])));
+            c10 = (c10 + (bitcast<f32>(a1[2u]) * bitcast<f32>(b2_0[0u])));
+            c11 = (c11 + (bitcast<f32>(a1[2u]) * bitcast<f32>(b2_0[1u])));
+            c12 = (c12 + (bitcast<f32>(a1[2u]) * bitcast<f32>(b2_0[2u])));
+            c13 = (c13 + (bitcast<f32>(a1[2u]) * bitcast<f32>(b2_0[3u])));
+            c20 = (c20 + (bitcast<f32>(a2[2u]) * bitcast<f32>(b2_0[0u])));
+            c21 = (c21 + (bitcast<f32>(a2[2u]) * bitcast<f32>(b2_0[1u])));
+            c22 = (c22 + (bitcast<f32>(a2[2u]) * bitcast<f32>(b2_0[2u])));
+            c23 = (c23 + (bitcast<f32>(a2[2u]) * bitcast<f32>(b2_0[3u])));
+            c30 = (c30 + (bitcast<f32>(a3[2u]) * bitcast<f32>(b2_0[0u])));
+            c31 = (c31 + (bitcast<f32>(a3[2u]) * bitcast<f32>(b2_0[1u])));
+            c32 = (c32 + (bitcast<f32>(a3[2u]) * bitcast<f32>(b2_0[2u])));
+            c33 = (c33 + (bitcast<f32>(a3[2u]) * bitcast<f32>(b2_0[3u])));
             }
             { let k = k0 + 3u;
-            let a0 = bitcast<f32>(la[ab + 22944u + ((i0 + 0u) * 64u + k)]);
-            let a1 = bitcast<f32>(la[ab + 22944u + ((i0 + 1u) * 64u + k)]);
-            let a2 = bitcast<f32>(la[ab + 22944u + ((i0 + 2u) * 64u + k)]);
-            let a3 = bitcast<f32>(la[ab + 22944u + ((i0 + 3u) * 64u + k)]);
-            let b0 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 0u)]);
-            let b1 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 1u)]);
-            let b2 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 2u)]);
-            let b3 = bitcast<f32>(la[ab + 6144u + (k * 64u + j0 + 3u)]);
-            c00 = (c00 + (a0 * b0));
-            c01 = (c01 + (a0 * b1));
-            c02 = (c02 + (a0 * b2));
-            c03 = (c03 + (a0 * b3));
-            c10 = (c10 + (a1 * b0));
-            c11 = (c11 + (a1 * b1));
-            c12 = (c12 + (a1 * b2));
-            c13 = (c13 + (a1 * b3));
-            c20 = (c20 + (a2 * b0));
-            c21 = (c21 + (a2 * b1));
-            c22 = (c22 + (a2 * b2));
-            c23 = (c23 + (a2 * b3));
-            c30 = (c30 + (a3 * b0));
-            c31 = (c31 + (a3 * b1));
-            c32 = (c32 + (a3 * b2));
-            c33 = (c33 + (a3 * b3));
+            let b3_0 = la4[ab / 4u + 1536u + k * 16u + j0 / 4u + 0u];
+            c00 = (c00 + (bitcast<f32>(a0[3u]) * bitcast<f32>(b3_0[0u])));
+            c01 = (c01 + (bitcast<f32>(a0[3u]) * bitcast<f32>(b3_0[1u])));
+            c02 = (c02 + (bitcast<f32>(a0[3u]) * bitcast<f32>(b3_0[2u])));
+            c03 = (c03 + (bitcast<f32>(a0[3u]) * bitcast<f32>(b3_0[3u])));
+            c10 = (c10 + (bitcast<f32>(a1[3u]) * bitcast<f32>(b3_0[0u])));
+            c11 = (c11 + (bitcast<f32>(a1[3u]) * bitcast<f32>(b3_0[1u])));
+            c12 = (c12 + (bitcast<f32>(a1[3u]) * bitcast<f32>(b3_0[2u])));
+            c13 = (c13 + (bitcast<f32>(a1[3u]) * bitcast<f32>(b3_0[3u])));
+            c20 = (c20 + (bitcast<f32>(a2[3u]) * bitcast<f32>(b3_0[0u])));
+            c21 = (c21 + (bitcast<f32>(a2[3u]) * bitcast<f32>(b3_0[1u])));
+            c22 = (c22 + (bitcast<f32>(a2[3u]) * bitcast<f32>(b3_0[2u])));
+            c23 = (c23 + (bitcast<f32>(a2[3u]) * bitcast<f32>(b3_0[3u])));
+            c30 = (c30 + (bitcast<f32>(a3[3u]) * bitcast<f32>(b3_0[0u])));
+            c31 = (c31 + (bitcast<f32>(a3[3u]) * bitcast<f32>(b3_0[1u])));
+            c32 = (c32 + (bitcast<f32>(a3[3u]) * bitcast<f32>(b3_0[2u])));
+            c33 = (c33 + (bitcast<f32>(a3[3u]) * bitcast<f32>(b3_0[3u])));
             }
           }
-          la[ab + 31584u + (i0 + 0u) * 64u + j0 + 0u] = bitcast<u32>(c00);
-          la[ab + 31584u + (i0 + 0u) * 64u + j0 + 1u] = bitcast<u32>(c01);
-          la[ab + 31584u + (i0 + 0u) * 64u + j0 + 2u] = bitcast<u32>(c02);
-          la[ab + 31584u + (i0 + 0u) * 64u + j0 + 3u] = bitcast<u32>(c03);
-          la[ab + 31584u + (i0 + 1u) * 64u + j0 + 0u] = bitcast<u32>(c10);
-          la[ab + 31584u + (i0 + 1u) * 64u + j0 + 1u] = bitcast<u32>(c11);
-          la[ab + 31584u + (i0 + 1u) * 64u + j0 + 2u] = bitcast<u32>(c12);
-          la[ab + 31584u + (i0 + 1u) * 64u + j0 + 3u] = bitcast<u32>(c13);
-          la[ab + 31584u + (i0 + 2u) * 64u + j0 + 0u] = bitcast<u32>(c20);
-          la[ab + 31584u + (i0 + 2u) * 64u + j0 + 1u] = bitcast<u32>(c21);
-          la[ab + 31584u + (i0 + 2u) * 64u + j0 + 2u] = bitcast<u32>(c22);
-          la[ab + 31584u + (i0 + 2u) * 64u + j0 + 3u] = bitcast<u32>(c23);
-          la[ab + 31584u + (i0 + 3u) * 64u + j0 + 0u] = bitcast<u32>(c30);
-          la[ab + 31584u + (i0 + 3u) * 64u + j0 + 1u] = bitcast<u32>(c31);
-          la[ab + 31584u + (i0 + 3u) * 64u + j0 + 2u] = bitcast<u32>(c32);
-          la[ab + 31584u + (i0 + 3u) * 64u + j0 + 3u] = bitcast<u32>(c33);
+          la[ab + 21248u + (i0 + 0u) * 64u + j0 + 0u] = bitcast<u32>(c00);
+          la[ab + 21248u + (i0 + 0u) * 64u + j0 + 1u] = bitcast<u32>(c01);
+          la[ab + 21248u + (i0 + 0u) * 64u + j0 + 2u] = bitcast<u32>(c02);
+          la[ab + 21248u + (i0 + 0u) * 64u + j0 + 3u] = bitcast<u32>(c03);
+          la[ab + 21248u + (i0 + 1u) * 64u + j0 + 0u] = bitcast<u32>(c10);
+          la[ab + 21248u + (i0 + 1u) * 64u + j0 + 1u] = bitcast<u32>(c11);
+          la[ab + 21248u + (i0 + 1u) * 64u + j0 + 2u] = bitcast<u32>(c12);
+          la[ab + 21248u + (i0 + 1u) * 64u + j0 + 3u] = bitcast<u32>(c13);
+          la[ab + 21248u + (i0 + 2u) * 64u + j0 + 0u] = bitcast<u32>(c20);
+          la[ab + 21248u + (i0 + 2u) * 64u + j0 + 1u] = bitcast<u32>(c21);
+          la[ab + 21248u + (i0 + 2u) * 64u + j0 + 2u] = bitcast<u32>(c22);
+          la[ab + 21248u + (i0 + 2u) * 64u + j0 + 3u] = bitcast<u32>(c23);
+          la[ab + 21248u + (i0 + 3u) * 64u + j0 + 0u] = bitcast<u32>(c30);
+          la[ab + 21248u + (i0 + 3u) * 64u + j0 + 1u] = bitcast<u32>(c31);
+          la[ab + 21248u + (i0 + 3u) * 64u + j0 + 2u] = bitcast<u32>(c32);
+          la[ab + 21248u + (i0 + 3u) * 64u + j0 + 3u] = bitcast<u32>(c33);
         }
       }
       storageBarrier();
@@ -692,7 +581,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 33632u + e] = bitcast<u32>((bitcast<f32>(la[ab + 29536u + e]) + bitcast<f32>(la[ab + 31584u + e])));
+          la[ab + 23296u + e] = bitcast<u32>(((bitcast<f32>(la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)]) * bitcast<f32>(la[ab + 20896u + (0u + (e / 64u) * 1u)])) + bitcast<f32>(la[ab + 21248u + e])));
         }
       }
       storageBarrier();
@@ -708,7 +597,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       {
         let e = lid;
         if (e < 32u) {
-          la[ab + (12320u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 25408u + e]));
+          la[ab + (12320u + e * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 21216u + e]));
         }
       }
       storageBarrier();
@@ -716,7 +605,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 33632u + e]));
+          la[ab + (12352u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 23296u + e]));
         }
       }
       storageBarrier();
@@ -732,23 +621,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
           {
-            la[ab + 35680u + e] = bitcast<u32>(bitcast<f32>(la[ab + 25408u + (0u + (e / 64u) * 1u)]));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + 37728u + e] = bitcast<u32>((bitcast<f32>(la[ab + 33632u + e]) / bitcast<f32>(la[ab + 35680u + e])));
-          }
-        }
-        storageBarrier();
-        workgroupBarrier();
-        for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-          let e = e0 + lid;
-          {
-            la[ab + (10240u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 37728u + e]));
+            la[ab + (10240u + (e / 64u) * 64u + (e % 64u) * 1u)] = bitcast<u32>((bitcast<f32>(la[ab + 23296u + e]) / bitcast<f32>(la[ab + 21216u + (0u + (e / 64u) * 1u)])));
           }
         }
         storageBarrier();

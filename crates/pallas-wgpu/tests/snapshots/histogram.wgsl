@@ -1,10 +1,10 @@
-// kernel `histogram`: general, grid [8] (0 parallel dims over workgroups), 153 area words in workgroup memory
+// kernel `histogram`: general, grid [8] (0 parallel dims over workgroups), 176 area words in workgroup memory
 
 // x (i32, 1000 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
 // h (i32, 16 words)
 @group(0) @binding(1) var<storage, read_write> g1: array<u32>;
-var<workgroup> wa: array<u32, 137>;
+var<workgroup> wa: array<u32, 160>;
 var<workgroup> wat: array<atomic<u32>, 16>;
 @group(0) @binding(2) var<storage, read_write> err: array<atomic<u32>>;
 var<workgroup> ub: u32;
@@ -135,14 +135,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(3u);
         }
-        {
-          let e = lid;
-          if (e < 1u) {
-            wa[128u + e] = bitcast<u32>(select(v9, bitcast<i32>(wa[(0u + o_8 * 1u)]), v15));
-          }
-        }
-        workgroupBarrier();
-        v17 = bitcast<i32>(wa[128u + 0u]);
+        v17 = select(v9, bitcast<i32>(wa[(0u + o_8 * 1u)]), v15);
         v18 = 1i;
         var o_9: u32 = 0u;
         if (v17 >= 0i && v17 <= 15i) {
@@ -159,11 +152,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if (v15) {
               old_10 = atomicAdd(&wat[(0u + o_9 * 1u)], bitcast<u32>(v18));
             }
-            wa[129u + e] = old_10;
+            wa[128u + e] = old_10;
           }
         }
         workgroupBarrier();
-        v19 = bitcast<i32>(wa[129u + 0u]);
+        v19 = bitcast<i32>(wa[128u + 0u]);
         workgroupBarrier();
         v12 = u_4 + bitcast<i32>((t_7 + 1u) * 1u);
         v13 = (v8 + v12);
@@ -176,14 +169,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(5u);
         }
-        {
-          let e = lid;
-          if (e < 1u) {
-            wa[128u + e] = bitcast<u32>(select(v9, bitcast<i32>(wa[(0u + o_11 * 1u)]), v15));
-          }
-        }
-        workgroupBarrier();
-        v17 = bitcast<i32>(wa[128u + 0u]);
+        v17 = select(v9, bitcast<i32>(wa[(0u + o_11 * 1u)]), v15);
         v18 = 1i;
         var o_12: u32 = 0u;
         if (v17 >= 0i && v17 <= 15i) {
@@ -200,11 +186,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if (v15) {
               old_13 = atomicAdd(&wat[(0u + o_12 * 1u)], bitcast<u32>(v18));
             }
-            wa[130u + e] = old_13;
+            wa[132u + e] = old_13;
           }
         }
         workgroupBarrier();
-        v19 = bitcast<i32>(wa[130u + 0u]);
+        v19 = bitcast<i32>(wa[132u + 0u]);
         workgroupBarrier();
         v12 = u_4 + bitcast<i32>((t_7 + 2u) * 1u);
         v13 = (v8 + v12);
@@ -217,14 +203,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(7u);
         }
-        {
-          let e = lid;
-          if (e < 1u) {
-            wa[128u + e] = bitcast<u32>(select(v9, bitcast<i32>(wa[(0u + o_14 * 1u)]), v15));
-          }
-        }
-        workgroupBarrier();
-        v17 = bitcast<i32>(wa[128u + 0u]);
+        v17 = select(v9, bitcast<i32>(wa[(0u + o_14 * 1u)]), v15);
         v18 = 1i;
         var o_15: u32 = 0u;
         if (v17 >= 0i && v17 <= 15i) {
@@ -241,11 +220,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if (v15) {
               old_16 = atomicAdd(&wat[(0u + o_15 * 1u)], bitcast<u32>(v18));
             }
-            wa[131u + e] = old_16;
+            wa[136u + e] = old_16;
           }
         }
         workgroupBarrier();
-        v19 = bitcast<i32>(wa[131u + 0u]);
+        v19 = bitcast<i32>(wa[136u + 0u]);
         workgroupBarrier();
         v12 = u_4 + bitcast<i32>((t_7 + 3u) * 1u);
         v13 = (v8 + v12);
@@ -258,14 +237,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(9u);
         }
-        {
-          let e = lid;
-          if (e < 1u) {
-            wa[128u + e] = bitcast<u32>(select(v9, bitcast<i32>(wa[(0u + o_17 * 1u)]), v15));
-          }
-        }
-        workgroupBarrier();
-        v17 = bitcast<i32>(wa[128u + 0u]);
+        v17 = select(v9, bitcast<i32>(wa[(0u + o_17 * 1u)]), v15);
         v18 = 1i;
         var o_18: u32 = 0u;
         if (v17 >= 0i && v17 <= 15i) {
@@ -282,11 +254,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if (v15) {
               old_19 = atomicAdd(&wat[(0u + o_18 * 1u)], bitcast<u32>(v18));
             }
-            wa[132u + e] = old_19;
+            wa[140u + e] = old_19;
           }
         }
         workgroupBarrier();
-        v19 = bitcast<i32>(wa[132u + 0u]);
+        v19 = bitcast<i32>(wa[140u + 0u]);
         workgroupBarrier();
         v12 = u_4 + bitcast<i32>((t_7 + 4u) * 1u);
         v13 = (v8 + v12);
@@ -299,14 +271,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(11u);
         }
-        {
-          let e = lid;
-          if (e < 1u) {
-            wa[128u + e] = bitcast<u32>(select(v9, bitcast<i32>(wa[(0u + o_20 * 1u)]), v15));
-          }
-        }
-        workgroupBarrier();
-        v17 = bitcast<i32>(wa[128u + 0u]);
+        v17 = select(v9, bitcast<i32>(wa[(0u + o_20 * 1u)]), v15);
         v18 = 1i;
         var o_21: u32 = 0u;
         if (v17 >= 0i && v17 <= 15i) {
@@ -323,11 +288,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if (v15) {
               old_22 = atomicAdd(&wat[(0u + o_21 * 1u)], bitcast<u32>(v18));
             }
-            wa[133u + e] = old_22;
+            wa[144u + e] = old_22;
           }
         }
         workgroupBarrier();
-        v19 = bitcast<i32>(wa[133u + 0u]);
+        v19 = bitcast<i32>(wa[144u + 0u]);
         workgroupBarrier();
         v12 = u_4 + bitcast<i32>((t_7 + 5u) * 1u);
         v13 = (v8 + v12);
@@ -340,14 +305,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(13u);
         }
-        {
-          let e = lid;
-          if (e < 1u) {
-            wa[128u + e] = bitcast<u32>(select(v9, bitcast<i32>(wa[(0u + o_23 * 1u)]), v15));
-          }
-        }
-        workgroupBarrier();
-        v17 = bitcast<i32>(wa[128u + 0u]);
+        v17 = select(v9, bitcast<i32>(wa[(0u + o_23 * 1u)]), v15);
         v18 = 1i;
         var o_24: u32 = 0u;
         if (v17 >= 0i && v17 <= 15i) {
@@ -364,11 +322,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if (v15) {
               old_25 = atomicAdd(&wat[(0u + o_24 * 1u)], bitcast<u32>(v18));
             }
-            wa[134u + e] = old_25;
+            wa[148u + e] = old_25;
           }
         }
         workgroupBarrier();
-        v19 = bitcast<i32>(wa[134u + 0u]);
+        v19 = bitcast<i32>(wa[148u + 0u]);
         workgroupBarrier();
         v12 = u_4 + bitcast<i32>((t_7 + 6u) * 1u);
         v13 = (v8 + v12);
@@ -381,14 +339,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(15u);
         }
-        {
-          let e = lid;
-          if (e < 1u) {
-            wa[128u + e] = bitcast<u32>(select(v9, bitcast<i32>(wa[(0u + o_26 * 1u)]), v15));
-          }
-        }
-        workgroupBarrier();
-        v17 = bitcast<i32>(wa[128u + 0u]);
+        v17 = select(v9, bitcast<i32>(wa[(0u + o_26 * 1u)]), v15);
         v18 = 1i;
         var o_27: u32 = 0u;
         if (v17 >= 0i && v17 <= 15i) {
@@ -405,11 +356,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if (v15) {
               old_28 = atomicAdd(&wat[(0u + o_27 * 1u)], bitcast<u32>(v18));
             }
-            wa[135u + e] = old_28;
+            wa[152u + e] = old_28;
           }
         }
         workgroupBarrier();
-        v19 = bitcast<i32>(wa[135u + 0u]);
+        v19 = bitcast<i32>(wa[152u + 0u]);
         workgroupBarrier();
         v12 = u_4 + bitcast<i32>((t_7 + 7u) * 1u);
         v13 = (v8 + v12);
@@ -422,14 +373,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         else {
           fault(17u);
         }
-        {
-          let e = lid;
-          if (e < 1u) {
-            wa[128u + e] = bitcast<u32>(select(v9, bitcast<i32>(wa[(0u + o_29 * 1u)]), v15));
-          }
-        }
-        workgroupBarrier();
-        v17 = bitcast<i32>(wa[128u + 0u]);
+        v17 = select(v9, bitcast<i32>(wa[(0u + o_29 * 1u)]), v15);
         v18 = 1i;
         var o_30: u32 = 0u;
         if (v17 >= 0i && v17 <= 15i) {
@@ -446,11 +390,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if (v15) {
               old_31 = atomicAdd(&wat[(0u + o_30 * 1u)], bitcast<u32>(v18));
             }
-            wa[136u + e] = old_31;
+            wa[156u + e] = old_31;
           }
         }
         workgroupBarrier();
-        v19 = bitcast<i32>(wa[136u + 0u]);
+        v19 = bitcast<i32>(wa[156u + 0u]);
         workgroupBarrier();
       }
     }

@@ -1,4 +1,4 @@
-// kernel `layer_norm`: general, grid [8] (1 parallel dims over workgroups), 23600 area words per workgroup in a global buffer
+// kernel `layer_norm`: general, grid [8] (1 parallel dims over workgroups), 7200 area words per workgroup in a global buffer
 
 // x (f32, 16384 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -18,7 +18,7 @@ fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 23600u;
+  let ab = w * 7200u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -197,23 +197,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 4880u + e] = bitcast<u32>(bitcast<f32>(la[ab + 4872u + (0u + (e / 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 6928u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4880u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 8976u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6928u + e]) * bitcast<f32>(la[ab + 6928u + e])));
+          la[ab + 4880u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4872u + (0u + (e / 256u) * 1u)])));
         }
       }
       storageBarrier();
@@ -227,10 +211,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           for (var j0 = 0u; j0 < 256u; j0 = j0 + 32u) {
             let j = j0 + p;
             if (j < 256u) {
-              part_7 = (part_7 + bitcast<f32>(la[ab + 8976u + (0u + o * 256u + 0u + j * 1u)]));
+              part_7 = (part_7 + (bitcast<f32>(la[ab + 4880u + (0u + o * 256u + 0u + j * 1u)]) * bitcast<f32>(la[ab + 4880u + (0u + o * 256u + 0u + j * 1u)])));
             }
           }
-          la[ab + 11024u + e] = bitcast<u32>(part_7);
+          la[ab + 6928u + e] = bitcast<u32>(part_7);
         }
       }
       storageBarrier();
@@ -240,42 +224,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (e < 8u) {
           total_8 = 0.0f;
           for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
-            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 0u]));
-            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 1u]));
-            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 2u]));
-            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 3u]));
-            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 4u]));
-            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 5u]));
-            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 6u]));
-            total_8 = (total_8 + bitcast<f32>(la[ab + 11024u + e * 32u + q0 + 7u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 6928u + e * 32u + q0 + 0u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 6928u + e * 32u + q0 + 1u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 6928u + e * 32u + q0 + 2u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 6928u + e * 32u + q0 + 3u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 6928u + e * 32u + q0 + 4u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 6928u + e * 32u + q0 + 5u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 6928u + e * 32u + q0 + 6u]));
+            total_8 = (total_8 + bitcast<f32>(la[ab + 6928u + e * 32u + q0 + 7u]));
           }
-          la[ab + 11280u + e] = bitcast<u32>(total_8);
+          la[ab + 7184u + e] = bitcast<u32>(total_8);
         }
       }
       storageBarrier();
       workgroupBarrier();
       v16 = 256.0f;
-      {
-        let e = lid;
-        if (e < 8u) {
-          la[ab + 11288u + e] = bitcast<u32>((bitcast<f32>(la[ab + 11280u + e]) / v16));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
       v18 = 1e-5f;
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 11296u + e] = bitcast<u32>((bitcast<f32>(la[ab + 11288u + e]) + v18));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      {
-        let e = lid;
-        if (e < 8u) {
-          la[ab + 11304u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 11296u + e]))));
+          la[ab + 7192u + e] = bitcast<u32>((1.0f / sqrt(((bitcast<f32>(la[ab + 7184u + e]) / v16) + v18))));
         }
       }
       storageBarrier();
@@ -283,55 +251,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 11312u + e] = bitcast<u32>(bitcast<f32>(la[ab + 11304u + (0u + (e / 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 13360u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6928u + e]) * bitcast<f32>(la[ab + 11312u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 15408u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 17456u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2304u + (0u + (e % 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 19504u + e] = bitcast<u32>((bitcast<f32>(la[ab + 13360u + e]) * bitcast<f32>(la[ab + 15408u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 21552u + e] = bitcast<u32>((bitcast<f32>(la[ab + 19504u + e]) + bitcast<f32>(la[ab + 17456u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + (2560u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 21552u + e]));
+          la[ab + (2560u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>((((bitcast<f32>(la[ab + 4880u + e]) * bitcast<f32>(la[ab + 7192u + (0u + (e / 256u) * 1u)])) * bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)])) + bitcast<f32>(la[ab + 2304u + (0u + (e % 256u) * 1u)])));
         }
       }
       storageBarrier();

@@ -1,4 +1,4 @@
-// kernel `rms_norm`: general, grid [8] (1 parallel dims over workgroups), 14880 area words per workgroup in a global buffer
+// kernel `rms_norm`: general, grid [8] (1 parallel dims over workgroups), 4624 area words per workgroup in a global buffer
 
 // x (f32, 16384 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -16,7 +16,7 @@ fn fault(c: u32) { atomicOr(&err[1u + c / 32u], 1u << (c % 32u)); }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 14880u;
+  let ab = w * 4624u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -118,14 +118,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         storageBarrier();
         workgroupBarrier();
       }
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 4352u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) * bitcast<f32>(la[ab + 0u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
       {
         let e = lid;
         if (e < 256u) {
@@ -135,10 +127,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           for (var j0 = 0u; j0 < 256u; j0 = j0 + 32u) {
             let j = j0 + p;
             if (j < 256u) {
-              part_4 = (part_4 + bitcast<f32>(la[ab + 4352u + (0u + o * 256u + 0u + j * 1u)]));
+              part_4 = (part_4 + (bitcast<f32>(la[ab + 0u + (0u + o * 256u + 0u + j * 1u)]) * bitcast<f32>(la[ab + 0u + (0u + o * 256u + 0u + j * 1u)])));
             }
           }
-          la[ab + 6400u + e] = bitcast<u32>(part_4);
+          la[ab + 4352u + e] = bitcast<u32>(part_4);
         }
       }
       storageBarrier();
@@ -148,42 +140,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (e < 8u) {
           total_5 = 0.0f;
           for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
-            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 0u]));
-            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 1u]));
-            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 2u]));
-            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 3u]));
-            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 4u]));
-            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 5u]));
-            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 6u]));
-            total_5 = (total_5 + bitcast<f32>(la[ab + 6400u + e * 32u + q0 + 7u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 4352u + e * 32u + q0 + 0u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 4352u + e * 32u + q0 + 1u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 4352u + e * 32u + q0 + 2u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 4352u + e * 32u + q0 + 3u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 4352u + e * 32u + q0 + 4u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 4352u + e * 32u + q0 + 5u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 4352u + e * 32u + q0 + 6u]));
+            total_5 = (total_5 + bitcast<f32>(la[ab + 4352u + e * 32u + q0 + 7u]));
           }
-          la[ab + 6656u + e] = bitcast<u32>(total_5);
+          la[ab + 4608u + e] = bitcast<u32>(total_5);
         }
       }
       storageBarrier();
       workgroupBarrier();
       v10 = 256.0f;
-      {
-        let e = lid;
-        if (e < 8u) {
-          la[ab + 6664u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6656u + e]) / v10));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
       v12 = 1e-6f;
       {
         let e = lid;
         if (e < 8u) {
-          la[ab + 6672u + e] = bitcast<u32>((bitcast<f32>(la[ab + 6664u + e]) + v12));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      {
-        let e = lid;
-        if (e < 8u) {
-          la[ab + 6680u + e] = bitcast<u32>((1.0f / sqrt(bitcast<f32>(la[ab + 6672u + e]))));
+          la[ab + 4616u + e] = bitcast<u32>((1.0f / sqrt(((bitcast<f32>(la[ab + 4608u + e]) / v10) + v12))));
         }
       }
       storageBarrier();
@@ -191,39 +167,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 6688u + e] = bitcast<u32>(bitcast<f32>(la[ab + 6680u + (0u + (e / 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 8736u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) * bitcast<f32>(la[ab + 6688u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 10784u + e] = bitcast<u32>(bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 12832u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8736u + e]) * bitcast<f32>(la[ab + 10784u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + (2304u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 12832u + e]));
+          la[ab + (2304u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(((bitcast<f32>(la[ab + 0u + e]) * bitcast<f32>(la[ab + 4616u + (0u + (e / 256u) * 1u)])) * bitcast<f32>(la[ab + 2048u + (0u + (e % 256u) * 1u)])));
         }
       }
       storageBarrier();

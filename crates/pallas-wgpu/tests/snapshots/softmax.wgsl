@@ -1,4 +1,4 @@
-// kernel `softmax`: general, grid [8] (1 parallel dims over workgroups), 14864 area words per workgroup in a global buffer
+// kernel `softmax`: general, grid [8] (1 parallel dims over workgroups), 6672 area words per workgroup in a global buffer
 
 // x (f32, 16384 words)
 @group(0) @binding(0) var<storage, read> g0: array<u32>;
@@ -16,7 +16,7 @@ fn max_f32(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return bitcast
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x;
-  let ab = w * 14864u;
+  let ab = w * 6672u;
   var pt0: i32 = 0i;
   var have0: bool = false;
   var bi0_0: i32 = 0i;
@@ -129,23 +129,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 4360u + e] = bitcast<u32>(bitcast<f32>(la[ab + 4352u + (0u + (e / 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 6408u + e] = bitcast<u32>((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4360u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 8456u + e] = bitcast<u32>(exp(bitcast<f32>(la[ab + 6408u + e])));
+          la[ab + 4360u + e] = bitcast<u32>(exp((bitcast<f32>(la[ab + 0u + e]) - bitcast<f32>(la[ab + 4352u + (0u + (e / 256u) * 1u)]))));
         }
       }
       storageBarrier();
@@ -159,10 +143,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           for (var j0 = 0u; j0 < 256u; j0 = j0 + 32u) {
             let j = j0 + p;
             if (j < 256u) {
-              part_5 = (part_5 + bitcast<f32>(la[ab + 8456u + (0u + o * 256u + 0u + j * 1u)]));
+              part_5 = (part_5 + bitcast<f32>(la[ab + 4360u + (0u + o * 256u + 0u + j * 1u)]));
             }
           }
-          la[ab + 10504u + e] = bitcast<u32>(part_5);
+          la[ab + 6408u + e] = bitcast<u32>(part_5);
         }
       }
       storageBarrier();
@@ -172,16 +156,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (e < 8u) {
           total_6 = 0.0f;
           for (var q0 = 0u; q0 < 32u; q0 = q0 + 8u) {
-            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 0u]));
-            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 1u]));
-            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 2u]));
-            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 3u]));
-            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 4u]));
-            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 5u]));
-            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 6u]));
-            total_6 = (total_6 + bitcast<f32>(la[ab + 10504u + e * 32u + q0 + 7u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 6408u + e * 32u + q0 + 0u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 6408u + e * 32u + q0 + 1u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 6408u + e * 32u + q0 + 2u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 6408u + e * 32u + q0 + 3u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 6408u + e * 32u + q0 + 4u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 6408u + e * 32u + q0 + 5u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 6408u + e * 32u + q0 + 6u]));
+            total_6 = (total_6 + bitcast<f32>(la[ab + 6408u + e * 32u + q0 + 7u]));
           }
-          la[ab + 10760u + e] = bitcast<u32>(total_6);
+          la[ab + 6664u + e] = bitcast<u32>(total_6);
         }
       }
       storageBarrier();
@@ -189,23 +173,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
         {
-          la[ab + 10768u + e] = bitcast<u32>(bitcast<f32>(la[ab + 10760u + (0u + (e / 256u) * 1u)]));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + 12816u + e] = bitcast<u32>((bitcast<f32>(la[ab + 8456u + e]) / bitcast<f32>(la[ab + 10768u + e])));
-        }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
-        let e = e0 + lid;
-        {
-          la[ab + (2048u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>(bitcast<f32>(la[ab + 12816u + e]));
+          la[ab + (2048u + (e / 256u) * 256u + (e % 256u) * 1u)] = bitcast<u32>((bitcast<f32>(la[ab + 4360u + e]) / bitcast<f32>(la[ab + 6664u + (0u + (e / 256u) * 1u)])));
         }
       }
       storageBarrier();
