@@ -108,3 +108,67 @@ fn zero_size_shapes_generate_valid_modules() {
     let s = generate(&vk, &Limits::default()).unwrap();
     validate_wgsl(&s.source).unwrap_or_else(|e| panic!("{e}\n{}", s.source));
 }
+
+/// Found by the `wgsl` fuzz target: a grid of 53,333,333,333 points
+/// became a `u32` literal naga rejects. Counts past 32-bit indices are a
+/// `Limit` error naming what is too large.
+#[test]
+fn counts_past_32_bit_indices_are_limit_errors() {
+    let grid = r#"
+kernel huge_grid grid(parallel 53333333333) {
+  in x: f32[4] vmem block[4] map(%0) {
+    yield %0
+  }
+  out o: f32[4] vmem block[4] map(%1) {
+    yield %1
+  }
+  body(%2, %3) {
+    %4 = load %2[:]
+    store %3[:], %4
+  }
+}
+"#;
+    let scratch = r#"
+kernel huge_scratch grid(parallel 1) {
+  in x: f32[4] vmem block[4] map(%0) {
+    yield %0
+  }
+  out o: f32[4] vmem block[4] map(%1) {
+    yield %1
+  }
+  scratch s: f32[65536, 65536] vmem
+  body(%2, %3, %4) {
+    %5 = load %2[:]
+    store %3[:], %5
+  }
+}
+"#;
+    let value = r#"
+kernel huge_value grid(parallel 1) {
+  in x: f32[4] vmem block[4] map(%0) {
+    yield %0
+  }
+  out o: f32[4] vmem block[4] map(%1) {
+    yield %1
+  }
+  body(%2, %3) {
+    %4 = full 0.0:f32 [65536, 65536]
+    %5 = load %2[:]
+    store %3[:], %5
+  }
+}
+"#;
+    for (text, what) in [
+        (grid, "the grid"),
+        (scratch, "parameter `s`"),
+        (value, "value %4"),
+    ] {
+        let vk = pallas_ir::text::parse_and_validate(text).unwrap();
+        match generate(&vk, &Limits::default()) {
+            Err(pallas_wgpu::wgsl::GenError::Limit(m)) => {
+                assert!(m.contains(what) && m.contains("32-bit"), "{m}")
+            }
+            other => panic!("expected a limit error, got {other:?}"),
+        }
+    }
+}

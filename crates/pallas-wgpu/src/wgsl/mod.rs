@@ -23,7 +23,7 @@ pub mod general;
 pub mod scalar;
 
 use pallas_ir::validate::RefOrigin;
-use pallas_ir::{DType, Kernel, MemorySpace, Op, ParamKind, ValidatedKernel};
+use pallas_ir::{DType, Kernel, MemorySpace, Op, ParamKind, Type, ValidatedKernel};
 
 /// Which generator made a module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,10 +134,66 @@ pub enum GenError {
 /// Generates the module for a kernel: the coarsened elementwise form when
 /// the kernel allows it, the general form otherwise.
 pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Result<Shader, GenError> {
-    match elementwise::generate(vk, limits) {
-        Some(s) => Ok(s),
-        None => general::generate(vk, limits),
+    check_sizes(vk)?;
+    let shader = match elementwise::generate(vk, limits) {
+        Some(s) => s,
+        None => general::generate(vk, limits)?,
+    };
+    if shader.area_words.max(shader.atomic_area_words) > MAX_COUNT {
+        return Err(GenError::Limit(format!(
+            "kernel `{}`: needs {} words of memory per workgroup, more than a shader can index ({MAX_COUNT})",
+            vk.kernel().name,
+            shader.area_words.max(shader.atomic_area_words)
+        )));
     }
+    Ok(shader)
+}
+
+/// The most grid points, elements of one array or words of one area a
+/// module counts: indices are `u32` (and program ids `i32`) in WGSL, and
+/// loops step past their bound by up to a dispatch's workgroups.
+pub const MAX_COUNT: usize = 1 << 31;
+
+/// Refuses grids, arrays, blocks and values too large for the module's
+/// 32-bit indices, naming what is too large.
+fn check_sizes(vk: &ValidatedKernel) -> Result<(), GenError> {
+    let k = vk.kernel();
+    let count = |dims: &[usize]| {
+        dims.iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .filter(|&n| n <= MAX_COUNT)
+    };
+    let too_big = |what: String, dims: &[usize]| {
+        GenError::Limit(format!(
+            "kernel `{}`: {what} {dims:?} has more than {MAX_COUNT} elements, more than a shader's 32-bit indices count",
+            k.name
+        ))
+    };
+    let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
+    if count(&grid).is_none() {
+        return Err(too_big("the grid".into(), &grid));
+    }
+    for p in &k.params {
+        if count(&p.shape).is_none() {
+            return Err(too_big(format!("parameter `{}`", p.name), &p.shape));
+        }
+        if count(&p.block_full_shape()).is_none() {
+            return Err(too_big(
+                format!("the block of `{}`", p.name),
+                &p.block_full_shape(),
+            ));
+        }
+    }
+    for (v, _) in k.values.iter() {
+        let shape = match vk.value_type(v) {
+            Type::Value { shape, .. } => shape,
+            Type::Ref(r) => &r.shape,
+        };
+        if count(shape).is_none() {
+            return Err(too_big(format!("value %{}", v.index()), shape));
+        }
+    }
+    Ok(())
 }
 
 /// The kernel's HBM arrays as global buffers: one per scalar-prefetch
