@@ -73,9 +73,17 @@ fn arrays_past_the_largest_binding_are_refused() {
     if !common::have_gpu() {
         return;
     }
-    let src = "kernel k grid() {\n  out o: f32[1048576, 1048576] any\n  body(%o) {\n  }\n}";
+    // 2^30 elements: 4 GiB, past any adapter's storage binding.
+    let src = "kernel k grid() {\n  out o: f32[32768, 32768] any\n  body(%o) {\n  }\n}";
     let err = launch(src, &[]).unwrap_err();
     assert!(err.contains("largest storage binding"), "{err}");
+    // 2^40 elements: past what a shader's 32-bit indices count.
+    let src = "kernel k grid() {\n  out o: f32[1048576, 1048576] any\n  body(%o) {\n  }\n}";
+    let err = launch(src, &[]).unwrap_err();
+    assert!(
+        err.contains("parameter `o`") && err.contains("32-bit"),
+        "{err}"
+    );
 }
 
 #[test]
