@@ -15,26 +15,36 @@ use std::collections::HashSet;
 
 use pallas_ir::{Inst, Kernel, Op, RefAt, Type, ValidatedKernel, Value};
 
-/// Whether an operation's result can be an inlined expression: an
-/// elementwise or indexing operation, a constant array, or a load.
-fn deferrable(op: &Op) -> bool {
+/// Whether an operation maps element `e` of its result to element `e` of
+/// its operands (the flat index is kept): elementwise ops and reshapes.
+fn same_index(op: &Op) -> bool {
     matches!(
         op,
-        Op::Const(_)
-            | Op::Full { .. }
-            | Op::Iota { .. }
-            | Op::Unary(..)
+        Op::Unary(..)
             | Op::Binary(..)
             | Op::Compare(..)
             | Op::Select { .. }
             | Op::Cast { .. }
             | Op::Bitcast { .. }
             | Op::Reshape { .. }
-            | Op::BroadcastInDim { .. }
-            | Op::Transpose { .. }
-            | Op::Slice { .. }
-            | Op::Load { .. }
     )
+}
+
+/// Whether an operation's result can be an inlined expression (the
+/// general module's `expr` computes it): an elementwise or indexing
+/// operation, a constant array, or a load.
+fn deferrable(op: &Op) -> bool {
+    same_index(op)
+        || matches!(
+            op,
+            Op::Const(_)
+                | Op::Full { .. }
+                | Op::Iota { .. }
+                | Op::BroadcastInDim { .. }
+                | Op::Transpose { .. }
+                | Op::Slice { .. }
+                | Op::Load { .. }
+        )
 }
 
 /// Whether an expression of the operation costs one read at most (it may
@@ -50,22 +60,16 @@ fn single_read(op: &Op) -> bool {
 /// Whether an operation reads each element of its operands at most once
 /// (or a bounded few times) per element it computes.
 fn reads_once(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Unary(..)
-            | Op::Binary(..)
-            | Op::Compare(..)
-            | Op::Select { .. }
-            | Op::Cast { .. }
-            | Op::Bitcast { .. }
-            | Op::Reshape { .. }
-            | Op::Transpose { .. }
-            | Op::Slice { .. }
-            | Op::Reduce { .. }
-            | Op::Cumsum { .. }
-            | Op::Store { .. }
-            | Op::Load { .. }
-    )
+    same_index(op)
+        || matches!(
+            op,
+            Op::Transpose { .. }
+                | Op::Slice { .. }
+                | Op::Reduce { .. }
+                | Op::Cumsum { .. }
+                | Op::Store { .. }
+                | Op::Load { .. }
+        )
 }
 
 /// Whether an operation reads each element of its operands many times.
@@ -95,21 +99,6 @@ fn effectful(op: &Op) -> bool {
             | Op::SemaphoreWait { .. }
             | Op::SemaphoreRead { .. }
             | Op::DebugPrint { .. }
-    )
-}
-
-/// Whether an operation maps element `e` of its result to element `e` of
-/// its operands (the flat index is kept).
-fn same_index(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Unary(..)
-            | Op::Binary(..)
-            | Op::Compare(..)
-            | Op::Select { .. }
-            | Op::Cast { .. }
-            | Op::Bitcast { .. }
-            | Op::Reshape { .. }
     )
 }
 

@@ -100,29 +100,35 @@ impl Gen<'_> {
             _ => None,
         };
         let ops = [
-            // (name, value, its offset if wide, contiguous along k, row
-            // length, tile origin)
-            (
-                "a",
-                a,
-                wide(self, a),
-                !ta,
-                if ta { ash[1] } else { kd },
-                "i0",
-            ),
-            (
-                "b",
-                b,
-                wide(self, b),
-                tb,
-                if tb { kd } else { bsh[1] },
-                "j0",
-            ),
+            Operand {
+                name: "a",
+                value: a,
+                wide: wide(self, a),
+                along_k: !ta,
+                row: if ta { ash[1] } else { kd },
+                origin: "i0",
+            },
+            Operand {
+                name: "b",
+                value: b,
+                wide: wide(self, b),
+                along_k: tb,
+                row: if tb { kd } else { bsh[1] },
+                origin: "j0",
+            },
         ];
-        self.vec4_used |= ops.iter().any(|o| o.2.is_some());
+        self.vec4_used |= ops.iter().any(|o| o.wide.is_some());
         self.open(format!("for (var k0 = 0u; k0 < {kd}u; k0 = k0 + {u}u) {{"));
-        for &(nm, _, off4, along_k, row, o0) in &ops {
-            if let (Some(off), true) = (off4, along_k) {
+        for &Operand {
+            name: nm,
+            wide,
+            along_k,
+            row,
+            origin: o0,
+            ..
+        } in &ops
+        {
+            if let (Some(off), true) = (wide, along_k) {
                 for p in 0..tile {
                     self.line(format!(
                         "let {nm}{p} = la4[ab / 4u + {}u + ({o0} + {p}u) * {}u + k0 / 4u];",
@@ -136,9 +142,17 @@ impl Gen<'_> {
             self.line(format!("{{ let k = k0 + {step}u;"));
             // The element names of this step, per operand.
             let mut names: Vec<Vec<String>> = Vec::new();
-            for &(nm, v, off4, along_k, row, o0) in &ops {
+            for &Operand {
+                name: nm,
+                value: v,
+                wide,
+                along_k,
+                row,
+                origin: o0,
+            } in &ops
+            {
                 let mut elems = Vec::new();
-                match (off4, along_k) {
+                match (wide, along_k) {
                     (Some(_), true) => {
                         for p in 0..tile {
                             elems.push(from_bits(d, &format!("{nm}{p}[{step}u]")));
@@ -197,4 +211,20 @@ impl Gen<'_> {
         self.barrier();
         Ok(())
     }
+}
+
+/// One operand of a tiled `dot`, as the tile loop reads it.
+struct Operand {
+    /// Prefix of its registers (`a`, `b`).
+    name: &'static str,
+    value: Value,
+    /// Its area offset, when it is read as `vec4<u32>`.
+    wide: Option<usize>,
+    /// Whether consecutive contraction steps are adjacent words (else
+    /// consecutive tile rows or columns are).
+    along_k: bool,
+    /// Words between consecutive rows of its layout.
+    row: usize,
+    /// The WGSL name of the tile's first row or column (`i0`, `j0`).
+    origin: &'static str,
 }

@@ -138,24 +138,34 @@ impl Gen<'_> {
     pub(super) fn defer(&mut self, inst: Inst, what: &str) -> Result<(), GenError> {
         let k = self.vk.kernel();
         let data = &k.insts[inst];
-        let r = data.results[0];
-        if let Op::Load {
-            src,
-            mask: None,
-            other: None,
-        } = &data.op
-        {
-            if self.read_only_block(src) {
-                let loc = self.refloc(src.r)?;
-                self.vals[r.index()] = Some(Val::Arr(loc.off));
-                return Ok(());
-            }
+        if !self.resolve_load(inst, what)? {
+            self.vals[data.results[0].index()] = Some(Val::Deferred(inst));
         }
-        if let Op::Load { src, .. } = &data.op {
-            let span = self.span(src, what)?;
-            self.spans.insert(inst, span);
-        }
-        self.vals[r.index()] = Some(Val::Deferred(inst));
         Ok(())
+    }
+
+    /// Prepares a load (a no-op for other operations): the whole block of
+    /// an input the body never writes becomes the value itself until the
+    /// next block moves in (returns true: the value has its home); any
+    /// other load has its region resolved (and checked) here, where it
+    /// stands in the program, for [`Gen::expr`].
+    pub(super) fn resolve_load(&mut self, inst: Inst, what: &str) -> Result<bool, GenError> {
+        let data = &self.vk.kernel().insts[inst];
+        let Op::Load { src, mask, other } = &data.op else {
+            return Ok(false);
+        };
+        let r = data.results[0];
+        if mask.is_none()
+            && other.is_none()
+            && self.read_only_block(src)
+            && !self.ty(r).1.is_empty()
+        {
+            let loc = self.refloc(src.r)?;
+            self.vals[r.index()] = Some(Val::Arr(loc.off));
+            return Ok(true);
+        }
+        let span = self.span(src, what)?;
+        self.spans.insert(inst, span);
+        Ok(false)
     }
 }

@@ -519,6 +519,13 @@ impl<'a> Gen<'a> {
                 let n = k.grid[*axis].size;
                 self.produce(result()?, |_, _| Ok(format!("{n}i")))?;
             }
+            Op::Load { .. } => {
+                if !self.resolve_load(inst, &what)? {
+                    self.produce(result()?, |g, e| g.expr(inst, e))?;
+                }
+            }
+            // (What `fuse::deferrable` accepts, less loads; listed so the
+            // match stays exhaustive.)
             Op::Const(_)
             | Op::Full { .. }
             | Op::Iota { .. }
@@ -619,21 +626,6 @@ impl<'a> Gen<'a> {
                 transpose_lhs,
                 transpose_rhs,
             } => self.dot(result()?, *lhs, *rhs, *transpose_lhs, *transpose_rhs)?,
-            Op::Load {
-                src,
-                mask: None,
-                other: None,
-            } if self.read_only_block(src) && !self.ty(result()?).1.is_empty() => {
-                // The whole block of an input the body never writes: the
-                // value is the block itself until the next block moves in.
-                let loc = self.refloc(src.r)?;
-                self.vals[result()?.index()] = Some(Val::Arr(loc.off));
-            }
-            Op::Load { src, .. } => {
-                let span = self.span(src, &what)?;
-                self.spans.insert(inst, span);
-                self.produce(result()?, |g, e| g.expr(inst, e))?;
-            }
             Op::Store { dst, value, mask } => self.store(dst, *value, *mask, &what)?,
             Op::Swap { dst, value, mask } => {
                 let span = self.span(dst, &what)?;
