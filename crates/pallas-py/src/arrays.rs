@@ -1,0 +1,89 @@
+//! NumPy arrays to and from the IR's host arrays.
+
+use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use pallas::{DType, HostArray, Param};
+use pyo3::prelude::*;
+
+use crate::errors::bad_argument;
+
+/// What a launch argument must be: its parameter's name, dtype and shape.
+pub struct ParamSig {
+    name: String,
+    dtype: DType,
+    shape: Vec<usize>,
+}
+
+impl ParamSig {
+    /// The signature of a scalar-prefetch or input parameter.
+    pub fn of(p: &Param) -> ParamSig {
+        ParamSig {
+            name: p.name.clone(),
+            dtype: p.dtype().unwrap_or(DType::I32),
+            shape: p.shape.clone(),
+        }
+    }
+}
+
+/// Copies a NumPy array into a host array of the parameter's dtype; a
+/// wrong dtype or shape is an error naming the parameter.
+pub fn to_host(kernel: &str, sig: &ParamSig, a: &Bound<'_, PyAny>) -> PyResult<HostArray> {
+    let wrong = |found: String| {
+        bad_argument(format!(
+            "kernel `{kernel}`: argument `{}`: expected {}{:?}, found {found}",
+            sig.name, sig.dtype, sig.shape
+        ))
+    };
+    macro_rules! take {
+        ($t:ty, $variant:ident) => {{
+            let Ok(arr) = a.cast::<PyArrayDyn<$t>>() else {
+                return Err(wrong(describe(a)));
+            };
+            if arr.shape() != sig.shape.as_slice() {
+                return Err(wrong(describe(a)));
+            }
+            HostArray::$variant(arr.readonly().as_array().to_owned())
+        }};
+    }
+    Ok(match sig.dtype {
+        DType::F32 => take!(f32, F32),
+        DType::I32 => take!(i32, I32),
+        DType::U32 => take!(u32, U32),
+        DType::Bool => take!(bool, Bool),
+        other => {
+            return Err(wrong(format!(
+                "a kernel dtype {other} this module cannot pass"
+            )))
+        }
+    })
+}
+
+/// A short description of a Python object for error messages: NumPy's
+/// dtype and shape when it is an array.
+fn describe(a: &Bound<'_, PyAny>) -> String {
+    let dtype = a
+        .getattr("dtype")
+        .and_then(|d| d.str())
+        .map(|s| s.to_string());
+    let shape = a
+        .getattr("shape")
+        .and_then(|s| s.str())
+        .map(|s| s.to_string());
+    match (dtype, shape) {
+        (Ok(d), Ok(s)) => format!("{d}{s}"),
+        _ => a
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "an object that is not an array".into()),
+    }
+}
+
+/// Moves a host array into a new NumPy array.
+pub fn to_numpy<'py>(py: Python<'py>, a: HostArray) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match a {
+        HostArray::F32(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
+        HostArray::I32(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
+        HostArray::U32(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
+        HostArray::Bool(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
+    })
+}

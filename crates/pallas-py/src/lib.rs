@@ -1,0 +1,130 @@
+//! `pallas_rs._native`: the Rust side of the `pallas_rs` Python package.
+//!
+//! The Python front end lowers a JAX `pallas_call` to `.pk` text once per
+//! kernel and shape; this module parses, validates and compiles that text
+//! on a backend ([`compile`]) and launches it on NumPy arrays
+//! ([`Compiled::launch`]), one call per kernel launch with the GIL released
+//! while the backend runs. Faults come back as Python exceptions carrying
+//! the fault's fields (see [`errors`]).
+
+mod arrays;
+mod errors;
+mod options;
+
+use std::sync::Arc;
+
+use pallas::exec::CompiledKernel;
+use pallas::text::parse_and_validate;
+use pallas::ParamKind;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// A kernel compiled for one backend: launch it many times.
+#[pyclass(frozen, module = "pallas_rs._native")]
+pub struct Compiled {
+    kernel: String,
+    backend: String,
+    inputs: Vec<arrays::ParamSig>,
+    compiled: Arc<dyn CompiledKernel>,
+}
+
+#[pymethods]
+impl Compiled {
+    /// The kernel's name.
+    #[getter]
+    fn kernel(&self) -> &str {
+        &self.kernel
+    }
+
+    /// The backend it was compiled for.
+    #[getter]
+    fn backend(&self) -> &str {
+        &self.backend
+    }
+
+    /// Runs the kernel on one array per scalar-prefetch and input parameter
+    /// (in parameter order) and returns one array per output. Raises the
+    /// module's exceptions on bad arguments and kernel faults.
+    fn launch<'py>(
+        &self,
+        py: Python<'py>,
+        args: Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        if args.len() != self.inputs.len() {
+            return Err(errors::bad_argument(format!(
+                "kernel `{}`: expected {} arrays (scalar prefetch and inputs), found {}",
+                self.kernel,
+                self.inputs.len(),
+                args.len()
+            )));
+        }
+        let host = args
+            .iter()
+            .zip(&self.inputs)
+            .map(|(a, sig)| arrays::to_host(&self.kernel, sig, a))
+            .collect::<PyResult<Vec<_>>>()?;
+        let compiled = self.compiled.clone();
+        let launched = py.detach(move || compiled.launch(&host));
+        let launch = launched.map_err(|e| errors::from_exec(&self.backend, e))?;
+        launch
+            .outputs
+            .into_iter()
+            .map(|a| arrays::to_numpy(py, a))
+            .collect()
+    }
+}
+
+/// Parses, validates and compiles `.pk` text on `backend` (`sim`, `cpu` or
+/// `wgpu`) with the given options (see the Python `pallas_rs.interpret`).
+#[pyfunction]
+#[pyo3(signature = (text, backend, options=None))]
+fn compile(
+    py: Python<'_>,
+    text: &str,
+    backend: &str,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Compiled> {
+    let vk = parse_and_validate(text).map_err(|e| errors::invalid_kernel(e.to_string()))?;
+    let executor = options::executor(backend, options)?;
+    let kernel = vk.kernel().name.clone();
+    let inputs = vk
+        .kernel()
+        .params
+        .iter()
+        .filter(|p| matches!(p.kind, ParamKind::ScalarPrefetch | ParamKind::Input))
+        .map(arrays::ParamSig::of)
+        .collect();
+    let compiled = py
+        .detach(|| executor.compile(&vk))
+        .map_err(|e| errors::from_exec(backend, e))?;
+    Ok(Compiled {
+        kernel,
+        backend: backend.to_string(),
+        inputs,
+        compiled,
+    })
+}
+
+/// Checks `.pk` text: `None` when valid, else the parse or validation
+/// errors as text.
+#[pyfunction]
+fn check(text: &str) -> Option<String> {
+    parse_and_validate(text).err().map(|e| e.to_string())
+}
+
+/// The backends compiled into this module.
+#[pyfunction]
+fn backends() -> Vec<&'static str> {
+    pallas::backends()
+}
+
+/// The extension module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Compiled>()?;
+    m.add_function(wrap_pyfunction!(compile, m)?)?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(backends, m)?)?;
+    errors::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Backend options from a Python dict, with the names of JAX's
+//! `InterpretParams` where one exists.
+
+use pallas::exec::Executor;
+use pallas::sim::{DmaExecutionMode, OutOfBoundsReads, SimConfig, Target, UninitializedMemory};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::bad_option;
+
+/// The simulator's options; the fast mode and the GPU take none (they do
+/// not simulate), so only the simulator reads them.
+const SIM_OPTIONS: &[&str] = &[
+    "detect_races",
+    "num_cores_or_threads",
+    "random_seed",
+    "dma_execution_mode",
+    "out_of_bounds_reads",
+    "uninitialized_memory",
+    "skip_floating_point_ops",
+    "target_tpu",
+    "trace",
+    "report_uninitialized_reads",
+    "max_loop_iterations",
+];
+
+/// A backend by name, configured from `options`. Unknown backends and
+/// options, and values of the wrong kind, are errors that say what is
+/// accepted.
+pub fn executor(backend: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Box<dyn Executor>> {
+    if !pallas::backends().contains(&backend) {
+        return Err(bad_option(format!(
+            "unknown backend `{backend}`: this build has {}",
+            pallas::backends().join(", ")
+        )));
+    }
+    let mut cfg = SimConfig::default();
+    if let Some(options) = options {
+        for (key, value) in options.iter() {
+            let key: String = key.extract()?;
+            if !SIM_OPTIONS.contains(&key.as_str()) {
+                return Err(bad_option(format!(
+                    "unknown option `{key}`: the options are {}",
+                    SIM_OPTIONS.join(", ")
+                )));
+            }
+            if value.is_none() {
+                continue;
+            }
+            cfg = apply(cfg, &key, &value)?;
+        }
+    }
+    if backend == "sim" {
+        return Ok(Box::new(pallas::sim::Simulator::new(cfg)));
+    }
+    pallas::backend(backend).ok_or_else(|| bad_option(format!("unknown backend `{backend}`")))
+}
+
+fn apply(cfg: SimConfig, key: &str, value: &Bound<'_, PyAny>) -> PyResult<SimConfig> {
+    let text = |v: &Bound<'_, PyAny>| -> PyResult<String> {
+        v.extract::<String>()
+            .map_err(|_| bad_option(format!("option `{key}` takes a string")))
+    };
+    let flag = |v: &Bound<'_, PyAny>| -> PyResult<bool> {
+        v.extract::<bool>()
+            .map_err(|_| bad_option(format!("option `{key}` takes True or False")))
+    };
+    let count = |v: &Bound<'_, PyAny>| -> PyResult<u64> {
+        v.extract::<u64>()
+            .map_err(|_| bad_option(format!("option `{key}` takes a non-negative integer")))
+    };
+    Ok(match key {
+        "detect_races" => cfg.detect_races(flag(value)?),
+        "num_cores_or_threads" => {
+            let n = count(value)?;
+            if n == 0 || n > 1024 {
+                return Err(bad_option(format!(
+                    "option `num_cores_or_threads` must be 1 to 1024, found {n}"
+                )));
+            }
+            cfg.num_cores(n as usize)
+        }
+        "random_seed" => cfg.random_seed(count(value)?),
+        "dma_execution_mode" => match text(value)?.as_str() {
+            "eager" => cfg.dma_execution_mode(DmaExecutionMode::Eager),
+            "on_wait" => cfg.dma_execution_mode(DmaExecutionMode::OnWait),
+            other => {
+                return Err(bad_option(format!(
+                    "option `dma_execution_mode` is \"eager\" or \"on_wait\", found {other:?}"
+                )))
+            }
+        },
+        "out_of_bounds_reads" => match text(value)?.as_str() {
+            "raise" => cfg.out_of_bounds_reads(OutOfBoundsReads::Raise),
+            "uninitialized" => cfg.out_of_bounds_reads(OutOfBoundsReads::Uninitialized),
+            other => return Err(bad_option(format!(
+                "option `out_of_bounds_reads` is \"raise\" or \"uninitialized\", found {other:?}"
+            ))),
+        },
+        "uninitialized_memory" => match text(value)?.as_str() {
+            "nan" => cfg.uninitialized_memory(UninitializedMemory::Nan),
+            "zero" => cfg.uninitialized_memory(UninitializedMemory::Zero),
+            other => {
+                return Err(bad_option(format!(
+                    "option `uninitialized_memory` is \"nan\" or \"zero\", found {other:?}"
+                )))
+            }
+        },
+        "skip_floating_point_ops" => cfg.skip_floating_point_ops(flag(value)?),
+        "target_tpu" => cfg.target(if flag(value)? {
+            Target::Tpu
+        } else {
+            Target::Interpret
+        }),
+        "trace" => cfg.trace(text(value)?),
+        "report_uninitialized_reads" => cfg.report_uninitialized_reads(flag(value)?),
+        "max_loop_iterations" => cfg.max_loop_iterations(count(value)?),
+        _ => cfg,
+    })
+}
