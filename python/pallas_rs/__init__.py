@@ -1,0 +1,45 @@
+"""pallas_rs: run unchanged JAX Pallas TPU kernels on pallas-rs.
+
+    import pallas_rs
+    with pallas_rs.interpret(backend="sim", detect_races=True):
+        y = my_pallas_kernel(x)        # one call into Rust per launch
+
+Backends: "sim" (a faithful simulator of the TPU memory hierarchy, with
+JAX's interpret-mode checks and more), "cpu" (a fast compiled mode) and
+"wgpu" (the grid in one GPU dispatch). Supports JAX 0.10.x.
+"""
+
+from __future__ import annotations
+
+import jax as _jax
+
+_SUPPORTED = "0.10"
+if not _jax.__version__.startswith(_SUPPORTED + "."):
+    raise ImportError(
+        f"pallas_rs supports JAX {_SUPPORTED}.x (>=0.10.0, <0.11); found JAX "
+        f"{_jax.__version__}. Install a supported version, e.g. "
+        "`pip install jax==0.10.2`.")
+
+from . import _native  # noqa: E402
+from ._interpret import (BackendParams, interpret, reset_stats,  # noqa: E402
+                         stats)
+from ._topk import to_pk  # noqa: E402
+from .errors import (KernelError, LoweringError, PallasRsError,  # noqa: E402
+                     UnsupportedError)
+
+__version__ = "0.1.0"
+
+
+def backends() -> list:
+    """The backends this build has (`sim`, `cpu`, `wgpu`)."""
+    return list(_native.backends())
+
+
+__all__ = [
+    "interpret", "to_pk", "backends", "stats", "reset_stats",
+    "KernelError", "UnsupportedError", "LoweringError", "PallasRsError",
+    "BackendParams",
+]
+
+_interpret_install = __import__("pallas_rs._interpret", fromlist=["install"])
+_interpret_install.install()

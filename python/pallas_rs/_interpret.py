@@ -1,0 +1,301 @@
+"""`pallas_rs.interpret`: every `pallas_call` traced inside it runs on a
+pallas-rs backend, one host crossing per launch.
+
+How a launch reaches Rust:
+
+* The context sets JAX's own `pallas_tpu_interpret_mode_context_manager`
+  config (the one `pltpu.force_tpu_interpret_mode` sets) to a
+  `BackendParams` value. `pallas_call` reads it at trace time whatever its
+  `interpret=` argument, and the config is part of JAX's jit cache key, so a
+  function jitted outside the context is traced again inside it.
+* A `pallas_call` equation whose `interpret` is a `BackendParams` is then
+  run by this module: eagerly, by calling the compiled kernel on the
+  operands directly (faults raise `KernelError` at the call); under
+  `jax.jit`, by a lowering rule that turns the launch into one
+  `jax.pure_callback` into Rust (faults raise inside XLA, which wraps them;
+  the context turns them back into `KernelError` on the way out).
+* Each kernel is lowered to `.pk` and compiled once per kernel, shape,
+  backend and options; `stats()` counts lowerings, compilations and
+  launches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import threading
+
+import jax
+import numpy as np
+from jax._src import config as jax_config
+from jax._src.interpreters import mlir
+from jax._src.pallas import pallas_call as pallas_call_mod
+
+from . import _native
+from ._lowering import LoweredKernel, lower_pallas_call
+from .errors import KernelError, LoweringError, UnsupportedError
+
+# Options named as JAX's InterpretParams, then pallas-rs's own.
+SIM_OPTIONS = (
+    "detect_races", "num_cores_or_threads", "random_seed",
+    "dma_execution_mode", "out_of_bounds_reads", "uninitialized_memory",
+    "skip_floating_point_ops", "target_tpu", "trace",
+    "report_uninitialized_reads", "max_loop_iterations",
+)
+
+# JAX InterpretParams options that mean nothing here (they tune JAX's own
+# callback machinery), accepted so that settings carry over unchanged.
+IGNORED_OPTIONS = ("grid_point_recorder", "allow_hbm_allocation_in_run_scoped")
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendParams:
+    """The value `pallas_call` carries as its `interpret` parameter inside
+    `pallas_rs.interpret`: which backend and options run it."""
+    backend: str = "sim"
+    options: tuple = ()
+
+    def option_dict(self) -> dict:
+        return dict(self.options)
+
+
+_stats = {"lowerings": 0, "compilations": 0, "launches": 0}
+_stats_lock = threading.Lock()
+
+
+def _count(what):
+    with _stats_lock:
+        _stats[what] += 1
+
+
+def stats() -> dict:
+    """Counts since import (or `reset_stats()`): `lowerings` (jaxpr to
+    `.pk`), `compilations` (`.pk` to a backend's compiled kernel) and
+    `launches` (calls into Rust)."""
+    with _stats_lock:
+        return dict(_stats)
+
+
+def reset_stats():
+    with _stats_lock:
+        for k in _stats:
+            _stats[k] = 0
+
+
+# -- lowering and compiling, cached ------------------------------------------
+
+@dataclasses.dataclass
+class Kernel:
+    """A lowered and compiled kernel."""
+    lowered: LoweredKernel
+    compiled: object
+    out_avals: tuple
+
+
+_cache: dict = {}
+_cache_lock = threading.Lock()
+_CACHE_CAPACITY = 256
+
+
+def _key(params, backend):
+    return (params["jaxpr"], params["grid_mapping"],
+            tuple(params.get("input_output_aliases") or ()),
+            params.get("compiler_params"), params.get("name"),
+            tuple(params["out_avals"]), backend)
+
+
+def lower(params) -> LoweredKernel:
+    """The `.pk` kernel of a `pallas_call` equation's parameters."""
+    _count("lowerings")
+    lk = lower_pallas_call(params)
+    problem = _native.check(lk.text)
+    if problem is not None:
+        raise LoweringError(
+            f"pallas_rs lowered kernel `{lk.name}` to text its validator "
+            f"refuses (a bug in pallas_rs; please report it):\n{problem}\n"
+            f"--- kernel text ---\n{lk.text}")
+    return lk
+
+
+def kernel_for(params, backend: BackendParams) -> Kernel:
+    """Lowers and compiles a `pallas_call` once per kernel and backend."""
+    key = _key(params, backend)
+    with _cache_lock:
+        k = _cache.get(key)
+    if k is not None:
+        return k
+    lk = lower(params)
+    options = backend.option_dict()
+    try:
+        compiled = _native.compile(lk.text, backend.backend, options)
+    except _native.Unsupported as e:
+        raise UnsupportedError(
+            f"{e.args[0]} (kernel defined at {lk.origin})") from None
+    except _native.InvalidKernel as e:
+        raise LoweringError(f"{e.args[0]}\n--- kernel text ---\n{lk.text}") from None
+    _count("compilations")
+    k = Kernel(lk, compiled, tuple(params["out_avals"]))
+    with _cache_lock:
+        if len(_cache) >= _CACHE_CAPACITY:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = k
+    return k
+
+
+# -- launching -----------------------------------------------------------------
+
+_last_fault = threading.local()
+
+
+def _fault_to_error(k: Kernel, e) -> KernelError:
+    message, details = e.args[0], (e.args[1] if len(e.args) > 1 else None)
+    details = details if isinstance(details, dict) else {}
+    line = details.get("line")
+    source = k.lowered.source_of_line(line)
+    text = message
+    if source:
+        text += f"\n  in the kernel source at {source}"
+    if line is not None:
+        text += f" (.pk line {line}; see pallas_rs.to_pk)"
+    return KernelError(
+        text, kind=details.get("kind"), kernel=details.get("kernel"),
+        backend=details.get("backend"), core=details.get("core"),
+        grid_point=details.get("grid_point"), op=details.get("op"),
+        pk_line=line, pk_column=details.get("column"), source=source)
+
+
+def launch(k: Kernel, args) -> list:
+    """Runs a compiled kernel on NumPy arrays (scalar prefetch, inputs)."""
+    _count("launches")
+    arrays = [np.ascontiguousarray(np.asarray(a)) for a in args]
+    try:
+        return k.compiled.launch(arrays)
+    except _native.Fault as e:
+        err = _fault_to_error(k, e)
+        _last_fault.error = err
+        raise err from None
+    except _native.Unsupported as e:
+        raise UnsupportedError(e.args[0]) from None
+    except _native.BadArgument as e:
+        raise ValueError(e.args[0]) from None
+
+
+def _host_call(k: Kernel):
+    def call(*args):
+        outs = launch(k, args)
+        return tuple(np.asarray(o, dtype=a.dtype).reshape(a.shape)
+                     for o, a in zip(outs, k.out_avals))
+    return call
+
+
+def _split_operands(params, args):
+    gm = params["grid_mapping"]
+    if gm.num_dynamic_grid_bounds if hasattr(gm, "num_dynamic_grid_bounds") else 0:
+        raise UnsupportedError("a pallas_call with dynamic grid bounds")
+    return args
+
+
+# -- hooks into the pallas_call primitive ---------------------------------------
+
+_original_impl = pallas_call_mod.pallas_call_p.impl
+_original_lowering = pallas_call_mod._pallas_call_lowering
+
+
+def _impl(*args, interpret, **params):
+    if not isinstance(interpret, BackendParams):
+        return _original_impl(*args, interpret=interpret, **params)
+    k = kernel_for(params, interpret)
+    outs = _host_call(k)(*_split_operands(params, args))
+    return [jax.numpy.asarray(o) for o in outs]
+
+
+def _lowering(ctx, *in_nodes, interpret, **params):
+    if not isinstance(interpret, BackendParams):
+        return _original_lowering(ctx, *in_nodes, interpret=interpret, **params)
+    k = kernel_for(params, interpret)
+    out_shapes = tuple(jax.ShapeDtypeStruct(a.shape, a.dtype)
+                       for a in k.out_avals)
+    call = _host_call(k)
+
+    def run(*args):
+        return list(jax.pure_callback(call, out_shapes, *args,
+                                      vmap_method="sequential"))
+
+    return mlir.lower_fun(run, multiple_results=True)(ctx, *in_nodes)
+
+
+def install():
+    """Installs the hooks (idempotent; done at import)."""
+    p = pallas_call_mod.pallas_call_p
+    if getattr(p, "_pallas_rs_installed", False):
+        return
+    p.def_impl(_impl)
+    mlir.register_lowering(p, _lowering)
+    p._pallas_rs_installed = True
+
+
+# -- the context ------------------------------------------------------------------
+
+def _check_options(backend: str, options: dict) -> tuple:
+    if backend not in _native.backends():
+        raise ValueError(f"unknown backend {backend!r}: this build has "
+                         f"{', '.join(_native.backends())}")
+    out = []
+    for name, value in sorted(options.items()):
+        if name in IGNORED_OPTIONS:
+            continue
+        if name not in SIM_OPTIONS:
+            raise TypeError(
+                f"pallas_rs.interpret: unknown option {name!r}; the options "
+                f"are {', '.join(SIM_OPTIONS)}")
+        if backend != "sim" and value not in (None, False):
+            raise ValueError(
+                f"pallas_rs.interpret: option {name!r} configures the "
+                f"simulator; backend {backend!r} does not simulate (use "
+                "backend='sim')")
+        if name == "random_seed" and value is None:
+            continue
+        out.append((name, value))
+    return tuple(out)
+
+
+class interpret(contextlib.ContextDecorator):
+    """Runs every `pallas_call` traced inside on a pallas-rs backend.
+
+    `backend` is `"sim"` (the faithful simulator), `"cpu"` (the fast mode)
+    or `"wgpu"` (the GPU, or Mesa's lavapipe). Options, named as JAX's
+    `pltpu.InterpretParams` where one exists (simulator only):
+    `detect_races`, `num_cores_or_threads`, `random_seed`,
+    `dma_execution_mode` ("eager" or "on_wait"), `out_of_bounds_reads`
+    ("raise" or "uninitialized"), `uninitialized_memory` ("nan" or "zero"),
+    `skip_floating_point_ops`; and pallas-rs's own: `target_tpu` (check the
+    (8, 128) tiling and VMEM capacity), `trace` (a Chrome trace file path),
+    `report_uninitialized_reads`, `max_loop_iterations`.
+
+    Use it as `with pallas_rs.interpret(...):` or as a decorator. Kernel
+    faults raise `KernelError`; unsupported primitives `UnsupportedError`.
+    """
+
+    def __init__(self, backend: str = "sim", **options):
+        self.params = BackendParams(backend, _check_options(backend, options))
+        self._prev = []
+
+    def __enter__(self):
+        install()
+        _last_fault.error = None
+        cfg = jax_config.pallas_tpu_interpret_mode_context_manager
+        self._prev.append(cfg.swap_local(self.params))
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        cfg = jax_config.pallas_tpu_interpret_mode_context_manager
+        cfg.set_local(self._prev.pop())
+        fault = getattr(_last_fault, "error", None)
+        _last_fault.error = None
+        if (exc is not None and fault is not None
+                and not isinstance(exc, KernelError)
+                and isinstance(exc, RuntimeError)
+                and str(fault).splitlines()[0] in str(exc)):
+            raise fault from exc
+        return False

@@ -1,0 +1,159 @@
+"""The lowering context: the emitter, the environment from jaxpr variables
+to `.pk` values and refs, and the walk over a jaxpr's equations that calls
+one rule per primitive."""
+
+from __future__ import annotations
+
+import numpy as np
+from jax._src import core as jax_core
+from jax._src import source_info_util
+
+from ..errors import UnsupportedError
+from .emitter import Emitter, Ref, Val, pk_dtype
+
+
+def source_of(eqn) -> str | None:
+    """The Python `file:line` of the user code behind a jaxpr equation."""
+    try:
+        frame = source_info_util.user_frame(eqn.source_info.traceback)
+    except Exception:  # noqa: BLE001 - source info is best effort
+        frame = None
+    if frame is None:
+        return None
+    return f"{frame.file_name}:{frame.start_line}"
+
+
+class Ctx:
+    """State of one kernel's lowering."""
+
+    def __init__(self, kernel: str, rules: dict):
+        self.kernel = kernel
+        self.em = Emitter()
+        self.env: dict = {}
+        self.rules = rules
+        self.eqn = None
+        # The variables each jaxpr being lowered reads (innermost last).
+        self.used: list[set] = []
+        # i32 values that are a bool converted (a `pl.when` condition).
+        self.from_bool: dict = {}
+
+    # -- errors --------------------------------------------------------
+    @property
+    def source(self) -> str | None:
+        return self.em.source
+
+    def unsupported(self, what: str, primitive: str | None = None):
+        primitive = primitive or (self.eqn.primitive.name if self.eqn else None)
+        where = f" at {self.source}" if self.source else ""
+        return UnsupportedError(
+            f"kernel `{self.kernel}`: {what}{where}",
+            primitive=primitive, source=self.source)
+
+    # -- values --------------------------------------------------------
+    def dtype(self, aval, what="value") -> str:
+        return pk_dtype(aval.dtype, f"kernel `{self.kernel}`: {what}",
+                        self.source)
+
+    def read(self, atom):
+        """The `.pk` value (or ref) of a jaxpr atom; literals become
+        constants."""
+        if isinstance(atom, jax_core.Literal):
+            value = np.asarray(atom.val)
+            dtype = self.dtype(atom.aval, "literal")
+            if value.shape != ():
+                raise self.unsupported("an array literal in the kernel")
+            return self.em.const(value.item(), dtype)
+        try:
+            return self.env[atom]
+        except KeyError:
+            raise self.unsupported(f"variable {atom} used before it is "
+                                   "defined") from None
+
+    def static_int(self, atom):
+        """An integer known at trace time, or None."""
+        if isinstance(atom, jax_core.Literal):
+            v = np.asarray(atom.val)
+            if v.shape == () and np.issubdtype(v.dtype, np.integer):
+                return int(v)
+        return None
+
+    def bind(self, var, value):
+        if isinstance(var, jax_core.DropVar):
+            return
+        self.env[var] = value
+
+    # -- walking -------------------------------------------------------
+    def lower_jaxpr(self, jaxpr, args, consts=()):
+        """Lowers a jaxpr inline with its invars bound to `args` (and its
+        constvars to `consts`); returns the values of its outvars."""
+        for v, c in zip(jaxpr.constvars, consts):
+            self.bind(v, c)
+        for v, a in zip(jaxpr.invars, args):
+            self.bind(v, a)
+        used = {v for e in jaxpr.eqns for v in e.invars
+                if isinstance(v, jax_core.Var)}
+        used.update(v for v in jaxpr.outvars if isinstance(v, jax_core.Var))
+        self.used.append(used)
+        try:
+            for eqn in jaxpr.eqns:
+                self.lower_eqn(eqn)
+            return [self.read(v) for v in jaxpr.outvars]
+        finally:
+            self.used.pop()
+
+    def is_used(self, var) -> bool:
+        """Whether the jaxpr being lowered reads `var`."""
+        return (not isinstance(var, jax_core.DropVar)
+                and bool(self.used) and var in self.used[-1])
+
+    def lower_closed(self, closed, args):
+        """Lowers a ClosedJaxpr inline; its constants must be scalars (or
+        arrays of one value)."""
+        consts = [self.const_array(c) for c in closed.consts]
+        return self.lower_jaxpr(closed.jaxpr, args, consts)
+
+    def const_array(self, c):
+        arr = np.asarray(c)
+        dtype = pk_dtype(arr.dtype, f"kernel `{self.kernel}`: captured constant",
+                         self.source)
+        if arr.shape == ():
+            return self.em.const(arr.item(), dtype)
+        flat = arr.reshape(-1)
+        if flat.size and np.all(flat == flat[0]):
+            from .emitter import literal, shape_text
+            return self.em.op(f"full {literal(flat[0].item(), dtype)} "
+                              f"{shape_text(arr.shape)}", dtype, arr.shape)
+        raise self.unsupported(
+            f"a captured constant array of shape {arr.shape} (pass it as an "
+            "input instead)")
+
+    def lower_eqn(self, eqn):
+        outer_eqn, outer_source = self.eqn, self.em.source
+        self.eqn = eqn
+        src = source_of(eqn)
+        if src is not None:
+            self.em.source = src
+        try:
+            name = eqn.primitive.name
+            rule = self.rules.get(name)
+            if rule is None:
+                raise self.unsupported(
+                    f"primitive `{name}` is not supported by pallas-rs", name)
+            outs = rule(self, eqn)
+            if outs is None:
+                outs = []
+            if not eqn.primitive.multiple_results and not isinstance(outs, list):
+                outs = [outs]
+            for var, val in zip(eqn.outvars, outs):
+                self.bind(var, val)
+        finally:
+            self.eqn = outer_eqn
+            self.em.source = outer_source
+
+
+def is_ref(x) -> bool:
+    return isinstance(x, Ref)
+
+
+def is_val(x) -> bool:
+    return isinstance(x, Val)

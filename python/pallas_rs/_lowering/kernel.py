@@ -1,0 +1,222 @@
+"""A `pallas_call` (its `GridMapping`, block mappings, index-map jaxprs and
+kernel jaxpr) lowered to one `.pk` kernel."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from jax._src.pallas import core as pallas_core
+
+from ..errors import UnsupportedError
+from .context import Ctx
+from .emitter import Ref, Val, shape_text
+from .rules import RULES
+
+
+@dataclasses.dataclass(frozen=True)
+class LoweredKernel:
+    """A kernel as `.pk` text, with where each text line came from."""
+    name: str
+    text: str
+    # .pk line number -> Python "file:line" of the equation it lowers.
+    sources: dict
+    # The kernel's Python definition ("kernel at file.py:12").
+    origin: str | None
+    num_prefetch: int
+    num_inputs: int
+    num_outputs: int
+
+    def source_of_line(self, line):
+        """The Python place behind a `.pk` line, or the nearest earlier
+        line that has one."""
+        if line is None:
+            return None
+        for n in range(int(line), 0, -1):
+            if n in self.sources:
+                return self.sources[n]
+        return None
+
+
+def _ident(s, fallback):
+    s = re.sub(r"[^A-Za-z0-9_]", "_", str(s or ""))
+    if not s or s[0].isdigit():
+        s = fallback + ("_" + s if s else "")
+    return s
+
+
+def _space(ctx, memory_space, default="vmem") -> str:
+    """The `.pk` memory space of a JAX memory space."""
+    name = str(memory_space).lower() if memory_space is not None else ""
+    name = name.rsplit(".", 1)[-1]
+    if name in ("", "none", "default", "vmem", "device"):
+        return default
+    if name in ("any", "hbm"):
+        return "any"
+    if name == "smem":
+        return "smem"
+    raise ctx.unsupported(f"memory space {memory_space}")
+
+
+def scratch_ref(ctx, aval):
+    """The element (`f32`, `sem`, `dma_sem`) and memory space of a scratch
+    ref's aval."""
+    inner = aval.inner_aval
+    dt = str(getattr(inner, "dtype", ""))
+    if "dma_sem" in dt:
+        return "dma_sem", None
+    if "sem" in dt:
+        return "sem", None
+    space = _space(ctx, getattr(aval, "memory_space", None))
+    if space == "any":
+        raise ctx.unsupported("a scratch buffer in the ANY memory space")
+    return ctx.dtype(inner, "scratch buffer"), space
+
+
+def _semantics(compiler_params, n):
+    sem = getattr(compiler_params, "dimension_semantics", None)
+    if sem is None:
+        return ["arbitrary"] * n
+    out = []
+    for s in sem:
+        s = str(s).lower()
+        out.append("parallel" if "parallel" in s else "arbitrary")
+    # The IR wants the parallel dimensions first; a parallel dimension after
+    # an arbitrary one runs in order, which a parallel dimension allows.
+    seen_arbitrary = False
+    for i, s in enumerate(out):
+        if s == "arbitrary":
+            seen_arbitrary = True
+        elif seen_arbitrary:
+            out[i] = "arbitrary"
+    return out
+
+
+def lower_pallas_call(params) -> LoweredKernel:
+    """Lowers the parameters of a `pallas_call` equation to a kernel."""
+    gm = params["grid_mapping"]
+    jaxpr = params["jaxpr"]
+    dbg = getattr(jaxpr, "debug_info", None)
+    func_name = getattr(dbg, "func_name", None) or "kernel"
+    name = _ident(params.get("name") or func_name.split(" ")[0], "kernel")
+    ctx = Ctx(name, RULES)
+    em = ctx.em
+    origin = getattr(dbg, "func_src_info", None)
+
+    if any(not isinstance(d, int) for d in gm.grid):
+        raise ctx.unsupported("a dynamic grid size")
+    if gm.vmapped_dims and False:
+        pass
+    if jaxpr.constvars:
+        raise ctx.unsupported("a kernel with captured constants")
+
+    arg_names = list(getattr(dbg, "arg_names", None) or [])
+    n_idx, n_in, n_out = gm.num_index_operands, gm.num_inputs, gm.num_outputs
+    n_scratch = len(gm.scratch_avals)
+    kinds = (["prefetch"] * n_idx + ["in"] * n_in + ["out"] * n_out
+             + ["scratch"] * n_scratch)
+    names, seen = [], set()
+    for i, kind in enumerate(kinds):
+        base = arg_names[i] if i < len(arg_names) else None
+        nm = _ident(base, f"{kind}{i}") if base else f"{kind}{i}"
+        if nm in seen:
+            nm = f"{nm}_{i}"
+        seen.add(nm)
+        names.append(nm)
+
+    semantics = _semantics(params.get("compiler_params"), len(gm.grid))
+    grid = ", ".join(f"{s} {int(n)}" for s, n in zip(semantics, gm.grid))
+    em.line(f"# lowered by pallas_rs from {origin or func_name}")
+    em.line(f"kernel {name} grid({grid}) {{")
+    em.depth += 1
+
+    refs = []
+    # Scalar prefetch: whole arrays in SMEM.
+    for i in range(n_idx):
+        aval = gm.index_map_avals[len(gm.grid) + i]
+        inner = getattr(aval, "inner_aval", aval)
+        dt = ctx.dtype(inner, f"scalar prefetch `{names[i]}`")
+        em.line(f"prefetch {names[i]}: {dt}{shape_text(inner.shape)} smem")
+        refs.append(Ref(em.fresh(), dt, tuple(inner.shape), "smem"))
+
+    for j, bm in enumerate(gm.block_mappings):
+        i = n_idx + j
+        kind = "in" if j < n_in else "out"
+        refs.append(_param(ctx, kind, names[i], bm, gm, n_idx))
+
+    for k, aval in enumerate(gm.scratch_avals):
+        i = n_idx + n_in + n_out + k
+        elem, space = scratch_ref(ctx, aval)
+        shape = tuple(aval.inner_aval.shape)
+        sp = f" {space}" if space else ""
+        em.line(f"scratch {names[i]}: {elem}{shape_text(shape)}{sp}")
+        refs.append(Ref(em.fresh(), elem, shape, space or "sem"))
+
+    aliases = dict(params.get("input_output_aliases") or ())
+    for a_in, a_out in sorted(aliases.items()):
+        if a_in < n_idx:
+            raise ctx.unsupported("an output aliased to a scalar-prefetch "
+                                  "operand")
+        em.line(f"alias {a_in - n_idx} -> {a_out}")
+
+    body_args = [r.name for r in refs]
+    em.line(f"body({', '.join(body_args)}) {{")
+    em.depth += 1
+    ctx.lower_jaxpr(jaxpr, refs)
+    em.depth -= 1
+    em.line("}")
+    em.depth -= 1
+    em.line("}")
+    return LoweredKernel(name=name, text=em.text(), sources=dict(em.sources),
+                         origin=origin, num_prefetch=n_idx, num_inputs=n_in,
+                         num_outputs=n_out)
+
+
+def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:
+    em = ctx.em
+    if bm.transforms:
+        raise ctx.unsupported(
+            f"`{name}`: a BlockSpec with transforms {bm.transforms}")
+    arr = bm.array_aval
+    dt = ctx.dtype(arr, f"{'input' if kind == 'in' else 'output'} `{name}`")
+    shape = tuple(int(d) for d in arr.shape)
+    space = _space(ctx, bm.transformed_block_aval.memory_space)
+    head = f"{kind} {name}: {dt}{shape_text(shape)} {space}"
+    if space == "any":
+        em.line(head)
+        return Ref(em.fresh(), dt, shape, "any")
+    dims, view_shape = [], []
+    for d in bm.block_shape:
+        if d is None or isinstance(d, pallas_core.Squeezed):
+            dims.append("_")
+        elif isinstance(d, pallas_core.Blocked):
+            dims.append(str(int(d.block_size)))
+            view_shape.append(int(d.block_size))
+        else:
+            raise ctx.unsupported(
+                f"`{name}`: block dimension {d} ({type(d).__name__}); only "
+                "blocked and squeezed dimensions are supported")
+    grid_args = [Val(em.fresh(), "i32", ()) for _ in gm.grid]
+    pre_args = []
+    for i in range(n_idx):
+        aval = gm.index_map_avals[len(gm.grid) + i]
+        inner = getattr(aval, "inner_aval", aval)
+        pre_args.append(Ref(em.fresh(), ctx.dtype(inner), tuple(inner.shape),
+                            "smem"))
+    args = ", ".join(a.name for a in grid_args + pre_args)
+    em.line(f"{head} block[{', '.join(dims)}] map({args}) {{")
+    em.depth += 1
+    outs = ctx.lower_closed(bm.index_map_jaxpr, grid_args + pre_args)
+    idx = []
+    for o in outs:
+        if isinstance(o, Val) and o.dtype != "i32":
+            o = em.op(f"cast {o.name} to i32", "i32", ())
+        idx.append(o)
+    em.line("yield " + ", ".join(o.name for o in idx))
+    em.depth -= 1
+    em.line("}")
+    return Ref(em.fresh(), dt, tuple(view_shape), space)
+
+
+def lowering_error(e: Exception) -> bool:
+    return isinstance(e, UnsupportedError)
