@@ -105,10 +105,18 @@ def _key(params, backend):
             tuple(params["out_avals"]), backend)
 
 
-def lower(params) -> LoweredKernel:
-    """The `.pk` kernel of a `pallas_call` equation's parameters."""
+def num_dynamic(params) -> int:
+    """How many dynamic grid bounds lead the `pallas_call`'s operands."""
+    return int(getattr(params["grid_mapping"], "num_dynamic_grid_bounds", 0))
+
+
+def lower(params, dynamic_grid=None) -> LoweredKernel:
+    """The `.pk` kernel of a `pallas_call` equation's parameters (for a
+    dynamic grid, with its dimensions' sizes given; 1 where not)."""
     _count("lowerings")
-    lk = lower_pallas_call(params)
+    if dynamic_grid is None:
+        dynamic_grid = (1,) * num_dynamic(params)
+    lk = lower_pallas_call(params, tuple(dynamic_grid))
     problem = _native.check(lk.text)
     if problem is not None:
         raise LoweringError(
@@ -118,14 +126,15 @@ def lower(params) -> LoweredKernel:
     return lk
 
 
-def kernel_for(params, backend: BackendParams) -> Kernel:
-    """Lowers and compiles a `pallas_call` once per kernel and backend."""
-    key = _key(params, backend)
+def kernel_for(params, backend: BackendParams, dynamic_grid=()) -> Kernel:
+    """Lowers and compiles a `pallas_call` once per kernel, backend and
+    sizes of its dynamic grid dimensions."""
+    key = (_key(params, backend), tuple(dynamic_grid))
     with _cache_lock:
         k = _cache.get(key)
     if k is not None:
         return k
-    lk = lower(params)
+    lk = lower(params, dynamic_grid)
     options = backend.option_dict()
     try:
         compiled = _native.compile(lk.text, backend.backend, options)
@@ -181,19 +190,26 @@ def launch(k: Kernel, args) -> list:
         raise ValueError(e.args[0]) from None
 
 
-def _host_call(k: Kernel):
+def _host_call(params, backend: BackendParams):
+    """The host function of one `pallas_call`: operands in (dynamic grid
+    bounds first), outputs out. A kernel without a dynamic grid is
+    compiled now; one with a dynamic grid is compiled per grid size, when
+    the sizes arrive (and checked now, with size 1, so that an unsupported
+    primitive is reported before anything runs)."""
+    nd = num_dynamic(params)
+    k0 = kernel_for(params, backend, (1,) * nd)
+    out_avals = k0.out_avals
+
     def call(*args):
+        k = k0
+        if nd:
+            sizes = tuple(int(np.asarray(a)) for a in args[:nd])
+            k = kernel_for(params, backend, sizes)
+            args = args[nd:]
         outs = launch(k, args)
         return tuple(np.asarray(o, dtype=a.dtype).reshape(a.shape)
-                     for o, a in zip(outs, k.out_avals))
-    return call
-
-
-def _split_operands(params, args):
-    gm = params["grid_mapping"]
-    if gm.num_dynamic_grid_bounds if hasattr(gm, "num_dynamic_grid_bounds") else 0:
-        raise UnsupportedError("a pallas_call with dynamic grid bounds")
-    return args
+                     for o, a in zip(outs, out_avals))
+    return call, out_avals
 
 
 # -- hooks into the pallas_call primitive ---------------------------------------
@@ -205,18 +221,16 @@ _original_lowering = pallas_call_mod._pallas_call_lowering
 def _impl(*args, interpret, **params):
     if not isinstance(interpret, BackendParams):
         return _original_impl(*args, interpret=interpret, **params)
-    k = kernel_for(params, interpret)
-    outs = _host_call(k)(*_split_operands(params, args))
-    return [jax.numpy.asarray(o) for o in outs]
+    call, _ = _host_call(params, interpret)
+    return [jax.numpy.asarray(o) for o in call(*args)]
 
 
 def _lowering(ctx, *in_nodes, interpret, **params):
     if not isinstance(interpret, BackendParams):
         return _original_lowering(ctx, *in_nodes, interpret=interpret, **params)
-    k = kernel_for(params, interpret)
+    call, out_avals = _host_call(params, interpret)
     out_shapes = tuple(jax.ShapeDtypeStruct(a.shape, a.dtype)
-                       for a in k.out_avals)
-    call = _host_call(k)
+                       for a in out_avals)
 
     def run(*args):
         return list(jax.pure_callback(call, out_shapes, *args,

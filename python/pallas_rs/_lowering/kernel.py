@@ -92,8 +92,10 @@ def _semantics(compiler_params, n):
     return out
 
 
-def lower_pallas_call(params) -> LoweredKernel:
-    """Lowers the parameters of a `pallas_call` equation to a kernel."""
+def lower_pallas_call(params, dynamic_grid=()) -> LoweredKernel:
+    """Lowers the parameters of a `pallas_call` equation to a kernel.
+    `dynamic_grid` gives the values of the grid's dynamic dimensions
+    (`DynamicGridDim`), in order: the kernel is lowered for those sizes."""
     gm = params["grid_mapping"]
     jaxpr = params["jaxpr"]
     dbg = getattr(jaxpr, "debug_info", None)
@@ -103,10 +105,16 @@ def lower_pallas_call(params) -> LoweredKernel:
     em = ctx.em
     origin = getattr(dbg, "func_src_info", None)
 
-    if any(not isinstance(d, int) for d in gm.grid):
-        raise ctx.unsupported("a dynamic grid size")
-    if gm.vmapped_dims and False:
-        pass
+    dynamic = list(dynamic_grid)
+    grid_sizes = []
+    for d in gm.grid:
+        if isinstance(d, int):
+            grid_sizes.append(int(d))
+        elif dynamic:
+            grid_sizes.append(max(0, int(dynamic.pop(0))))
+        else:
+            raise ctx.unsupported(f"a grid dimension {d} whose size is not "
+                                  "known")
     if jaxpr.constvars:
         raise ctx.unsupported("a kernel with captured constants")
 
@@ -125,7 +133,7 @@ def lower_pallas_call(params) -> LoweredKernel:
         names.append(nm)
 
     semantics = _semantics(params.get("compiler_params"), len(gm.grid))
-    grid = ", ".join(f"{s} {int(n)}" for s, n in zip(semantics, gm.grid))
+    grid = ", ".join(f"{s} {n}" for s, n in zip(semantics, grid_sizes))
     em.line(f"# lowered by pallas_rs from {origin or func_name}")
     em.line(f"kernel {name} grid({grid}) {{")
     em.depth += 1

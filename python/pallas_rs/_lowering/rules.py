@@ -646,3 +646,19 @@ def _semaphore_read(ctx, eqn):
     ref, transforms = _args(eqn, ctx)
     return ctx.em.op(f"semaphore_read {_sem_view(ctx, ref, transforms).text()}",
                      "i32", ())
+
+
+@rule("tile")
+def _tile(ctx, eqn):
+    """`jnp.tile`: the operand broadcast along a new leading axis per
+    dimension, then merged (`(r0, s0, r1, s1, ...)` to `(r0*s0, ...)`)."""
+    x = _val(ctx, eqn.invars[0])
+    reps = tuple(int(r) for r in eqn.params["reps"])
+    if all(r == 1 for r in reps):
+        return x
+    wide = tuple(n for r, s in zip(reps, x.shape) for n in (r, s))
+    dims = tuple(2 * i + 1 for i in range(len(x.shape)))
+    b = ctx.em.op(f"broadcast_in_dim {x.name} to {shape_text(wide)} dims "
+                  f"{shape_text(dims)}", x.dtype, wide)
+    out = _shape(_out(eqn))
+    return ctx.em.op(f"reshape {b.name} to {shape_text(out)}", x.dtype, out)
