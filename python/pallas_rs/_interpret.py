@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import logging
 import threading
 
 import jax
@@ -34,7 +35,7 @@ from jax._src.pallas import pallas_call as pallas_call_mod
 
 from . import _native
 from ._lowering import LoweredKernel, lower_pallas_call
-from .errors import KernelError, LoweringError, UnsupportedError
+from .errors import KernelError, LoweringError, PallasRsError, UnsupportedError
 
 # Options named as JAX's InterpretParams, then pallas-rs's own.
 SIM_OPTIONS = (
@@ -157,14 +158,35 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=()) -> Kernel:
 _last_fault = threading.local()
 
 
+class _QuietKernelErrors(logging.Filter):
+    """Drops JAX's log of a failed host callback when the failure is a
+    KernelError: the error itself reaches the caller, whole."""
+
+    def filter(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, PallasRsError)
+
+
+logging.getLogger("jax._src.callback").addFilter(_QuietKernelErrors())
+
+
 def _fault_to_error(k: Kernel, e) -> KernelError:
     message, details = e.args[0], (e.args[1] if len(e.args) > 1 else None)
     details = details if isinstance(details, dict) else {}
     line = details.get("line")
     source = k.lowered.source_of_line(line)
+    op = details.get("op") or ""
+    if source is None:
+        # Faults of the block pipeline name a parameter; its BlockSpec's
+        # index map is the Python place to look at.
+        for name, place in k.lowered.index_maps.items():
+            if f"`{name}`" in op or op.endswith(f" {name}"):
+                source = place
+                break
     text = message
     if source:
-        text += f"\n  in the kernel source at {source}"
+        where = "index map" if line is None else "kernel source"
+        text += f"\n  in the {where} at {source}"
     if line is not None:
         text += f" (.pk line {line}; see pallas_rs.to_pk)"
     return KernelError(

@@ -93,9 +93,11 @@ fn apply(cfg: SimConfig, key: &str, value: &Bound<'_, PyAny>) -> PyResult<SimCon
         "out_of_bounds_reads" => match text(value)?.as_str() {
             "raise" => cfg.out_of_bounds_reads(OutOfBoundsReads::Raise),
             "uninitialized" => cfg.out_of_bounds_reads(OutOfBoundsReads::Uninitialized),
-            other => return Err(bad_option(format!(
+            other => {
+                return Err(bad_option(format!(
                 "option `out_of_bounds_reads` is \"raise\" or \"uninitialized\", found {other:?}"
-            ))),
+            )))
+            }
         },
         "uninitialized_memory" => match text(value)?.as_str() {
             "nan" => cfg.uninitialized_memory(UninitializedMemory::Nan),

@@ -75,8 +75,21 @@ pub struct PendingDma {
     /// Semaphore slot it signals.
     pub sem: usize,
     bytes: i64,
-    /// Destination name, for errors.
+    /// Where it started, for errors.
+    pub started: DmaStarted,
+}
+
+/// Where a DMA started: its destination's name, the `dma_start`'s place in
+/// the kernel text and the grid point, so that a DMA never waited for is
+/// reported where it began.
+#[derive(Clone, Debug)]
+pub struct DmaStarted {
+    /// Destination ref name.
     pub dst_name: String,
+    /// Location of the `dma_start`.
+    pub loc: Option<pallas_ir::Loc>,
+    /// Grid point of the start (empty for a kernel without a grid).
+    pub point: Vec<usize>,
 }
 
 /// Counters one core keeps.
@@ -118,7 +131,7 @@ pub struct Core<'a> {
     /// DMAs not yet executed (on-wait mode).
     pub pending: Vec<PendingDma>,
     /// Started DMAs not yet waited, by semaphore slot (eager mode).
-    pub unwaited: Vec<(usize, String)>,
+    pub unwaited: Vec<(usize, DmaStarted)>,
     /// What this core counted.
     pub counters: Counters,
     /// Scratch space for block rectangles (no allocation per copy).
@@ -1166,6 +1179,11 @@ impl<'a> Core<'a> {
         self.counters.dmas += 1;
         self.counters.dma_bytes += bytes as u64;
         let dst_name = self.ref_name(did);
+        let started = DmaStarted {
+            dst_name: dst_name.clone(),
+            loc: self.op.and_then(|i| self.sh.vk.kernel().inst_loc(i)),
+            point: self.point.clone(),
+        };
         if self.sh.races.is_some() {
             let soffs = sreg.offsets(&self.ref_shape_of(sid));
             let doffs = dreg.offsets(&self.ref_shape_of(did));
@@ -1193,14 +1211,14 @@ impl<'a> Core<'a> {
             DmaExecutionMode::Eager => {
                 self.copy_dma(sid, &sreg, did, &dreg);
                 self.sh.sems.signal(self.id, slot, bytes, None);
-                self.unwaited.push((slot, dst_name));
+                self.unwaited.push((slot, started));
             }
             DmaExecutionMode::OnWait => self.pending.push(PendingDma {
                 src: (sid, sreg),
                 dst: (did, dreg),
                 sem: slot,
                 bytes,
-                dst_name,
+                started,
             }),
         }
         Ok(())

@@ -323,11 +323,22 @@ impl CompiledSim {
                     kind,
                 })
             };
-            if let Some(dst) = pending.into_iter().next() {
-                return Err(self.fault(end(SimErrorKind::DmaNotWaited { dst })));
+            // A DMA never waited for is reported where it started.
+            let never_waited = |s: interp::DmaStarted| {
+                Box::new(SimError {
+                    kernel: k.name.clone(),
+                    core: c,
+                    grid_point: (!k.grid.is_empty()).then_some(s.point),
+                    op: "op `dma_start`".into(),
+                    loc: s.loc,
+                    kind: SimErrorKind::DmaNotWaited { dst: s.dst_name },
+                })
+            };
+            if let Some(s) = pending.into_iter().next() {
+                return Err(self.fault(never_waited(s)));
             }
-            if let Some((_, dst)) = unwaited.into_iter().next() {
-                return Err(self.fault(end(SimErrorKind::DmaNotWaited { dst })));
+            if let Some((_, s)) = unwaited.into_iter().next() {
+                return Err(self.fault(never_waited(s)));
             }
             let st = sems.lock();
             for (i, p) in k.params.iter().enumerate() {
@@ -391,8 +402,8 @@ impl CompiledSim {
 type CoreResult = Result<
     (
         Counters,
-        Vec<(usize, String)>,
-        Vec<String>,
+        Vec<(usize, interp::DmaStarted)>,
+        Vec<interp::DmaStarted>,
         Vec<trace::Event>,
     ),
     Box<SimError>,
@@ -403,7 +414,7 @@ fn run_core(sh: &Shared, id: usize, work: &CoreWork) -> CoreResult {
     let r = core.run_grid(work);
     sh.sems.finish(id);
     r?;
-    let pending = core.pending.iter().map(|p| p.dst_name.clone()).collect();
+    let pending = core.pending.iter().map(|p| p.started.clone()).collect();
     let events = std::mem::take(&mut core.events);
     Ok((core.counters, core.unwaited, pending, events))
 }

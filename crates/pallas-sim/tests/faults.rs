@@ -222,7 +222,10 @@ fn dma_kernel(wait: bool) -> String {
 fn missing_dma_wait_under_on_wait() {
     let cfg = SimConfig::default().dma_execution_mode(DmaExecutionMode::OnWait);
     let e = run(&dma_kernel(false), cfg.clone(), &[f32s(8, 3.0)]).unwrap_err();
-    assert_eq!(e.op, "end of kernel");
+    // Reported where the DMA started.
+    assert_eq!(e.op, "op `dma_start`");
+    assert_eq!(e.loc.map(|l| (l.line, l.col)), Some((7, 5)));
+    assert_eq!(e.grid_point, None);
     assert_eq!(e.kind, SimErrorKind::DmaNotWaited { dst: "buf".into() });
     let ok = run(&dma_kernel(true), cfg, &[f32s(8, 3.0)]).unwrap();
     assert_eq!(ok.outputs[0], f32s(8, 3.0));
@@ -234,6 +237,8 @@ fn missing_dma_wait_under_on_wait() {
 fn missing_dma_wait_under_eager() {
     let e = run(&dma_kernel(false), SimConfig::default(), &[f32s(8, 3.0)]).unwrap_err();
     assert_eq!(e.kind, SimErrorKind::DmaNotWaited { dst: "buf".into() });
+    assert_eq!(e.op, "op `dma_start`");
+    assert_eq!(e.loc.map(|l| (l.line, l.col)), Some((7, 5)));
 }
 
 fn semaphore_kernel(signal: i32, wait: i32) -> String {

@@ -26,6 +26,8 @@ class LoweredKernel:
     num_prefetch: int
     num_inputs: int
     num_outputs: int
+    # Parameter name -> Python place of its BlockSpec's index map.
+    index_maps: dict = dataclasses.field(default_factory=dict)
 
     def source_of_line(self, line):
         """The Python place behind a `.pk` line, or the nearest earlier
@@ -147,10 +149,16 @@ def lower_pallas_call(params, dynamic_grid=()) -> LoweredKernel:
         em.line(f"prefetch {names[i]}: {dt}{shape_text(inner.shape)} smem")
         refs.append(Ref(em.fresh(), dt, tuple(inner.shape), "smem"))
 
+    index_maps = {}
     for j, bm in enumerate(gm.block_mappings):
         i = n_idx + j
         kind = "in" if j < n_in else "out"
         refs.append(_param(ctx, kind, names[i], bm, gm, n_idx))
+        src = getattr(getattr(bm.index_map_jaxpr.jaxpr, "debug_info", None),
+                      "func_src_info", None)
+        if src:
+            # "<lambda> at /path/file.py:12" -> "/path/file.py:12"
+            index_maps[names[i]] = src.split(" at ", 1)[-1]
 
     for k, aval in enumerate(gm.scratch_avals):
         i = n_idx + n_in + n_out + k
@@ -177,7 +185,7 @@ def lower_pallas_call(params, dynamic_grid=()) -> LoweredKernel:
     em.line("}")
     return LoweredKernel(name=name, text=em.text(), sources=dict(em.sources),
                          origin=origin, num_prefetch=n_idx, num_inputs=n_in,
-                         num_outputs=n_out)
+                         num_outputs=n_out, index_maps=index_maps)
 
 
 def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:

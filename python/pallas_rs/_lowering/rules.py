@@ -592,7 +592,10 @@ def _dma_parts(ctx, eqn):
 
 
 def _at(ctx, tref):
-    return view(ctx, ctx.read(tref.ref), tref.transforms)
+    """The view of a DMA operand: a ref, or a ref with transforms."""
+    if hasattr(tref, "transforms"):
+        return view(ctx, ctx.read(tref.ref), tref.transforms)
+    return view(ctx, ctx.read(tref), ())
 
 
 @rule("dma_start")
