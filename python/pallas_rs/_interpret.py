@@ -144,6 +144,9 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=()) -> Kernel:
             f"{e.args[0]} (kernel defined at {lk.origin})") from None
     except _native.InvalidKernel as e:
         raise LoweringError(f"{e.args[0]}\n--- kernel text ---\n{lk.text}") from None
+    except _native.Fault as e:
+        # Found before running: the TPU target's block and VMEM checks.
+        raise _fault_to_error(Kernel(lk, None, ()), e) from None
     _count("compilations")
     k = Kernel(lk, compiled, tuple(params["out_avals"]))
     with _cache_lock:
@@ -180,7 +183,8 @@ def _fault_to_error(k: Kernel, e) -> KernelError:
         # Faults of the block pipeline name a parameter; its BlockSpec's
         # index map is the Python place to look at.
         for name, place in k.lowered.index_maps.items():
-            if f"`{name}`" in op or op.endswith(f" {name}"):
+            if (f"`{name}`" in op or op.endswith(f" {name}")
+                    or (op == "compile" and f"`{name}`" in message)):
                 source = place
                 break
     text = message

@@ -32,6 +32,8 @@ class Ctx:
         self.env: dict = {}
         self.rules = rules
         self.eqn = None
+        # "kernel at file.py:12": named when no equation's line is known.
+        self.origin: str | None = None
         # The variables each jaxpr being lowered reads (innermost last).
         self.used: list[set] = []
         # i32 values that are a bool converted (a `pl.when` condition).
@@ -40,7 +42,13 @@ class Ctx:
     # -- errors --------------------------------------------------------
     @property
     def source(self) -> str | None:
-        return self.em.source
+        """The Python place being lowered: the equation's line, else the
+        kernel's definition."""
+        if self.em.source is not None:
+            return self.em.source
+        if self.origin and " at " in self.origin:
+            return self.origin.split(" at ", 1)[1]
+        return None
 
     def unsupported(self, what: str, primitive: str | None = None):
         primitive = primitive or (self.eqn.primitive.name if self.eqn else None)

@@ -106,6 +106,7 @@ def lower_pallas_call(params, dynamic_grid=()) -> LoweredKernel:
     ctx = Ctx(name, RULES)
     em = ctx.em
     origin = getattr(dbg, "func_src_info", None)
+    ctx.origin = origin
 
     dynamic = list(dynamic_grid)
     grid_sizes = []

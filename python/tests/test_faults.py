@@ -1,0 +1,133 @@
+"""Kernel faults from Python: each a `KernelError` naming the Python line
+of the kernel that caused it, eagerly and under `jax.jit`."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.experimental import pallas as pl
+from jax.experimental.pallas import tpu as pltpu
+
+import pallas_rs
+
+
+def _line_of(fn, marker):
+    """The line number of `marker` in this file (so the test does not
+    depend on line numbers typed by hand)."""
+    import inspect
+    src, start = inspect.getsourcelines(fn)
+    for i, text in enumerate(src):
+        if marker in text:
+            return start + i
+    raise AssertionError(marker)
+
+
+def index_map_past_the_array(x):
+    def kernel(x_ref, o_ref):
+        o_ref[...] = x_ref[...] * 2
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype), grid=(8,),
+        in_specs=[pl.BlockSpec((128,), lambda i: (i + 1,))],  # MARK-MAP
+        out_specs=pl.BlockSpec((128,), lambda i: (i,)))(x)
+
+
+def two_cores_one_block(x):
+    def kernel(x_ref, o_ref):
+        o_ref[...] = x_ref[...] + 1  # MARK-RACE
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct((128,), x.dtype), grid=(8,),
+        in_specs=[pl.BlockSpec((128,), lambda i: (i,))],
+        out_specs=pl.BlockSpec((128,), lambda i: (0,)),
+        compiler_params=pltpu.CompilerParams(
+            dimension_semantics=("parallel",)))(x)
+
+
+def missing_dma_wait(x):
+    def kernel(x_hbm, o_ref, buf, sem):
+        pltpu.make_async_copy(x_hbm, buf, sem).start()  # MARK-DMA
+        o_ref[...] = buf[...] * 2
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+        in_specs=[pl.BlockSpec(memory_space=pl.ANY)],
+        out_specs=pl.BlockSpec(memory_space=pltpu.VMEM),
+        scratch_shapes=[pltpu.VMEM(x.shape, x.dtype),
+                        pltpu.SemaphoreType.DMA(())])(x)
+
+
+def dynamic_slice_past_the_block(x):
+    def kernel(x_ref, o_ref):
+        i = pl.program_id(0)
+        o_ref[...] = x_ref[pl.ds(i * 64, 128)]  # MARK-OOB
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct((128,), x.dtype), grid=(4,),
+        in_specs=[pl.BlockSpec((256,), lambda i: (0,))],
+        out_specs=pl.BlockSpec((128,), lambda i: (0,)))(x)
+
+
+X = np.arange(1024, dtype=np.float32)
+
+CASES = [
+    # (kernel fn, input, options, kind, marker, grid point, message part)
+    (index_map_past_the_array, X, {}, "block_index_out_of_range", "MARK-MAP",
+     (7,), "index map of `x_ref` gives block index 8 on dimension 0, but "
+     "the array has 8 blocks there"),
+    # Either core may be the one that sees the race (they run on threads);
+    # the report names both sides' last grid points, [3] and [7].
+    (two_cores_one_block, X, dict(detect_races=True, num_cores_or_threads=2),
+     "race", "MARK-RACE", {(3,), (7,)}, "data race on `o_ref` element 0"),
+    (missing_dma_wait, X[:128], {}, "dma_not_waited", "MARK-DMA", None,
+     "DMA into `buf` started and never waited for"),
+    (missing_dma_wait, X[:128], dict(dma_execution_mode="on_wait"),
+     "dma_not_waited", "MARK-DMA", None,
+     "DMA into `buf` started and never waited for"),
+    (dynamic_slice_past_the_block, X[:256], {}, "out_of_bounds", "MARK-OOB",
+     (3,), "out-of-bounds read of `x_ref`: index 319 on dimension 0, which "
+     "has 256 elements"),
+]
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0].__name__}-{c[3]}"
+                         + ("-" + "-".join(c[2]) if c[2] else ""))
+def test_fault_names_the_python_line(case, jit):
+    fn, x, options, kind, marker, point, part = case
+    line = _line_of(fn, marker)
+    with pytest.raises(pallas_rs.KernelError) as info:
+        with pallas_rs.interpret("sim", **options):
+            np.asarray((jax.jit(fn) if jit else fn)(x))
+    e = info.value
+    assert isinstance(e, RuntimeError)
+    assert e.kind == kind
+    if isinstance(point, set):
+        assert e.grid_point in point
+        assert all(f"grid point [{p[0]}]" in str(e) for p in point), str(e)
+    else:
+        assert e.grid_point == point
+    assert e.backend == "sim"
+    assert part in str(e)
+    assert e.source == f"{__file__}:{line}", str(e)
+    assert f"{__file__}:{line}" in str(e)
+
+
+def test_fault_on_the_fast_mode_is_an_error_not_data():
+    """pallas-cpu does not simulate, but an out-of-bounds slice is still an
+    error (never wrong data)."""
+    with pytest.raises(pallas_rs.KernelError):
+        with pallas_rs.interpret("cpu"):
+            np.asarray(jax.jit(dynamic_slice_past_the_block)(X[:256]))
+
+
+def test_clean_kernel_after_a_fault_runs():
+    """A fault leaves nothing behind: the next launch runs normally."""
+    with pytest.raises(pallas_rs.KernelError):
+        with pallas_rs.interpret("sim"):
+            np.asarray(index_map_past_the_array(X))
+    x = np.ones(128, np.float32)
+
+    def ok(x):
+        def kernel(x_ref, o_ref):
+            o_ref[...] = x_ref[...] + 1
+        return pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct(
+            x.shape, x.dtype))(x)
+    with pallas_rs.interpret("sim"):
+        np.testing.assert_array_equal(np.asarray(ok(x)), x + 1)

@@ -1,0 +1,207 @@
+"""The front end itself: caching under jit, transformations (vmap, grad of
+a custom_vjp), to_pk, unsupported primitives, options, the decorator."""
+
+import functools
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.experimental import pallas as pl
+from jax.experimental.pallas import tpu as pltpu
+
+import pallas_rs
+from pallas_rs import _native
+
+import corpus
+
+
+def double(x):
+    def kernel(x_ref, o_ref):
+        o_ref[...] = x_ref[...] * 2
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+        grid=(x.shape[0] // 8,),
+        in_specs=[pl.BlockSpec((8, x.shape[1]), lambda i: (i, 0))],
+        out_specs=pl.BlockSpec((8, x.shape[1]), lambda i: (i, 0)))(x)
+
+
+def test_second_jit_call_lowers_and_compiles_nothing():
+    x = np.arange(16 * 128, dtype=np.float32).reshape(16, 128)
+    f = jax.jit(double)
+    with pallas_rs.interpret("sim"):
+        first = np.asarray(f(x))
+        before = pallas_rs.stats()
+        second = np.asarray(f(x))
+        after = pallas_rs.stats()
+    np.testing.assert_array_equal(first, x * 2)
+    np.testing.assert_array_equal(second, first)
+    assert after["lowerings"] == before["lowerings"]
+    assert after["compilations"] == before["compilations"]
+    assert after["launches"] == before["launches"] + 1
+
+
+def test_jitted_outside_the_context_runs_inside_it():
+    """The backend is part of JAX's jit key: a function jitted (and run)
+    elsewhere is traced again inside the context, and runs on pallas-rs."""
+    x = np.ones((8, 128), np.float32)
+    f = jax.jit(double)
+    with pltpu.force_tpu_interpret_mode(pltpu.InterpretParams()):
+        np.asarray(f(x))
+    before = pallas_rs.stats()["launches"]
+    with pallas_rs.interpret("cpu"):
+        np.testing.assert_array_equal(np.asarray(f(x)), x * 2)
+    assert pallas_rs.stats()["launches"] == before + 1
+
+
+def test_vmap_adds_a_grid_dimension():
+    xs = np.random.default_rng(0).uniform(-1, 1, (3, 16, 128)).astype(np.float32)
+    with pallas_rs.interpret("sim"):
+        got = np.asarray(jax.jit(jax.vmap(double))(xs))
+    np.testing.assert_array_equal(got, xs * 2)
+
+
+@jax.custom_vjp
+def scaled_sin(x):
+    return corpus.seed(x, jnp.zeros_like(x), block=(8, 128))
+
+
+def _fwd(x):
+    return scaled_sin(x), x
+
+
+def _bwd(x, g):
+    # d/dx sin(2x) = 2 cos(2x), with the cosine from a kernel too.
+    def kernel(x_ref, g_ref, o_ref):
+        o_ref[...] = g_ref[...] * 2 * jnp.cos(x_ref[...] * 2)
+    spec = pl.BlockSpec((8, 128), lambda i, j: (i, j))
+    dx = pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+        grid=(x.shape[0] // 8, x.shape[1] // 128),
+        in_specs=[spec, spec], out_specs=spec)(x, g)
+    return (dx,)
+
+
+scaled_sin.defvjp(_fwd, _bwd)
+
+
+def test_grad_of_a_custom_vjp_runs_both_kernels():
+    x = np.random.default_rng(1).uniform(-1, 1, (16, 256)).astype(np.float32)
+    with pallas_rs.interpret("sim"):
+        g = np.asarray(jax.jit(jax.grad(lambda x: scaled_sin(x).sum()))(x))
+    want = 2 * np.cos(2 * x.astype(np.float64))
+    np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-6)
+
+
+def test_to_pk_gives_valid_text_the_cli_can_run():
+    fn, args = corpus.case("matmul")
+    text = pallas_rs.to_pk(fn, *args)
+    assert text.startswith("# lowered by pallas_rs from kernel at ")
+    assert "grid(parallel 2, parallel 2, arbitrary 4)" in text
+    assert "scratch acc_ref: f32[32, 32] vmem" in text
+    assert _native.check(text) is None
+    k = _native.compile(text, "sim", {})
+    (out,) = k.launch(list(args))
+    np.testing.assert_allclose(out, args[0] @ args[1], rtol=1e-5, atol=1e-5)
+
+
+def test_to_pk_of_a_function_without_kernels():
+    with pytest.raises(ValueError, match="launches no pallas_call"):
+        pallas_rs.to_pk(lambda x: x + 1, np.ones(3, np.float32))
+
+
+def atan2_kernel(x):
+    def kernel(x_ref, o_ref):
+        o_ref[...] = jnp.arctan2(x_ref[...], 1.0)  # MARK
+    return pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct(
+        x.shape, x.dtype))(x)
+
+
+def test_unsupported_primitive_names_it_and_the_line_before_running():
+    src, start = inspect.getsourcelines(atan2_kernel)
+    line = start + next(i for i, t in enumerate(src) if "MARK" in t)
+    before = pallas_rs.stats()["launches"]
+    with pytest.raises(pallas_rs.UnsupportedError) as info:
+        with pallas_rs.interpret("sim"):
+            jax.jit(atan2_kernel)(np.ones(8, np.float32))
+    assert info.value.primitive == "atan2"
+    assert "primitive `atan2` is not supported" in str(info.value)
+    assert f"{__file__}:{line}" in str(info.value)
+    assert pallas_rs.stats()["launches"] == before
+
+
+def test_unsupported_dtype_is_named():
+    x = np.ones((8, 128), np.float16)
+    with pytest.raises(pallas_rs.UnsupportedError, match="float16"):
+        with pallas_rs.interpret("sim"):
+            jax.jit(double)(x)
+
+
+def test_options_are_checked():
+    with pytest.raises(TypeError, match="unknown option 'detect_race'"):
+        pallas_rs.interpret("sim", detect_race=True)
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        pallas_rs.interpret("tpu")
+    with pytest.raises(ValueError, match="configures the simulator"):
+        pallas_rs.interpret("cpu", detect_races=True)
+    with pytest.raises(ValueError, match="dma_execution_mode"):
+        with pallas_rs.interpret("sim", dma_execution_mode="later"):
+            jax.jit(double)(np.ones((8, 128), np.float32))
+
+
+def test_decorator_and_nesting():
+    x = np.ones((8, 128), np.float32)
+
+    @pallas_rs.interpret("sim")
+    def run(x):
+        return np.asarray(jax.jit(double)(x))
+
+    np.testing.assert_array_equal(run(x), x * 2)
+    with pallas_rs.interpret("cpu"):
+        with pallas_rs.interpret("sim", detect_races=True):
+            np.testing.assert_array_equal(np.asarray(double(x)), x * 2)
+        np.testing.assert_array_equal(np.asarray(double(x)), x * 2)
+
+
+def test_tpu_target_lint_from_python():
+    """`target_tpu` checks the (8, 128) tiling the real compiler wants."""
+    x = np.ones((16, 100), np.float32)
+
+    def bad(x):
+        def kernel(x_ref, o_ref):
+            o_ref[...] = x_ref[...]
+        spec = pl.BlockSpec((8, 50), lambda i, j: (i, j))
+        return pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct(
+            x.shape, x.dtype), grid=(2, 2), in_specs=[spec],
+            out_specs=spec)(x)
+
+    with pallas_rs.interpret("sim"):
+        np.testing.assert_array_equal(np.asarray(bad(x)), x)
+    with pytest.raises(pallas_rs.KernelError) as info:
+        with pallas_rs.interpret("sim", target_tpu=True):
+            np.asarray(bad(x))
+    assert info.value.kind == "tpu"
+
+
+def test_trace_is_written(tmp_path):
+    path = tmp_path / "trace.json"
+    with pallas_rs.interpret("sim", trace=str(path)):
+        np.asarray(double(np.ones((16, 128), np.float32)))
+    import json
+    events = json.loads(path.read_text())
+    assert events
+
+
+def test_integer_and_boolean_kernels():
+    def kernel(x_ref, m_ref, o_ref):
+        v = x_ref[...]
+        o_ref[...] = jnp.where(m_ref[...], (v << 2) ^ 5, -v // 3)
+    x = np.arange(-64, 64, dtype=np.int32)
+    m = (x % 3 == 0)
+    f = functools.partial(pl.pallas_call, kernel,
+                          out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype))
+    want = np.asarray(jax.jit(lambda x, m: jnp.where(m, (x << 2) ^ 5, -x // 3))(x, m))
+    for be in ("sim", "cpu"):
+        with pallas_rs.interpret(be):
+            np.testing.assert_array_equal(np.asarray(f()(x, m)), want)
