@@ -73,6 +73,17 @@ named_enum! {
         Sign => "sign",
         /// Bitwise or logical not.
         Not => "not",
+        /// `e^x - 1`, accurate near 0.
+        Expm1 => "expm1",
+        /// Round half to even (`jnp.round`).
+        RoundEven => "round_even",
+        /// The inverse error function (NaN outside [-1, 1], infinities at
+        /// the ends).
+        ErfInv => "erf_inv",
+        /// Number of set bits (integers).
+        PopulationCount => "population_count",
+        /// Number of leading zero bits (integers; 32 for 0).
+        Clz => "clz",
     }
 }
 
@@ -81,8 +92,18 @@ impl UnaryOp {
     pub fn float_only(self) -> bool {
         !matches!(
             self,
-            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Not
+            UnaryOp::Neg
+                | UnaryOp::Abs
+                | UnaryOp::Sign
+                | UnaryOp::Not
+                | UnaryOp::PopulationCount
+                | UnaryOp::Clz
         )
+    }
+
+    /// Whether the op is defined only on integers.
+    pub fn int_only(self) -> bool {
+        matches!(self, UnaryOp::PopulationCount | UnaryOp::Clz)
     }
 }
 
@@ -118,6 +139,9 @@ named_enum! {
         ShrLogical => "shr_logical",
         /// Arithmetic shift right.
         ShrArith => "shr_arith",
+        /// The angle of the point `(rhs, lhs)`: `atan2(y = lhs, x = rhs)`
+        /// (floats).
+        Atan2 => "atan2",
     }
 }
 

@@ -317,6 +317,18 @@ fn dtype_mismatch() {
 }
 
 #[test]
+fn integer_op_on_floats() {
+    assert_eq!(
+        body_error("    %one = const 1.0:f32\n    %b = population_count %one"),
+        "kernel `k`: op `population_count` at 12:5: operand: dtype f32 not supported, expected an integer"
+    );
+    assert_eq!(
+        body_error("    %one = const 1:i32\n    %b = atan2 %one, %one"),
+        "kernel `k`: op `atan2` at 12:5: operands: dtype i32 not supported, expected a float"
+    );
+}
+
+#[test]
 fn float_op_on_ints() {
     assert_eq!(
         body_error("    %one = const 1:i32\n    %b = sin %one"),

@@ -172,3 +172,71 @@ kernel huge_value grid(parallel 1) {
         }
     }
 }
+
+/// Every unary and binary op, on every dtype it is defined for, in both
+/// the elementwise and the general module: naga accepts the helpers.
+#[test]
+fn every_elementwise_op_generates_a_valid_module() {
+    use pallas_ir::{BinaryOp, DType, UnaryOp};
+    let mut lines = Vec::new();
+    let mut n = 0;
+    for d in [DType::F32, DType::I32, DType::U32, DType::Bool] {
+        for u in UnaryOp::ALL {
+            let ok = match u {
+                UnaryOp::Not => d.is_int() || d == DType::Bool,
+                _ if u.int_only() => d.is_int(),
+                _ if u.float_only() => d.is_float(),
+                _ => d.is_numeric(),
+            };
+            if ok {
+                lines.push(format!("    %u{n} = {} %v_{d}", u.name()));
+                lines.push(format!("    store %o_{d}[:], %u{n}"));
+                n += 1;
+            }
+        }
+        for b in BinaryOp::ALL {
+            let ok = if b.is_arithmetic() {
+                d.is_numeric()
+            } else if b.is_bitwise() {
+                d.is_int() || d == DType::Bool
+            } else if b.is_shift() {
+                d.is_int()
+            } else {
+                d.is_float()
+            };
+            if ok {
+                lines.push(format!("    %b{n} = {} %v_{d}, %v_{d}", b.name()));
+                lines.push(format!("    store %o_{d}[:], %b{n}"));
+                n += 1;
+            }
+        }
+    }
+    let dts = ["f32", "i32", "u32", "bool"];
+    for grid in ["grid(parallel 2)", "grid(arbitrary 2)"] {
+        let mut src = format!("kernel ops {grid} {{\n");
+        for d in dts {
+            src += &format!(
+                "  in x_{d}: {d}[64] vmem block[32] map(%m_{d}) {{\n    yield %m_{d}\n  }}\n"
+            );
+        }
+        for d in dts {
+            src += &format!(
+                "  out o_{d}: {d}[64] vmem block[32] map(%n_{d}) {{\n    yield %n_{d}\n  }}\n"
+            );
+        }
+        let args: Vec<String> = dts
+            .iter()
+            .map(|d| format!("%x_{d}"))
+            .chain(dts.iter().map(|d| format!("%o_{d}")))
+            .collect();
+        src += &format!("  body({}) {{\n", args.join(", "));
+        for d in dts {
+            src += &format!("    %v_{d} = load %x_{d}[:]\n");
+        }
+        src += &lines.join("\n");
+        src += "\n  }\n}\n";
+        let vk = pallas_ir::text::parse_and_validate(&src).unwrap_or_else(|e| panic!("{e}\n{src}"));
+        let s = generate(&vk, &Limits::default()).unwrap();
+        validate_wgsl(&s.source).unwrap_or_else(|e| panic!("{e}\n{}", s.source));
+    }
+}

@@ -60,7 +60,8 @@ _UNARY = {
     "log1p": "log1p", "sqrt": "sqrt", "rsqrt": "rsqrt", "sin": "sin",
     "cos": "cos", "tan": "tan", "tanh": "tanh", "logistic": "logistic",
     "erf": "erf", "floor": "floor", "ceil": "ceil", "sign": "sign",
-    "not": "not",
+    "not": "not", "expm1": "expm1", "erf_inv": "erf_inv",
+    "population_count": "population_count", "clz": "clz",
 }
 
 _BINARY = {
@@ -68,7 +69,7 @@ _BINARY = {
     "rem": "rem", "pow": "pow", "max": "max", "min": "min", "and": "and",
     "or": "or", "xor": "xor", "shift_left": "shl",
     "shift_right_logical": "shr_logical",
-    "shift_right_arithmetic": "shr_arith",
+    "shift_right_arithmetic": "shr_arith", "atan2": "atan2",
 }
 
 _COMPARE = {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt",
@@ -116,13 +117,11 @@ for _n in _COMPARE:
 
 @rule("round")
 def _round(ctx, eqn):
+    # lax.RoundingMethod: 0 away from zero, 1 to nearest even (jnp.round).
     method = eqn.params.get("rounding_method")
-    if method is not None and int(method) != 0:
-        raise ctx.unsupported(
-            "`round` to nearest even (jnp.round); only lax.round's "
-            "AWAY_FROM_ZERO is supported")
+    op = "round_even" if method is not None and int(method) == 1 else "round"
     x = _val(ctx, eqn.invars[0])
-    return ctx.em.op(f"round {x.name}", x.dtype, x.shape)
+    return ctx.em.op(f"{op} {x.name}", x.dtype, x.shape)
 
 
 @rule("square")

@@ -255,7 +255,11 @@ impl Tensor {
 /// `erf` to f32 accuracy, computed in f64 (a Taylor series near 0, the
 /// asymptotic expansion of `erfc` in the tails).
 pub fn erf(x: f32) -> f32 {
-    let x = x as f64;
+    erf_f64(x as f64) as f32
+}
+
+/// The error function in f64 (to about 1e-16 below 3, 1e-10 past it).
+fn erf_f64(x: f64) -> f64 {
     let a = x.abs();
     let r = if a < 3.0 {
         let mut term = a;
@@ -278,7 +282,54 @@ pub fn erf(x: f32) -> f32 {
     } else {
         1.0
     };
-    (if x < 0.0 { -r } else { r }) as f32
+    if x < 0.0 {
+        -r
+    } else {
+        r
+    }
+}
+
+/// The inverse error function in f32 arithmetic, as XLA computes it for
+/// f32: Giles' single-precision polynomials in `w = -log1p(-y^2)`, NaN
+/// outside [-1, 1], infinities at the ends.
+pub fn erf_inv(y: f32) -> f32 {
+    if y.is_nan() || y.abs() > 1.0 {
+        return f32::NAN;
+    }
+    if y.abs() == 1.0 {
+        return y * f32::INFINITY;
+    }
+    let w = -(-y * y).ln_1p();
+    let p = if w < 5.0 {
+        let w = w - 2.5;
+        [
+            3.432_739_4e-7,
+            -3.523_387_7e-6,
+            -4.391_506_5e-6,
+            0.000_218_580_87,
+            -0.001_253_725,
+            -0.004_177_681_6,
+            0.246_640_73,
+            1.501_409_4,
+        ]
+        .iter()
+        .fold(2.810_226_4e-8_f32, |p, &c| c + p * w)
+    } else {
+        let w = w.sqrt() - 3.0;
+        [
+            0.000_100_950_56,
+            0.001_349_343_2,
+            -0.003_673_428_4,
+            0.005_739_507_7,
+            -0.007_622_461,
+            0.009_438_870_5,
+            1.001_674_1,
+            2.832_976_8,
+        ]
+        .iter()
+        .fold(-0.000_200_214_26_f32, |p, &c| c + p * w)
+    };
+    p * y
 }
 
 fn unary_f32(op: UnaryOp, x: f32) -> f32 {
@@ -308,6 +359,11 @@ fn unary_f32(op: UnaryOp, x: f32) -> f32 {
             }
         }
         UnaryOp::Not => x,
+        UnaryOp::Expm1 => x.exp_m1(),
+        UnaryOp::RoundEven => x.round_ties_even(),
+        UnaryOp::ErfInv => erf_inv(x),
+        // Integer-only ops; the validator keeps them off floats.
+        UnaryOp::PopulationCount | UnaryOp::Clz => f32::NAN,
     }
 }
 
@@ -328,6 +384,8 @@ pub fn unary(op: UnaryOp, x: &Data, out: &mut Data) {
                 UnaryOp::Neg => v.wrapping_neg(),
                 UnaryOp::Abs => v.wrapping_abs(),
                 UnaryOp::Sign => v.signum(),
+                UnaryOp::PopulationCount => v.count_ones() as i32,
+                UnaryOp::Clz => v.leading_zeros() as i32,
                 _ => !v,
             }));
         }
@@ -337,6 +395,8 @@ pub fn unary(op: UnaryOp, x: &Data, out: &mut Data) {
                 UnaryOp::Neg => v.wrapping_neg(),
                 UnaryOp::Abs => v,
                 UnaryOp::Sign => (v != 0) as u32,
+                UnaryOp::PopulationCount => v.count_ones(),
+                UnaryOp::Clz => v.leading_zeros(),
                 _ => !v,
             }));
         }
@@ -426,6 +486,7 @@ pub fn bin_f32(op: BinaryOp, a: f32, b: f32) -> f32 {
         BinaryOp::Div => a / b,
         BinaryOp::Rem => a % b,
         BinaryOp::Pow => a.powf(b),
+        BinaryOp::Atan2 => a.atan2(b),
         BinaryOp::Max => fmax(a, b),
         BinaryOp::Min => fmin(a, b),
         _ => f32::NAN,
@@ -450,7 +511,7 @@ pub fn bin_i32(op: BinaryOp, a: i32, b: i32) -> i32 {
         BinaryOp::Shl => a.checked_shl(sh).unwrap_or(0),
         BinaryOp::ShrLogical => (a as u32).checked_shr(sh).unwrap_or(0) as i32,
         BinaryOp::ShrArith => a.checked_shr(sh).unwrap_or(if a < 0 { -1 } else { 0 }),
-        BinaryOp::Pow => 0,
+        BinaryOp::Pow | BinaryOp::Atan2 => 0,
     }
 }
 
@@ -475,7 +536,7 @@ pub fn bin_u32(op: BinaryOp, a: u32, b: u32) -> u32 {
                 .checked_shr(b)
                 .unwrap_or(if (a as i32) < 0 { -1 } else { 0 }) as u32
         }
-        BinaryOp::Pow => 0,
+        BinaryOp::Pow | BinaryOp::Atan2 => 0,
     }
 }
 

@@ -376,11 +376,13 @@ impl Validator<'_> {
                 let (d, s) = self.val(*x, "operand")?;
                 let ok = match u {
                     UnaryOp::Not => d.is_int() || d == DType::Bool,
+                    _ if u.int_only() => d.is_int(),
                     _ if u.float_only() => d.is_float(),
                     _ => d.is_numeric(),
                 };
                 let expected = match u {
                     UnaryOp::Not => "an integer or bool",
+                    _ if u.int_only() => "an integer",
                     _ if u.float_only() => "a float",
                     _ => "a numeric dtype",
                 };
@@ -398,7 +400,7 @@ impl Validator<'_> {
                 } else if b.is_shift() {
                     (dx.is_int(), "an integer")
                 } else {
-                    debug_assert_eq!(*b, BinaryOp::Pow);
+                    debug_assert!(matches!(b, BinaryOp::Pow | BinaryOp::Atan2));
                     (dx.is_float(), "a float")
                 };
                 self.need_dtype("operands", dx, ok, expected)?;

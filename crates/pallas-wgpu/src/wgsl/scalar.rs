@@ -67,8 +67,12 @@ impl Helpers {
         self.0.insert(name);
         match name {
             "max_f32" | "min_f32" | "sign_f32" | "cast_f32_i32" | "cast_f32_u32" | "pow_f32"
-            | "gt_nan_f32" | "lt_nan_f32" => {
+            | "gt_nan_f32" | "lt_nan_f32" | "erfinv_f32" => {
                 self.0.insert("is_nan");
+            }
+            "atan2_f32" => {
+                self.0.insert("is_nan");
+                self.0.insert("atan_pos_f32");
             }
             _ => {}
         }
@@ -95,6 +99,10 @@ fn helper_source(name: &str) -> &'static str {
         "tanh_f32" => "fn tanh_f32(x: f32) -> f32 { return tanh(clamp(x, -16.0f, 16.0f)); }\n",
         "erf_f32" => "fn erf_f32(x: f32) -> f32 {\n  let a = abs(x);\n  if (a > 4.0f) { return sign(x); }\n  if (a < 0.5f) {\n    let z = x * x;\n    return x * (1.1283791671f + z * (-0.3761263890f + z * (0.1128379167f + z * (-0.0268661706f + z * (0.0052239776f + z * (-0.0008548327f))))));\n  }\n  let t = 1.0f / (1.0f + 0.5f * a);\n  let y = t * exp(-a * a - 1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f)))))))));\n  return select(y - 1.0f, 1.0f - y, x >= 0.0f);\n}\n",
         "pow_f32" => "fn pow_f32(a: f32, b: f32) -> f32 {\n  if (b == 0.0f) { return 1.0f; }\n  if (a == 1.0f) { return 1.0f; }\n  if (is_nan(a) || is_nan(b)) { return bitcast<f32>(0x7fc00000u); }\n  if (a < 0.0f) {\n    if (b != floor(b)) { return bitcast<f32>(0x7fc00000u); }\n    let r = pow(-a, b);\n    let odd = abs(b) < 16777216.0f && (i32(abs(b)) & 1) == 1;\n    return select(r, -r, odd);\n  }\n  if (a == 0.0f) { return select(0.0f, bitcast<f32>(0x7f800000u), b < 0.0f); }\n  return pow(a, b);\n}\n",
+        "expm1_f32" => "fn expm1_f32(x: f32) -> f32 {\n  if (x == 0.0f) { return x; }\n  if (abs(x) < 0.5f) {\n    var p = 2.7557319e-6f;\n    p = 2.4801587e-5f + p * x; p = 1.9841270e-4f + p * x; p = 1.3888889e-3f + p * x;\n    p = 8.3333333e-3f + p * x; p = 4.1666667e-2f + p * x; p = 1.6666667e-1f + p * x;\n    p = 0.5f + p * x;\n    return x + x * x * p;\n  }\n  return exp(x) - 1.0f;\n}\n",
+        "atan_pos_f32" => "fn atan_pos_f32(t: f32) -> f32 {\n  var x = t;\n  var base = 0.0f;\n  if (x > 2.4142135f) { base = 1.5707964f; x = -1.0f / x; } else if (x > 0.41421357f) { base = 0.78539819f; x = (x - 1.0f) / (x + 1.0f); }\n  let z = x * x;\n  return base + ((((8.05374449538e-2f * z - 1.38776856032e-1f) * z + 1.99777106478e-1f) * z - 3.33329491539e-1f) * z * x + x);\n}\n",
+        "atan2_f32" => "fn atan2_f32(y: f32, x: f32) -> f32 {\n  if (is_nan(x) || is_nan(y)) { return bitcast<f32>(0x7fc00000u); }\n  let ys = select(1.0f, -1.0f, (bitcast<u32>(y) & 0x80000000u) != 0u);\n  let xneg = (bitcast<u32>(x) & 0x80000000u) != 0u;\n  let pi = 3.1415927f;\n  let inf = bitcast<f32>(0x7f800000u);\n  let ay = abs(y);\n  let ax = abs(x);\n  if (ay == 0.0f) { return select(y, ys * pi, xneg); }\n  if (ax == inf) {\n    if (ay == inf) { return ys * select(0.78539819f, 2.3561945f, xneg); }\n    return select(ys * 0.0f, ys * pi, xneg);\n  }\n  if (ax == 0.0f || ay == inf) { return ys * 1.5707964f; }\n  var a: f32;\n  if (ay <= ax) { a = atan_pos_f32(ay / ax); } else { a = 1.5707964f - atan_pos_f32(ax / ay); }\n  return ys * select(a, pi - a, xneg);\n}\n",
+        "erfinv_f32" => "fn erfinv_f32(y: f32) -> f32 {\n  if (abs(y) > 1.0f || is_nan(y)) { return bitcast<f32>(0x7fc00000u); }\n  if (abs(y) == 1.0f) { return y * bitcast<f32>(0x7f800000u); }\n  var w = -log((1.0f - y) * (1.0f + y));\n  var p: f32;\n  if (w < 5.0f) {\n    w = w - 2.5f;\n    p = 2.81022636e-08f;\n    p = 3.43273939e-07f + p * w; p = -3.5233877e-06f + p * w; p = -4.39150654e-06f + p * w;\n    p = 0.00021858087f + p * w; p = -0.00125372503f + p * w; p = -0.00417768164f + p * w;\n    p = 0.246640727f + p * w; p = 1.50140941f + p * w;\n  } else {\n    w = sqrt(w) - 3.0f;\n    p = -0.000200214257f;\n    p = 0.000100950558f + p * w; p = 0.00134934322f + p * w; p = -0.00367342844f + p * w;\n    p = 0.00573950773f + p * w; p = -0.0076224613f + p * w; p = 0.00943887047f + p * w;\n    p = 1.00167406f + p * w; p = 2.83297682f + p * w;\n  }\n  return p * y;\n}\n",
         "rem_f32" => "fn rem_f32(a: f32, b: f32) -> f32 { return a - b * trunc(a / b); }\n",
         "div_i32" => "fn div_i32(a: i32, b: i32) -> i32 { if (b == 0i) { return -1i; } return a / b; }\n",
         "rem_i32" => "fn rem_i32(a: i32, b: i32) -> i32 { if (b == 0i) { return a; } if (b == -1i) { return 0i; } return a % b; }\n",
@@ -142,19 +150,27 @@ pub fn unary(h: &mut Helpers, op: UnaryOp, d: DType, x: &str) -> String {
                 Ceil => format!("ceil({x})"),
                 Round => call(h, "round_f32"),
                 Sign => call(h, "sign_f32"),
-                Not => x.to_string(),
+                Expm1 => call(h, "expm1_f32"),
+                // WGSL's round() rounds half to even.
+                RoundEven => format!("round({x})"),
+                ErfInv => call(h, "erfinv_f32"),
+                Not | PopulationCount | Clz => x.to_string(),
             }
         }
         DType::I32 => match op {
             Neg => format!("(0i - {x})"),
             Abs => format!("abs({x})"),
             Sign => format!("sign({x})"),
+            PopulationCount => format!("countOneBits({x})"),
+            Clz => format!("countLeadingZeros({x})"),
             _ => format!("(~{x})"),
         },
         DType::U32 => match op {
             Neg => format!("(0u - {x})"),
             Abs => x.to_string(),
             Sign => format!("select(0u, 1u, {x} != 0u)"),
+            PopulationCount => format!("countOneBits({x})"),
+            Clz => format!("countLeadingZeros({x})"),
             _ => format!("(~{x})"),
         },
         _ => format!("(!{x})"),
@@ -175,6 +191,8 @@ pub fn binary(h: &mut Helpers, op: BinaryOp, d: DType, a: &str, b: &str) -> Stri
         (DType::F32, Div) => format!("({a} / {b})"),
         (DType::F32, Rem) => call("rem_f32"),
         (DType::F32, Pow) => call("pow_f32"),
+        // WGSL's atan2 may be 4096 ulp off and leaves zeros undefined.
+        (DType::F32, Atan2) => call("atan2_f32"),
         (DType::F32, Max) => call("max_f32"),
         (DType::F32, Min) => call("min_f32"),
         (DType::I32, Div) => call("div_i32"),
