@@ -12,7 +12,10 @@ def jax_interpret(key, fn, args):
     """`fn(*args)` under JAX's TPU interpret mode (run once per key)."""
     if key not in _oracle_cache:
         with pltpu.force_tpu_interpret_mode(pltpu.InterpretParams()):
-            _oracle_cache[key] = np.asarray(jax.jit(fn)(*args))
+            out = jax.jit(fn)(*args)
+            _oracle_cache[key] = (tuple(np.asarray(o) for o in out)
+                                  if isinstance(out, (tuple, list))
+                                  else np.asarray(out))
     return _oracle_cache[key]
 
 

@@ -573,8 +573,11 @@ def _run_scoped(ctx, eqn):
         decls.append(f"{r.name}: {elem}{shape_text(r.shape)}{sp}")
     outs = [Val(em.fresh(), ctx.dtype(v.aval), _shape(v.aval))
             for v in eqn.outvars]
+    # The body's constvars are the values it closes over: the equation's
+    # operands.
+    consts = [ctx.read(a) for a in eqn.invars]
     with em.block(f"{_lhs(outs)}run_scoped({', '.join(decls)}) {{"):
-        _yield(ctx, ctx.lower_jaxpr(body, refs))
+        _yield(ctx, ctx.lower_jaxpr(body, refs, consts))
     return outs
 
 
