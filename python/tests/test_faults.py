@@ -131,3 +131,51 @@ def test_clean_kernel_after_a_fault_runs():
             x.shape, x.dtype))(x)
     with pallas_rs.interpret("sim"):
         np.testing.assert_array_equal(np.asarray(ok(x)), x + 1)
+
+
+def test_out_of_bounds_reads_option():
+    """`out_of_bounds_reads="uninitialized"` reads past the block instead of
+    raising (as JAX's option of that name does); the values there are the
+    simulator's uninitialized fill (NaN), and the in-bounds part is right."""
+    x = X[:256]
+    with pallas_rs.interpret("sim", out_of_bounds_reads="uninitialized"):
+        got = np.asarray(jax.jit(dynamic_slice_past_the_block)(x))
+    # The last grid point (3) reads elements 192..319: 192..255 are x's,
+    # the rest lie past the block.
+    np.testing.assert_array_equal(got[:64], x[192:256])
+    assert np.isnan(got[64:]).all()
+
+
+def uninitialized_scratch(x):
+    def kernel(x_ref, o_ref, acc_ref):
+        o_ref[...] = x_ref[...] + acc_ref[...]  # MARK-UNINIT
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+        scratch_shapes=[pltpu.VMEM(x.shape, x.dtype)])(x)
+
+
+def test_uninitialized_memory_options():
+    x = np.ones((8, 128), np.float32)
+    with pallas_rs.interpret("sim"):
+        assert np.isnan(np.asarray(uninitialized_scratch(x))).all()
+    with pallas_rs.interpret("sim", uninitialized_memory="zero"):
+        np.testing.assert_array_equal(np.asarray(uninitialized_scratch(x)), x)
+    line = _line_of(uninitialized_scratch, "MARK-UNINIT")
+    with pytest.raises(pallas_rs.KernelError) as info:
+        with pallas_rs.interpret("sim", report_uninitialized_reads=True):
+            np.asarray(uninitialized_scratch(x))
+    assert info.value.kind == "uninitialized_read"
+    assert "acc_ref" in str(info.value)
+    assert info.value.source == f"{__file__}:{line}"
+
+
+def test_skip_floating_point_ops():
+    """`skip_floating_point_ops` runs the memory traffic without the float
+    arithmetic (JAX's option of that name): the kernel still runs and
+    faults are still found, the values are not computed."""
+    with pallas_rs.interpret("sim", skip_floating_point_ops=True):
+        got = np.asarray(jax.jit(two_cores_one_block)(X))
+    assert got.shape == (128,) and got.dtype == np.float32
+    with pytest.raises(pallas_rs.KernelError):
+        with pallas_rs.interpret("sim", skip_floating_point_ops=True):
+            np.asarray(index_map_past_the_array(X))

@@ -340,6 +340,59 @@ impl<'a> Core<'a> {
         Ok(Some((id, Region { dims })))
     }
 
+    /// Reads the in-bounds elements of an out-of-bounds region into `out`
+    /// (row-major over the region), leaving the others as they are.
+    fn read_in_bounds(&mut self, at: &RefAt, out: &mut Data) {
+        let id = self.r(at.r);
+        let shape = self.ref_shape(at.r, id);
+        let ranges: Vec<(i64, usize, usize)> = at
+            .idx
+            .iter()
+            .zip(&shape)
+            .map(|(ix, &extent)| {
+                let off = |o: &Offset| match o {
+                    Offset::Static(s) => *s,
+                    Offset::Dynamic(v) => self.t(*v).as_i32() as i64,
+                };
+                match ix {
+                    Indexer::Full => (0, extent, 1),
+                    Indexer::Index(o) => (off(o), 1, 1),
+                    Indexer::Slice {
+                        start,
+                        size,
+                        stride,
+                    } => (off(start), *size, *stride),
+                }
+            })
+            .collect();
+        self.with_buf(id, |b| {
+            let n: usize = ranges.iter().map(|r| r.1).product();
+            let mut at = vec![0usize; ranges.len()];
+            for flat in 0..n.min(out.len()) {
+                let mut off = 0usize;
+                let mut inside = true;
+                for (d, &(start, _, stride)) in ranges.iter().enumerate() {
+                    let c = start + (at[d] * stride) as i64;
+                    if c < 0 || c >= b.shape[d] as i64 {
+                        inside = false;
+                        break;
+                    }
+                    off = off * b.shape[d] + c as usize;
+                }
+                if inside {
+                    out.set_from(flat, &b.data, off);
+                }
+                for d in (0..ranges.len()).rev() {
+                    at[d] += 1;
+                    if at[d] < ranges[d].1 {
+                        break;
+                    }
+                    at[d] = 0;
+                }
+            }
+        });
+    }
+
     fn read(&self, id: RefId, r: &Region) -> Data {
         match id {
             RefId::Local(i) => read_region(&self.local[i], r),
@@ -965,12 +1018,14 @@ impl<'a> Core<'a> {
     ) -> Result<Tensor, Box<SimError>> {
         let dtype = self.dtype_of_ref(src.r);
         let Some((id, reg)) = self.resolve(src, false)? else {
+            // Out of bounds under `OutOfBoundsReads::Uninitialized`: the
+            // elements past the edge are uninitialized, the others are read
+            // (as JAX's interpret mode does).
             let shape = src_shape(self, src);
             let n = shape.iter().product();
-            return Ok(Tensor {
-                data: uninit(dtype, n, self.sh.cfg.uninitialized_memory),
-                shape,
-            });
+            let mut data = uninit(dtype, n, self.sh.cfg.uninitialized_memory);
+            self.read_in_bounds(src, &mut data);
+            return Ok(Tensor { data, shape });
         };
         self.race_check_access(id, &reg, false, "load")?;
         if self.sh.cfg.report_uninitialized_reads {
