@@ -35,9 +35,10 @@ def two_cores_one_block(x):
     def kernel(x_ref, o_ref):
         o_ref[...] = x_ref[...] + 1  # MARK-RACE
     return pl.pallas_call(
-        kernel, out_shape=jax.ShapeDtypeStruct((128,), x.dtype), grid=(8,),
+        kernel, out_shape=jax.ShapeDtypeStruct((128,), x.dtype),
+        grid=(x.shape[0] // 128,),
         in_specs=[pl.BlockSpec((128,), lambda i: (i,))],
-        out_specs=pl.BlockSpec((128,), lambda i: (0,)),
+        out_specs=pl.BlockSpec((128,), lambda i: (0,)),  # MARK-OUT
         compiler_params=pltpu.CompilerParams(
             dimension_semantics=("parallel",)))(x)
 
@@ -71,10 +72,17 @@ CASES = [
     (index_map_past_the_array, X, {}, "block_index_out_of_range", "MARK-MAP",
      (7,), "index map of `x_ref` gives block index 8 on dimension 0, but "
      "the array has 8 blocks there"),
-    # Either core may be the one that sees the race (they run on threads);
-    # the report names both sides' last grid points, [3] and [7].
-    (two_cores_one_block, X, dict(detect_races=True, num_cores_or_threads=2),
-     "race", "MARK-RACE", {(3,), (7,)}, "data race on `o_ref` element 0"),
+    # Two cores, one grid point each, write block 0: either core may be the
+    # one that sees the race (they run on threads); both points are named.
+    (two_cores_one_block, X[:256],
+     dict(detect_races=True, num_cores_or_threads=2),
+     "race", "MARK-RACE", {(0,), (1,)}, "data race on `o_ref` element 0"),
+    # On one core, in order, the block stays resident across the parallel
+    # dimension: caught without race detection, at the out_spec.
+    (two_cores_one_block, X, {}, "output_across_parallel", "MARK-OUT", (1,),
+     "output `o_ref` block [0] is written at grid points [0] and [1], which "
+     "differ in dimension 0, declared parallel; a dimension along which an "
+     "output block stays must be `arbitrary`"),
     (missing_dma_wait, X[:128], {}, "dma_not_waited", "MARK-DMA", None,
      "DMA into `buf` started and never waited for"),
     (missing_dma_wait, X[:128], dict(dma_execution_mode="on_wait"),
@@ -174,7 +182,7 @@ def test_skip_floating_point_ops():
     arithmetic (JAX's option of that name): the kernel still runs and
     faults are still found, the values are not computed."""
     with pallas_rs.interpret("sim", skip_floating_point_ops=True):
-        got = np.asarray(jax.jit(two_cores_one_block)(X))
+        got = np.asarray(jax.jit(two_cores_one_block)(X[:128]))
     assert got.shape == (128,) and got.dtype == np.float32
     with pytest.raises(pallas_rs.KernelError):
         with pallas_rs.interpret("sim", skip_floating_point_ops=True):

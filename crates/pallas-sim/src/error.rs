@@ -41,6 +41,22 @@ pub enum SimErrorKind {
         /// Block index.
         block: Vec<i64>,
     },
+    /// An output block the body writes stays resident across grid points
+    /// that differ in a parallel coordinate: on the hardware the points may
+    /// run on different cores, each writing the block back.
+    #[error("output `{name}` block {block:?} is written at grid points {first:?} and {second:?}, which differ in dimension {dim}, declared parallel; a dimension along which an output block stays must be `arbitrary`")]
+    OutputAcrossParallel {
+        /// Output.
+        name: String,
+        /// Block index.
+        block: Vec<i64>,
+        /// The grid point at which the block became resident.
+        first: Vec<usize>,
+        /// The grid point that found it still resident.
+        second: Vec<usize>,
+        /// The parallel dimension that changed.
+        dim: usize,
+    },
     /// A core ran more loop iterations than `max_loop_iterations` allows.
     #[error("a core ran more than {limit} loop iterations (the configured limit); the kernel may never end")]
     LoopLimit {

@@ -18,6 +18,8 @@ pub struct CoreWork {
 struct BlockState {
     prev: Option<Vec<i64>>,
     written: Vec<u64>,
+    /// The grid point at which the current block became resident.
+    since: Vec<usize>,
 }
 
 fn linear(idx: &[i64], nblocks: &[usize]) -> usize {
@@ -80,6 +82,7 @@ impl Core<'_> {
                 } else {
                     vec![0; b.nblocks.iter().product::<usize>().div_ceil(64)]
                 },
+                since: Vec::new(),
             })
             .collect();
         let pdims = plan.parallel_dims;
@@ -122,8 +125,27 @@ impl Core<'_> {
                         }
                     }
                     if st.prev.as_deref() == Some(&idx[..]) {
+                        // An output block the body writes that stays put
+                        // across a change of a parallel coordinate would be
+                        // written by two cores on the hardware (or each
+                        // core's copy written back over the other's).
+                        if b.body_writes {
+                            if let Some(d) = (0..pdims).find(|&d| st.since[d] != self.point[d]) {
+                                return Err(self.fail(
+                                    Some(&format!("output `{}`", k.params[b.param].name)),
+                                    SimErrorKind::OutputAcrossParallel {
+                                        name: k.params[b.param].name.clone(),
+                                        block: idx.clone(),
+                                        first: st.since.clone(),
+                                        second: self.point.clone(),
+                                        dim: d,
+                                    },
+                                ));
+                            }
+                        }
                         continue;
                     }
+                    st.since.clone_from(&self.point);
                     let name = &k.params[b.param].name;
                     for (d, (&i, &nb)) in idx.iter().zip(&b.nblocks).enumerate() {
                         if i < 0 || i as usize >= nb {

@@ -24,6 +24,9 @@ pub struct Blocked {
     pub nblocks: Vec<usize>,
     /// The index map, or `None` for the whole array (block 0).
     pub index_map: Option<Region>,
+    /// Whether the body writes this output's block (a store, swap, atomic
+    /// or DMA into it, anywhere in the body).
+    pub body_writes: bool,
 }
 
 /// Where a parameter lives.
@@ -140,6 +143,7 @@ impl Plan {
                             block,
                             nblocks,
                             index_map: p.block.as_ref().map(|b| b.index_map),
+                            body_writes: !input && body_writes(k, i),
                         });
                         Home::Local(l)
                     }
@@ -177,4 +181,41 @@ impl Plan {
             parallel_dims,
         })
     }
+}
+
+/// Whether the body writes the ref of parameter `param` anywhere (nested
+/// regions included).
+fn body_writes(k: &pallas_ir::Kernel, param: usize) -> bool {
+    use pallas_ir::Op;
+    let Some(arg) = k
+        .regions
+        .get(k.body)
+        .and_then(|r| r.args.get(param).copied())
+    else {
+        return false;
+    };
+    let mut stack = vec![k.body];
+    while let Some(r) = stack.pop() {
+        let Some(region) = k.regions.get(r) else {
+            continue;
+        };
+        for &inst in &region.insts {
+            let Some(data) = k.insts.get(inst) else {
+                continue;
+            };
+            let writes = match &data.op {
+                Op::Store { dst, .. }
+                | Op::Swap { dst, .. }
+                | Op::Atomic { dst, .. }
+                | Op::AtomicCas { dst, .. }
+                | Op::DmaStart { dst, .. } => dst.r == arg,
+                _ => false,
+            };
+            if writes {
+                return true;
+            }
+            stack.extend(data.op.regions());
+        }
+    }
+    false
 }

@@ -468,8 +468,14 @@ fn two_cores_writing_one_output_block_race() {
         "{both}"
     );
     assert!(second.contains("block write-back"), "{second}");
-    // One core visits the block consecutively: no race, no revisit.
-    assert!(run(src, race_cfg(1), &[]).is_ok());
+    // One core visits the block consecutively: no race and no revisit,
+    // but the block stays across a parallel coordinate, which the default
+    // check reports.
+    let e = run(src, race_cfg(1), &[]).unwrap_err();
+    assert!(
+        matches!(e.kind, SimErrorKind::OutputAcrossParallel { dim: 0, .. }),
+        "{e}"
+    );
 }
 
 fn handoff_kernel(synchronized: bool) -> String {
@@ -714,4 +720,75 @@ fn a_loop_past_the_iteration_limit_stops_with_an_error() {
     let vk = pallas_ir::text::parse_and_validate(src).unwrap();
     let l = pallas_ir::exec::run(&sim, &vk, &[]).unwrap();
     assert_eq!(l.outputs[0].as_i32().unwrap()[[0]], 45);
+}
+
+/// The corpus matmul with its reduction axis K wrongly declared parallel.
+fn k_parallel_matmul() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/kernels/matmul.pk"
+    ))
+    .unwrap()
+    .replace(
+        "grid(parallel 2, parallel 2, arbitrary 4)",
+        "grid(parallel 2, parallel 2, parallel 4)",
+    )
+}
+
+#[test]
+fn reduction_axis_declared_parallel_is_caught_on_one_core_in_order() {
+    let x = HostArray::F32(ArrayD::from_elem(IxDyn(&[256, 256]), 1.0));
+    let e = run(
+        &k_parallel_matmul(),
+        SimConfig::default(),
+        &[x.clone(), x.clone()],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.kind,
+        SimErrorKind::OutputAcrossParallel {
+            name: "o".into(),
+            block: vec![0, 0],
+            first: vec![0, 0, 0],
+            second: vec![0, 0, 1],
+            dim: 2,
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "kernel `matmul`, core 0, grid point [0, 0, 1], output `o`: output `o` block [0, 0] is \
+         written at grid points [0, 0, 0] and [0, 0, 1], which differ in dimension 2, declared \
+         parallel; a dimension along which an output block stays must be `arbitrary`"
+    );
+    // Declared arbitrary, as it should be, it runs.
+    let ok = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/kernels/matmul.pk"
+    ))
+    .unwrap();
+    assert!(run(&ok, SimConfig::default(), &[x.clone(), x]).is_ok());
+}
+
+#[test]
+fn output_block_shared_by_parallel_points_is_caught_without_race_detection() {
+    // Every grid point of a parallel grid writes block 0 of `o`.
+    let src = "kernel k grid(parallel 4) {
+  in x: f32[32] vmem block[8] map(%i) {
+    yield %i
+  }
+  out o: f32[8] vmem block[8] map(%j) {
+    %z = const 0:i32
+    yield %z
+  }
+  body(%x, %o) {
+    %v = load %x[:]
+    store %o[:], %v
+  }
+}";
+    let e = run(src, SimConfig::default(), &[f32s(32, 1.0)]).unwrap_err();
+    assert!(matches!(
+        e.kind,
+        SimErrorKind::OutputAcrossParallel { dim: 0, .. }
+    ));
+    assert_eq!(e.grid_point, Some(vec![1]));
 }
