@@ -481,7 +481,7 @@ pub fn registers(f: &Fused) -> Vec<Tensor> {
         .collect()
 }
 
-fn copy_rows(src: &Data, lo: usize, hi: usize, out: &mut Data) {
+fn copy_rows(src: &Input<'_>, lo: usize, hi: usize, out: &mut Data) {
     macro_rules! take {
         ($o:expr, $s:expr) => {{
             $o.clear();
@@ -489,11 +489,77 @@ fn copy_rows(src: &Data, lo: usize, hi: usize, out: &mut Data) {
         }};
     }
     match (out, src) {
-        (Data::F32(o), Data::F32(s)) => take!(o, s),
-        (Data::I32(o), Data::I32(s)) => take!(o, s),
-        (Data::U32(o), Data::U32(s)) => take!(o, s),
-        (Data::Bool(o), Data::Bool(s)) => take!(o, s),
-        (o, s) => *o = eval::Data::filled(s.get(0), 0),
+        (Data::F32(o), Input::F32(s)) => take!(o, s),
+        (Data::I32(o), Input::I32(s)) => take!(o, s),
+        (Data::U32(o), Input::U32(s)) => take!(o, s),
+        (Data::Bool(o), Input::Bool(s)) => take!(o, s),
+        (o, s) => *o = s.to_data(),
+    }
+}
+
+/// A launch argument as the fused program reads it: the host array's own
+/// elements (row-major), borrowed, so a launch copies no input.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// `f32` elements.
+    F32(&'a [f32]),
+    /// `i32` elements.
+    I32(&'a [i32]),
+    /// `u32` elements.
+    U32(&'a [u32]),
+    /// `bool` elements.
+    Bool(&'a [bool]),
+}
+
+impl<'a> Input<'a> {
+    /// The elements of a host array in standard (row-major, contiguous)
+    /// layout; `None` for other layouts.
+    pub fn borrow(h: &'a pallas_ir::HostArray) -> Option<Input<'a>> {
+        use pallas_ir::HostArray as H;
+        Some(match h {
+            H::F32(a) => Input::F32(a.as_slice()?),
+            H::I32(a) => Input::I32(a.as_slice()?),
+            H::U32(a) => Input::U32(a.as_slice()?),
+            H::Bool(a) => Input::Bool(a.as_slice()?),
+        })
+    }
+
+    /// The elements of owned data.
+    pub fn of(d: &'a Data) -> Input<'a> {
+        match d {
+            Data::F32(v) => Input::F32(v),
+            Data::I32(v) => Input::I32(v),
+            Data::U32(v) => Input::U32(v),
+            Data::Bool(v) => Input::Bool(v),
+        }
+    }
+
+    /// A copy as owned data.
+    pub fn to_data(self) -> Data {
+        match self {
+            Input::F32(v) => Data::F32(v.to_vec()),
+            Input::I32(v) => Data::I32(v.to_vec()),
+            Input::U32(v) => Data::U32(v.to_vec()),
+            Input::Bool(v) => Data::Bool(v.to_vec()),
+        }
+    }
+
+    fn len(self) -> usize {
+        match self {
+            Input::F32(v) => v.len(),
+            Input::I32(v) => v.len(),
+            Input::U32(v) => v.len(),
+            Input::Bool(v) => v.len(),
+        }
+    }
+
+    fn dtype(self) -> pallas_ir::DType {
+        match self {
+            Input::F32(_) => pallas_ir::DType::F32,
+            Input::I32(_) => pallas_ir::DType::I32,
+            Input::U32(_) => pallas_ir::DType::U32,
+            Input::Bool(_) => pallas_ir::DType::Bool,
+        }
     }
 }
 
@@ -502,7 +568,7 @@ fn copy_rows(src: &Data, lo: usize, hi: usize, out: &mut Data) {
 pub fn run_strip(
     f: &Fused,
     regs: &mut [Tensor],
-    inputs: &[&Data],
+    inputs: &[Input<'_>],
     lo: usize,
     hi: usize,
     mut store: impl FnMut(usize, usize, &Data),
@@ -522,16 +588,16 @@ pub fn run_strip(
             Step::LoadRows { arg, dst } => {
                 let r = &mut regs[dst.0];
                 if r.data.dtype() != inputs[*arg].dtype() {
-                    r.data = inputs[*arg].empty_like(e1 - e0);
+                    r.data = Data::filled(Scalar::zero(inputs[*arg].dtype()), 0);
                 }
-                copy_rows(inputs[*arg], e0, e1, &mut r.data);
+                copy_rows(&inputs[*arg], e0, e1, &mut r.data);
                 r.shape.clear();
                 r.shape.push(m);
                 r.shape.extend_from_slice(&f.row_shape);
             }
             Step::LoadWhole { arg, dst } => {
                 let r = &mut regs[dst.0];
-                r.data = inputs[*arg].clone();
+                r.data = inputs[*arg].to_data();
                 r.shape = vec![inputs[*arg].len()];
             }
             Step::Const { value, dst } => {

@@ -130,10 +130,10 @@ impl CompiledKernel for CompiledCpu {
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
         let k = self.vk.kernel();
         check_args(k, args)?;
-        let inputs: Vec<Data> = args.iter().map(Data::from_host).collect();
         let p = match &self.plan {
             Plan::Fused(p) => p,
             Plan::General(g) => {
+                let inputs: Vec<Data> = args.iter().map(Data::from_host).collect();
                 let (outs, points) = g.launch(inputs)?;
                 let outputs = outs
                     .into_iter()
@@ -149,7 +149,24 @@ impl CompiledKernel for CompiledCpu {
                 return Ok(Launch { outputs, report });
             }
         };
-        let input_refs: Vec<&Data> = inputs.iter().collect();
+        // Inputs are read in place; only an array in another layout than
+        // row-major contiguous is copied first.
+        let copies: Vec<Option<Data>> = args
+            .iter()
+            .map(|a| {
+                fused::Input::borrow(a)
+                    .is_none()
+                    .then(|| Data::from_host(a))
+            })
+            .collect();
+        let input_refs: Vec<fused::Input<'_>> = args
+            .iter()
+            .zip(&copies)
+            .map(|(a, c)| match c {
+                Some(d) => fused::Input::of(d),
+                None => fused::Input::borrow(a).expect("checked above"),
+            })
+            .collect();
         let mut outs: Vec<Data> = self
             .outputs
             .iter()
