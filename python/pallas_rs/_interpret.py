@@ -158,7 +158,32 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=()) -> Kernel:
 
 # -- launching -----------------------------------------------------------------
 
-_last_fault = threading.local()
+class _RecentFaults:
+    """The last few KernelErrors raised inside host callbacks. XLA may run a
+    callback on a thread of its own, so this is shared, not thread-local;
+    the context finds its fault by message."""
+
+    def __init__(self, keep=16):
+        self._lock = threading.Lock()
+        self._faults: list = []
+        self._keep = keep
+
+    def add(self, err):
+        with self._lock:
+            self._faults.append(err)
+            del self._faults[:-self._keep]
+
+    def find(self, text: str):
+        """The most recent fault whose first line appears in `text`."""
+        with self._lock:
+            for err in reversed(self._faults):
+                if str(err).splitlines()[0] in text:
+                    self._faults.remove(err)
+                    return err
+        return None
+
+
+_recent_faults = _RecentFaults()
 
 
 class _QuietKernelErrors(logging.Filter):
@@ -208,7 +233,7 @@ def launch(k: Kernel, args) -> list:
         return k.compiled.launch(arrays)
     except _native.Fault as e:
         err = _fault_to_error(k, e)
-        _last_fault.error = err
+        _recent_faults.add(err)
         raise err from None
     except _native.Unsupported as e:
         raise UnsupportedError(e.args[0]) from None
@@ -323,7 +348,6 @@ class interpret(contextlib.ContextDecorator):
 
     def __enter__(self):
         install()
-        _last_fault.error = None
         cfg = jax_config.pallas_tpu_interpret_mode_context_manager
         self._prev.append(cfg.swap_local(self.params))
         return self
@@ -331,11 +355,9 @@ class interpret(contextlib.ContextDecorator):
     def __exit__(self, exc_type, exc, tb):
         cfg = jax_config.pallas_tpu_interpret_mode_context_manager
         cfg.set_local(self._prev.pop())
-        fault = getattr(_last_fault, "error", None)
-        _last_fault.error = None
-        if (exc is not None and fault is not None
-                and not isinstance(exc, KernelError)
-                and isinstance(exc, RuntimeError)
-                and str(fault).splitlines()[0] in str(exc)):
-            raise fault from exc
+        if (exc is not None and not isinstance(exc, PallasRsError)
+                and isinstance(exc, RuntimeError)):
+            fault = _recent_faults.find(str(exc))
+            if fault is not None:
+                raise fault from exc
         return False
