@@ -95,6 +95,9 @@ class Kernel:
 
 
 _cache: dict = {}
+# Compiled kernels by (.pk text, backend): a kernel traced again (eagerly,
+# from a function defined anew per call) compiles once.
+_compiled_by_text: dict = {}
 _cache_lock = threading.Lock()
 _CACHE_CAPACITY = 256
 
@@ -137,6 +140,16 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=()) -> Kernel:
         return k
     lk = lower(params, dynamic_grid)
     options = backend.option_dict()
+    # Eager calls of a kernel defined inside a function trace a new jaxpr
+    # each time; the same text compiles once.
+    text_key = (lk.text, backend)
+    with _cache_lock:
+        compiled = _compiled_by_text.get(text_key)
+    if compiled is not None:
+        k = Kernel(lk, compiled, tuple(params["out_avals"]))
+        with _cache_lock:
+            _remember(key, k)
+        return k
     try:
         compiled = _native.compile(lk.text, backend.backend, options)
     except _native.Unsupported as e:
@@ -150,10 +163,19 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=()) -> Kernel:
     _count("compilations")
     k = Kernel(lk, compiled, tuple(params["out_avals"]))
     with _cache_lock:
-        if len(_cache) >= _CACHE_CAPACITY:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = k
+        _remember(key, k)
+        if len(_compiled_by_text) >= _CACHE_CAPACITY:
+            _compiled_by_text.pop(next(iter(_compiled_by_text)))
+        _compiled_by_text[text_key] = compiled
     return k
+
+
+def _remember(key, k):
+    """Caches a kernel by its equation (the oldest goes past capacity);
+    the caller holds `_cache_lock`."""
+    if len(_cache) >= _CACHE_CAPACITY:
+        _cache.pop(next(iter(_cache)))
+    _cache[key] = k
 
 
 # -- launching -----------------------------------------------------------------

@@ -205,3 +205,17 @@ def test_integer_and_boolean_kernels():
     for be in ("sim", "cpu"):
         with pallas_rs.interpret(be):
             np.testing.assert_array_equal(np.asarray(f()(x, m)), want)
+
+
+def test_second_eager_call_compiles_nothing():
+    """Eagerly, JAX traces a kernel defined inside a function anew on each
+    call; the kernel text is the same, so it is compiled once."""
+    fn, args = corpus.case("softmax")
+    with pallas_rs.interpret("sim"):
+        first = np.asarray(fn(*args))
+        before = pallas_rs.stats()
+        second = np.asarray(fn(*args))
+        after = pallas_rs.stats()
+    np.testing.assert_array_equal(first, second)
+    assert after["compilations"] == before["compilations"]
+    assert after["launches"] == before["launches"] + 1
