@@ -81,33 +81,30 @@ fn apply(cfg: SimConfig, key: &str, value: &Bound<'_, PyAny>) -> PyResult<SimCon
             cfg.num_cores(n as usize)
         }
         "random_seed" => cfg.random_seed(count(value)?),
-        "dma_execution_mode" => match text(value)?.as_str() {
-            "eager" => cfg.dma_execution_mode(DmaExecutionMode::Eager),
-            "on_wait" => cfg.dma_execution_mode(DmaExecutionMode::OnWait),
-            other => {
-                return Err(bad_option(format!(
-                    "option `dma_execution_mode` is \"eager\" or \"on_wait\", found {other:?}"
-                )))
-            }
-        },
-        "out_of_bounds_reads" => match text(value)?.as_str() {
-            "raise" => cfg.out_of_bounds_reads(OutOfBoundsReads::Raise),
-            "uninitialized" => cfg.out_of_bounds_reads(OutOfBoundsReads::Uninitialized),
-            other => {
-                return Err(bad_option(format!(
-                "option `out_of_bounds_reads` is \"raise\" or \"uninitialized\", found {other:?}"
-            )))
-            }
-        },
-        "uninitialized_memory" => match text(value)?.as_str() {
-            "nan" => cfg.uninitialized_memory(UninitializedMemory::Nan),
-            "zero" => cfg.uninitialized_memory(UninitializedMemory::Zero),
-            other => {
-                return Err(bad_option(format!(
-                    "option `uninitialized_memory` is \"nan\" or \"zero\", found {other:?}"
-                )))
-            }
-        },
+        "dma_execution_mode" => cfg.dma_execution_mode(choice(
+            key,
+            &text(value)?,
+            &[
+                ("eager", DmaExecutionMode::Eager),
+                ("on_wait", DmaExecutionMode::OnWait),
+            ],
+        )?),
+        "out_of_bounds_reads" => cfg.out_of_bounds_reads(choice(
+            key,
+            &text(value)?,
+            &[
+                ("raise", OutOfBoundsReads::Raise),
+                ("uninitialized", OutOfBoundsReads::Uninitialized),
+            ],
+        )?),
+        "uninitialized_memory" => cfg.uninitialized_memory(choice(
+            key,
+            &text(value)?,
+            &[
+                ("nan", UninitializedMemory::Nan),
+                ("zero", UninitializedMemory::Zero),
+            ],
+        )?),
         "skip_floating_point_ops" => cfg.skip_floating_point_ops(flag(value)?),
         "target_tpu" => cfg.target(if flag(value)? {
             Target::Tpu
@@ -119,4 +116,19 @@ fn apply(cfg: SimConfig, key: &str, value: &Bound<'_, PyAny>) -> PyResult<SimCon
         "max_loop_iterations" => cfg.max_loop_iterations(count(value)?),
         _ => cfg,
     })
+}
+
+/// The value named `given` among `choices`, or an error listing them.
+fn choice<T: Copy>(key: &str, given: &str, choices: &[(&str, T)]) -> PyResult<T> {
+    choices
+        .iter()
+        .find(|(name, _)| *name == given)
+        .map(|&(_, v)| v)
+        .ok_or_else(|| {
+            let names: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
+            bad_option(format!(
+                "option `{key}` is {}, found {given:?}",
+                names.join(" or ")
+            ))
+        })
 }
