@@ -45,8 +45,20 @@ def two_cores_one_block(x):
 
 def missing_dma_wait(x):
     def kernel(x_hbm, o_ref, buf, sem):
+        pltpu.make_async_copy(x_hbm, buf, sem).start()
+        o_ref[...] = buf[...] * 2  # MARK-READ
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+        in_specs=[pl.BlockSpec(memory_space=pl.ANY)],
+        out_specs=pl.BlockSpec(memory_space=pltpu.VMEM),
+        scratch_shapes=[pltpu.VMEM(x.shape, x.dtype),
+                        pltpu.SemaphoreType.DMA(())])(x)
+
+
+def dma_never_waited(x):
+    def kernel(x_hbm, o_ref, buf, sem):
         pltpu.make_async_copy(x_hbm, buf, sem).start()  # MARK-DMA
-        o_ref[...] = buf[...] * 2
+        o_ref[...] = jnp.zeros_like(o_ref)
     return pl.pallas_call(
         kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
         in_specs=[pl.BlockSpec(memory_space=pl.ANY)],
@@ -83,9 +95,17 @@ CASES = [
      "output `o_ref` block [0] is written at grid points [0] and [1], which "
      "differ in dimension 0, declared parallel; a dimension along which an "
      "output block stays must be `arbitrary`"),
-    (missing_dma_wait, X[:128], {}, "dma_not_waited", "MARK-DMA", None,
+    # A read of the DMA's destination before any wait: caught at the read,
+    # by default, in either DMA mode.
+    (missing_dma_wait, X[:128], {}, "race", "MARK-READ", None,
+     "data race on `buf` element 0: a DMA in flight (started on core 0) "
+     "and load by core 0"),
+    (missing_dma_wait, X[:128], dict(dma_execution_mode="on_wait"), "race",
+     "MARK-READ", None, "a DMA in flight (started on core 0)"),
+    # Never waited and never read: caught at the end, named at its start.
+    (dma_never_waited, X[:128], {}, "dma_not_waited", "MARK-DMA", None,
      "DMA into `buf` started and never waited for"),
-    (missing_dma_wait, X[:128], dict(dma_execution_mode="on_wait"),
+    (dma_never_waited, X[:128], dict(dma_execution_mode="on_wait"),
      "dma_not_waited", "MARK-DMA", None,
      "DMA into `buf` started and never waited for"),
     (dynamic_slice_past_the_block, X[:256], {}, "out_of_bounds", "MARK-OOB",

@@ -958,20 +958,28 @@ impl<'a> Core<'a> {
     }
 
     /// Checks a core access against the DMAs in flight.
+    /// Checks an access against the DMAs in flight on this core (started,
+    /// not yet waited for): their destination may not be read or written,
+    /// nor their source written, until the wait. On by default: it is
+    /// cheap and it is the commonest DMA bug.
     fn check_inflight(
         &self,
         id: RefId,
-        offsets: &[usize],
+        reg: &Region,
         write: bool,
         what: &str,
     ) -> Result<(), Box<SimError>> {
+        if self.inflight.is_empty() {
+            return Ok(());
+        }
+        let shape = self.ref_shape_of(id);
         for d in &self.inflight {
             let mut hit = None;
             if d.dst.0 == id {
-                hit = races::overlap(&d.dst.1, offsets);
+                hit = races::region_overlap(&d.dst.1, reg, &shape);
             }
             if hit.is_none() && write && d.src.0 == id {
-                hit = races::overlap(&d.src.1, offsets);
+                hit = races::region_overlap(&d.src.1, reg, &shape);
             }
             if let Some(index) = hit {
                 let started = races::describe("", self.id, d.point, &self.sh.grid);
@@ -984,21 +992,6 @@ impl<'a> Core<'a> {
             }
         }
         Ok(())
-    }
-
-    fn race_check_access(
-        &self,
-        id: RefId,
-        reg: &Region,
-        write: bool,
-        what: &str,
-    ) -> Result<(), Box<SimError>> {
-        if self.sh.races.is_none() || self.inflight.is_empty() {
-            return Ok(());
-        }
-        let shape = self.ref_shape_of(id);
-        let offs = reg.offsets(&shape);
-        self.check_inflight(id, &offs, write, what)
     }
 
     fn ref_shape_of(&self, id: RefId) -> Vec<usize> {
@@ -1027,7 +1020,7 @@ impl<'a> Core<'a> {
             self.read_in_bounds(src, &mut data);
             return Ok(Tensor { data, shape });
         };
-        self.race_check_access(id, &reg, false, "load")?;
+        self.check_inflight(id, &reg, false, "load")?;
         if self.sh.cfg.report_uninitialized_reads {
             let mask_bits = mask.and_then(|m| match &self.t(m).data {
                 Data::Bool(v) => Some(v.clone()),
@@ -1079,6 +1072,7 @@ impl<'a> Core<'a> {
         let (id, reg) = self
             .resolve(dst, true)?
             .expect("writes always resolve or fail");
+        self.check_inflight(id, &reg, true, if want_old { "swap" } else { "store" })?;
         let shape = reg.shape();
         let old = if want_old {
             self.read(id, &reg)
@@ -1128,6 +1122,7 @@ impl<'a> Core<'a> {
         let (id, reg) = self
             .resolve(dst, true)?
             .expect("writes always resolve or fail");
+        self.check_inflight(id, &reg, true, "atomic")?;
         let shape = reg.shape();
         let v = self.t(value).data.clone();
         let mv: Option<Vec<bool>> = mask.map(|m| match &self.t(m).data {
@@ -1239,24 +1234,22 @@ impl<'a> Core<'a> {
             loc: self.op.and_then(|i| self.sh.vk.kernel().inst_loc(i)),
             point: self.point.clone(),
         };
+        self.check_inflight(sid, &sreg, false, "dma_start source")?;
+        self.check_inflight(did, &dreg, true, "dma_start destination")?;
         if self.sh.races.is_some() {
-            let soffs = sreg.offsets(&self.ref_shape_of(sid));
-            let doffs = dreg.offsets(&self.ref_shape_of(did));
-            self.check_inflight(sid, &soffs, false, "dma_start source")?;
-            self.check_inflight(did, &doffs, true, "dma_start destination")?;
             if let RefId::Hbm(h) = sid {
                 self.check_hbm(h, &sreg, false, "DMA")?;
             }
             if let RefId::Hbm(h) = did {
                 self.check_hbm(h, &dreg, true, "DMA")?;
             }
-            self.inflight.push(InFlight {
-                src: (sid, soffs),
-                dst: (did, doffs),
-                sem: slot,
-                point: self.lin_point,
-            });
         }
+        self.inflight.push(InFlight {
+            src: (sid, sreg.clone()),
+            dst: (did, dreg.clone()),
+            sem: slot,
+            point: self.lin_point,
+        });
         if self.sh.cfg.trace.is_some() {
             let name = format!("DMA {} -> {}", self.ref_name(sid), dst_name);
             let ts = self.now_us();

@@ -8,8 +8,10 @@
 //! Within a core, program order orders everything except DMAs in flight:
 //! between `dma_start` and its `dma_wait`, the DMA's destination (and, for
 //! writes, its source) may not be touched; those are checked against the
-//! list of in-flight DMAs.
+//! list of in-flight DMAs, with or without race detection (a region
+//! overlap per access, cheap enough to be on by default).
 
+use crate::memory::{DimRange, Region};
 use std::sync::Mutex;
 
 use crate::error::SimErrorKind;
@@ -156,25 +158,52 @@ impl Shadow {
 
 /// A DMA between its start and its wait.
 pub struct InFlight {
-    /// Source buffer and element offsets.
-    pub src: (RefId, Vec<usize>),
-    /// Destination buffer and element offsets.
-    pub dst: (RefId, Vec<usize>),
+    /// Source buffer and region.
+    pub src: (RefId, Region),
+    /// Destination buffer and region.
+    pub dst: (RefId, Region),
     /// Semaphore slot it signals.
     pub sem: usize,
     /// Linear grid point of its start.
     pub point: u32,
 }
 
-/// Whether two sorted-or-not offset lists share an element; returns it.
-pub fn overlap(a: &[usize], b: &[usize]) -> Option<usize> {
-    let (amin, amax) = (a.iter().min()?, a.iter().max()?);
-    let (bmin, bmax) = (b.iter().min()?, b.iter().max()?);
-    if amax < bmin || bmax < amin {
+/// The first element (row-major flat index in a buffer of `shape`) that
+/// two regions of that buffer share, if any. A region is a product of
+/// arithmetic progressions, one per dimension, so they share an element
+/// exactly when every dimension's progressions meet.
+pub fn region_overlap(a: &Region, b: &Region, shape: &[usize]) -> Option<usize> {
+    let mut flat = 0usize;
+    for ((x, y), &n) in a.dims.iter().zip(&b.dims).zip(shape) {
+        flat = flat * n + first_common(x, y)?;
+    }
+    Some(flat)
+}
+
+/// The smallest coordinate two progressions share.
+fn first_common(x: &DimRange, y: &DimRange) -> Option<usize> {
+    if x.size == 0 || y.size == 0 {
         return None;
     }
-    let set: std::collections::HashSet<usize> = a.iter().copied().collect();
-    b.iter().copied().find(|x| set.contains(x))
+    let last = |d: &DimRange| d.start + (d.size - 1) * d.stride;
+    let (lo, hi) = (x.start.max(y.start), last(x).min(last(y)));
+    if lo > hi {
+        return None;
+    }
+    // Walk the sparser progression over the common interval.
+    let (walk, test) = if x.stride >= y.stride { (x, y) } else { (y, x) };
+    let mut c = if walk.start >= lo {
+        walk.start
+    } else {
+        walk.start + (lo - walk.start).div_ceil(walk.stride) * walk.stride
+    };
+    while c <= hi {
+        if (c - test.start) % test.stride.max(1) == 0 {
+            return Some(c);
+        }
+        c += walk.stride.max(1);
+    }
+    None
 }
 
 /// The race error for an access that meets an in-flight DMA.
@@ -182,7 +211,7 @@ pub fn dma_race(name: &str, index: usize, dma_point: String, second: String) -> 
     SimErrorKind::Race {
         name: name.to_string(),
         index,
-        first: format!("a DMA in flight (started {dma_point})"),
+        first: format!("a DMA in flight (started on {dma_point})"),
         second,
     }
 }

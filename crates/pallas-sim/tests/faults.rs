@@ -222,10 +222,15 @@ fn dma_kernel(wait: bool) -> String {
     )
 }
 
+/// A DMA into `buf` that nobody waits for and nobody reads.
+fn unwaited_unread_dma() -> String {
+    dma_kernel(false).replace("    %v = load %buf[:]\n", "    %v = const 0.0:f32\n")
+}
+
 #[test]
 fn missing_dma_wait_under_on_wait() {
     let cfg = SimConfig::default().dma_execution_mode(DmaExecutionMode::OnWait);
-    let e = run(&dma_kernel(false), cfg.clone(), &[f32s(8, 3.0)]).unwrap_err();
+    let e = run(&unwaited_unread_dma(), cfg.clone(), &[f32s(8, 3.0)]).unwrap_err();
     // Reported where the DMA started.
     assert_eq!(e.op, "op `dma_start`");
     assert_eq!(e.loc.map(|l| (l.line, l.col)), Some((7, 5)));
@@ -239,10 +244,51 @@ fn missing_dma_wait_under_on_wait() {
 
 #[test]
 fn missing_dma_wait_under_eager() {
-    let e = run(&dma_kernel(false), SimConfig::default(), &[f32s(8, 3.0)]).unwrap_err();
+    let e = run(
+        &unwaited_unread_dma(),
+        SimConfig::default(),
+        &[f32s(8, 3.0)],
+    )
+    .unwrap_err();
     assert_eq!(e.kind, SimErrorKind::DmaNotWaited { dst: "buf".into() });
     assert_eq!(e.op, "op `dma_start`");
     assert_eq!(e.loc.map(|l| (l.line, l.col)), Some((7, 5)));
+}
+
+/// Reading a DMA's destination before its wait is caught by default (no
+/// race detection), in either DMA mode, at the read.
+#[test]
+fn read_of_a_dma_destination_before_its_wait() {
+    let read_then_wait = dma_kernel(false).replace(
+        "    store %o[:], %v\n",
+        "    store %o[:], %v\n    dma_wait %buf[:] sem %sem[0]\n",
+    );
+    for mode in [DmaExecutionMode::Eager, DmaExecutionMode::OnWait] {
+        let cfg = SimConfig::default().dma_execution_mode(mode);
+        let e = run(&read_then_wait, cfg, &[f32s(8, 3.0)]).unwrap_err();
+        assert_eq!(e.op, "op `load`");
+        assert_eq!(e.loc.map(|l| (l.line, l.col)), Some((9, 5)));
+        assert_eq!(
+            e.kind.to_string(),
+            "data race on `buf` element 0: a DMA in flight (started on core 0) and load \
+             by core 0 are not ordered by a semaphore or DMA completion"
+        );
+    }
+}
+
+/// Writing a DMA's destination (or source) before its wait is caught too.
+#[test]
+fn write_of_a_dma_destination_before_its_wait() {
+    let src = dma_kernel(true).replace(
+        "    dma_wait %buf[:] sem %sem[0]\n",
+        "    %z = const 0.0:f32\n    store %buf[ds(4, 2)], %z\n    dma_wait %buf[:] sem %sem[0]\n",
+    );
+    let e = run(&src, SimConfig::default(), &[f32s(8, 3.0)]).unwrap_err();
+    assert_eq!(e.op, "op `store`");
+    let SimErrorKind::Race { name, index, .. } = &e.kind else {
+        panic!("{e}")
+    };
+    assert_eq!((name.as_str(), *index), ("buf", 4));
 }
 
 fn semaphore_kernel(signal: i32, wait: i32) -> String {
@@ -556,7 +602,7 @@ fn touching_a_dma_destination_before_the_wait_races() {
         SimErrorKind::Race {
             name: "buf".into(),
             index: 2,
-            first: "a DMA in flight (started core 0)".into(),
+            first: "a DMA in flight (started on core 0)".into(),
             second: "load by core 0".into(),
         }
     );
