@@ -388,3 +388,23 @@ fn all_compares_sim_and_cpu_and_skips_what_cpu_does_not_support() {
         "{err}"
     );
 }
+
+#[test]
+fn all_reports_every_backend_that_fails() {
+    // A dynamic slice past its block at grid point 3: every backend
+    // reports it, and `all` says so for each rather than stopping at one.
+    let dir = scratch("all_fail");
+    let f = dir.join("oob.pk");
+    std::fs::write(
+        &f,
+        "kernel oob grid(arbitrary 4) {\n  in x: f32[256] vmem block[256] map(%i) {\n    %z = const 0:i32\n    yield %z\n  }\n  out o: f32[128] vmem block[128] map(%j) {\n    %z2 = const 0:i32\n    yield %z2\n  }\n  body(%x, %o) {\n    %p = program_id 0\n    %k = const 64:i32\n    %s = mul %p, %k\n    %v = load %x[ds(%s, 128)]\n    store %o[:], %v\n  }\n}\n",
+    )
+    .unwrap();
+    let p = f.to_str().unwrap();
+    let (code, out, err) = text(&pallas(&["run", p, "--random", "0", "--backend", "all"]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("sim: failed: "), "{out}");
+    assert!(out.contains("cpu: failed: "), "{out}");
+    assert!(err.contains("sim: ") && err.contains("cpu: "), "{err}");
+    assert!(err.contains("out-of-bounds"), "{err}");
+}

@@ -239,6 +239,16 @@ fn difference(a: &[HostArray], b: &[HostArray]) -> (f64, bool) {
     (worst, ok)
 }
 
+/// An error's text without the "backend `NAME`: " it may start with, for
+/// lines that already start with the backend's name.
+fn without_backend_prefix(name: &str, e: &ExecError) -> String {
+    let text = e.to_string();
+    let prefix = format!("backend `{name}`: ");
+    text.strip_prefix(&prefix)
+        .map(str::to_string)
+        .unwrap_or(text)
+}
+
 /// Why a backend has no device to run on (only `wgpu` needs one).
 fn no_device(name: &str) -> Option<String> {
     #[cfg(feature = "wgpu")]
@@ -261,6 +271,9 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let k = vk.kernel();
     let total = k.num_grid_points().unwrap_or(0) as u64;
     let mut results: Vec<(String, Launch)> = Vec::new();
+    // With `all`, every backend runs: the failures are gathered and
+    // reported together with every disagreeing pair.
+    let mut failures: Vec<String> = Vec::new();
     for name in &names {
         if let (true, Some(why)) = (names.len() > 1, no_device(name)) {
             say(&format!("{name}: skipped: {why}"));
@@ -283,7 +296,16 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             Err(e @ (ExecError::BadArgument { .. } | ExecError::Unsupported { .. })) => {
                 return Err(Failure::Input(e.to_string()))
             }
-            Err(other) => return Err(Failure::Kernel(format!("{name}: {other}"))),
+            Err(other) if names.len() > 1 => {
+                let what = without_backend_prefix(name, &other);
+                say(&format!("{name}: failed: {what}"));
+                failures.push(format!("{name}: {what}"));
+                continue;
+            }
+            Err(other) => {
+                let what = without_backend_prefix(name, &other);
+                return Err(Failure::Kernel(format!("{name}: {what}")));
+            }
         };
         let secs = start.elapsed().as_secs_f64();
         let counters: Vec<String> = launch
@@ -302,22 +324,31 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         }
         results.push((name.clone(), launch));
     }
-    let Some((first_name, first)) = results.first() else {
+    let Some((_, first)) = results.first() else {
+        if !failures.is_empty() {
+            return Err(Failure::Kernel(failures.join("\n")));
+        }
         return Err(Failure::Input(format!(
             "no backend of this build supports kernel `{}`",
             k.name
         )));
     };
-    for (name, other) in &results[1..] {
-        let (worst, ok) = difference(&other.outputs, &first.outputs);
-        say(&format!(
-            "largest difference {name} vs {first_name}: {worst:e}"
-        ));
-        if !ok {
-            return Err(Failure::Kernel(format!(
-                "backends disagree: {name} and {first_name} differ by up to {worst:e}, beyond 1e-5 + 1e-5 * |x|"
-            )));
+    // Every pair: a backend that disagrees with one but not another shows.
+    for (i, (a_name, a)) in results.iter().enumerate() {
+        for (b_name, b) in &results[..i] {
+            let (worst, ok) = difference(&a.outputs, &b.outputs);
+            say(&format!(
+                "largest difference {a_name} vs {b_name}: {worst:e}"
+            ));
+            if !ok {
+                failures.push(format!(
+                    "backends disagree: {a_name} and {b_name} differ by up to {worst:e}, beyond 1e-5 + 1e-5 * |x|"
+                ));
+            }
         }
+    }
+    if !failures.is_empty() {
+        return Err(Failure::Kernel(failures.join("\n")));
     }
     for ((_, p), o) in k.params_of(ParamKind::Output).zip(&first.outputs) {
         say(&format!(
