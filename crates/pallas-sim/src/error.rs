@@ -86,12 +86,16 @@ pub enum SimErrorKind {
         dst: String,
     },
     /// A read of memory no one wrote.
-    #[error("read of uninitialized memory in `{name}` at flat index {index}")]
+    #[error("read of uninitialized memory in `{name}` at element {element:?}{detail}")]
     UninitializedRead {
         /// Ref.
         name: String,
-        /// Flat element index within the ref.
-        index: usize,
+        /// The element, one index per dimension of the ref as the kernel
+        /// sees it (a block's own index for a block).
+        element: Vec<usize>,
+        /// For a block element: which array element it is, and whether it
+        /// lies past the array's edge (empty otherwise).
+        detail: String,
     },
     /// A semaphore signalled on a core that does not exist.
     #[error("core index {core} out of range: {cores} cores")]

@@ -871,7 +871,7 @@ impl<'a> Core<'a> {
 
     /// Errors on a read of never-written memory (when reported).
     fn check_init(
-        &self,
+        &mut self,
         id: RefId,
         reg: &Region,
         mask: Option<&[bool]>,
@@ -879,19 +879,94 @@ impl<'a> Core<'a> {
         let hit = match id {
             RefId::Local(i) => self.local[i]
                 .first_uninit(reg, mask)
-                .map(|o| (self.local[i].name.clone(), o)),
+                .map(|o| (self.local[i].name.clone(), self.local[i].shape.clone(), o)),
             RefId::Hbm(i) => {
                 let b = self.sh.hbm(i);
-                b.first_uninit(reg, mask).map(|o| (b.name.clone(), o))
+                b.first_uninit(reg, mask)
+                    .map(|o| (b.name.clone(), b.shape.clone(), o))
             }
             RefId::Sem(_) => None,
         };
-        match hit {
-            Some((name, index)) => {
-                Err(self.fail(None, SimErrorKind::UninitializedRead { name, index }))
-            }
-            None => Ok(()),
+        let Some((name, shape, flat)) = hit else {
+            return Ok(());
+        };
+        let mut element = vec![0; shape.len()];
+        let mut rest = flat;
+        for (e, &n) in element.iter_mut().zip(&shape).rev() {
+            *e = rest % n.max(1);
+            rest /= n.max(1);
         }
+        let detail = match id {
+            RefId::Local(i) => self.block_element_detail(i, &element)?,
+            _ => String::new(),
+        };
+        Err(self.fail(
+            None,
+            SimErrorKind::UninitializedRead {
+                name,
+                element,
+                detail,
+            },
+        ))
+    }
+
+    /// For an element of the block buffer `local`, the array element it
+    /// stands for at this grid point, and whether that lies past the
+    /// array's edge (a partial block); empty for other buffers.
+    fn block_element_detail(
+        &mut self,
+        local: usize,
+        element: &[usize],
+    ) -> Result<String, Box<SimError>> {
+        let plan = self.sh.plan;
+        let Some(b) = plan.blocked.iter().find(|b| b.local == local) else {
+            return Ok(String::new());
+        };
+        let k = self.sh.vk.kernel();
+        let param = &k.params[b.param];
+        let mut idx = Vec::new();
+        match b.index_map {
+            Some(m) => {
+                let prefetch: Vec<RefId> = plan
+                    .prefetch
+                    .iter()
+                    .map(|&(_, l, _)| RefId::Local(l))
+                    .collect();
+                self.index_map(m, &prefetch, &mut idx)?;
+            }
+            None => idx.resize(b.block.len(), 0),
+        }
+        // The block's view drops squeezed dims; walk the array's dims.
+        let squeezed: Vec<bool> = match &param.block {
+            Some(spec) => spec
+                .block_shape
+                .iter()
+                .map(|d| matches!(d, pallas_ir::BlockDim::Squeezed))
+                .collect(),
+            None => vec![false; param.shape.len()],
+        };
+        let mut view = element.iter();
+        let mut array = Vec::with_capacity(param.shape.len());
+        let mut past = None;
+        for d in 0..param.shape.len() {
+            let within = if squeezed.get(d).copied().unwrap_or(false) {
+                0
+            } else {
+                view.next().copied().unwrap_or(0)
+            };
+            let at = idx.get(d).copied().unwrap_or(0).max(0) as usize * b.block[d] + within;
+            if at >= param.shape[d] && past.is_none() {
+                past = Some(d);
+            }
+            array.push(at);
+        }
+        Ok(match past {
+            Some(d) => format!(
+                " (array element {array:?}, past the array's edge: `{}` has {} elements on dimension {d}; a partial block)",
+                param.name, param.shape[d]
+            ),
+            None => format!(" (array element {array:?})"),
+        })
     }
 
     /// Microseconds since the launch began.

@@ -145,7 +145,8 @@ fn uninitialized_scratch_reads_propagate_nan() {
         e.kind,
         SimErrorKind::UninitializedRead {
             name: "s".into(),
-            index: 0
+            element: vec![0],
+            detail: String::new(),
         }
     );
     assert!(run(&src(true), strict, &[]).is_ok());
@@ -163,12 +164,22 @@ fn reads_past_a_partial_block_are_uninitialized() {
     let ExecError::Fault(f) = err else { panic!() };
     let e = f.downcast::<SimError>().unwrap();
     assert_eq!(e.grid_point, Some(vec![2]));
+    // Block 2 of x covers elements 8..12 of a 10-element array: its element
+    // 2 is array element 10, past the edge.
     assert_eq!(
         e.kind,
         SimErrorKind::UninitializedRead {
             name: "x".into(),
-            index: 2
+            element: vec![2],
+            detail: " (array element [10], past the array's edge: `x` has 10 elements on \
+                     dimension 0; a partial block)"
+                .into(),
         }
+    );
+    assert_eq!(
+        e.kind.to_string(),
+        "read of uninitialized memory in `x` at element [2] (array element [10], past the \
+         array's edge: `x` has 10 elements on dimension 0; a partial block)"
     );
     // Every block full: no uninitialized reads.
     let k = validate(&pallas_ir::corpus::vector_add(12, 4)).unwrap();
