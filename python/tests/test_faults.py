@@ -33,7 +33,7 @@ def index_map_past_the_array(x):
 
 def two_cores_one_block(x):
     def kernel(x_ref, o_ref):
-        o_ref[...] = x_ref[...] + 1  # MARK-RACE
+        o_ref[...] = x_ref[...] + 1
     return pl.pallas_call(
         kernel, out_shape=jax.ShapeDtypeStruct((128,), x.dtype),
         grid=(x.shape[0] // 128,),
@@ -86,9 +86,11 @@ CASES = [
      "the array has 8 blocks there"),
     # Two cores, one grid point each, write block 0: either core may be the
     # one that sees the race (they run on threads); both points are named.
+    # Found at a block write-back, so it names the out_spec's index map.
     (two_cores_one_block, X[:256],
      dict(detect_races=True, num_cores_or_threads=2),
-     "race", "MARK-RACE", {(0,), (1,)}, "data race on `o_ref` element 0"),
+     "race", "MARK-OUT", {(0,), (1,)}, "write-back of `o_ref` block [0]: "
+     "data race on `o_ref` element 0"),
     # On one core, in order, the block stays resident across the parallel
     # dimension: caught without race detection, at the out_spec.
     (two_cores_one_block, X, {}, "output_across_parallel", "MARK-OUT", (1,),

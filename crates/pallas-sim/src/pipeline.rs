@@ -270,7 +270,15 @@ impl Core<'_> {
         } else {
             "block copy-in"
         };
+        // A race found by the pipeline is the pipeline's, not the last op's.
         self.check_hbm(b.hbm, &region, write, what)
+            .map_err(|mut e| {
+                let name = &self.sh.vk.kernel().params[b.param].name;
+                let phase = if write { "write-back" } else { "copy-in" };
+                e.op = format!("{phase} of `{name}` block {idx:?}");
+                e.loc = None;
+                e
+            })
     }
 
     fn copy_in(&mut self, bi: usize, idx: &[i64]) {

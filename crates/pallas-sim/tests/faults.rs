@@ -525,6 +525,9 @@ fn two_cores_writing_one_output_block_race() {
         "{both}"
     );
     assert!(second.contains("block write-back"), "{second}");
+    // Found by the pipeline, and said so (not the last op the body ran).
+    assert_eq!(e.op, "write-back of `o` block [0]");
+    assert_eq!(e.loc, None);
     // One core visits the block consecutively: no race and no revisit,
     // but the block stays across a parallel coordinate, which the default
     // check reports.
