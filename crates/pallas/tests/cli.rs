@@ -408,3 +408,80 @@ fn all_reports_every_backend_that_fails() {
     assert!(err.contains("sim: ") && err.contains("cpu: "), "{err}");
     assert!(err.contains("out-of-bounds"), "{err}");
 }
+
+#[test]
+fn every_simulator_option_is_a_flag() {
+    // --target tpu: the softmax example's (8, 256) f32 blocks pass; a
+    // kernel with (8, 50) blocks does not.
+    let dir = scratch("sim_flags");
+    let f = dir.join("narrow.pk");
+    std::fs::write(
+        &f,
+        "kernel narrow grid(parallel 2) {\n  in x: f32[8, 100] vmem block[8, 50] map(%i) {\n    %z = const 0:i32\n    yield %z, %i\n  }\n  out o: f32[8, 100] vmem block[8, 50] map(%j) {\n    %z2 = const 0:i32\n    yield %z2, %j\n  }\n  body(%x, %o) {\n    %v = load %x[:, :]\n    store %o[:, :], %v\n  }\n}\n",
+    )
+    .unwrap();
+    let p = f.to_str().unwrap();
+    let (code, _, err) = text(&pallas(&["run", p, "--random", "0"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = text(&pallas(&["run", p, "--random", "0", "--target", "tpu"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("TPU constraint"), "{err}");
+    // --out-of-bounds-reads uninitialized turns the out-of-bounds read of
+    // the `all` test's kernel into NaNs past the edge.
+    let f = dir.join("oob.pk");
+    std::fs::write(
+        &f,
+        "kernel oob grid(arbitrary 4) {\n  in x: f32[256] vmem block[256] map(%i) {\n    %z = const 0:i32\n    yield %z\n  }\n  out o: f32[128] vmem block[128] map(%j) {\n    %z2 = const 0:i32\n    yield %z2\n  }\n  body(%x, %o) {\n    %p = program_id 0\n    %k = const 64:i32\n    %s = mul %p, %k\n    %v = load %x[ds(%s, 128)]\n    store %o[:], %v\n  }\n}\n",
+    )
+    .unwrap();
+    let p = f.to_str().unwrap();
+    let (code, _, _) = text(&pallas(&["run", p, "--random", "0"]));
+    assert_eq!(code, 1);
+    let out = dir.join("out");
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        p,
+        "--random",
+        "0",
+        "--out-of-bounds-reads",
+        "uninitialized",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let o = pallas::HostArray::read_npy(out.join("o.npy")).unwrap();
+    let o = o.as_f32().unwrap();
+    assert!(o.iter().take(64).all(|v| !v.is_nan()));
+    assert!(o.iter().skip(64).all(|v| v.is_nan()));
+    // --max-loop-iterations and --memory-limit.
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/histogram.pk",
+        "--random",
+        "0",
+        "--max-loop-iterations",
+        "10",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("loop iterations"), "{err}");
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/matmul.pk",
+        "--random",
+        "0",
+        "--memory-limit",
+        "1000",
+    ]));
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("over the limit"), "{err}");
+    // --uninitialized-memory zero and --skip-floating-point-ops run.
+    for flags in [
+        &["--uninitialized-memory", "zero"][..],
+        &["--skip-floating-point-ops"][..],
+    ] {
+        let mut a = vec!["run", "examples/kernels/softmax.pk", "--random", "0"];
+        a.extend_from_slice(flags);
+        let (code, _, err) = text(&pallas(&a));
+        assert_eq!(code, 0, "{flags:?}: {err}");
+    }
+}

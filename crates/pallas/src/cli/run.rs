@@ -20,6 +20,33 @@ pub enum DmaMode {
     OnWait,
 }
 
+/// Which hardware's constraints the simulator checks.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TargetArg {
+    /// None beyond JAX's interpret mode's.
+    Interpret,
+    /// TPU: (8, 128) tiling of 32-bit blocks, VMEM capacity.
+    Tpu,
+}
+
+/// What an out-of-bounds read does in the simulator.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OobReads {
+    /// An error naming the grid point, op, ref and index.
+    Raise,
+    /// Uninitialized values past the edge (as the hardware might).
+    Uninitialized,
+}
+
+/// What fresh memory holds in the simulator.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FreshMemory {
+    /// NaN for floats, a poison pattern for integers.
+    Nan,
+    /// Zeros.
+    Zero,
+}
+
 /// Arguments of `pallas run`.
 #[derive(Args)]
 pub struct RunArgs {
@@ -59,6 +86,28 @@ pub struct RunArgs {
     /// Simulator: write a Chrome trace (open it in Perfetto) to this file.
     #[arg(long, value_name = "FILE.json")]
     trace: Option<PathBuf>,
+    /// Simulator: also check the target's hardware constraints.
+    #[arg(long, value_enum, default_value = "interpret")]
+    target: TargetArg,
+    /// Simulator: VMEM per core for `--target tpu`, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    vmem_capacity: Option<usize>,
+    /// Simulator: what an out-of-bounds read does.
+    #[arg(long, value_enum, default_value = "raise")]
+    out_of_bounds_reads: OobReads,
+    /// Simulator: what fresh memory holds.
+    #[arg(long, value_enum, default_value = "nan")]
+    uninitialized_memory: FreshMemory,
+    /// Simulator: skip floating-point arithmetic (memory traffic only).
+    #[arg(long)]
+    skip_floating_point_ops: bool,
+    /// Simulator: stop a core after this many loop iterations (a kernel
+    /// that never ends becomes an error).
+    #[arg(long, value_name = "N")]
+    max_loop_iterations: Option<u64>,
+    /// Simulator: refuse kernels whose memory would pass this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    memory_limit: Option<usize>,
 }
 
 fn splitmix(state: &mut u64) -> u64 {
@@ -159,9 +208,31 @@ fn make_backend(
             .detect_races(args.detect_races)
             .report_uninitialized_reads(args.report_uninitialized_reads)
             .random_seed(args.order_seed)
+            .target(match args.target {
+                TargetArg::Interpret => pallas_sim::Target::Interpret,
+                TargetArg::Tpu => pallas_sim::Target::Tpu,
+            })
+            .out_of_bounds_reads(match args.out_of_bounds_reads {
+                OobReads::Raise => pallas_sim::OutOfBoundsReads::Raise,
+                OobReads::Uninitialized => pallas_sim::OutOfBoundsReads::Uninitialized,
+            })
+            .uninitialized_memory(match args.uninitialized_memory {
+                FreshMemory::Nan => pallas_sim::UninitializedMemory::Nan,
+                FreshMemory::Zero => pallas_sim::UninitializedMemory::Zero,
+            })
+            .skip_floating_point_ops(args.skip_floating_point_ops)
             .progress(progress.clone());
         if let Some(t) = &args.trace {
             cfg = cfg.trace(t);
+        }
+        if let Some(n) = args.vmem_capacity {
+            cfg = cfg.vmem_capacity_bytes(n);
+        }
+        if let Some(n) = args.max_loop_iterations {
+            cfg = cfg.max_loop_iterations(n);
+        }
+        if let Some(n) = args.memory_limit {
+            cfg = cfg.memory_limit_bytes(n);
         }
         return Ok(Box::new(pallas_sim::Simulator::new(cfg)));
     }
