@@ -121,7 +121,11 @@ impl Plan {
                         let block = p.block_full_shape();
                         let l = locals.len();
                         locals.push((i, p.block_view_shape()));
-                        // An unblocked array is one block, even when empty.
+                        // Every dimension has at least one block, also an
+                        // empty one (an unblocked array is one block): block
+                        // 0 of an empty dimension lies wholly past the edge,
+                        // like the end of a partial block. The rule of every
+                        // backend (pallas-cpu and pallas-wgpu count alike).
                         let nblocks = p
                             .shape
                             .iter()
@@ -130,7 +134,7 @@ impl Plan {
                                 if p.block.is_none() {
                                     1
                                 } else {
-                                    n.div_ceil(b.max(1))
+                                    n.div_ceil(b.max(1)).max(1)
                                 }
                             })
                             .collect();
