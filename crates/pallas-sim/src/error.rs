@@ -80,10 +80,12 @@ pub enum SimErrorKind {
         value: i64,
     },
     /// A DMA started and never waited for.
-    #[error("DMA into `{dst}` started and never waited for")]
+    #[error("DMA into `{dst}` started and never waited for (it signals {sem})")]
     DmaNotWaited {
         /// Destination ref.
         dst: String,
+        /// The semaphore and slot it signals (`` `sem`[1] ``).
+        sem: String,
     },
     /// A read of memory no one wrote.
     #[error("read of uninitialized memory in `{name}` at element {element:?}{detail}")]

@@ -86,6 +86,8 @@ pub struct PendingDma {
 pub struct DmaStarted {
     /// Destination ref name.
     pub dst_name: String,
+    /// The semaphore and slot it signals.
+    pub sem: String,
     /// Location of the `dma_start`.
     pub loc: Option<pallas_ir::Loc>,
     /// Grid point of the start (empty for a kernel without a grid).
@@ -1261,6 +1263,24 @@ impl<'a> Core<'a> {
         })
     }
 
+    /// A semaphore slot as the kernel names it: `` `sem`[1] `` for a
+    /// parameter, `a run_scoped semaphore` otherwise.
+    fn sem_name(&self, at: &RefAt, slot: usize) -> String {
+        let k = self.sh.vk.kernel();
+        let param = k
+            .regions
+            .get(k.body)
+            .and_then(|r| r.args.iter().position(|&a| a == at.r));
+        let base = match self.r(at.r) {
+            RefId::Sem(b) => b,
+            _ => slot,
+        };
+        match param {
+            Some(i) => format!("`{}`[{}]", k.params[i].name, slot - base),
+            None => format!("a run_scoped semaphore, slot {}", slot - base),
+        }
+    }
+
     fn sem_slot(&self, at: &RefAt) -> Result<usize, Box<SimError>> {
         let (id, reg) = self
             .resolve(at, true)?
@@ -1306,6 +1326,7 @@ impl<'a> Core<'a> {
         let dst_name = self.ref_name(did);
         let started = DmaStarted {
             dst_name: dst_name.clone(),
+            sem: self.sem_name(sem, slot),
             loc: self.op.and_then(|i| self.sh.vk.kernel().inst_loc(i)),
             point: self.point.clone(),
         };

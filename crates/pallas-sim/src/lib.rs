@@ -331,7 +331,10 @@ impl CompiledSim {
                     grid_point: (!k.grid.is_empty()).then_some(s.point),
                     op: "op `dma_start`".into(),
                     loc: s.loc,
-                    kind: SimErrorKind::DmaNotWaited { dst: s.dst_name },
+                    kind: SimErrorKind::DmaNotWaited {
+                        dst: s.dst_name,
+                        sem: s.sem,
+                    },
                 })
             };
             if let Some(s) = pending.into_iter().next() {

@@ -246,7 +246,13 @@ fn missing_dma_wait_under_on_wait() {
     assert_eq!(e.op, "op `dma_start`");
     assert_eq!(e.loc.map(|l| (l.line, l.col)), Some((7, 5)));
     assert_eq!(e.grid_point, None);
-    assert_eq!(e.kind, SimErrorKind::DmaNotWaited { dst: "buf".into() });
+    assert_eq!(
+        e.kind,
+        SimErrorKind::DmaNotWaited {
+            dst: "buf".into(),
+            sem: "`sem`[0]".into()
+        }
+    );
     let ok = run(&dma_kernel(true), cfg, &[f32s(8, 3.0)]).unwrap();
     assert_eq!(ok.outputs[0], f32s(8, 3.0));
     assert_eq!(ok.report.get("dmas"), 1);
@@ -261,7 +267,13 @@ fn missing_dma_wait_under_eager() {
         &[f32s(8, 3.0)],
     )
     .unwrap_err();
-    assert_eq!(e.kind, SimErrorKind::DmaNotWaited { dst: "buf".into() });
+    assert_eq!(
+        e.kind,
+        SimErrorKind::DmaNotWaited {
+            dst: "buf".into(),
+            sem: "`sem`[0]".into()
+        }
+    );
     assert_eq!(e.op, "op `dma_start`");
     assert_eq!(e.loc.map(|l| (l.line, l.col)), Some((7, 5)));
 }
@@ -851,4 +863,17 @@ fn output_block_shared_by_parallel_points_is_caught_without_race_detection() {
         SimErrorKind::OutputAcrossParallel { dim: 0, .. }
     ));
     assert_eq!(e.grid_point, Some(vec![1]));
+}
+
+#[test]
+fn a_dma_never_waited_for_names_its_semaphore_slot() {
+    let src = unwaited_unread_dma()
+        .replace("scratch sem: dma_sem[1]", "scratch sem: dma_sem[2]")
+        .replace("sem %sem[0]", "sem %sem[1]");
+    let e = run(&src, SimConfig::default(), &[f32s(8, 3.0)]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "kernel `k`, core 0, op `dma_start` at 7:5: DMA into `buf` started and never waited \
+         for (it signals `sem`[1])"
+    );
 }
