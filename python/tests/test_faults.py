@@ -82,8 +82,8 @@ X = np.arange(1024, dtype=np.float32)
 CASES = [
     # (kernel fn, input, options, kind, marker, grid point, message part)
     (index_map_past_the_array, X, {}, "block_index_out_of_range", "MARK-MAP",
-     (7,), "index map of `x_ref` gives block index 8 on dimension 0, but "
-     "the array has 8 blocks there"),
+     (7,), "index map of `x_ref`: block index 8 on dimension 0 of `x_ref`, "
+     "which has 8 blocks there"),
     # Two cores, one grid point each, write block 0: either core may be the
     # one that sees the race (they run on threads); both points are named.
     # Found at a block write-back, so it names the out_spec's index map.

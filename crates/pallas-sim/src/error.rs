@@ -22,7 +22,7 @@ pub enum SimErrorKind {
         extent: usize,
     },
     /// An index map gave a block index outside the array.
-    #[error("index map of `{name}` gives block index {index} on dimension {dim}, but the array has {blocks} blocks there")]
+    #[error("block index {index} on dimension {dim} of `{name}`, which has {blocks} blocks there")]
     BlockIndexOutOfRange {
         /// Parameter.
         name: String,
