@@ -485,3 +485,41 @@ fn every_simulator_option_is_a_flag() {
         assert_eq!(code, 0, "{flags:?}: {err}");
     }
 }
+
+#[test]
+fn no_gpu_adapter_is_a_usage_error_not_a_kernel_failure() {
+    // WGPU_BACKEND names a backend this build lacks: no adapter.
+    let out = Command::new(env!("CARGO_BIN_EXE_pallas"))
+        .args([
+            "run",
+            "examples/kernels/seed.pk",
+            "--random",
+            "0",
+            "--backend",
+            "wgpu",
+        ])
+        .current_dir(root())
+        .env("WGPU_BACKEND", "dx12")
+        .output()
+        .unwrap();
+    let (code, _, err) = text(&out);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("wgpu: no device: "), "{err}");
+    // Under `all` it is skipped with the reason and the others run.
+    let out = Command::new(env!("CARGO_BIN_EXE_pallas"))
+        .args([
+            "run",
+            "examples/kernels/seed.pk",
+            "--random",
+            "0",
+            "--backend",
+            "all",
+        ])
+        .current_dir(root())
+        .env("WGPU_BACKEND", "dx12")
+        .output()
+        .unwrap();
+    let (code, out, err) = text(&out);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("wgpu: skipped: "), "{out}");
+}

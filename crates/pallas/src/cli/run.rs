@@ -346,9 +346,14 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     // reported together with every disagreeing pair.
     let mut failures: Vec<String> = Vec::new();
     for name in &names {
-        if let (true, Some(why)) = (names.len() > 1, no_device(name)) {
-            say(&format!("{name}: skipped: {why}"));
-            continue;
+        if let Some(why) = no_device(name) {
+            // No device is not the kernel's fault: skipped under `all`,
+            // else a usage error (exit 2), not a kernel failure.
+            if names.len() > 1 {
+                say(&format!("{name}: skipped: {why}"));
+                continue;
+            }
+            return Err(Failure::Input(format!("{name}: no device: {why}")));
         }
         let progress = pallas_sim::Progress::default();
         let exec = make_backend(name, args, &progress)?;
