@@ -3,8 +3,6 @@ kernels in Python (what a kernel author would write), each with a function
 that makes its inputs. The tests run each under `pallas_rs.interpret` and
 under JAX's own TPU interpret mode and compare."""
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np

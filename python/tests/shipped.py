@@ -3,7 +3,6 @@ inputs: each entry makes the call and its inputs."""
 
 import functools
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental.pallas.ops.tpu import flash_attention as fa

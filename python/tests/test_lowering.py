@@ -5,8 +5,6 @@ bounds, while, multi-way cond), run_scoped with scratch and a semaphore,
 regular semaphores, input_output_aliases, num_programs in index maps,
 strided and chained ref indexing."""
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -9,7 +9,7 @@ from jax._src import core as jax_core
 from jax._src import source_info_util
 
 from ..errors import UnsupportedError
-from .emitter import Emitter, Ref, Val, pk_dtype
+from .emitter import Emitter, pk_dtype
 
 
 def source_of(eqn) -> str | None:
@@ -158,10 +158,3 @@ class Ctx:
             self.eqn = outer_eqn
             self.em.source = outer_source
 
-
-def is_ref(x) -> bool:
-    return isinstance(x, Ref)
-
-
-def is_val(x) -> bool:
-    return isinstance(x, Val)

@@ -8,7 +8,6 @@ import re
 
 from jax._src.pallas import core as pallas_core
 
-from ..errors import UnsupportedError
 from .context import Ctx
 from .emitter import Ref, Val, shape_text
 from .rules import RULES
@@ -234,6 +233,3 @@ def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:
     em.line("}")
     return Ref(em.fresh(), dt, tuple(view_shape), space)
 
-
-def lowering_error(e: Exception) -> bool:
-    return isinstance(e, UnsupportedError)
