@@ -512,10 +512,10 @@ pub enum Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    /// The elements of a host array in standard (row-major, contiguous)
-    /// layout; `None` for other layouts.
-    pub fn borrow(h: &'a pallas_ir::HostArray) -> Option<Input<'a>> {
-        use pallas_ir::HostArray as H;
+    /// The elements of a borrowed host array in standard (row-major,
+    /// contiguous) layout; `None` for other layouts.
+    pub fn borrow(h: &'a pallas_ir::HostView<'_>) -> Option<Input<'a>> {
+        use pallas_ir::HostView as H;
         Some(match h {
             H::F32(a) => Input::F32(a.as_slice()?),
             H::I32(a) => Input::I32(a.as_slice()?),

@@ -26,9 +26,9 @@ use std::sync::Arc;
 
 use pallas_ir::eval::Data;
 use pallas_ir::exec::{
-    check_args, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
+    check_views, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
 };
-use pallas_ir::{DType, HostArray, ParamKind, Scalar, ValidatedKernel};
+use pallas_ir::{DType, HostArray, HostView, ParamKind, Scalar, ValidatedKernel};
 use rayon::prelude::*;
 
 /// The backend's name as the run report and the command line spell it.
@@ -126,14 +126,35 @@ impl Outputs {
     }
 }
 
+/// A borrowed array's elements, row-major, as owned data (one copy).
+fn data_of(v: &HostView<'_>) -> Data {
+    fn flat<T: Copy>(a: &ndarray::ArrayViewD<'_, T>) -> Vec<T> {
+        match a.as_slice() {
+            Some(s) => s.to_vec(),
+            None => a.iter().copied().collect(),
+        }
+    }
+    match v {
+        HostView::F32(a) => Data::F32(flat(a)),
+        HostView::I32(a) => Data::I32(flat(a)),
+        HostView::U32(a) => Data::U32(flat(a)),
+        HostView::Bool(a) => Data::Bool(flat(a)),
+    }
+}
+
 impl CompiledKernel for CompiledCpu {
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
+        let views: Vec<HostView<'_>> = args.iter().map(HostArray::view).collect();
+        self.launch_views(&views)
+    }
+
+    fn launch_views(&self, args: &[HostView<'_>]) -> Result<Launch, ExecError> {
         let k = self.vk.kernel();
-        check_args(k, args)?;
+        check_views(k, args)?;
         let p = match &self.plan {
             Plan::Fused(p) => p,
             Plan::General(g) => {
-                let inputs: Vec<Data> = args.iter().map(Data::from_host).collect();
+                let inputs: Vec<Data> = args.iter().map(data_of).collect();
                 let (outs, points) = g.launch(inputs)?;
                 let outputs = outs
                     .into_iter()
@@ -153,11 +174,7 @@ impl CompiledKernel for CompiledCpu {
         // row-major contiguous is copied first.
         let copies: Vec<Option<Data>> = args
             .iter()
-            .map(|a| {
-                fused::Input::borrow(a)
-                    .is_none()
-                    .then(|| Data::from_host(a))
-            })
+            .map(|a| fused::Input::borrow(a).is_none().then(|| data_of(a)))
             .collect();
         let input_refs: Vec<fused::Input<'_>> = args
             .iter()

@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use crate::dtype::DType;
-use crate::host::HostArray;
+use crate::host::{HostArray, HostView};
 use crate::kernel::{Kernel, ParamKind};
 use crate::types::{RefElem, ShapeDisplay};
 use crate::validate::ValidatedKernel;
@@ -96,6 +96,14 @@ pub trait CompiledKernel: Send + Sync {
     /// Runs the kernel. `args` holds one array per scalar-prefetch and input
     /// parameter, in parameter order (check them with [`check_args`]).
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError>;
+
+    /// Runs the kernel on borrowed arrays. Backends that can read their
+    /// inputs in place override it; the default copies them and calls
+    /// [`CompiledKernel::launch`].
+    fn launch_views(&self, args: &[HostView<'_>]) -> Result<Launch, ExecError> {
+        let owned: Vec<HostArray> = args.iter().map(HostView::to_owned).collect();
+        self.launch(&owned)
+    }
 }
 
 /// A backend: compiles validated kernels.
@@ -214,6 +222,18 @@ impl CompileCache {
 /// Checks launch arguments against the kernel's scalar-prefetch and input
 /// parameters: count, dtype and shape.
 pub fn check_args(kernel: &Kernel, args: &[HostArray]) -> Result<(), ExecError> {
+    let sigs: Vec<(DType, &[usize])> = args.iter().map(|a| (a.dtype(), a.shape())).collect();
+    check_arg_types(kernel, &sigs)
+}
+
+/// [`check_args`] for borrowed arrays.
+pub fn check_views(kernel: &Kernel, args: &[HostView<'_>]) -> Result<(), ExecError> {
+    let sigs: Vec<(DType, &[usize])> = args.iter().map(|a| (a.dtype(), a.shape())).collect();
+    check_arg_types(kernel, &sigs)
+}
+
+/// Checks launch arguments given as (dtype, shape) pairs.
+fn check_arg_types(kernel: &Kernel, args: &[(DType, &[usize])]) -> Result<(), ExecError> {
     let params: Vec<_> = kernel
         .params
         .iter()
@@ -245,11 +265,12 @@ pub fn check_args(kernel: &Kernel, args: &[HostArray]) -> Result<(), ExecError> 
             RefElem::Data(d) => d,
             RefElem::Semaphore(_) => DType::I32,
         };
-        if a.dtype() != want || a.shape() != p.shape.as_slice() {
+        let (dtype, shape) = *a;
+        if dtype != want || shape != p.shape.as_slice() {
             return Err(bad(
                 &p.name,
                 format!("{want}{}", ShapeDisplay(&p.shape)),
-                format!("{}{}", a.dtype(), ShapeDisplay(a.shape())),
+                format!("{dtype}{}", ShapeDisplay(shape)),
             ));
         }
     }

@@ -262,3 +262,61 @@ impl From<ArrayD<bool>> for HostArray {
         HostArray::Bool(a)
     }
 }
+
+/// A borrowed host array: a caller's elements, for launches that read their
+/// inputs in place (the Python front end hands NumPy arrays over this way).
+#[derive(Clone, Debug)]
+pub enum HostView<'a> {
+    /// `f32` data.
+    F32(ndarray::ArrayViewD<'a, f32>),
+    /// `i32` data.
+    I32(ndarray::ArrayViewD<'a, i32>),
+    /// `u32` data.
+    U32(ndarray::ArrayViewD<'a, u32>),
+    /// `bool` data.
+    Bool(ndarray::ArrayViewD<'a, bool>),
+}
+
+impl HostView<'_> {
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            HostView::F32(_) => DType::F32,
+            HostView::I32(_) => DType::I32,
+            HostView::U32(_) => DType::U32,
+            HostView::Bool(_) => DType::Bool,
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            HostView::F32(a) => a.shape(),
+            HostView::I32(a) => a.shape(),
+            HostView::U32(a) => a.shape(),
+            HostView::Bool(a) => a.shape(),
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_owned(&self) -> HostArray {
+        match self {
+            HostView::F32(a) => HostArray::F32(a.to_owned()),
+            HostView::I32(a) => HostArray::I32(a.to_owned()),
+            HostView::U32(a) => HostArray::U32(a.to_owned()),
+            HostView::Bool(a) => HostArray::Bool(a.to_owned()),
+        }
+    }
+}
+
+impl HostArray {
+    /// A borrowed view of this array.
+    pub fn view(&self) -> HostView<'_> {
+        match self {
+            HostArray::F32(a) => HostView::F32(a.view()),
+            HostArray::I32(a) => HostView::I32(a.view()),
+            HostArray::U32(a) => HostView::U32(a.view()),
+            HostArray::Bool(a) => HostView::Bool(a.view()),
+        }
+    }
+}

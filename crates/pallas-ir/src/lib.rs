@@ -32,4 +32,4 @@ pub mod exec;
 pub mod host;
 
 pub use exec::{CompiledKernel, ExecError, Executor, Launch, RunReport};
-pub use host::{HostArray, HostError};
+pub use host::{HostArray, HostError, HostView};

@@ -1,7 +1,7 @@
 //! NumPy arrays to and from the IR's host arrays.
 
-use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
-use pallas::{DType, HostArray, Param};
+use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pallas::{DType, HostArray, HostView, Param};
 use pyo3::prelude::*;
 
 use crate::errors::bad_argument;
@@ -24,9 +24,34 @@ impl ParamSig {
     }
 }
 
-/// Copies a NumPy array into a host array of the parameter's dtype; a
-/// wrong dtype or shape is an error naming the parameter.
-pub fn to_host(kernel: &str, sig: &ParamSig, a: &Bound<'_, PyAny>) -> PyResult<HostArray> {
+/// A NumPy array held read-only for a launch: borrowed in place (the
+/// backend reads it without a copy where it can).
+pub enum Borrowed<'py> {
+    /// `f32` elements.
+    F32(PyReadonlyArrayDyn<'py, f32>),
+    /// `i32` elements.
+    I32(PyReadonlyArrayDyn<'py, i32>),
+    /// `u32` elements.
+    U32(PyReadonlyArrayDyn<'py, u32>),
+    /// `bool` elements.
+    Bool(PyReadonlyArrayDyn<'py, bool>),
+}
+
+impl Borrowed<'_> {
+    /// The view the backend reads.
+    pub fn view(&self) -> HostView<'_> {
+        match self {
+            Borrowed::F32(a) => HostView::F32(a.as_array()),
+            Borrowed::I32(a) => HostView::I32(a.as_array()),
+            Borrowed::U32(a) => HostView::U32(a.as_array()),
+            Borrowed::Bool(a) => HostView::Bool(a.as_array()),
+        }
+    }
+}
+
+/// Borrows a NumPy array of the parameter's dtype and shape; a wrong dtype
+/// or shape is an error naming the parameter.
+pub fn borrow<'py>(kernel: &str, sig: &ParamSig, a: &Bound<'py, PyAny>) -> PyResult<Borrowed<'py>> {
     let wrong = |found: String| {
         bad_argument(format!(
             "kernel `{kernel}`: argument `{}`: expected {}{:?}, found {found}",
@@ -41,7 +66,10 @@ pub fn to_host(kernel: &str, sig: &ParamSig, a: &Bound<'_, PyAny>) -> PyResult<H
             if arr.shape() != sig.shape.as_slice() {
                 return Err(wrong(describe(a)));
             }
-            HostArray::$variant(arr.readonly().as_array().to_owned())
+            let held = arr
+                .try_readonly()
+                .map_err(|e| wrong(format!("an array that cannot be read now ({e})")))?;
+            Borrowed::$variant(held)
         }};
     }
     Ok(match sig.dtype {

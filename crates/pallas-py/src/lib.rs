@@ -58,13 +58,16 @@ impl Compiled {
                 args.len()
             )));
         }
-        let host = args
+        // Borrowed, not copied: the backend reads NumPy's memory in place
+        // where it can, with the GIL released.
+        let held = args
             .iter()
             .zip(&self.inputs)
-            .map(|(a, sig)| arrays::to_host(&self.kernel, sig, a))
+            .map(|(a, sig)| arrays::borrow(&self.kernel, sig, a))
             .collect::<PyResult<Vec<_>>>()?;
-        let compiled = self.compiled.clone();
-        let launched = py.detach(move || compiled.launch(&host));
+        let views: Vec<_> = held.iter().map(arrays::Borrowed::view).collect();
+        let compiled = &self.compiled;
+        let launched = py.detach(|| compiled.launch_views(&views));
         let launch = launched.map_err(|e| errors::from_exec(&self.backend, e))?;
         launch
             .outputs
