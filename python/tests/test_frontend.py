@@ -219,3 +219,17 @@ def test_second_eager_call_compiles_nothing():
     np.testing.assert_array_equal(first, second)
     assert after["compilations"] == before["compilations"]
     assert after["launches"] == before["launches"] + 1
+
+
+def test_another_jax_version_is_refused_at_import():
+    import subprocess
+    import sys
+    code = ("import jax; jax.__version__ = '0.9.1'\n"
+            "try:\n"
+            "    import pallas_rs\n"
+            "except ImportError as e:\n"
+            "    print('refused:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout
+    assert "refused: pallas_rs supports JAX 0.10.x" in out, out
+    assert "found JAX 0.9.1" in out, out
