@@ -93,12 +93,31 @@ class Kernel:
     out_avals: tuple
 
 
-_cache: dict = {}
+class _BoundedCache:
+    """A dict that drops its oldest entry past a capacity, safe across
+    threads."""
+
+    def __init__(self, capacity=256):
+        self._lock = threading.Lock()
+        self._items: dict = {}
+        self._capacity = capacity
+
+    def get(self, key):
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key, value):
+        with self._lock:
+            if key not in self._items and len(self._items) >= self._capacity:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = value
+
+
+# Kernels by their `pallas_call` equation (and dynamic grid sizes).
+_kernels = _BoundedCache()
 # Compiled kernels by (.pk text, backend): a kernel traced again (eagerly,
 # from a function defined anew per call) compiles once.
-_compiled_by_text: dict = {}
-_cache_lock = threading.Lock()
-_CACHE_CAPACITY = 256
+_compiled_by_text = _BoundedCache()
 
 
 def _key(params, backend):
@@ -133,24 +152,25 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=()) -> Kernel:
     """Lowers and compiles a `pallas_call` once per kernel, backend and
     sizes of its dynamic grid dimensions."""
     key = (_key(params, backend), tuple(dynamic_grid))
-    with _cache_lock:
-        k = _cache.get(key)
+    k = _kernels.get(key)
     if k is not None:
         return k
     lk = lower(params, dynamic_grid)
-    options = backend.option_dict()
-    # Eager calls of a kernel defined inside a function trace a new jaxpr
-    # each time; the same text compiles once.
     text_key = (lk.text, backend)
-    with _cache_lock:
-        compiled = _compiled_by_text.get(text_key)
-    if compiled is not None:
-        k = Kernel(lk, compiled, tuple(params["out_avals"]))
-        with _cache_lock:
-            _remember(key, k)
-        return k
+    compiled = _compiled_by_text.get(text_key)
+    if compiled is None:
+        compiled = _compile(lk, backend)
+        _compiled_by_text.put(text_key, compiled)
+    k = Kernel(lk, compiled, tuple(params["out_avals"]))
+    _kernels.put(key, k)
+    return k
+
+
+def _compile(lk: LoweredKernel, backend: BackendParams):
+    """Compiles lowered text on the backend, errors mapped to ours."""
     try:
-        compiled = _native.compile(lk.text, backend.backend, options)
+        compiled = _native.compile(lk.text, backend.backend,
+                                   backend.option_dict())
     except _native.Unsupported as e:
         raise UnsupportedError(
             f"{e.args[0]} (kernel defined at {lk.origin})") from None
@@ -160,21 +180,7 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=()) -> Kernel:
         # Found before running: the TPU target's block and VMEM checks.
         raise _fault_to_error(Kernel(lk, None, ()), e) from None
     _count("compilations")
-    k = Kernel(lk, compiled, tuple(params["out_avals"]))
-    with _cache_lock:
-        _remember(key, k)
-        if len(_compiled_by_text) >= _CACHE_CAPACITY:
-            _compiled_by_text.pop(next(iter(_compiled_by_text)))
-        _compiled_by_text[text_key] = compiled
-    return k
-
-
-def _remember(key, k):
-    """Caches a kernel by its equation (the oldest goes past capacity);
-    the caller holds `_cache_lock`."""
-    if len(_cache) >= _CACHE_CAPACITY:
-        _cache.pop(next(iter(_cache)))
-    _cache[key] = k
+    return compiled
 
 
 # -- launching -----------------------------------------------------------------

@@ -43,28 +43,29 @@ def two_cores_one_block(x):
             dimension_semantics=("parallel",)))(x)
 
 
-def missing_dma_wait(x):
-    def kernel(x_hbm, o_ref, buf, sem):
-        pltpu.make_async_copy(x_hbm, buf, sem).start()
-        o_ref[...] = buf[...] * 2  # MARK-READ
+def _hbm_to_vmem(kernel, x):
+    """`kernel(x_hbm, o_ref, buf, sem)` with `x` left in HBM, a VMEM buffer
+    of its shape and one DMA semaphore."""
     return pl.pallas_call(
         kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
         in_specs=[pl.BlockSpec(memory_space=pl.ANY)],
         out_specs=pl.BlockSpec(memory_space=pltpu.VMEM),
         scratch_shapes=[pltpu.VMEM(x.shape, x.dtype),
                         pltpu.SemaphoreType.DMA(())])(x)
+
+
+def missing_dma_wait(x):
+    def kernel(x_hbm, o_ref, buf, sem):
+        pltpu.make_async_copy(x_hbm, buf, sem).start()
+        o_ref[...] = buf[...] * 2  # MARK-READ
+    return _hbm_to_vmem(kernel, x)
 
 
 def dma_never_waited(x):
     def kernel(x_hbm, o_ref, buf, sem):
         pltpu.make_async_copy(x_hbm, buf, sem).start()  # MARK-DMA
         o_ref[...] = jnp.zeros_like(o_ref)
-    return pl.pallas_call(
-        kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
-        in_specs=[pl.BlockSpec(memory_space=pl.ANY)],
-        out_specs=pl.BlockSpec(memory_space=pltpu.VMEM),
-        scratch_shapes=[pltpu.VMEM(x.shape, x.dtype),
-                        pltpu.SemaphoreType.DMA(())])(x)
+    return _hbm_to_vmem(kernel, x)
 
 
 def dynamic_slice_past_the_block(x):

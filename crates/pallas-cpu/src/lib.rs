@@ -126,22 +126,6 @@ impl Outputs {
     }
 }
 
-/// A borrowed array's elements, row-major, as owned data (one copy).
-fn data_of(v: &HostView<'_>) -> Data {
-    fn flat<T: Copy>(a: &ndarray::ArrayViewD<'_, T>) -> Vec<T> {
-        match a.as_slice() {
-            Some(s) => s.to_vec(),
-            None => a.iter().copied().collect(),
-        }
-    }
-    match v {
-        HostView::F32(a) => Data::F32(flat(a)),
-        HostView::I32(a) => Data::I32(flat(a)),
-        HostView::U32(a) => Data::U32(flat(a)),
-        HostView::Bool(a) => Data::Bool(flat(a)),
-    }
-}
-
 impl CompiledKernel for CompiledCpu {
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
         let views: Vec<HostView<'_>> = args.iter().map(HostArray::view).collect();
@@ -154,7 +138,7 @@ impl CompiledKernel for CompiledCpu {
         let p = match &self.plan {
             Plan::Fused(p) => p,
             Plan::General(g) => {
-                let inputs: Vec<Data> = args.iter().map(data_of).collect();
+                let inputs: Vec<Data> = args.iter().map(Data::from_view).collect();
                 let (outs, points) = g.launch(inputs)?;
                 let outputs = outs
                     .into_iter()
@@ -174,7 +158,11 @@ impl CompiledKernel for CompiledCpu {
         // row-major contiguous is copied first.
         let copies: Vec<Option<Data>> = args
             .iter()
-            .map(|a| fused::Input::borrow(a).is_none().then(|| data_of(a)))
+            .map(|a| {
+                fused::Input::borrow(a)
+                    .is_none()
+                    .then(|| Data::from_view(a))
+            })
             .collect();
         let input_refs: Vec<fused::Input<'_>> = args
             .iter()

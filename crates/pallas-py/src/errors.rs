@@ -153,9 +153,9 @@ pub fn from_exec(backend: &str, e: ExecError) -> PyErr {
                         line: s.loc.map(|l| l.line),
                         column: s.loc.map(|l| l.col),
                     },
-                    0,
+                    Class::Fault,
                 ),
-                None => (located(&message, "fault"), 0),
+                None => (located(&message, "fault"), Class::Fault),
             },
             ExecError::Unsupported { kernel, what, .. } => (
                 Details {
@@ -164,7 +164,7 @@ pub fn from_exec(backend: &str, e: ExecError) -> PyErr {
                     op: Some(what.clone()),
                     ..Default::default()
                 },
-                1,
+                Class::Unsupported,
             ),
             ExecError::BadArgument { kernel, .. } => (
                 Details {
@@ -172,15 +172,15 @@ pub fn from_exec(backend: &str, e: ExecError) -> PyErr {
                     kernel: Some(kernel.clone()),
                     ..Default::default()
                 },
-                2,
+                Class::BadArgument,
             ),
             // pallas-cpu and pallas-wgpu report faults as backend errors
             // with the place in the message.
             ExecError::Backend { .. } => {
                 if let Some(d) = fault_in_message(&message) {
-                    (d, 0)
+                    (d, Class::Fault)
                 } else {
-                    (Details::default(), 3)
+                    (Details::default(), Class::Backend)
                 }
             }
         };
@@ -190,12 +190,20 @@ pub fn from_exec(backend: &str, e: ExecError) -> PyErr {
         };
         let args = (message, dict.unbind());
         match class {
-            0 => Fault::new_err(args),
-            1 => Unsupported::new_err(args),
-            2 => BadArgument::new_err(args),
-            _ => BackendFailure::new_err(args),
+            Class::Fault => Fault::new_err(args),
+            Class::Unsupported => Unsupported::new_err(args),
+            Class::BadArgument => BadArgument::new_err(args),
+            Class::Backend => BackendFailure::new_err(args),
         }
     })
+}
+
+/// Which of the module's exceptions an error becomes.
+enum Class {
+    Fault,
+    Unsupported,
+    BadArgument,
+    Backend,
 }
 
 /// The details of a fault known only by its message.

@@ -86,8 +86,9 @@ pub struct PendingDma {
 pub struct DmaStarted {
     /// Destination ref name.
     pub dst_name: String,
-    /// The semaphore and slot it signals.
-    pub sem: String,
+    /// The semaphore ref it signals and the slot within it (named only
+    /// when a fault is reported, see [`sem_name`]).
+    pub sem: (Value, usize),
     /// Location of the `dma_start`.
     pub loc: Option<pallas_ir::Loc>,
     /// Grid point of the start (empty for a kernel without a grid).
@@ -299,19 +300,7 @@ impl<'a> Core<'a> {
         let shape = self.ref_shape(at.r, id);
         let mut dims = Vec::with_capacity(shape.len());
         for (d, (ix, &extent)) in at.idx.iter().zip(&shape).enumerate() {
-            let off = |o: &Offset| match o {
-                Offset::Static(s) => *s,
-                Offset::Dynamic(v) => self.t(*v).as_i32() as i64,
-            };
-            let (start, size, stride, keep) = match ix {
-                Indexer::Full => (0, extent, 1, true),
-                Indexer::Index(o) => (off(o), 1, 1, false),
-                Indexer::Slice {
-                    start,
-                    size,
-                    stride,
-                } => (off(start), *size, *stride, true),
-            };
+            let (start, size, stride, keep) = self.indexer_range(ix, extent);
             let span = if size == 0 {
                 0
             } else {
@@ -342,30 +331,35 @@ impl<'a> Core<'a> {
         Ok(Some((id, Region { dims })))
     }
 
+    /// One indexer over a dimension of `extent` elements, as (start, size,
+    /// stride, whether the dimension stays in the result); the start may lie
+    /// outside the dimension.
+    fn indexer_range(&self, ix: &Indexer, extent: usize) -> (i64, usize, usize, bool) {
+        let off = |o: &Offset| match o {
+            Offset::Static(s) => *s,
+            Offset::Dynamic(v) => self.t(*v).as_i32() as i64,
+        };
+        match ix {
+            Indexer::Full => (0, extent, 1, true),
+            Indexer::Index(o) => (off(o), 1, 1, false),
+            Indexer::Slice {
+                start,
+                size,
+                stride,
+            } => (off(start), *size, *stride, true),
+        }
+    }
+
     /// Reads the in-bounds elements of an out-of-bounds region into `out`
     /// (row-major over the region), leaving the others as they are.
     fn read_in_bounds(&mut self, at: &RefAt, out: &mut Data) {
         let id = self.r(at.r);
         let shape = self.ref_shape(at.r, id);
-        let ranges: Vec<(i64, usize, usize)> = at
+        let ranges: Vec<(i64, usize, usize, bool)> = at
             .idx
             .iter()
             .zip(&shape)
-            .map(|(ix, &extent)| {
-                let off = |o: &Offset| match o {
-                    Offset::Static(s) => *s,
-                    Offset::Dynamic(v) => self.t(*v).as_i32() as i64,
-                };
-                match ix {
-                    Indexer::Full => (0, extent, 1),
-                    Indexer::Index(o) => (off(o), 1, 1),
-                    Indexer::Slice {
-                        start,
-                        size,
-                        stride,
-                    } => (off(start), *size, *stride),
-                }
-            })
+            .map(|(ix, &extent)| self.indexer_range(ix, extent))
             .collect();
         self.with_buf(id, |b| {
             let n: usize = ranges.iter().map(|r| r.1).product();
@@ -373,7 +367,7 @@ impl<'a> Core<'a> {
             for flat in 0..n.min(out.len()) {
                 let mut off = 0usize;
                 let mut inside = true;
-                for (d, &(start, _, stride)) in ranges.iter().enumerate() {
+                for (d, &(start, _, stride, _)) in ranges.iter().enumerate() {
                     let c = start + (at[d] * stride) as i64;
                     if c < 0 || c >= b.shape[d] as i64 {
                         inside = false;
@@ -1263,24 +1257,6 @@ impl<'a> Core<'a> {
         })
     }
 
-    /// A semaphore slot as the kernel names it: `` `sem`[1] `` for a
-    /// parameter, `a run_scoped semaphore` otherwise.
-    fn sem_name(&self, at: &RefAt, slot: usize) -> String {
-        let k = self.sh.vk.kernel();
-        let param = k
-            .regions
-            .get(k.body)
-            .and_then(|r| r.args.iter().position(|&a| a == at.r));
-        let base = match self.r(at.r) {
-            RefId::Sem(b) => b,
-            _ => slot,
-        };
-        match param {
-            Some(i) => format!("`{}`[{}]", k.params[i].name, slot - base),
-            None => format!("a run_scoped semaphore, slot {}", slot - base),
-        }
-    }
-
     fn sem_slot(&self, at: &RefAt) -> Result<usize, Box<SimError>> {
         let (id, reg) = self
             .resolve(at, true)?
@@ -1326,7 +1302,13 @@ impl<'a> Core<'a> {
         let dst_name = self.ref_name(did);
         let started = DmaStarted {
             dst_name: dst_name.clone(),
-            sem: self.sem_name(sem, slot),
+            sem: (
+                sem.r,
+                match self.r(sem.r) {
+                    RefId::Sem(base) => slot - base,
+                    _ => 0,
+                },
+            ),
             loc: self.op.and_then(|i| self.sh.vk.kernel().inst_loc(i)),
             point: self.point.clone(),
         };
@@ -1453,4 +1435,17 @@ pub fn fmt_tensor(t: &Tensor) -> String {
         items.join(", "),
         if t.data.len() > n { ", ..." } else { "" }
     )
+}
+
+/// A semaphore slot as the kernel names it: `` `sem`[1] `` for a parameter,
+/// `a run_scoped semaphore, slot 1` otherwise.
+pub fn sem_name(k: &pallas_ir::Kernel, sem: Value, slot: usize) -> String {
+    let param = k
+        .regions
+        .get(k.body)
+        .and_then(|r| r.args.iter().position(|&a| a == sem));
+    match param {
+        Some(i) => format!("`{}`[{slot}]", k.params[i].name),
+        None => format!("a run_scoped semaphore, slot {slot}"),
+    }
 }

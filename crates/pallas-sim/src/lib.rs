@@ -333,7 +333,7 @@ impl CompiledSim {
                     loc: s.loc,
                     kind: SimErrorKind::DmaNotWaited {
                         dst: s.dst_name,
-                        sem: s.sem,
+                        sem: interp::sem_name(k, s.sem.0, s.sem.1),
                     },
                 })
             };

@@ -145,7 +145,9 @@ impl Core<'_> {
                         }
                         continue;
                     }
-                    st.since.clone_from(&self.point);
+                    if b.body_writes {
+                        st.since.clone_from(&self.point);
+                    }
                     let name = &k.params[b.param].name;
                     for (d, (&i, &nb)) in idx.iter().zip(&b.nblocks).enumerate() {
                         if i < 0 || i as usize >= nb {

@@ -353,7 +353,8 @@ def _num_programs(ctx, eqn):
 
 # -- refs ----------------------------------------------------------------
 
-def _unflatten(eqn, ctx, atoms):
+def _unflatten(eqn, atoms):
+    """A state primitive's transforms (indexers) from its flat operands."""
     return tree_util.tree_unflatten(eqn.params["tree"], atoms)
 
 
@@ -364,7 +365,7 @@ def _used(ctx, eqn, i=0):
 @rule("get")
 def _get(ctx, eqn):
     ref = ctx.read(eqn.invars[0])
-    transforms = _unflatten(eqn, ctx, eqn.invars[1:])
+    transforms = _unflatten(eqn, eqn.invars[1:])
     v = view(ctx, ref, transforms)
     out = _out(eqn)
     return ctx.em.op(f"load {v.text()}", ctx.dtype(out), _shape(out))
@@ -384,7 +385,7 @@ def _store(ctx, eqn, ref, transforms, value, mask=None):
 def _swap(ctx, eqn):
     ref = ctx.read(eqn.invars[0])
     value = _val(ctx, eqn.invars[1])
-    transforms = _unflatten(eqn, ctx, eqn.invars[2:])
+    transforms = _unflatten(eqn, eqn.invars[2:])
     return _store(ctx, eqn, ref, transforms, value)
 
 
@@ -392,7 +393,7 @@ def _swap(ctx, eqn):
 def _addupdate(ctx, eqn):
     ref = ctx.read(eqn.invars[0])
     value = _val(ctx, eqn.invars[1])
-    transforms = _unflatten(eqn, ctx, eqn.invars[2:])
+    transforms = _unflatten(eqn, eqn.invars[2:])
     v = view(ctx, ref, transforms)
     old = ctx.em.op(f"load {v.text()}", value.dtype, v.shape)
     new = _binary_op(ctx, "add", old, value, value.dtype, v.shape)
@@ -400,13 +401,14 @@ def _addupdate(ctx, eqn):
     return []
 
 
-def _args(eqn, ctx):
+def _args(eqn):
+    """A Pallas primitive's arguments from its flat operands."""
     return tree_util.tree_unflatten(eqn.params["args_tree"], eqn.invars)
 
 
 @rule("masked_load")
 def _masked_load(ctx, eqn):
-    ref, transforms, mask, other = _args(eqn, ctx)
+    ref, transforms, mask, other = _args(eqn)
     v = view(ctx, ctx.read(ref), transforms)
     out = _out(eqn)
     text = f"load {v.text()}"
@@ -419,7 +421,7 @@ def _masked_load(ctx, eqn):
 
 @rule("masked_swap")
 def _masked_swap(ctx, eqn):
-    ref, transforms, val, mask = _args(eqn, ctx)
+    ref, transforms, val, mask = _args(eqn)
     m = _val(ctx, mask) if mask is not None else None
     return _store(ctx, eqn, ctx.read(ref), transforms, _val(ctx, val), m)
 
@@ -433,7 +435,6 @@ def _region_args(ctx, avals):
 
 
 def _yield(ctx, vals):
-    vals = [v for v in vals]
     for v in vals:
         if not isinstance(v, Val):
             raise ctx.unsupported("a ref returned from a region")
@@ -623,7 +624,7 @@ def _sem_view(ctx, ref, transforms):
 
 @rule("semaphore_signal")
 def _semaphore_signal(ctx, eqn):
-    ref, transforms, inc, device_id, core_index = _args(eqn, ctx)
+    ref, transforms, inc, device_id, core_index = _args(eqn)
     if device_id is not None:
         raise ctx.unsupported("a semaphore signal to another device")
     text = f"semaphore_signal {_sem_view(ctx, ref, transforms).text()}, " \
@@ -636,11 +637,13 @@ def _semaphore_signal(ctx, eqn):
 
 @rule("semaphore_wait")
 def _semaphore_wait(ctx, eqn):
-    ref, transforms, value, decrement = _args(eqn, ctx)
-    if decrement is not None and decrement is not True and not (
-            isinstance(decrement, jax_core.Literal) and bool(decrement.val)):
-        if not (isinstance(decrement, bool) and decrement):
-            raise ctx.unsupported("`semaphore_wait` with decrement=False")
+    ref, transforms, value, decrement = _args(eqn)
+    # `decrement` arrives as a literal operand (True unless asked otherwise).
+    known_true = decrement is None or decrement is True or (
+        isinstance(decrement, jax_core.Literal) and bool(decrement.val))
+    if not known_true:
+        raise ctx.unsupported(
+            "`semaphore_wait` with decrement=False (or not known when traced)")
     ctx.em.line(f"semaphore_wait {_sem_view(ctx, ref, transforms).text()}, "
                 f"{_val(ctx, value).name}")
     return []
@@ -648,7 +651,7 @@ def _semaphore_wait(ctx, eqn):
 
 @rule("semaphore_read")
 def _semaphore_read(ctx, eqn):
-    ref, transforms = _args(eqn, ctx)
+    ref, transforms = _args(eqn)
     return ctx.em.op(f"semaphore_read {_sem_view(ctx, ref, transforms).text()}",
                      "i32", ())
 

@@ -169,17 +169,23 @@ impl Data {
 
     /// Copies a host array's elements in row-major order.
     pub fn from_host(h: &HostArray) -> Data {
-        fn flat<T: Copy>(a: &ndarray::ArrayD<T>) -> Vec<T> {
+        Data::from_view(&h.view())
+    }
+
+    /// A borrowed host array's elements, row-major (one copy).
+    pub fn from_view(h: &crate::host::HostView<'_>) -> Data {
+        use crate::host::HostView as V;
+        fn flat<T: Copy>(a: &ndarray::ArrayViewD<'_, T>) -> Vec<T> {
             match a.as_slice() {
                 Some(s) => s.to_vec(),
                 None => a.iter().copied().collect(),
             }
         }
         match h {
-            HostArray::F32(a) => Data::F32(flat(a)),
-            HostArray::I32(a) => Data::I32(flat(a)),
-            HostArray::U32(a) => Data::U32(flat(a)),
-            HostArray::Bool(a) => Data::Bool(flat(a)),
+            V::F32(a) => Data::F32(flat(a)),
+            V::I32(a) => Data::I32(flat(a)),
+            V::U32(a) => Data::U32(flat(a)),
+            V::Bool(a) => Data::Bool(flat(a)),
         }
     }
 

@@ -400,15 +400,6 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         }
         results.push((name.clone(), launch));
     }
-    let Some((_, first)) = results.first() else {
-        if !failures.is_empty() {
-            return Err(Failure::Kernel(failures.join("\n")));
-        }
-        return Err(Failure::Input(format!(
-            "no backend of this build supports kernel `{}`",
-            k.name
-        )));
-    };
     // Every pair: a backend that disagrees with one but not another shows.
     for (i, (a_name, a)) in results.iter().enumerate() {
         for (b_name, b) in &results[..i] {
@@ -426,6 +417,12 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     if !failures.is_empty() {
         return Err(Failure::Kernel(failures.join("\n")));
     }
+    let Some((_, first)) = results.first() else {
+        return Err(Failure::Input(format!(
+            "no backend of this build supports kernel `{}`",
+            k.name
+        )));
+    };
     for ((_, p), o) in k.params_of(ParamKind::Output).zip(&first.outputs) {
         say(&format!(
             "output `{}`: {}{:?}",
