@@ -4,8 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pallas_ir::exec::run;
-use pallas_ir::{DType, HostArray, ParamKind};
+use pallas_exec::run;
+use pallas_exec::HostArray;
+use pallas_ir::{DType, ParamKind};
 use pallas_sim::{SimConfig, Simulator};
 
 fuzz_target!(|data: &[u8]| {

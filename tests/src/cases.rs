@@ -3,7 +3,9 @@
 use crate::compare::Tolerance;
 use crate::data::{ints_below, uniform_f32, Rng};
 use crate::reference as r;
-use pallas_ir::{corpus, HostArray, Kernel};
+use pallas_corpus as corpus;
+use pallas_exec::HostArray;
+use pallas_ir::Kernel;
 
 /// Which size of a case to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

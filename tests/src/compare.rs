@@ -1,6 +1,6 @@
 //! Output comparison with stated tolerances.
 
-use pallas_ir::HostArray;
+use pallas_exec::HostArray;
 
 /// How close a float output must be to the reference: `|got - want| <=
 /// abs + rel * |want|` per element; NaN must match NaN. Integer and bool

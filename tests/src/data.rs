@@ -1,7 +1,7 @@
 //! Deterministic test data (splitmix64), so every run sees the same inputs.
 
 use ndarray::{ArrayD, IxDyn};
-use pallas_ir::HostArray;
+use pallas_exec::HostArray;
 
 /// A small deterministic generator.
 pub struct Rng(u64);

@@ -14,7 +14,7 @@ pub mod reference;
 pub use cases::{case, case_names, Case, Size};
 pub use compare::{compare_outputs, Tolerance};
 
-use pallas_ir::exec::Executor;
+use pallas_exec::Executor;
 use pallas_ir::validate;
 
 /// Runs one corpus case on a backend and compares with the reference.
@@ -22,7 +22,7 @@ use pallas_ir::validate;
 pub fn run_case(exec: &dyn Executor, name: &str, size: Size) {
     let c = case(name, size).unwrap_or_else(|| panic!("no corpus case named {name}"));
     let vk = validate(&c.kernel).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let launch = pallas_ir::exec::run(exec, &vk, &c.args)
+    let launch = pallas_exec::run(exec, &vk, &c.args)
         .unwrap_or_else(|e| panic!("{name} on {}: {e}", exec.name()));
     if let Err(msg) = compare_outputs(&launch.outputs, &c.expected, c.tolerance) {
         panic!("{name} ({size:?}) on {}: {msg}", exec.name());
@@ -34,8 +34,8 @@ pub fn run_case(exec: &dyn Executor, name: &str, size: Size) {
 pub fn assert_unsupported(exec: &dyn Executor, name: &str) {
     let c = case(name, Size::Small).unwrap_or_else(|| panic!("no corpus case named {name}"));
     let vk = validate(&c.kernel).unwrap_or_else(|e| panic!("{name}: {e}"));
-    match pallas_ir::exec::run(exec, &vk, &c.args) {
-        Err(pallas_ir::ExecError::Unsupported { what, .. }) => assert!(!what.is_empty()),
+    match pallas_exec::run(exec, &vk, &c.args) {
+        Err(pallas_exec::ExecError::Unsupported { what, .. }) => assert!(!what.is_empty()),
         Err(other) => panic!(
             "{name} on {}: expected Unsupported, got {other}",
             exec.name()

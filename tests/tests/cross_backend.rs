@@ -2,7 +2,7 @@
 //! the simulator gives, within the case's tolerance.
 
 use pallas_cpu::Cpu;
-use pallas_ir::exec::run;
+use pallas_exec::run;
 use pallas_ir::validate;
 use pallas_sim::Simulator;
 use pallas_tests::{case, compare_outputs, Size};
@@ -58,7 +58,7 @@ fn cross_core_handshakes_are_unsupported_on_cpu() {
     let vk = validate(&pallas_ir::text::parse(src).unwrap()).unwrap();
     let err = run(&Cpu::default(), &vk, &[]).unwrap_err();
     assert!(
-        matches!(err, pallas_ir::ExecError::Unsupported { .. }),
+        matches!(err, pallas_exec::ExecError::Unsupported { .. }),
         "{err}"
     );
     assert!(
@@ -72,7 +72,7 @@ fn cross_core_handshakes_are_unsupported_on_cpu() {
 fn absurd_scratch_is_refused_by_the_fast_mode_before_allocating() {
     let src = "kernel doy grid() {\n  in x: f32[64, 128] any\n  out o: f32[64, 1208] vmem\n  scratch sem: dma_sem[55555555555552]\n  body(%0, %1, %2) {\n  }\n}";
     let vk = validate(&pallas_ir::text::parse(src).unwrap()).unwrap();
-    let x = pallas_ir::HostArray::zeros(pallas_ir::DType::F32, &[64, 128]);
+    let x = pallas_exec::HostArray::zeros(pallas_ir::DType::F32, &[64, 128]);
     let err = run(&Cpu::default(), &vk, &[x]).unwrap_err().to_string();
     assert!(
         err.contains("bytes of block buffers, scratch and semaphores"),
@@ -85,8 +85,8 @@ fn absurd_scratch_is_refused_by_the_fast_mode_before_allocating() {
 /// every backend; a view of the wrong shape is a clear argument error.
 #[test]
 fn borrowed_launches_match_owned_ones() {
-    use pallas_ir::exec::{ExecError, Executor};
-    use pallas_ir::{HostArray, HostView};
+    use pallas_exec::{ExecError, Executor};
+    use pallas_exec::{HostArray, HostView};
     let c = case("seed_grid_512", Size::Small).unwrap();
     let vk = validate(&c.kernel).unwrap();
     let backends: Vec<Box<dyn Executor>> =

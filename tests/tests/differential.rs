@@ -1,7 +1,7 @@
 //! Differential testing: random valid elementwise kernels (random grids,
 //! partial edge blocks, chains of elementwise ops over every dtype) run on
 //! the simulator and the fast mode; the outputs must be identical bit for
-//! bit (both take their value semantics from `pallas_ir::eval`, so any
+//! bit (both take their value semantics from `pallas_exec::eval`, so any
 //! difference is a bug in blocking, coarsening or memory handling).
 //!
 //! `sin`, `cos`, `exp`, `logistic`, `tanh` and `log` are left out of the
@@ -29,9 +29,10 @@
 
 use ndarray::{ArrayD, IxDyn};
 use pallas_cpu::Cpu;
+use pallas_exec::run;
+use pallas_exec::HostArray;
 use pallas_ir::builder::{KernelBuilder, Spec};
-use pallas_ir::exec::run;
-use pallas_ir::{validate, BinaryOp, CmpOp, DType, DimSemantics, HostArray, UnaryOp, Value};
+use pallas_ir::{validate, BinaryOp, CmpOp, DType, DimSemantics, UnaryOp, Value};
 use pallas_sim::{SimConfig, Simulator, UninitializedMemory};
 use pallas_tests::{compare_outputs, Tolerance};
 use proptest::prelude::*;

@@ -2,7 +2,7 @@
 //! every case built at both sizes with a valid kernel and matching args.
 
 use ndarray::{arr1, arr2, ArrayD};
-use pallas_ir::exec::check_args;
+use pallas_exec::check_args;
 use pallas_tests::{case, case_names, reference as r, Size};
 
 fn dyn2(a: ndarray::Array2<f32>) -> ArrayD<f32> {

@@ -5,8 +5,9 @@
 
 use std::path::PathBuf;
 
-use pallas_ir::exec::{run, Executor};
-use pallas_ir::{DType, HostArray, ParamKind};
+use pallas_exec::HostArray;
+use pallas_exec::{run, Executor};
+use pallas_ir::{DType, ParamKind};
 use pallas_sim::Simulator;
 use pallas_tests::data::{uniform_f32, Rng};
 use pallas_tests::{compare_outputs, Tolerance};

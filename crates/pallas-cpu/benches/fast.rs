@@ -6,9 +6,11 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ndarray::Array2;
+use pallas_corpus as corpus;
 use pallas_cpu::Cpu;
-use pallas_ir::exec::Executor;
-use pallas_ir::{corpus, validate, HostArray, Kernel};
+use pallas_exec::Executor;
+use pallas_exec::HostArray;
+use pallas_ir::{validate, Kernel};
 use pallas_tests::loops;
 use rayon::prelude::*;
 use std::hint::black_box;

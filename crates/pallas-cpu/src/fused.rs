@@ -13,7 +13,7 @@
 //! what a grid of 512 costs) and each strip goes through every operation
 //! while it is in cache, on rayon's workers.
 
-use pallas_ir::eval::{self, shape, Data, Tensor};
+use pallas_exec::eval::{self, shape, Data, Tensor};
 use pallas_ir::{
     BinaryOp, BlockDim, CmpOp, DType, Indexer, Inst, Kernel, MemorySpace, Op, ParamKind, ReduceOp,
     Scalar, Type, UnaryOp, ValidatedKernel, Value,
@@ -514,8 +514,8 @@ pub enum Input<'a> {
 impl<'a> Input<'a> {
     /// The elements of a borrowed host array in standard (row-major,
     /// contiguous) layout; `None` for other layouts.
-    pub fn borrow(h: &'a pallas_ir::HostView<'_>) -> Option<Input<'a>> {
-        use pallas_ir::HostView as H;
+    pub fn borrow(h: &'a pallas_exec::HostView<'_>) -> Option<Input<'a>> {
+        use pallas_exec::HostView as H;
         Some(match h {
             H::F32(a) => Input::F32(a.as_slice()?),
             H::I32(a) => Input::I32(a.as_slice()?),

@@ -10,49 +10,20 @@
 use std::sync::Mutex;
 
 use ndarray::{ArrayView2, Ix2};
-use pallas_ir::eval::{self, shape, Data, Tensor};
-use pallas_ir::exec::ExecError;
+use pallas_exec::analysis::ref_name;
+use pallas_exec::eval::{self, shape, Data, Tensor};
+use pallas_exec::layout::{Blocked, Home, Layout};
+use pallas_exec::{ExecError, Fault, FaultKind};
 use pallas_ir::{
-    DType, DimSemantics, Indexer, MemorySpace, Offset, Op, ParamKind, RefAt, RefElem, Region,
-    Scalar, Type, ValidatedKernel, Value,
+    DType, Indexer, Offset, Op, ParamKind, RefAt, RefElem, Region, Scalar, Type, ValidatedKernel,
+    Value,
 };
 
-/// Where a parameter lives.
-#[derive(Clone, Copy, Debug)]
-enum Home {
-    /// A worker-local block buffer, filled from (and written back to) HBM
-    /// per block.
-    Block(usize),
-    /// A worker-local buffer (scratch, prefetch copy).
-    Local(usize),
-    /// An HBM buffer, moved with DMAs.
-    Hbm(usize),
-    /// Semaphore slots from this base.
-    Sem(usize),
-}
-
-/// A blocked input or output.
-#[derive(Clone, Debug)]
-struct Blocked {
-    param: usize,
-    input: bool,
-    hbm: usize,
-    local: usize,
-    block: Vec<usize>,
-    map: Option<Region>,
-}
-
-/// The compiled layout.
+/// The compiled kernel: the shared layout, and each local buffer's dtype.
 pub struct General {
     vk: ValidatedKernel,
-    homes: Vec<Home>,
-    blocked: Vec<Blocked>,
-    locals: Vec<(DType, Vec<usize>, Option<usize>)>,
-    sems: usize,
-    num_hbm: usize,
-    hbm_of_arg: Vec<usize>,
-    hbm_of_output: Vec<usize>,
-    parallel: usize,
+    layout: Layout,
+    local_dtypes: Vec<DType>,
 }
 
 /// Most bytes of block buffers, scratch and semaphores one worker may
@@ -76,82 +47,16 @@ pub fn compile(vk: &ValidatedKernel) -> Result<General, String> {
             );
         }
     }
-    let (mut homes, mut blocked, mut locals) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut hbm_of_arg, mut hbm_of_output, mut input_hbm) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut num_hbm, mut sems, mut out_pos) = (0, 0, 0);
-    for (i, p) in k.params.iter().enumerate() {
-        let dtype = p.dtype().unwrap_or(DType::I32);
-        let home = match p.kind {
-            ParamKind::ScalarPrefetch => {
-                hbm_of_arg.push(num_hbm);
-                num_hbm += 1;
-                locals.push((dtype, p.shape.clone(), Some(num_hbm - 1)));
-                Home::Local(locals.len() - 1)
-            }
-            ParamKind::Input | ParamKind::Output => {
-                let input = p.kind == ParamKind::Input;
-                let h = if input {
-                    hbm_of_arg.push(num_hbm);
-                    input_hbm.push(num_hbm);
-                    num_hbm += 1;
-                    num_hbm - 1
-                } else {
-                    let alias = k
-                        .aliases
-                        .iter()
-                        .find(|&&(_, o)| o == out_pos)
-                        .map(|&(inp, _)| input_hbm[inp]);
-                    out_pos += 1;
-                    let h = alias.unwrap_or_else(|| {
-                        num_hbm += 1;
-                        num_hbm - 1
-                    });
-                    hbm_of_output.push(h);
-                    h
-                };
-                if p.space == MemorySpace::Any {
-                    Home::Hbm(h)
-                } else {
-                    locals.push((dtype, p.block_view_shape(), None));
-                    blocked.push(Blocked {
-                        param: i,
-                        input,
-                        hbm: h,
-                        local: locals.len() - 1,
-                        block: p.block_full_shape(),
-                        map: p.block.as_ref().map(|b| b.index_map),
-                    });
-                    Home::Block(locals.len() - 1)
-                }
-            }
-            ParamKind::Scratch => match p.elem {
-                RefElem::Semaphore(_) => {
-                    sems += p.shape.iter().product::<usize>();
-                    Home::Sem(sems - p.shape.iter().product::<usize>())
-                }
-                RefElem::Data(_) => {
-                    locals.push((dtype, p.shape.clone(), None));
-                    Home::Local(locals.len() - 1)
-                }
-            },
-        };
-        homes.push(home);
-    }
-    let parallel = k
-        .grid
+    let layout = Layout::new(vk)?;
+    let local_dtypes = layout
+        .locals
         .iter()
-        .take_while(|d| d.semantics == DimSemantics::Parallel)
-        .count();
+        .map(|&(p, _)| k.params[p].dtype().unwrap_or(DType::I32))
+        .collect();
     Ok(General {
         vk: vk.clone(),
-        homes,
-        blocked,
-        locals,
-        sems,
-        num_hbm,
-        hbm_of_arg,
-        hbm_of_output,
-        parallel,
+        layout,
+        local_dtypes,
     })
 }
 
@@ -183,12 +88,45 @@ struct Worker<'a> {
     sems: Vec<i64>,
     point: Vec<usize>,
     points: u64,
+    /// The instruction running, for faults.
+    op: Option<pallas_ir::Inst>,
 }
 
-fn fault(g: &General, what: String) -> ExecError {
-    ExecError::Backend {
-        backend: crate::BACKEND_NAME.into(),
-        message: format!("kernel `{}`: {what}", g.vk.kernel().name),
+impl Worker<'_> {
+    /// A fault at the current grid point and operation.
+    fn fail(&self, kind: FaultKind) -> ExecError {
+        let k = self.g.vk.kernel();
+        let (op, loc) = match self.op {
+            Some(i) => (format!("op `{}`", k.insts[i].op.name()), k.inst_loc(i)),
+            None => ("body".into(), None),
+        };
+        ExecError::from(Fault {
+            kernel: k.name.clone(),
+            core: None,
+            grid_point: (!k.grid.is_empty()).then(|| self.point.clone()),
+            op,
+            loc,
+            kind,
+        })
+    }
+
+    /// The name of a ref, for faults.
+    fn ref_name(&self, id: RefId) -> String {
+        let k = self.g.vk.kernel();
+        let l = &self.g.layout;
+        match id {
+            RefId::Local(i) => l.locals.get(i).map_or_else(
+                || "scoped scratch".into(),
+                |&(p, _)| k.params[p].name.clone(),
+            ),
+            RefId::Hbm(h) => l
+                .homes
+                .iter()
+                .position(|&home| home == Home::Hbm(h))
+                .or_else(|| l.blocked.iter().find(|b| b.hbm == h).map(|b| b.param))
+                .map_or_else(|| "hbm".into(), |p| k.params[p].name.clone()),
+            RefId::Sem(_) => "semaphore".into(),
+        }
     }
 }
 
@@ -223,7 +161,11 @@ impl Worker<'_> {
     }
 
     /// Resolves indexers to (kept shape, base offset, strides of kept dims).
-    fn region(&self, at: &RefAt) -> Result<(RefId, Vec<usize>, usize, Vec<usize>), ExecError> {
+    fn region(
+        &self,
+        at: &RefAt,
+        write: bool,
+    ) -> Result<(RefId, Vec<usize>, usize, Vec<usize>), ExecError> {
         let id = self.r(at.r);
         let shape = self.shape_of(id, at.r);
         let st = shape::strides(&shape);
@@ -249,13 +191,13 @@ impl Worker<'_> {
             };
             if start < 0 || start + span > shape[d] as i64 {
                 // Memory safety is the one check the fast mode keeps.
-                return Err(fault(
-                    self.g,
-                    format!(
-                        "index {start} out of bounds on dimension {d} (size {})",
-                        shape[d]
-                    ),
-                ));
+                return Err(self.fail(FaultKind::OutOfBounds {
+                    access: if write { "write" } else { "read" },
+                    name: self.ref_name(id),
+                    dim: d,
+                    index: Some(if start < 0 { start } else { start + span - 1 }),
+                    extent: shape[d],
+                }));
             }
             base += start as usize * st[d];
             if keep {
@@ -313,7 +255,7 @@ impl Worker<'_> {
     }
 
     fn sem_slot(&self, at: &RefAt) -> Result<usize, ExecError> {
-        let (id, _, base, _) = self.region(at)?;
+        let (id, _, base, _) = self.region(at, false)?;
         Ok(match id {
             RefId::Sem(b) => b + base,
             _ => 0,
@@ -327,6 +269,7 @@ impl Worker<'_> {
             self.env[a.index()] = s;
         }
         for &inst in &region.insts {
+            self.op = Some(inst);
             self.exec(inst)?;
         }
         Ok(region
@@ -478,7 +421,7 @@ impl Worker<'_> {
                 set(self, t);
             }
             Op::Load { src, mask, other } => {
-                let (id, kept, base, st) = self.region(src)?;
+                let (id, kept, base, st) = self.region(src, false)?;
                 let mut d = self.read(id, &kept, base, &st);
                 if let Some(m) = self.mask(*mask) {
                     let fill = other
@@ -499,7 +442,7 @@ impl Worker<'_> {
                 );
             }
             Op::Store { dst, value, mask } | Op::Swap { dst, value, mask } => {
-                let (id, kept, base, st) = self.region(dst)?;
+                let (id, kept, base, st) = self.region(dst, true)?;
                 let old =
                     matches!(data.op, Op::Swap { .. }).then(|| self.read(id, &kept, base, &st));
                 let v = self.t(*value).data.clone();
@@ -532,7 +475,7 @@ impl Worker<'_> {
                 value,
                 mask,
             } => {
-                let (id, kept, base, st) = self.region(dst)?;
+                let (id, kept, base, st) = self.region(dst, true)?;
                 let old = self.read(id, &kept, base, &st);
                 let v = self.t(*value).data.clone();
                 let m = self.mask(*mask);
@@ -569,7 +512,7 @@ impl Worker<'_> {
                 );
             }
             Op::AtomicCas { dst, expected, new } => {
-                let (id, kept, base, st) = self.region(dst)?;
+                let (id, kept, base, st) = self.region(dst, true)?;
                 let old = self.read(id, &kept, base, &st);
                 let (e, n) = (self.t(*expected).data.clone(), self.t(*new).data.clone());
                 let offs = Self::offsets(&kept, base, &st);
@@ -668,8 +611,8 @@ impl Worker<'_> {
                 }
             }
             Op::DmaStart { src, dst, sem } => {
-                let (sid, sk, sb, ss) = self.region(src)?;
-                let (did, dk, db, ds) = self.region(dst)?;
+                let (sid, sk, sb, ss) = self.region(src, false)?;
+                let (did, dk, db, ds) = self.region(dst, true)?;
                 let d = self.read(sid, &sk, sb, &ss);
                 let bytes = (d.len() * d.dtype().size_bytes()) as i64;
                 self.write(did, &dk, db, &ds, &d);
@@ -677,14 +620,14 @@ impl Worker<'_> {
                 self.sems[slot] += bytes;
             }
             Op::DmaWait { dst, sem } => {
-                let (_, dk, _, _) = self.region(dst)?;
+                let (_, dk, _, _) = self.region(dst, false)?;
                 let elem = match self.g.vk.value_type(dst.r) {
                     Type::Ref(t) => t.dtype().map_or(4, |d| d.size_bytes()),
                     _ => 4,
                 };
                 let bytes = (dk.iter().product::<usize>() * elem) as i64;
                 let slot = self.sem_slot(sem)?;
-                self.wait(slot, bytes)?;
+                self.wait(sem, slot, bytes)?;
             }
             Op::SemaphoreSignal { sem, inc, .. } => {
                 let slot = self.sem_slot(sem)?;
@@ -693,7 +636,7 @@ impl Worker<'_> {
             Op::SemaphoreWait { sem, value } => {
                 let slot = self.sem_slot(sem)?;
                 let v = self.t(*value).as_i32() as i64;
-                self.wait(slot, v)?;
+                self.wait(sem, slot, v)?;
             }
             Op::SemaphoreRead { sem } => {
                 let slot = self.sem_slot(sem)?;
@@ -713,15 +656,15 @@ impl Worker<'_> {
         Ok(())
     }
 
-    fn wait(&mut self, slot: usize, n: i64) -> Result<(), ExecError> {
+    fn wait(&mut self, sem: &RefAt, slot: usize, n: i64) -> Result<(), ExecError> {
         if self.sems[slot] < n {
-            return Err(fault(
-                self.g,
-                format!(
-                    "a wait for {n} on a semaphore holding {} would never return",
+            return Err(self.fail(FaultKind::WaitNeverReturns {
+                sem: ref_name(self.g.vk.kernel(), sem.r),
+                detail: format!(
+                    "it holds {} and the wait asks {n}; the fast mode runs one program at a time, so nothing else can signal it",
                     self.sems[slot]
                 ),
-            ));
+            }));
         }
         self.sems[slot] -= n;
         Ok(())
@@ -759,13 +702,12 @@ impl Worker<'_> {
         for (d, (&i, &bs)) in idx.iter().zip(&b.block).enumerate() {
             let nb = shape[d].div_ceil(bs.max(1)).max(1);
             if i < 0 || i as usize >= nb {
-                return Err(fault(
-                    self.g,
-                    format!(
-                        "block index {i} out of range on dimension {d} of `{}`",
-                        self.g.vk.kernel().params[b.param].name
-                    ),
-                ));
+                return Err(self.fail(FaultKind::BlockIndexOutOfRange {
+                    name: self.g.vk.kernel().params[b.param].name.clone(),
+                    dim: d,
+                    index: Some(i),
+                    blocks: nb,
+                }));
             }
             let o = i as usize * bs;
             origin.push(o);
@@ -790,43 +732,42 @@ impl Worker<'_> {
         let g = self.g;
         let k = g.vk.kernel();
         let body = &k.regions[k.body];
-        for (i, home) in g.homes.iter().enumerate() {
+        let layout = &g.layout;
+        for (i, home) in layout.homes.iter().enumerate() {
             let id = match *home {
-                Home::Block(l) | Home::Local(l) => RefId::Local(l),
+                Home::Local(l) => RefId::Local(l),
                 Home::Hbm(h) => RefId::Hbm(h),
                 Home::Sem(s) => RefId::Sem(s),
             };
             self.env[body.args[i].index()] = Slot::Ref(id);
         }
         let mut prefetch = Vec::new();
-        for (l, (_, _, src)) in g.locals.iter().enumerate() {
-            if let Some(h) = src {
-                self.local[l].data = self.hbm[*h]
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .data
-                    .clone();
-                prefetch.push(RefId::Local(l));
-            }
+        for &(_, l, h) in &layout.prefetch {
+            self.local[l].data = self.hbm[h]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .data
+                .clone();
+            prefetch.push(RefId::Local(l));
         }
         let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
-        let arb: usize = grid[g.parallel..].iter().product();
-        let mut prev: Vec<Option<Vec<i64>>> = vec![None; g.blocked.len()];
+        let arb: usize = grid[layout.parallel_dims..].iter().product();
+        let mut prev: Vec<Option<Vec<i64>>> = vec![None; layout.blocked.len()];
         self.point = vec![0; grid.len()];
         for &p in parallel {
             let mut rem = p;
-            for d in (0..g.parallel).rev() {
+            for d in (0..layout.parallel_dims).rev() {
                 self.point[d] = rem % grid[d];
                 rem /= grid[d];
             }
             for a in 0..arb {
                 let mut rem = a;
-                for d in (g.parallel..grid.len()).rev() {
+                for d in (layout.parallel_dims..grid.len()).rev() {
                     self.point[d] = rem % grid[d];
                     rem /= grid[d];
                 }
-                for (bi, b) in g.blocked.iter().enumerate() {
-                    let idx = match b.map {
+                for (bi, b) in layout.blocked.iter().enumerate() {
+                    let idx = match b.index_map {
                         Some(m) => self.index_map(m, &prefetch)?,
                         None => vec![0; b.block.len()],
                     };
@@ -841,12 +782,14 @@ impl Worker<'_> {
                     prev[bi] = Some(idx);
                 }
                 for &inst in &body.insts {
+                    self.op = Some(inst);
                     self.exec(inst)?;
                 }
+                self.op = None;
                 self.points += 1;
             }
         }
-        for (bi, b) in g.blocked.iter().enumerate() {
+        for (bi, b) in layout.blocked.iter().enumerate() {
             if let (false, Some(old)) = (b.input, prev[bi].take()) {
                 self.copy_block(b, &old, true)?;
             }
@@ -884,18 +827,21 @@ impl General {
     /// Runs the kernel: returns the outputs and the grid points run.
     pub fn launch(&self, inputs: Vec<Data>) -> Result<(Vec<Data>, u64), ExecError> {
         let k = self.vk.kernel();
-        let mut hbm: Vec<Option<Buffer>> = (0..self.num_hbm).map(|_| None).collect();
+        let mut hbm: Vec<Option<Buffer>> = (0..self.layout.num_hbm).map(|_| None).collect();
         let arg_params = k
             .params
             .iter()
             .filter(|p| matches!(p.kind, ParamKind::ScalarPrefetch | ParamKind::Input));
-        for ((p, d), &h) in arg_params.zip(inputs).zip(&self.hbm_of_arg) {
+        for ((p, d), &h) in arg_params.zip(inputs).zip(&self.layout.hbm_of_arg) {
             hbm[h] = Some(Buffer {
                 data: d,
                 shape: p.shape.clone(),
             });
         }
-        for ((_, p), &h) in k.params_of(ParamKind::Output).zip(&self.hbm_of_output) {
+        for ((_, p), &h) in k
+            .params_of(ParamKind::Output)
+            .zip(&self.layout.hbm_of_output)
+        {
             if hbm[h].is_none() {
                 let n = p.shape.iter().product();
                 hbm[h] = Some(Buffer {
@@ -917,7 +863,7 @@ impl General {
         let ppoints: usize = if grid.contains(&0) {
             0
         } else {
-            grid[..self.parallel].iter().product()
+            grid[..self.layout.parallel_dims].iter().product()
         };
         let all: Vec<usize> = (0..ppoints).collect();
         let chunk = ppoints.div_ceil(rayon::current_num_threads() * 4).max(1);
@@ -927,16 +873,19 @@ impl General {
             hbm: &hbm,
             env: vec![Slot::Empty; k.values.len()],
             local: self
+                .layout
                 .locals
                 .iter()
-                .map(|(d, s, _)| Buffer {
+                .zip(&self.local_dtypes)
+                .map(|((_, s), d)| Buffer {
                     data: Data::filled(Scalar::zero(*d), s.iter().product()),
                     shape: s.clone(),
                 })
                 .collect(),
-            sems: vec![0; self.sems],
+            sems: vec![0; self.layout.sem_slots],
             point: Vec::new(),
             points: 0,
+            op: None,
         };
         let points: Result<Vec<u64>, ExecError> = if ppoints <= 1 {
             let mut w = worker();
@@ -960,6 +909,7 @@ impl General {
             .map(|m| Some(m.into_inner().unwrap_or_else(|e| e.into_inner())))
             .collect();
         let outs = self
+            .layout
             .hbm_of_output
             .iter()
             .map(|&h| {

@@ -11,7 +11,9 @@
 //! `Unsupported` error naming the operation or feature, never wrong data.
 //!
 //! ```
-//! use pallas_ir::{corpus, validate, exec::Executor, HostArray};
+//! use pallas_corpus as corpus;
+//! use pallas_exec::{Executor, HostArray};
+//! use pallas_ir::validate;
 //! let k = validate(&corpus::vector_add(10, 4)).unwrap();
 //! let x = HostArray::F32(ndarray::ArrayD::from_elem(ndarray::IxDyn(&[10]), 1.5));
 //! let out = pallas_cpu::Cpu::default().compile(&k).unwrap().launch(&[x.clone(), x]).unwrap();
@@ -24,11 +26,12 @@ pub mod math;
 
 use std::sync::Arc;
 
-use pallas_ir::eval::Data;
-use pallas_ir::exec::{
+use pallas_exec::eval::Data;
+use pallas_exec::{
     check_views, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
 };
-use pallas_ir::{DType, HostArray, HostView, ParamKind, Scalar, ValidatedKernel};
+use pallas_exec::{HostArray, HostView};
+use pallas_ir::{DType, ParamKind, Scalar, ValidatedKernel};
 use rayon::prelude::*;
 
 /// The backend's name as the run report and the command line spell it.

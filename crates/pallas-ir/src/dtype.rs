@@ -5,10 +5,9 @@ use std::hash::{Hash, Hasher};
 
 /// The element type of a value or a memory ref.
 ///
-/// `f16` and `bf16` are planned as storage types; the enum is
-/// `#[non_exhaustive]` so that adding them is not a breaking change.
+/// Exhaustive on purpose: the crates of the workspace version together,
+/// and a new dtype must be met by every `match` that decides by dtype.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
 pub enum DType {
     /// 32-bit IEEE float.
     F32,

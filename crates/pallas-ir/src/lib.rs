@@ -3,14 +3,12 @@
 //! A [`Kernel`] is a Pallas-style block kernel: a grid, parameters with
 //! block specs, and a body of SSA operations over blocks. Build one with
 //! [`builder::KernelBuilder`], or parse it from text with [`text::parse`];
-//! check it with [`validate`]; run it with any backend that implements
-//! [`exec::Executor`].
+//! check it with [`validate`]. Running it is the job of `pallas-exec` (the
+//! execution model every backend shares) and the backends.
 
 pub mod arena;
 pub mod builder;
-pub mod corpus;
 pub mod dtype;
-pub mod eval;
 pub mod kernel;
 pub mod ops;
 pub mod text;
@@ -28,8 +26,3 @@ pub use types::{MemorySpace, RefElem, RefType, SemaphoreKind, Type};
 pub use validate::{
     validate, ValidatedKernel, ValidationError, ValidationErrorKind, ValidationErrors,
 };
-pub mod exec;
-pub mod host;
-
-pub use exec::{CompiledKernel, ExecError, Executor, Launch, RunReport};
-pub use host::{HostArray, HostError, HostView};

@@ -687,4 +687,53 @@ impl Op {
             _ => Vec::new(),
         }
     }
+
+    /// Whether the op maps element `e` of its result to element `e` of
+    /// its operands (the flat index is kept): elementwise ops and reshapes.
+    pub fn is_elementwise(&self) -> bool {
+        matches!(
+            self,
+            Op::Unary(..)
+                | Op::Binary(..)
+                | Op::Compare(..)
+                | Op::Select { .. }
+                | Op::Cast { .. }
+                | Op::Bitcast { .. }
+                | Op::Reshape { .. }
+        )
+    }
+
+    /// The ref this op writes: the destination of a store, swap, atomic,
+    /// compare-and-swap or DMA start.
+    pub fn written_ref(&self) -> Option<&RefAt> {
+        match self {
+            Op::Store { dst, .. }
+            | Op::Swap { dst, .. }
+            | Op::Atomic { dst, .. }
+            | Op::AtomicCas { dst, .. }
+            | Op::DmaStart { dst, .. } => Some(dst),
+            _ => None,
+        }
+    }
+
+    /// Whether the op has an effect beyond computing its results: it
+    /// touches memory or semaphores, prints, or runs nested regions (which
+    /// may). Everything else is a pure function of its operands and the
+    /// grid point.
+    pub fn has_effect(&self) -> bool {
+        matches!(
+            self,
+            Op::Load { .. }
+                | Op::Store { .. }
+                | Op::Swap { .. }
+                | Op::Atomic { .. }
+                | Op::AtomicCas { .. }
+                | Op::DmaStart { .. }
+                | Op::DmaWait { .. }
+                | Op::SemaphoreSignal { .. }
+                | Op::SemaphoreWait { .. }
+                | Op::SemaphoreRead { .. }
+                | Op::DebugPrint { .. }
+        ) || !self.regions().is_empty()
+    }
 }

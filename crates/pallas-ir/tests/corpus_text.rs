@@ -2,7 +2,8 @@
 //! the checked-in `examples/kernels/NAME.pk` (run with `BLESS=1` to
 //! rewrite them), and parses back to an equal kernel.
 
-use pallas_ir::{corpus, text, validate};
+use pallas_corpus as corpus;
+use pallas_ir::{text, validate};
 use std::path::PathBuf;
 
 fn examples_dir() -> PathBuf {

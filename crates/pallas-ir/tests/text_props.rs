@@ -1,10 +1,11 @@
 //! Property tests of the text format: generated kernels round trip through
 //! print and parse; the parser and the validator never panic on any text.
 
+use pallas_corpus as corpus;
 use pallas_ir::builder::{KernelBuilder, RegionBuilder, Spec};
 use pallas_ir::ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, ReduceOp, RefAt, UnaryOp};
 use pallas_ir::{
-    corpus, text, validate, DType, DimSemantics, MemorySpace, RefType, Scalar, SemaphoreKind, Value,
+    text, validate, DType, DimSemantics, MemorySpace, RefType, Scalar, SemaphoreKind, Value,
 };
 use proptest::prelude::*;
 

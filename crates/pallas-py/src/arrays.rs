@@ -77,11 +77,6 @@ pub fn borrow<'py>(kernel: &str, sig: &ParamSig, a: &Bound<'py, PyAny>) -> PyRes
         DType::I32 => take!(i32, I32),
         DType::U32 => take!(u32, U32),
         DType::Bool => take!(bool, Bool),
-        other => {
-            return Err(wrong(format!(
-                "a kernel dtype {other} this module cannot pass"
-            )))
-        }
     })
 }
 

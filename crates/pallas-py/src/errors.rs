@@ -5,8 +5,7 @@
 //! `line`, `column`, `backend`) where the backend reports them, so that the
 //! Python side can name the kernel's Python line.
 
-use pallas::exec::ExecError;
-use pallas::sim::SimError;
+use pallas::exec::{ExecError, Fault as KernelFault};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -117,46 +116,12 @@ fn variant_name(debug: &str) -> String {
     out
 }
 
-/// Finds the last ` at LINE:COL` in a message (the backends' way of naming
-/// an operation's place in the `.pk` text).
-fn location_in(message: &str) -> Option<(u32, u32)> {
-    let mut found = None;
-    let mut rest = message;
-    while let Some(i) = rest.find(" at ") {
-        let after = &rest[i + 4..];
-        let end = after
-            .find(|c: char| !(c.is_ascii_digit() || c == ':'))
-            .unwrap_or(after.len());
-        if let Some((l, c)) = after[..end].split_once(':') {
-            if let (Ok(l), Ok(c)) = (l.parse(), c.parse()) {
-                found = Some((l, c));
-            }
-        }
-        rest = after;
-    }
-    found
-}
-
 /// Turns a backend's error into the matching Python exception.
 pub fn from_exec(backend: &str, e: ExecError) -> PyErr {
     let message = e.to_string();
     Python::attach(|py| {
         let (details, class) = match &e {
-            ExecError::Fault(inner) => match inner.downcast_ref::<SimError>() {
-                Some(s) => (
-                    Details {
-                        kind: Some(variant_name(&format!("{:?}", s.kind))),
-                        kernel: Some(s.kernel.clone()),
-                        core: Some(s.core),
-                        grid_point: s.grid_point.clone(),
-                        op: Some(s.op.clone()),
-                        line: s.loc.map(|l| l.line),
-                        column: s.loc.map(|l| l.col),
-                    },
-                    Class::Fault,
-                ),
-                None => (located(&message, "fault"), Class::Fault),
-            },
+            ExecError::Fault(f) => (fault_details(f), Class::Fault),
             ExecError::Unsupported { kernel, what, .. } => (
                 Details {
                     kind: Some("unsupported".into()),
@@ -174,15 +139,14 @@ pub fn from_exec(backend: &str, e: ExecError) -> PyErr {
                 },
                 Class::BadArgument,
             ),
-            // pallas-cpu and pallas-wgpu report faults as backend errors
-            // with the place in the message.
-            ExecError::Backend { .. } => {
-                if let Some(d) = fault_in_message(&message) {
-                    (d, Class::Fault)
-                } else {
-                    (Details::default(), Class::Backend)
-                }
-            }
+            ExecError::NoDevice { .. } => (
+                Details {
+                    kind: Some("no_device".into()),
+                    ..Default::default()
+                },
+                Class::Backend,
+            ),
+            ExecError::Backend { .. } => (Details::default(), Class::Backend),
         };
         let dict = match details.into_dict(py, backend) {
             Ok(d) => d,
@@ -206,33 +170,17 @@ enum Class {
     Backend,
 }
 
-/// The details of a fault known only by its message.
-fn located(message: &str, kind: &str) -> Details {
-    let loc = location_in(message);
+/// The fields of a kernel fault, as every backend reports it.
+fn fault_details(f: &KernelFault) -> Details {
     Details {
-        kind: Some(kind.into()),
-        line: loc.map(|l| l.0),
-        column: loc.map(|l| l.1),
-        ..Default::default()
+        kind: Some(variant_name(&format!("{:?}", f.kind))),
+        kernel: Some(f.kernel.clone()),
+        core: f.core,
+        grid_point: f.grid_point.clone(),
+        op: Some(f.op.clone()),
+        line: f.loc.map(|l| l.line),
+        column: f.loc.map(|l| l.col),
     }
-}
-
-/// A kernel fault that pallas-cpu or pallas-wgpu reported as a backend
-/// error: out-of-bounds indices, block indices out of range, waits that
-/// never return. `None` for failures of the backend itself.
-fn fault_in_message(message: &str) -> Option<Details> {
-    let lower = message.to_lowercase();
-    let kinds = [
-        ("out of bounds", "out_of_bounds"),
-        ("out-of-bounds", "out_of_bounds"),
-        ("block index", "block_index_out_of_range"),
-        ("never return", "deadlock"),
-        ("deadlock", "deadlock"),
-    ];
-    kinds
-        .iter()
-        .find(|(needle, _)| lower.contains(needle))
-        .map(|(_, kind)| located(message, kind))
 }
 
 #[cfg(test)]
@@ -240,13 +188,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_and_locations() {
+    fn variant_names_are_snake_case() {
         assert_eq!(
             variant_name("OutOfBounds { access: \"read\" }"),
             "out_of_bounds"
         );
         assert_eq!(variant_name("Tpu(\"x\")"), "tpu");
-        assert_eq!(location_in("load at 12:7: index 9"), Some((12, 7)));
-        assert_eq!(location_in("no place"), None);
     }
 }

@@ -3,8 +3,10 @@
 //! single-thread loop over the same arrays: `cargo bench -p pallas-sim`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use pallas_ir::exec::Executor;
-use pallas_ir::{corpus, validate, HostArray};
+use pallas_corpus as corpus;
+use pallas_exec::Executor;
+use pallas_exec::HostArray;
+use pallas_ir::validate;
 use pallas_sim::{SimConfig, Simulator};
 use std::hint::black_box;
 use std::time::Duration;

@@ -1,8 +1,10 @@
 //! Runs the seed kernel at grid 512 twenty times (for profilers):
 //! `cargo run --release -p pallas-sim --example seed_512`.
 
-use pallas_ir::exec::Executor;
-use pallas_ir::{corpus, validate, HostArray};
+use pallas_corpus as corpus;
+use pallas_exec::Executor;
+use pallas_exec::HostArray;
+use pallas_ir::validate;
 use pallas_sim::{SimConfig, Simulator};
 
 fn main() {

@@ -3,8 +3,10 @@
 
 use std::time::Instant;
 
-use pallas_ir::exec::Executor;
-use pallas_ir::{corpus, validate, HostArray};
+use pallas_corpus as corpus;
+use pallas_exec::Executor;
+use pallas_exec::HostArray;
+use pallas_ir::validate;
 use pallas_sim::{SimConfig, Simulator};
 
 fn main() {

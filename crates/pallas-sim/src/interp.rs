@@ -9,13 +9,13 @@ use pallas_ir::{
 };
 
 use crate::config::{DmaExecutionMode, OutOfBoundsReads, SimConfig};
-use crate::error::{SimError, SimErrorKind};
 use crate::memory::{read_region, uninit, write_region, Buffer, DimRange, Region};
-use crate::plan::Plan;
 use crate::races::{self, Access, InFlight, RaceState};
 use crate::sync::{Semaphores, WaitError};
-use pallas_ir::eval::shape;
-use pallas_ir::eval::{self as tensor, Data, Tensor};
+use pallas_exec::eval::shape;
+use pallas_exec::eval::{self as tensor, Data, Tensor};
+use pallas_exec::layout::Layout;
+use pallas_exec::{Fault, FaultKind};
 
 /// What every core of one launch shares.
 pub struct Shared<'a> {
@@ -24,7 +24,7 @@ pub struct Shared<'a> {
     /// Settings.
     pub cfg: &'a SimConfig,
     /// The layout.
-    pub plan: &'a Plan,
+    pub plan: &'a Layout,
     /// HBM buffers.
     pub hbm: &'a [Mutex<Buffer>],
     /// Semaphores.
@@ -195,27 +195,27 @@ impl<'a> Core<'a> {
     }
 
     /// Counts one loop iteration against `max_loop_iterations`.
-    fn count_iteration(&mut self) -> Result<(), Box<SimError>> {
+    fn count_iteration(&mut self) -> Result<(), Box<Fault>> {
         self.counters.loop_iterations += 1;
         match self.sh.cfg.max_loop_iterations {
             Some(limit) if self.counters.loop_iterations > limit => {
-                Err(self.fail(None, SimErrorKind::LoopLimit { limit }))
+                Err(self.fail(None, FaultKind::LoopLimit { limit }))
             }
             _ => Ok(()),
         }
     }
 
     /// An error at the current grid point and operation.
-    pub fn fail(&self, phase: Option<&str>, kind: SimErrorKind) -> Box<SimError> {
+    pub fn fail(&self, phase: Option<&str>, kind: FaultKind) -> Box<Fault> {
         let k = self.sh.vk.kernel();
         let (op, loc) = match (phase, self.op) {
             (Some(p), _) => (p.to_string(), None),
             (None, Some(i)) => (format!("op `{}`", k.insts[i].op.name()), k.inst_loc(i)),
             (None, None) => ("body".into(), None),
         };
-        Box::new(SimError {
+        Box::new(Fault {
             kernel: k.name.clone(),
-            core: self.id,
+            core: Some(self.id),
             grid_point: (!k.grid.is_empty()).then(|| self.point.clone()),
             op,
             loc,
@@ -295,7 +295,7 @@ impl<'a> Core<'a> {
 
     /// Resolves indexers; `Ok(None)` for an out-of-bounds read when such
     /// reads give uninitialized values.
-    fn resolve(&self, at: &RefAt, write: bool) -> Result<Option<(RefId, Region)>, Box<SimError>> {
+    fn resolve(&self, at: &RefAt, write: bool) -> Result<Option<(RefId, Region)>, Box<Fault>> {
         let id = self.r(at.r);
         let shape = self.ref_shape(at.r, id);
         let mut dims = Vec::with_capacity(shape.len());
@@ -312,11 +312,11 @@ impl<'a> Core<'a> {
                 }
                 return Err(self.fail(
                     None,
-                    SimErrorKind::OutOfBounds {
+                    FaultKind::OutOfBounds {
                         access: if write { "write" } else { "read" },
                         name: self.ref_name(id),
                         dim: d,
-                        index: if start < 0 { start } else { start + span - 1 },
+                        index: Some(if start < 0 { start } else { start + span - 1 }),
                         extent,
                     },
                 ));
@@ -413,7 +413,7 @@ impl<'a> Core<'a> {
     }
 
     /// Runs the instructions of a region (its args already bound).
-    pub fn run_insts(&mut self, r: IrRegion) -> Result<(), Box<SimError>> {
+    pub fn run_insts(&mut self, r: IrRegion) -> Result<(), Box<Fault>> {
         let k = self.sh.vk.kernel();
         for &inst in &k.regions[r].insts {
             self.op = Some(inst);
@@ -422,7 +422,7 @@ impl<'a> Core<'a> {
         Ok(())
     }
 
-    fn run_region(&mut self, r: IrRegion, args: Vec<Slot>) -> Result<Vec<Slot>, Box<SimError>> {
+    fn run_region(&mut self, r: IrRegion, args: Vec<Slot>) -> Result<Vec<Slot>, Box<Fault>> {
         let k = self.sh.vk.kernel();
         let region = &k.regions[r];
         for (&a, s) in region.args.iter().zip(args) {
@@ -442,7 +442,7 @@ impl<'a> Core<'a> {
         r: IrRegion,
         prefetch: &[RefId],
         out: &mut Vec<i64>,
-    ) -> Result<(), Box<SimError>> {
+    ) -> Result<(), Box<Fault>> {
         let k = self.sh.vk.kernel();
         let region = &k.regions[r];
         let g = k.grid.len();
@@ -467,7 +467,7 @@ impl<'a> Core<'a> {
         self.sh.cfg.skip_floating_point_ops && self.is_float(v)
     }
 
-    fn exec(&mut self, inst: Inst) -> Result<(), Box<SimError>> {
+    fn exec(&mut self, inst: Inst) -> Result<(), Box<Fault>> {
         let k = self.sh.vk.kernel();
         let data = &k.insts[inst];
         let res = |i: usize| data.results[i];
@@ -801,7 +801,7 @@ impl<'a> Core<'a> {
                 if let Some((i, &v)) = left.iter().enumerate().find(|(_, &v)| v != 0) {
                     return Err(self.fail(
                         None,
-                        SimErrorKind::SemaphoreLeftNonZero {
+                        FaultKind::SemaphoreLeftNonZero {
                             name: "scoped semaphore".into(),
                             index: i,
                             value: v,
@@ -823,7 +823,7 @@ impl<'a> Core<'a> {
                         if c < 0 || c as usize >= self.sh.cfg.num_cores {
                             return Err(self.fail(
                                 None,
-                                SimErrorKind::BadCore {
+                                FaultKind::BadCore {
                                     core: c,
                                     cores: self.sh.cfg.num_cores,
                                 },
@@ -871,7 +871,7 @@ impl<'a> Core<'a> {
         id: RefId,
         reg: &Region,
         mask: Option<&[bool]>,
-    ) -> Result<(), Box<SimError>> {
+    ) -> Result<(), Box<Fault>> {
         let hit = match id {
             RefId::Local(i) => self.local[i]
                 .first_uninit(reg, mask)
@@ -898,7 +898,7 @@ impl<'a> Core<'a> {
         };
         Err(self.fail(
             None,
-            SimErrorKind::UninitializedRead {
+            FaultKind::UninitializedRead {
                 name,
                 element,
                 detail,
@@ -913,7 +913,7 @@ impl<'a> Core<'a> {
         &mut self,
         local: usize,
         element: &[usize],
-    ) -> Result<String, Box<SimError>> {
+    ) -> Result<String, Box<Fault>> {
         let plan = self.sh.plan;
         let Some(b) = plan.blocked.iter().find(|b| b.local == local) else {
             return Ok(String::new());
@@ -983,7 +983,7 @@ impl<'a> Core<'a> {
         reg: &Region,
         write: bool,
         what: &str,
-    ) -> Result<(), Box<SimError>> {
+    ) -> Result<(), Box<Fault>> {
         let Some(rs) = self.sh.races else {
             return Ok(());
         };
@@ -1017,7 +1017,7 @@ impl<'a> Core<'a> {
             let name = self.sh.hbm(hbm).name.clone();
             return Err(self.fail(
                 None,
-                SimErrorKind::Race {
+                FaultKind::Race {
                     name,
                     index,
                     first,
@@ -1039,7 +1039,7 @@ impl<'a> Core<'a> {
         reg: &Region,
         write: bool,
         what: &str,
-    ) -> Result<(), Box<SimError>> {
+    ) -> Result<(), Box<Fault>> {
         if self.inflight.is_empty() {
             return Ok(());
         }
@@ -1079,7 +1079,7 @@ impl<'a> Core<'a> {
         mask: Option<Value>,
         other: Option<Value>,
         mut reuse: Tensor,
-    ) -> Result<Tensor, Box<SimError>> {
+    ) -> Result<Tensor, Box<Fault>> {
         let dtype = self.dtype_of_ref(src.r);
         let Some((id, reg)) = self.resolve(src, false)? else {
             // Out of bounds under `OutOfBoundsReads::Uninitialized`: the
@@ -1139,7 +1139,7 @@ impl<'a> Core<'a> {
         value: Value,
         mask: Option<Value>,
         want_old: bool,
-    ) -> Result<Tensor, Box<SimError>> {
+    ) -> Result<Tensor, Box<Fault>> {
         let (id, reg) = self
             .resolve(dst, true)?
             .expect("writes always resolve or fail");
@@ -1189,7 +1189,7 @@ impl<'a> Core<'a> {
         dst: &RefAt,
         value: Value,
         mask: Option<Value>,
-    ) -> Result<Tensor, Box<SimError>> {
+    ) -> Result<Tensor, Box<Fault>> {
         let (id, reg) = self
             .resolve(dst, true)?
             .expect("writes always resolve or fail");
@@ -1233,7 +1233,7 @@ impl<'a> Core<'a> {
         })
     }
 
-    fn cas(&mut self, dst: &RefAt, expected: Value, new: Value) -> Result<Tensor, Box<SimError>> {
+    fn cas(&mut self, dst: &RefAt, expected: Value, new: Value) -> Result<Tensor, Box<Fault>> {
         let (id, reg) = self
             .resolve(dst, true)?
             .expect("writes always resolve or fail");
@@ -1257,7 +1257,7 @@ impl<'a> Core<'a> {
         })
     }
 
-    fn sem_slot(&self, at: &RefAt) -> Result<usize, Box<SimError>> {
+    fn sem_slot(&self, at: &RefAt) -> Result<usize, Box<Fault>> {
         let (id, reg) = self
             .resolve(at, true)?
             .expect("writes always resolve or fail");
@@ -1275,7 +1275,7 @@ impl<'a> Core<'a> {
                 .sum::<usize>())
     }
 
-    fn wait_sem(&mut self, slot: usize, n: i64, what: &str) -> Result<(), Box<SimError>> {
+    fn wait_sem(&mut self, slot: usize, n: i64, what: &str) -> Result<(), Box<Fault>> {
         let sems = self.sh.sems;
         let vc = if self.sh.races.is_some() {
             Some(&mut self.vc[..])
@@ -1288,11 +1288,11 @@ impl<'a> Core<'a> {
                     "core {} in {what} for {n} on semaphore slot {slot}",
                     self.id
                 );
-                self.fail(None, SimErrorKind::Deadlock { detail })
+                self.fail(None, FaultKind::Deadlock { detail })
             })
     }
 
-    fn dma_start(&mut self, src: &RefAt, dst: &RefAt, sem: &RefAt) -> Result<(), Box<SimError>> {
+    fn dma_start(&mut self, src: &RefAt, dst: &RefAt, sem: &RefAt) -> Result<(), Box<Fault>> {
         let (sid, sreg) = self.resolve(src, true)?.expect("resolves or fails");
         let (did, dreg) = self.resolve(dst, true)?.expect("resolves or fails");
         let slot = self.sem_slot(sem)?;
@@ -1365,7 +1365,7 @@ impl<'a> Core<'a> {
         });
     }
 
-    fn dma_wait(&mut self, dst: &RefAt, sem: &RefAt) -> Result<(), Box<SimError>> {
+    fn dma_wait(&mut self, dst: &RefAt, sem: &RefAt) -> Result<(), Box<Fault>> {
         let (_, dreg) = self.resolve(dst, true)?.expect("resolves or fails");
         let slot = self.sem_slot(sem)?;
         let bytes = (dreg.len() * self.dtype_of_ref(dst.r).size_bytes()) as i64;

@@ -9,7 +9,9 @@
 //! errors naming the kernel, core, grid point and operation.
 //!
 //! ```
-//! use pallas_ir::{corpus, validate, exec::Executor, HostArray};
+//! use pallas_corpus as corpus;
+//! use pallas_exec::{Executor, HostArray};
+//! use pallas_ir::validate;
 //! use pallas_sim::Simulator;
 //! let k = validate(&corpus::vector_add(10, 4)).unwrap();
 //! let x = HostArray::F32(ndarray::ArrayD::from_elem(ndarray::IxDyn(&[10]), 1.5));
@@ -18,11 +20,10 @@
 //! ```
 
 pub mod config;
-pub mod error;
 mod interp;
 pub mod memory;
 mod pipeline;
-mod plan;
+
 mod races;
 mod sync;
 mod tpu;
@@ -33,18 +34,19 @@ use std::sync::{Arc, Mutex};
 pub use config::{
     DmaExecutionMode, OutOfBoundsReads, Progress, SimConfig, Target, UninitializedMemory,
 };
-pub use error::{SimError, SimErrorKind};
+pub use pallas_exec::{Fault, FaultKind};
 
-use pallas_ir::exec::{
+use pallas_exec::HostArray;
+use pallas_exec::{
     check_args, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
 };
-use pallas_ir::{HostArray, ParamKind, ValidatedKernel};
+use pallas_ir::{ParamKind, ValidatedKernel};
 
 use interp::{Core, Counters, Shared};
 use memory::{uninit, Buffer};
-use pallas_ir::eval::Data;
+use pallas_exec::eval::Data;
+use pallas_exec::layout::{Home, Layout};
 use pipeline::CoreWork;
-use plan::Plan;
 
 /// The backend's name as the run report and the command line spell it.
 pub const BACKEND_NAME: &str = "sim";
@@ -78,20 +80,20 @@ impl Executor for Simulator {
 
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
-            let plan = Plan::new(vk).map_err(|what| ExecError::Unsupported {
+            let plan = Layout::new(vk).map_err(|what| ExecError::Unsupported {
                 backend: BACKEND_NAME.into(),
                 kernel: vk.kernel().name.clone(),
                 what,
             })?;
             if self.config.target == config::Target::Tpu {
                 if let Some(msg) = tpu::check(vk, &self.config).into_iter().next() {
-                    return Err(ExecError::Fault(Box::new(SimError {
+                    return Err(ExecError::Fault(Box::new(Fault {
                         kernel: vk.kernel().name.clone(),
-                        core: 0,
+                        core: Some(0),
                         grid_point: None,
                         op: "compile".into(),
                         loc: None,
-                        kind: SimErrorKind::Tpu(msg),
+                        kind: FaultKind::Tpu(msg),
                     })));
                 }
             }
@@ -109,7 +111,7 @@ impl Executor for Simulator {
 /// A kernel laid out for the simulator.
 pub struct CompiledSim {
     vk: ValidatedKernel,
-    plan: Plan,
+    plan: Layout,
     config: SimConfig,
     /// Input buffers kept from the last launch, so that a repeated launch
     /// copies its arguments into memory that is already mapped.
@@ -139,11 +141,11 @@ fn permute(mut v: Vec<usize>, seed: u64) -> Vec<usize> {
 }
 
 impl CompiledSim {
-    fn fault(&self, e: Box<SimError>) -> ExecError {
+    fn fault(&self, e: Box<Fault>) -> ExecError {
         ExecError::Fault(e)
     }
 
-    /// Runs the kernel, returning the fault as a [`SimError`].
+    /// Runs the kernel, returning the fault as a [`Fault`].
     pub fn run(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
         let k = self.vk.kernel();
         check_args(k, args)?;
@@ -169,13 +171,13 @@ impl CompiledSim {
             ("the cores' block buffers, scratch and semaphores", local),
         ] {
             if bytes > cfg.memory_limit_bytes as u128 {
-                return Err(self.fault(Box::new(SimError {
+                return Err(self.fault(Box::new(Fault {
                     kernel: k.name.clone(),
-                    core: 0,
+                    core: Some(0),
                     grid_point: None,
                     op: "launch".into(),
                     loc: None,
-                    kind: SimErrorKind::TooLarge {
+                    kind: FaultKind::TooLarge {
                         what: what.into(),
                         bytes,
                         limit: cfg.memory_limit_bytes as u128,
@@ -300,11 +302,11 @@ impl CompiledSim {
             }
         }
         // Report the first fault that is not a consequence of another.
-        let mut faults: Vec<Box<SimError>> = results
+        let mut faults: Vec<Box<Fault>> = results
             .iter()
             .filter_map(|r| r.as_ref().err().cloned())
             .collect();
-        faults.sort_by_key(|e| matches!(e.kind, SimErrorKind::Deadlock { .. }));
+        faults.sort_by_key(|e| matches!(e.kind, FaultKind::Deadlock { .. }));
         if let Some(e) = faults.into_iter().next() {
             return Err(self.fault(e));
         }
@@ -314,9 +316,9 @@ impl CompiledSim {
             let (counters, unwaited, pending, ev) = r.expect("faults returned above");
             events.extend(ev);
             let end = |kind| {
-                Box::new(SimError {
+                Box::new(Fault {
                     kernel: k.name.clone(),
-                    core: c,
+                    core: Some(c),
                     grid_point: None,
                     op: "end of kernel".into(),
                     loc: None,
@@ -325,13 +327,13 @@ impl CompiledSim {
             };
             // A DMA never waited for is reported where it started.
             let never_waited = |s: interp::DmaStarted| {
-                Box::new(SimError {
+                Box::new(Fault {
                     kernel: k.name.clone(),
-                    core: c,
+                    core: Some(c),
                     grid_point: (!k.grid.is_empty()).then_some(s.point),
                     op: "op `dma_start`".into(),
                     loc: s.loc,
-                    kind: SimErrorKind::DmaNotWaited {
+                    kind: FaultKind::DmaNotWaited {
                         dst: s.dst_name,
                         sem: interp::sem_name(k, s.sem.0, s.sem.1),
                     },
@@ -345,12 +347,12 @@ impl CompiledSim {
             }
             let st = sems.lock();
             for (i, p) in k.params.iter().enumerate() {
-                if let plan::Home::Sem(base) = plan.homes[i] {
+                if let Home::Sem(base) = plan.homes[i] {
                     let n: usize = p.shape.iter().product();
                     for j in 0..n {
                         let v = st.values[c][base + j];
                         if v != 0 {
-                            return Err(self.fault(end(SimErrorKind::SemaphoreLeftNonZero {
+                            return Err(self.fault(end(FaultKind::SemaphoreLeftNonZero {
                                 name: p.name.clone(),
                                 index: j,
                                 value: v,
@@ -409,7 +411,7 @@ type CoreResult = Result<
         Vec<interp::DmaStarted>,
         Vec<trace::Event>,
     ),
-    Box<SimError>,
+    Box<Fault>,
 >;
 
 fn run_core(sh: &Shared, id: usize, work: &CoreWork) -> CoreResult {

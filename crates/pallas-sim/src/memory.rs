@@ -2,8 +2,8 @@
 //! block copies between HBM and VMEM.
 
 use crate::config::{UninitializedMemory, POISON};
-use pallas_ir::eval::shape::strides;
-use pallas_ir::eval::Data;
+use pallas_exec::eval::shape::strides;
+use pallas_exec::eval::Data;
 use pallas_ir::DType;
 
 /// One memory buffer: an HBM array, a VMEM block or scratch, an SMEM ref.

@@ -1,10 +1,10 @@
 //! The grid loop of one core: block index computation, copies in and out
 //! per the pipelining rules, and the body at each grid point.
 
-use crate::error::{SimError, SimErrorKind};
 use crate::interp::{Core, RefId, Slot};
 use crate::memory::{copy_rect, reset_uninit};
-use crate::plan::Home;
+use pallas_exec::layout::Home;
+use pallas_exec::{Fault, FaultKind};
 
 /// The grid points of one core: the parallel-prefix indices it owns, each
 /// followed by every point of the arbitrary suffix in order.
@@ -54,7 +54,7 @@ impl Core<'_> {
 
     /// Runs a core's share of the grid; returns when done or at the first
     /// fault.
-    pub fn run_grid(&mut self, work: &CoreWork) -> Result<(), Box<SimError>> {
+    pub fn run_grid(&mut self, work: &CoreWork) -> Result<(), Box<Fault>> {
         let sh = self.sh;
         let k = sh.vk.kernel();
         let plan = sh.plan;
@@ -133,7 +133,7 @@ impl Core<'_> {
                             if let Some(d) = (0..pdims).find(|&d| st.since[d] != self.point[d]) {
                                 return Err(self.fail(
                                     Some(&format!("output `{}`", k.params[b.param].name)),
-                                    SimErrorKind::OutputAcrossParallel {
+                                    FaultKind::OutputAcrossParallel {
                                         name: k.params[b.param].name.clone(),
                                         block: idx.clone(),
                                         first: st.since.clone(),
@@ -153,10 +153,10 @@ impl Core<'_> {
                         if i < 0 || i as usize >= nb {
                             return Err(self.fail(
                                 Some(&format!("index map of `{name}`")),
-                                SimErrorKind::BlockIndexOutOfRange {
+                                FaultKind::BlockIndexOutOfRange {
                                     name: name.clone(),
                                     dim: d,
-                                    index: i,
+                                    index: Some(i),
                                     blocks: nb,
                                 },
                             ));
@@ -174,7 +174,7 @@ impl Core<'_> {
                         if !b.aliased && bit(&st.written, linear(&idx, &b.nblocks)) {
                             return Err(self.fail(
                                 Some(&format!("output `{name}`")),
-                                SimErrorKind::Revisit {
+                                FaultKind::Revisit {
                                     name: name.clone(),
                                     block: idx.clone(),
                                 },
@@ -243,12 +243,7 @@ impl Core<'_> {
     }
 
     /// Checks a block copy's HBM elements against the race shadow.
-    fn race_check_block(
-        &mut self,
-        bi: usize,
-        idx: &[i64],
-        write: bool,
-    ) -> Result<(), Box<SimError>> {
+    fn race_check_block(&mut self, bi: usize, idx: &[i64], write: bool) -> Result<(), Box<Fault>> {
         if self.sh.races.is_none() {
             return Ok(());
         }
@@ -354,16 +349,16 @@ fn copy_bits(
     dst_origin: &[usize],
     extent: &[usize],
 ) {
-    let s = pallas_ir::eval::Data::Bool(src.to_vec());
-    let mut d = pallas_ir::eval::Data::Bool(std::mem::take(dst));
+    let s = pallas_exec::eval::Data::Bool(src.to_vec());
+    let mut d = pallas_exec::eval::Data::Bool(std::mem::take(dst));
     copy_rect(
         &s, src_shape, src_origin, &mut d, dst_shape, dst_origin, extent,
     );
-    if let pallas_ir::eval::Data::Bool(v) = d {
+    if let pallas_exec::eval::Data::Bool(v) = d {
         *dst = v;
     }
 }
 
-fn local_elem_bytes(d: &pallas_ir::eval::Data) -> usize {
+fn local_elem_bytes(d: &pallas_exec::eval::Data) -> usize {
     d.dtype().size_bytes()
 }

@@ -14,8 +14,8 @@
 use crate::memory::{DimRange, Region};
 use std::sync::Mutex;
 
-use crate::error::SimErrorKind;
 use crate::interp::RefId;
+use pallas_exec::FaultKind;
 
 /// One access in time: which core, at which of its clocks, at which grid
 /// point (a linear row-major index, for the report).
@@ -207,8 +207,8 @@ fn first_common(x: &DimRange, y: &DimRange) -> Option<usize> {
 }
 
 /// The race error for an access that meets an in-flight DMA.
-pub fn dma_race(name: &str, index: usize, dma_point: String, second: String) -> SimErrorKind {
-    SimErrorKind::Race {
+pub fn dma_race(name: &str, index: usize, dma_point: String, second: String) -> FaultKind {
+    FaultKind::Race {
         name: name.to_string(),
         index,
         first: format!("a DMA in flight (started on {dma_point})"),

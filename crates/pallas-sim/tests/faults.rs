@@ -2,11 +2,12 @@
 //! same kernel without the bug runs.
 
 use ndarray::{ArrayD, IxDyn};
-use pallas_ir::exec::{ExecError, Executor, Launch};
-use pallas_ir::{text, validate, HostArray};
-use pallas_sim::{DmaExecutionMode, SimConfig, SimError, SimErrorKind, Simulator};
+use pallas_exec::HostArray;
+use pallas_exec::{ExecError, Executor, Launch};
+use pallas_ir::{text, validate};
+use pallas_sim::{DmaExecutionMode, Fault, FaultKind, SimConfig, Simulator};
 
-fn run(src: &str, cfg: SimConfig, args: &[HostArray]) -> Result<Launch, Box<SimError>> {
+fn run(src: &str, cfg: SimConfig, args: &[HostArray]) -> Result<Launch, Box<Fault>> {
     let k = validate(&text::parse(src).expect("parses")).expect("valid");
     match Simulator::new(cfg)
         .compile(&k)
@@ -14,7 +15,7 @@ fn run(src: &str, cfg: SimConfig, args: &[HostArray]) -> Result<Launch, Box<SimE
         .launch(args)
     {
         Ok(l) => Ok(l),
-        Err(ExecError::Fault(e)) => Err(e.downcast::<SimError>().expect("a SimError")),
+        Err(ExecError::Fault(e)) => Err(e),
         Err(other) => panic!("unexpected error {other}"),
     }
 }
@@ -55,11 +56,11 @@ fn out_of_bounds_read_names_the_grid_point() {
     assert_eq!(e.loc.map(|l| l.line), Some(15));
     assert_eq!(
         e.kind,
-        SimErrorKind::OutOfBounds {
+        FaultKind::OutOfBounds {
             access: "read",
             name: "x".into(),
             dim: 0,
-            index: 8,
+            index: Some(8),
             extent: 8
         }
     );
@@ -103,11 +104,11 @@ fn out_of_bounds_write() {
     assert_eq!(e.grid_point, Some(vec![1]));
     assert_eq!(
         e.kind,
-        SimErrorKind::OutOfBounds {
+        FaultKind::OutOfBounds {
             access: "write",
             name: "o".into(),
             dim: 0,
-            index: 9,
+            index: Some(9),
             extent: 8
         }
     );
@@ -143,7 +144,7 @@ fn uninitialized_scratch_reads_propagate_nan() {
     assert_eq!(e.op, "op `load`");
     assert_eq!(
         e.kind,
-        SimErrorKind::UninitializedRead {
+        FaultKind::UninitializedRead {
             name: "s".into(),
             element: vec![0],
             detail: String::new(),
@@ -155,20 +156,20 @@ fn uninitialized_scratch_reads_propagate_nan() {
 #[test]
 fn reads_past_a_partial_block_are_uninitialized() {
     let strict = SimConfig::default().report_uninitialized_reads(true);
-    let k = validate(&pallas_ir::corpus::vector_add(10, 4)).unwrap();
+    let k = validate(&pallas_corpus::vector_add(10, 4)).unwrap();
     let err = Simulator::new(strict.clone())
         .compile(&k)
         .unwrap()
         .launch(&[f32s(10, 1.0), f32s(10, 2.0)])
         .unwrap_err();
     let ExecError::Fault(f) = err else { panic!() };
-    let e = f.downcast::<SimError>().unwrap();
+    let e = f;
     assert_eq!(e.grid_point, Some(vec![2]));
     // Block 2 of x covers elements 8..12 of a 10-element array: its element
     // 2 is array element 10, past the edge.
     assert_eq!(
         e.kind,
-        SimErrorKind::UninitializedRead {
+        FaultKind::UninitializedRead {
             name: "x".into(),
             element: vec![2],
             detail: " (array element [10], past the array's edge: `x` has 10 elements on \
@@ -182,7 +183,7 @@ fn reads_past_a_partial_block_are_uninitialized() {
          array's edge: `x` has 10 elements on dimension 0; a partial block)"
     );
     // Every block full: no uninitialized reads.
-    let k = validate(&pallas_ir::corpus::vector_add(12, 4)).unwrap();
+    let k = validate(&pallas_corpus::vector_add(12, 4)).unwrap();
     assert!(Simulator::new(strict)
         .compile(&k)
         .unwrap()
@@ -195,7 +196,7 @@ fn corpus_kernels_read_only_written_memory() {
     let strict = SimConfig::default()
         .report_uninitialized_reads(true)
         .dma_execution_mode(DmaExecutionMode::OnWait);
-    for e in pallas_ir::corpus::all() {
+    for e in pallas_corpus::all() {
         // vector_add reads past the edge of its partial last block by
         // design (those lanes are dropped); histogram masks them off.
         if matches!(e.name, "seed" | "vector_add") {
@@ -248,7 +249,7 @@ fn missing_dma_wait_under_on_wait() {
     assert_eq!(e.grid_point, None);
     assert_eq!(
         e.kind,
-        SimErrorKind::DmaNotWaited {
+        FaultKind::DmaNotWaited {
             dst: "buf".into(),
             sem: "`sem`[0]".into()
         }
@@ -269,7 +270,7 @@ fn missing_dma_wait_under_eager() {
     .unwrap_err();
     assert_eq!(
         e.kind,
-        SimErrorKind::DmaNotWaited {
+        FaultKind::DmaNotWaited {
             dst: "buf".into(),
             sem: "`sem`[0]".into()
         }
@@ -308,7 +309,7 @@ fn write_of_a_dma_destination_before_its_wait() {
     );
     let e = run(&src, SimConfig::default(), &[f32s(8, 3.0)]).unwrap_err();
     assert_eq!(e.op, "op `store`");
-    let SimErrorKind::Race { name, index, .. } = &e.kind else {
+    let FaultKind::Race { name, index, .. } = &e.kind else {
         panic!("{e}")
     };
     assert_eq!((name.as_str(), *index), ("buf", 4));
@@ -336,7 +337,7 @@ fn semaphore_deadlock_is_an_error_not_a_hang() {
     let e = run(&semaphore_kernel(1, 2), SimConfig::default(), &[]).unwrap_err();
     assert_eq!(e.grid_point, Some(vec![0]));
     assert_eq!(e.op, "op `semaphore_wait`");
-    assert!(matches!(e.kind, SimErrorKind::Deadlock { .. }), "{e}");
+    assert!(matches!(e.kind, FaultKind::Deadlock { .. }), "{e}");
     assert!(run(&semaphore_kernel(2, 2), SimConfig::default(), &[]).is_ok());
 }
 
@@ -346,7 +347,7 @@ fn leftover_semaphore_count() {
     assert_eq!(e.op, "end of kernel");
     assert_eq!(
         e.kind,
-        SimErrorKind::SemaphoreLeftNonZero {
+        FaultKind::SemaphoreLeftNonZero {
             name: "s".into(),
             index: 1,
             value: 3
@@ -385,7 +386,7 @@ fn non_consecutive_output_revisit() {
     assert_eq!(e.grid_point, Some(vec![2]));
     assert_eq!(
         e.kind,
-        SimErrorKind::Revisit {
+        FaultKind::Revisit {
             name: "o".into(),
             block: vec![0]
         }
@@ -424,10 +425,10 @@ fn index_map_out_of_range() {
     assert_eq!(e.grid_point, Some(vec![1]));
     assert_eq!(
         e.kind,
-        SimErrorKind::BlockIndexOutOfRange {
+        FaultKind::BlockIndexOutOfRange {
             name: "o".into(),
             dim: 0,
-            index: 2,
+            index: Some(2),
             blocks: 2
         }
     );
@@ -437,7 +438,7 @@ fn index_map_out_of_range() {
 fn pipelining_copies_only_when_the_block_index_changes() {
     // matmul 64^3 in 32^3 tiles: grid (2, 2, 2); x's block (i, k) changes
     // every point, the output block (i, j) every second point.
-    let k = validate(&pallas_ir::corpus::matmul(64, 64, 64, 32, 32, 32)).unwrap();
+    let k = validate(&pallas_corpus::matmul(64, 64, 64, 32, 32, 32)).unwrap();
     let x = HostArray::F32(ArrayD::from_elem(IxDyn(&[64, 64]), 1.0));
     let out = Simulator::default()
         .compile(&k)
@@ -452,7 +453,7 @@ fn pipelining_copies_only_when_the_block_index_changes() {
 
 #[test]
 fn partial_blocks_drop_writes_past_the_edge() {
-    let k = validate(&pallas_ir::corpus::vector_add(10, 4)).unwrap();
+    let k = validate(&pallas_corpus::vector_add(10, 4)).unwrap();
     let out = Simulator::default()
         .compile(&k)
         .unwrap()
@@ -464,7 +465,7 @@ fn partial_blocks_drop_writes_past_the_edge() {
 
 #[test]
 fn two_cores_split_the_parallel_grid() {
-    let k = validate(&pallas_ir::corpus::vector_add(64, 8)).unwrap();
+    let k = validate(&pallas_corpus::vector_add(64, 8)).unwrap();
     let sim = Simulator::new(SimConfig::default().num_cores(2).random_seed(3));
     let out = sim
         .compile(&k)
@@ -478,7 +479,7 @@ fn two_cores_split_the_parallel_grid() {
 
 #[test]
 fn compilation_is_cached_per_kernel() {
-    let k = validate(&pallas_ir::corpus::vector_add(64, 8)).unwrap();
+    let k = validate(&pallas_corpus::vector_add(64, 8)).unwrap();
     let sim = Simulator::default();
     let a = sim.compile(&k).unwrap();
     let b = sim.compile(&k).unwrap();
@@ -487,7 +488,7 @@ fn compilation_is_cached_per_kernel() {
 
 #[test]
 fn bad_arguments_are_errors() {
-    let k = validate(&pallas_ir::corpus::vector_add(64, 8)).unwrap();
+    let k = validate(&pallas_corpus::vector_add(64, 8)).unwrap();
     let err = Simulator::default()
         .compile(&k)
         .unwrap()
@@ -520,7 +521,7 @@ fn race_cfg(cores: usize) -> SimConfig {
 fn two_cores_writing_one_output_block_race() {
     let src = RACING;
     let e = run(src, race_cfg(2), &[]).unwrap_err();
-    let SimErrorKind::Race {
+    let FaultKind::Race {
         name,
         index,
         first,
@@ -545,7 +546,7 @@ fn two_cores_writing_one_output_block_race() {
     // check reports.
     let e = run(src, race_cfg(1), &[]).unwrap_err();
     assert!(
-        matches!(e.kind, SimErrorKind::OutputAcrossParallel { dim: 0, .. }),
+        matches!(e.kind, FaultKind::OutputAcrossParallel { dim: 0, .. }),
         "{e}"
     );
 }
@@ -591,7 +592,7 @@ fn semaphores_order_cross_core_writes() {
     let ok = run(&handoff_kernel(true), race_cfg(2), &[]).unwrap();
     assert_eq!(ok.outputs[0], f32s(8, 1.0));
     let e = run(&handoff_kernel(false), race_cfg(2), &[]).unwrap_err();
-    let SimErrorKind::Race { name, .. } = &e.kind else {
+    let FaultKind::Race { name, .. } = &e.kind else {
         panic!("{e}")
     };
     assert_eq!(name, "o");
@@ -625,7 +626,7 @@ fn touching_a_dma_destination_before_the_wait_races() {
     assert_eq!(e.op, "op `load`");
     assert_eq!(
         e.kind,
-        SimErrorKind::Race {
+        FaultKind::Race {
             name: "buf".into(),
             index: 2,
             first: "a DMA in flight (started on core 0)".into(),
@@ -637,7 +638,7 @@ fn touching_a_dma_destination_before_the_wait_races() {
 
 #[test]
 fn corpus_kernels_are_race_free() {
-    for e in pallas_ir::corpus::all() {
+    for e in pallas_corpus::all() {
         if e.name == "seed" {
             continue; // covered at full size by the benchmarks
         }
@@ -667,7 +668,7 @@ fn pallas_tests_args(k: &pallas_ir::ValidatedKernel) -> Vec<HostArray> {
 #[test]
 fn tpu_block_shape_rule() {
     let cfg = SimConfig::default().target(pallas_sim::Target::Tpu);
-    let k = validate(&pallas_ir::corpus::seed(16, 1024, [1, 100])).unwrap();
+    let k = validate(&pallas_corpus::seed(16, 1024, [1, 100])).unwrap();
     let err = Simulator::new(cfg.clone())
         .compile(&k)
         .err()
@@ -675,19 +676,19 @@ fn tpu_block_shape_rule() {
     let ExecError::Fault(f) = err else {
         panic!("{err}")
     };
-    let e = f.downcast::<SimError>().unwrap();
+    let e = f;
     assert_eq!(e.op, "compile");
     assert_eq!(
         e.kind,
-        SimErrorKind::Tpu("`x`: block dimension 0 is 1, which is neither a multiple of 8 nor the array's 16 (32-bit blocks tile as (8, 128))".into())
+        FaultKind::Tpu("`x`: block dimension 0 is 1, which is neither a multiple of 8 nor the array's 16 (32-bit blocks tile as (8, 128))".into())
     );
     // (8, 128) tiles, or blocks equal to the array, pass; so does the
     // interpret-mode default.
     assert!(Simulator::new(cfg.clone())
-        .compile(&validate(&pallas_ir::corpus::seed(16, 1024, [8, 128])).unwrap())
+        .compile(&validate(&pallas_corpus::seed(16, 1024, [8, 128])).unwrap())
         .is_ok());
     assert!(Simulator::new(cfg)
-        .compile(&validate(&pallas_ir::corpus::seed(16, 1000, [16, 1000])).unwrap())
+        .compile(&validate(&pallas_corpus::seed(16, 1000, [16, 1000])).unwrap())
         .is_ok());
     assert!(Simulator::default().compile(&k).is_ok());
 }
@@ -699,9 +700,9 @@ fn tpu_vmem_capacity() {
         .vmem_capacity_bytes(1 << 20);
     // Three double-buffered f32 blocks of 16 x 2048: 768 KiB fits in 1 MiB,
     // 16 x 4096 (1.5 MiB) does not.
-    let fits = validate(&pallas_ir::corpus::seed(16, 8192, [16, 2048])).unwrap();
+    let fits = validate(&pallas_corpus::seed(16, 8192, [16, 2048])).unwrap();
     assert!(Simulator::new(cfg.clone()).compile(&fits).is_ok());
-    let big = validate(&pallas_ir::corpus::seed(16, 8192, [16, 4096])).unwrap();
+    let big = validate(&pallas_corpus::seed(16, 8192, [16, 4096])).unwrap();
     let err = Simulator::new(cfg).compile(&big).err().expect("rejected");
     assert!(
         err.to_string()
@@ -718,7 +719,7 @@ fn race_detection_holds_on_repeated_launches() {
     for _ in 0..3 {
         assert!(matches!(c.launch(&[]), Err(ExecError::Fault(_))));
     }
-    let fine = validate(&pallas_ir::corpus::vector_add(64, 8)).unwrap();
+    let fine = validate(&pallas_corpus::vector_add(64, 8)).unwrap();
     let c = Simulator::new(race_cfg(2)).compile(&fine).unwrap();
     for _ in 0..3 {
         assert_eq!(
@@ -747,7 +748,7 @@ fn two_cores_waiting_on_each_other_deadlock() {
   }
 }";
     let e = run(src, SimConfig::default().num_cores(2), &[]).unwrap_err();
-    assert!(matches!(e.kind, SimErrorKind::Deadlock { .. }), "{e}");
+    assert!(matches!(e.kind, FaultKind::Deadlock { .. }), "{e}");
     assert_eq!(e.op, "op `semaphore_wait`");
     assert!(e.grid_point == Some(vec![0]) || e.grid_point == Some(vec![1]));
 }
@@ -782,15 +783,13 @@ fn a_loop_past_the_iteration_limit_stops_with_an_error() {
     let src = "kernel spin grid() {\n  out o: i32[1] vmem\n  body(%o) {\n    %z = const 0:i32\n    %r = while init(%z) cond(%a) {\n      %t = const true\n      yield %t\n    } do(%b) {\n      %one = const 1:i32\n      %n = add %b, %one\n      yield %n\n    }\n    store %o[0], %r\n  }\n}\n";
     let vk = pallas_ir::text::parse_and_validate(src).unwrap();
     let sim = Simulator::new(SimConfig::default().max_loop_iterations(1000));
-    let err = pallas_ir::exec::run(&sim, &vk, &[])
-        .unwrap_err()
-        .to_string();
+    let err = pallas_exec::run(&sim, &vk, &[]).unwrap_err().to_string();
     assert!(err.contains("more than 1000 loop iterations"), "{err}");
     assert!(err.contains("kernel `spin`"), "{err}");
     // Under the limit, loops run as usual.
     let src = "kernel count grid() {\n  out o: i32[1] vmem\n  body(%o) {\n    %z = const 0:i32\n    %n = const 10:i32\n    %r = for %z to %n step 1 init(%z) do(%i, %c) {\n      %s = add %c, %i\n      yield %s\n    }\n    store %o[0], %r\n  }\n}\n";
     let vk = pallas_ir::text::parse_and_validate(src).unwrap();
-    let l = pallas_ir::exec::run(&sim, &vk, &[]).unwrap();
+    let l = pallas_exec::run(&sim, &vk, &[]).unwrap();
     assert_eq!(l.outputs[0].as_i32().unwrap()[[0]], 45);
 }
 
@@ -818,7 +817,7 @@ fn reduction_axis_declared_parallel_is_caught_on_one_core_in_order() {
     .unwrap_err();
     assert_eq!(
         e.kind,
-        SimErrorKind::OutputAcrossParallel {
+        FaultKind::OutputAcrossParallel {
             name: "o".into(),
             block: vec![0, 0],
             first: vec![0, 0, 0],
@@ -860,7 +859,7 @@ fn output_block_shared_by_parallel_points_is_caught_without_race_detection() {
     let e = run(src, SimConfig::default(), &[f32s(32, 1.0)]).unwrap_err();
     assert!(matches!(
         e.kind,
-        SimErrorKind::OutputAcrossParallel { dim: 0, .. }
+        FaultKind::OutputAcrossParallel { dim: 0, .. }
     ));
     assert_eq!(e.grid_point, Some(vec![1]));
 }

@@ -2,9 +2,11 @@
 //! limit, huge block indices. Errors, never panics or hangs.
 
 use ndarray::{ArrayD, IxDyn};
-use pallas_ir::exec::{ExecError, Executor};
-use pallas_ir::{corpus, text, validate, HostArray};
-use pallas_sim::{SimConfig, SimError, SimErrorKind, Simulator};
+use pallas_corpus as corpus;
+use pallas_exec::HostArray;
+use pallas_exec::{ExecError, Executor};
+use pallas_ir::{text, validate};
+use pallas_sim::{FaultKind, SimConfig, Simulator};
 
 fn launch(src: &str, cfg: SimConfig, args: &[HostArray]) -> Result<Vec<HostArray>, ExecError> {
     let k = validate(&text::parse(src).expect("parses")).expect("valid");
@@ -64,10 +66,10 @@ fn arrays_past_the_memory_limit_are_refused_before_allocating() {
     let ExecError::Fault(f) = err else {
         panic!("{err}")
     };
-    let e = f.downcast::<SimError>().unwrap();
+    let e = f;
     assert_eq!(
         e.kind,
-        SimErrorKind::TooLarge {
+        FaultKind::TooLarge {
             what: "the kernel's inputs and outputs".into(),
             bytes: 1 << 42,
             limit: 8 << 30

@@ -1,8 +1,9 @@
 //! Operation semantics on the simulator, against values worked by hand.
 
 use ndarray::{ArrayD, IxDyn};
-use pallas_ir::exec::Executor;
-use pallas_ir::{text, validate, HostArray};
+use pallas_exec::Executor;
+use pallas_exec::HostArray;
+use pallas_ir::{text, validate};
 use pallas_sim::Simulator;
 
 /// Runs a kernel with one i32[8] output `o` (and no inputs) and returns it.

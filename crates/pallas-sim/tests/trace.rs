@@ -2,8 +2,10 @@
 //! grid point (and per DMA, for a DMA kernel).
 
 use ndarray::{ArrayD, IxDyn};
-use pallas_ir::exec::Executor;
-use pallas_ir::{corpus, validate, HostArray};
+use pallas_corpus as corpus;
+use pallas_exec::Executor;
+use pallas_exec::HostArray;
+use pallas_ir::validate;
 use pallas_sim::{SimConfig, Simulator};
 
 fn ones(shape: &[usize]) -> HostArray {

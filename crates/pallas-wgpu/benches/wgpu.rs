@@ -10,8 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
-use pallas_ir::exec::{CompiledKernel, Executor};
-use pallas_ir::{corpus, validate, HostArray, Kernel};
+use pallas_corpus as corpus;
+use pallas_exec::HostArray;
+use pallas_exec::{CompiledKernel, Executor};
+use pallas_ir::{validate, Kernel};
 
 fn uniform(seed: u64, shape: &[usize]) -> HostArray {
     let mut s = seed;

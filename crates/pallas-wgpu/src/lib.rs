@@ -18,10 +18,12 @@ pub mod wgsl;
 
 use std::sync::Arc;
 
-use pallas_ir::exec::{
+use pallas_exec::HostArray;
+use pallas_exec::{
     check_args, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
 };
-use pallas_ir::{DType, HostArray, ParamKind, ValidatedKernel};
+use pallas_ir::{DType, ParamKind, ValidatedKernel};
+use wgsl::ShaderFault;
 
 pub use runtime::{validate_wgsl, Gpu};
 pub use wgsl::{generate, Limits, Plan, Shader};
@@ -108,14 +110,16 @@ impl CompiledKernel for CompiledWgpu {
         let d = self.pipeline.run(&bytes, &self.outputs)?;
         let s = &self.pipeline.shader;
         if d.fault != 0 {
-            let what = s
-                .faults
-                .get(d.fault as usize - 1)
-                .cloned()
-                .unwrap_or_else(|| format!("fault code {}", d.fault));
-            return Err(ExecError::Backend {
-                backend: BACKEND_NAME.into(),
-                message: format!("kernel `{}`: {what}", k.name),
+            return Err(match s.faults.get(d.fault as usize - 1) {
+                Some(ShaderFault::Kernel(f)) => ExecError::from(f.clone()),
+                Some(ShaderFault::Driver(what)) => ExecError::Backend {
+                    backend: BACKEND_NAME.into(),
+                    message: format!("kernel `{}`: {what}", k.name),
+                },
+                None => ExecError::Backend {
+                    backend: BACKEND_NAME.into(),
+                    message: format!("kernel `{}`: unknown fault code {}", k.name, d.fault),
+                },
             });
         }
         let outputs = d.outputs;

@@ -5,9 +5,10 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::{ArrayD, IxDyn};
-use pallas_ir::{DType, HostArray};
+use pallas_exec::HostArray;
+use pallas_ir::DType;
 
-use pallas_ir::exec::ExecError;
+use pallas_exec::ExecError;
 
 use crate::wgsl::{self, Shader};
 use crate::BACKEND_NAME;
@@ -43,7 +44,10 @@ impl Gpu {
     pub fn shared() -> Result<Arc<Gpu>, ExecError> {
         GPU.get_or_init(|| Gpu::create().map(Arc::new))
             .clone()
-            .map_err(backend_error)
+            .map_err(|message| ExecError::NoDevice {
+                backend: BACKEND_NAME.into(),
+                message,
+            })
     }
 
     fn create() -> Result<Gpu, String> {

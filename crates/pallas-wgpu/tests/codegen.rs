@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use pallas_ir::{corpus, validate};
+use pallas_corpus as corpus;
+use pallas_ir::validate;
 use pallas_wgpu::{generate, validate_wgsl, Limits, Plan};
 
 fn snapshot_dir() -> PathBuf {

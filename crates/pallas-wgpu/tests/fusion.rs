@@ -6,8 +6,9 @@
 mod common;
 
 use ndarray::{Array2, ArrayView2};
-use pallas_ir::exec::run;
-use pallas_ir::{HostArray, Op, ValidatedKernel};
+use pallas_exec::run;
+use pallas_exec::HostArray;
+use pallas_ir::{Op, ValidatedKernel};
 use pallas_sim::Simulator;
 use pallas_wgpu::wgsl::fuse::deferred;
 
@@ -93,7 +94,7 @@ kernel shifted_update grid() {
 
 #[test]
 fn matmul_accumulates_in_one_loop() {
-    let vk = pallas_ir::validate(&pallas_ir::corpus::matmul(256, 256, 256, 128, 128, 64)).unwrap();
+    let vk = pallas_ir::validate(&pallas_corpus::matmul(256, 256, 256, 128, 128, 64)).unwrap();
     let ops = deferred_ops(&vk);
     // `acc + dot(x, y)` stored to `acc`: the load of `acc` and the add
     // are computed in the store's loop; the final `o = acc` copies once.

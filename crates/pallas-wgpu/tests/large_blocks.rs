@@ -5,8 +5,8 @@
 
 mod common;
 
-use pallas_ir::exec::Executor;
-use pallas_ir::HostArray;
+use pallas_exec::Executor;
+use pallas_exec::HostArray;
 
 #[test]
 fn whole_array_blocks_in_the_global_area() {

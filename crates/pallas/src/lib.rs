@@ -1,10 +1,16 @@
 //! pallas-rs: Pallas-style block kernels in Rust.
 //!
-//! The facade re-exports the IR (kernels, builder, text format, validator,
-//! host arrays, the `Executor` trait) and each backend under a cargo
-//! feature: `sim` (the simulator), `cpu` (the fast mode), `wgpu` (the
-//! GPU); all three by default.
+//! The facade re-exports the IR (kernels, builder, text format,
+//! validator), the shared execution layer (host arrays, the `Executor`
+//! trait, faults) and each backend under a cargo feature: `sim` (the
+//! simulator), `cpu` (the fast mode), `wgpu` (the GPU); all three by
+//! default.
 
+pub use pallas_exec as exec;
+pub use pallas_exec::{
+    eval, host, CompileCache, CompiledKernel, ExecError, Executor, HostArray, HostError, HostView,
+    Launch, RunReport,
+};
 pub use pallas_ir::*;
 
 /// The backends compiled into this build, by name.

@@ -87,7 +87,7 @@ fn outputs_are_written_as_npy_and_read_back_as_inputs() {
     ]));
     assert_eq!(code, 0, "{err}");
     let o = dir.join("o.npy");
-    let a = pallas_ir::HostArray::read_npy(&o).unwrap();
+    let a = pallas_exec::HostArray::read_npy(&o).unwrap();
     assert_eq!(a.shape(), &[1000]);
     // Feed the output back as both inputs: 2 * o.
     let arg = format!("x={}", o.display());
@@ -104,7 +104,7 @@ fn outputs_are_written_as_npy_and_read_back_as_inputs() {
         out2.to_str().unwrap(),
     ]));
     assert_eq!(code, 0, "{err}");
-    let b = pallas_ir::HostArray::read_npy(out2.join("o.npy")).unwrap();
+    let b = pallas_exec::HostArray::read_npy(out2.join("o.npy")).unwrap();
     let (a, b) = (a.as_f32().unwrap(), b.as_f32().unwrap());
     assert!(a.iter().zip(b.iter()).all(|(x, y)| 2.0 * x == *y));
 }
@@ -175,7 +175,7 @@ fn validation_errors_are_bad_input() {
 fn npy_of_the_wrong_dtype() {
     let dir = scratch("dtype");
     let f = dir.join("x.npy");
-    pallas_ir::HostArray::zeros(pallas_ir::DType::I32, &[1000])
+    pallas_exec::HostArray::zeros(pallas_ir::DType::I32, &[1000])
         .write_npy(&f)
         .unwrap();
     let arg = format!("x={}", f.display());
@@ -198,7 +198,7 @@ fn npy_of_the_wrong_dtype() {
 fn npy_of_the_wrong_shape() {
     let dir = scratch("shape");
     let f = dir.join("x.npy");
-    pallas_ir::HostArray::zeros(pallas_ir::DType::F32, &[999])
+    pallas_exec::HostArray::zeros(pallas_ir::DType::F32, &[999])
         .write_npy(&f)
         .unwrap();
     let arg = format!("x={}", f.display());

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use pallas_ir::HostArray;
+use pallas_exec::HostArray;
 use pallas_tests::{compare_outputs, Tolerance};
 
 pub use report::{Report, Row};

@@ -4,8 +4,10 @@
 //! references.
 
 use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn};
-use pallas_ir::exec::Executor;
-use pallas_ir::{corpus, validate, HostArray, Kernel};
+use pallas_corpus as corpus;
+use pallas_exec::Executor;
+use pallas_exec::HostArray;
+use pallas_ir::{validate, Kernel};
 use pallas_sim::{SimConfig, Simulator};
 use pallas_tests::data::{uniform_f32, Rng};
 use pallas_tests::{loops, reference as r, Tolerance};

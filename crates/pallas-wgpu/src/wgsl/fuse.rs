@@ -13,28 +13,14 @@
 
 use std::collections::HashSet;
 
+use pallas_exec::analysis::Analysis;
 use pallas_ir::{Inst, Kernel, Op, RefAt, Type, ValidatedKernel, Value};
-
-/// Whether an operation maps element `e` of its result to element `e` of
-/// its operands (the flat index is kept): elementwise ops and reshapes.
-fn same_index(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Unary(..)
-            | Op::Binary(..)
-            | Op::Compare(..)
-            | Op::Select { .. }
-            | Op::Cast { .. }
-            | Op::Bitcast { .. }
-            | Op::Reshape { .. }
-    )
-}
 
 /// Whether an operation's result can be an inlined expression (the
 /// general module's `expr` computes it): an elementwise or indexing
 /// operation, a constant array, or a load.
 fn deferrable(op: &Op) -> bool {
-    same_index(op)
+    op.is_elementwise()
         || matches!(
             op,
             Op::Const(_)
@@ -60,7 +46,7 @@ fn single_read(op: &Op) -> bool {
 /// Whether an operation reads each element of its operands at most once
 /// (or a bounded few times) per element it computes.
 fn reads_once(op: &Op) -> bool {
-    same_index(op)
+    op.is_elementwise()
         || matches!(
             op,
             Op::Transpose { .. }
@@ -81,49 +67,17 @@ fn reads_often(op: &Op) -> bool {
 }
 
 /// Whether an operation writes memory or runs regions (anything between
-/// a deferred value and its use must not).
+/// a deferred value and its use must not): an effect other than a load.
 fn effectful(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Store { .. }
-            | Op::Swap { .. }
-            | Op::Atomic { .. }
-            | Op::AtomicCas { .. }
-            | Op::For { .. }
-            | Op::While { .. }
-            | Op::If { .. }
-            | Op::RunScoped { .. }
-            | Op::DmaStart { .. }
-            | Op::DmaWait { .. }
-            | Op::SemaphoreSignal { .. }
-            | Op::SemaphoreWait { .. }
-            | Op::SemaphoreRead { .. }
-            | Op::DebugPrint { .. }
-    )
+    op.has_effect() && !matches!(op, Op::Load { .. })
 }
 
 /// The instructions whose (single, array) result the general module
 /// inlines into its one use.
 pub fn deferred(vk: &ValidatedKernel) -> HashSet<Inst> {
     let k = vk.kernel();
-    let n = k.values.len();
-    let mut uses = vec![0usize; n];
-    let mut user: Vec<Option<Inst>> = vec![None; n];
-    // Where each instruction is: its region and position.
-    let mut place = vec![None; k.insts.len()];
-    for (r, rd) in k.regions.iter() {
-        for (pos, &i) in rd.insts.iter().enumerate() {
-            place[i.index()] = Some((r, pos));
-            for v in k.insts[i].op.operands() {
-                uses[v.index()] += 1;
-                user[v.index()] = Some(i);
-            }
-        }
-        for &y in &rd.yields {
-            uses[y.index()] += 1;
-            user[y.index()] = None;
-        }
-    }
+    let facts = Analysis::new(k);
+    let (uses, user, place) = (&facts.uses, &facts.last_user, &facts.place);
     let array =
         |v: Value| matches!(vk.value_type(v), Type::Value { shape, .. } if !shape.is_empty());
     let mut out = HashSet::new();
@@ -209,7 +163,7 @@ fn walk(k: &Kernel, deferred: &HashSet<Inst>, i: Inst, dst: &RefAt, keeps: bool)
             return false;
         }
     }
-    let keeps = keeps && same_index(op);
+    let keeps = keeps && op.is_elementwise();
     op.operands().into_iter().all(|x| match k.def_inst(x) {
         Some(d) if deferred.contains(&d) => walk(k, deferred, d, dst, keeps),
         _ => true,

@@ -88,7 +88,7 @@ pub struct Shader {
     /// What each fault code means: code `c` is described by
     /// `faults[c - 1]` and sets bit `c % 32` of error word `1 + c / 32`
     /// (word 0 stays zero).
-    pub faults: Vec<String>,
+    pub faults: Vec<ShaderFault>,
     /// Whether the error words are bound (last).
     pub has_error_word: bool,
     /// Grid points the dispatch stands for.
@@ -332,4 +332,14 @@ pub(crate) fn buffer_decls(bufs: &[GlobalBuffer]) -> String {
         ));
     }
     s
+}
+
+/// What a fault code of a module means.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShaderFault {
+    /// The kernel misbehaved: the fault, less the grid point (the shader
+    /// does not record it).
+    Kernel(pallas_exec::Fault),
+    /// The driver stopped the shader short: not the kernel's fault.
+    Driver(String),
 }

@@ -1,5 +1,5 @@
 //! WGSL for one element: literals, storage-word conversions and the
-//! elementwise operations, with the exact semantics of `pallas_ir::eval`
+//! elementwise operations, with the exact semantics of `pallas_exec::eval`
 //! (XLA's integer division, saturating float-to-int casts, NaN-propagating
 //! max/min, shifts of 32 or more). Operations whose WGSL builtin differs
 //! from those semantics go through helper functions, emitted once per

@@ -27,7 +27,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     pt0 = i32((pp / 1u) % 8u);
     for (var ai = 0u; ai < 1u; ai = ai + 1u) {
       nb0_0 = pt0;
-      if (!((nb0_0 >= 0i && nb0_0 < 8i))) { fault(1u); }
+      if (!(nb0_0 >= 0i && nb0_0 < 8i)) { fault(1u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have0 || nb0_0 != bi0_0);
       }
@@ -50,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
       }
       nb1_0 = pt0;
-      if (!((nb1_0 >= 0i && nb1_0 < 8i))) { fault(2u); }
+      if (!(nb1_0 >= 0i && nb1_0 < 8i)) { fault(2u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have1 || nb1_0 != bi1_0);
       }

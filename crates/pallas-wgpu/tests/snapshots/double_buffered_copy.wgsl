@@ -41,8 +41,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var pp = w; pp < 1u; pp = pp + 1u) {
     for (var ai = 0u; ai < 1u; ai = ai + 1u) {
       nb0_0 = 0i;
+      if (!(nb0_0 >= 0i && nb0_0 < 1i)) { fault(1u); }
       nb0_1 = 0i;
-      if (!((nb0_0 >= 0i && nb0_0 < 1i) && (nb0_1 >= 0i && nb0_1 < 1i))) { fault(1u); }
+      if (!(nb0_1 >= 0i && nb0_1 < 1i)) { fault(2u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have0 || nb0_0 != bi0_0 || nb0_1 != bi0_1);
       }
@@ -73,14 +74,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         o_2 = u32(v4);
       }
       else {
-        fault(2u);
+        fault(3u);
       }
       var o_3: u32 = 0u;
       if (v4 >= 0i && v4 <= 1i) {
         o_3 = u32(v4);
       }
       else {
-        fault(3u);
+        fault(4u);
       }
       for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
         let e = e0 + lid;
@@ -127,14 +128,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             o_9 = u32(v17);
           }
           else {
-            fault(4u);
+            fault(5u);
           }
           var o_10: u32 = 0u;
           if (v15 >= 0i && v15 <= 1i) {
             o_10 = u32(v15);
           }
           else {
-            fault(5u);
+            fault(6u);
           }
           for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
             let e = e0 + lid;
@@ -149,7 +150,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             o_11 = u32(v15);
           }
           else {
-            fault(6u);
+            fault(7u);
           }
           sems[0u + o_11 * 1u] = sems[0u + o_11 * 1u] + 8192i;
         }
@@ -160,17 +161,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_12 = u32(v9);
         }
         else {
-          fault(7u);
+          fault(8u);
         }
         var o_13: u32 = 0u;
         if (v9 >= 0i && v9 <= 1i) {
           o_13 = u32(v9);
         }
         else {
-          fault(8u);
+          fault(9u);
         }
         if (sems[0u + o_13 * 1u] < 8192i) {
-          fault(9u);
+          fault(10u);
         }
         sems[0u + o_13 * 1u] = sems[0u + o_13 * 1u] - 8192i;
         var o_14: u32 = 0u;
@@ -178,7 +179,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_14 = u32(v9);
         }
         else {
-          fault(10u);
+          fault(11u);
         }
         v19 = 2.0f;
         v21 = 16i;
@@ -188,7 +189,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_15 = u32(v22);
         }
         else {
-          fault(11u);
+          fault(12u);
         }
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
@@ -222,14 +223,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             o_17 = u32(v17);
           }
           else {
-            fault(12u);
+            fault(13u);
           }
           var o_18: u32 = 0u;
           if (v15 >= 0i && v15 <= 1i) {
             o_18 = u32(v15);
           }
           else {
-            fault(13u);
+            fault(14u);
           }
           for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
             let e = e0 + lid;
@@ -244,7 +245,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             o_19 = u32(v15);
           }
           else {
-            fault(14u);
+            fault(15u);
           }
           sems[0u + o_19 * 1u] = sems[0u + o_19 * 1u] + 8192i;
         }
@@ -255,17 +256,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_20 = u32(v9);
         }
         else {
-          fault(15u);
+          fault(16u);
         }
         var o_21: u32 = 0u;
         if (v9 >= 0i && v9 <= 1i) {
           o_21 = u32(v9);
         }
         else {
-          fault(16u);
+          fault(17u);
         }
         if (sems[0u + o_21 * 1u] < 8192i) {
-          fault(17u);
+          fault(18u);
         }
         sems[0u + o_21 * 1u] = sems[0u + o_21 * 1u] - 8192i;
         var o_22: u32 = 0u;
@@ -273,7 +274,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_22 = u32(v9);
         }
         else {
-          fault(18u);
+          fault(19u);
         }
         v19 = 2.0f;
         v21 = 16i;
@@ -283,7 +284,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_23 = u32(v22);
         }
         else {
-          fault(19u);
+          fault(20u);
         }
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
@@ -317,14 +318,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             o_25 = u32(v17);
           }
           else {
-            fault(20u);
+            fault(21u);
           }
           var o_26: u32 = 0u;
           if (v15 >= 0i && v15 <= 1i) {
             o_26 = u32(v15);
           }
           else {
-            fault(21u);
+            fault(22u);
           }
           for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
             let e = e0 + lid;
@@ -339,7 +340,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             o_27 = u32(v15);
           }
           else {
-            fault(22u);
+            fault(23u);
           }
           sems[0u + o_27 * 1u] = sems[0u + o_27 * 1u] + 8192i;
         }
@@ -350,17 +351,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_28 = u32(v9);
         }
         else {
-          fault(23u);
+          fault(24u);
         }
         var o_29: u32 = 0u;
         if (v9 >= 0i && v9 <= 1i) {
           o_29 = u32(v9);
         }
         else {
-          fault(24u);
+          fault(25u);
         }
         if (sems[0u + o_29 * 1u] < 8192i) {
-          fault(25u);
+          fault(26u);
         }
         sems[0u + o_29 * 1u] = sems[0u + o_29 * 1u] - 8192i;
         var o_30: u32 = 0u;
@@ -368,7 +369,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_30 = u32(v9);
         }
         else {
-          fault(26u);
+          fault(27u);
         }
         v19 = 2.0f;
         v21 = 16i;
@@ -378,7 +379,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_31 = u32(v22);
         }
         else {
-          fault(27u);
+          fault(28u);
         }
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
@@ -412,14 +413,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             o_33 = u32(v17);
           }
           else {
-            fault(28u);
+            fault(29u);
           }
           var o_34: u32 = 0u;
           if (v15 >= 0i && v15 <= 1i) {
             o_34 = u32(v15);
           }
           else {
-            fault(29u);
+            fault(30u);
           }
           for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
             let e = e0 + lid;
@@ -434,7 +435,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             o_35 = u32(v15);
           }
           else {
-            fault(30u);
+            fault(31u);
           }
           sems[0u + o_35 * 1u] = sems[0u + o_35 * 1u] + 8192i;
         }
@@ -445,17 +446,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_36 = u32(v9);
         }
         else {
-          fault(31u);
+          fault(32u);
         }
         var o_37: u32 = 0u;
         if (v9 >= 0i && v9 <= 1i) {
           o_37 = u32(v9);
         }
         else {
-          fault(32u);
+          fault(33u);
         }
         if (sems[0u + o_37 * 1u] < 8192i) {
-          fault(33u);
+          fault(34u);
         }
         sems[0u + o_37 * 1u] = sems[0u + o_37 * 1u] - 8192i;
         var o_38: u32 = 0u;
@@ -463,7 +464,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_38 = u32(v9);
         }
         else {
-          fault(34u);
+          fault(35u);
         }
         v19 = 2.0f;
         v21 = 16i;
@@ -473,7 +474,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           o_39 = u32(v22);
         }
         else {
-          fault(35u);
+          fault(36u);
         }
         for (var e0 = 0u; e0 < 2048u; e0 = e0 + 256u) {
           let e = e0 + lid;
@@ -503,5 +504,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var probe = 0u;
   let probe_trips = 2u + atomicLoad(&err[0]);
   for (var i = 0u; i < probe_trips; i = i + 1u) { probe = probe + 1u; }
-  if (probe != probe_trips) { fault(36u); }
+  if (probe != probe_trips) { fault(37u); }
 }

@@ -65,8 +65,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       pt1 = i32((ai / 1u) % 4u);
       v2 = 0i;
       nb0_0 = pt0;
+      if (!(nb0_0 >= 0i && nb0_0 < 4i)) { fault(1u); }
       nb0_1 = v2;
-      if (!((nb0_0 >= 0i && nb0_0 < 4i) && (nb0_1 >= 0i && nb0_1 < 1i))) { fault(1u); }
+      if (!(nb0_1 >= 0i && nb0_1 < 1i)) { fault(2u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have0 || nb0_0 != bi0_0 || nb0_1 != bi0_1);
       }
@@ -92,8 +93,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       v5 = 0i;
       nb1_0 = pt1;
+      if (!(nb1_0 >= 0i && nb1_0 < 4i)) { fault(3u); }
       nb1_1 = v5;
-      if (!((nb1_0 >= 0i && nb1_0 < 4i) && (nb1_1 >= 0i && nb1_1 < 1i))) { fault(2u); }
+      if (!(nb1_1 >= 0i && nb1_1 < 1i)) { fault(4u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have1 || nb1_0 != bi1_0 || nb1_1 != bi1_1);
       }
@@ -119,8 +121,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       v8 = 0i;
       nb2_0 = pt1;
+      if (!(nb2_0 >= 0i && nb2_0 < 4i)) { fault(5u); }
       nb2_1 = v8;
-      if (!((nb2_0 >= 0i && nb2_0 < 4i) && (nb2_1 >= 0i && nb2_1 < 1i))) { fault(3u); }
+      if (!(nb2_1 >= 0i && nb2_1 < 1i)) { fault(6u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have2 || nb2_0 != bi2_0 || nb2_1 != bi2_1);
       }
@@ -146,8 +149,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       v11 = 0i;
       nb3_0 = pt0;
+      if (!(nb3_0 >= 0i && nb3_0 < 4i)) { fault(7u); }
       nb3_1 = v11;
-      if (!((nb3_0 >= 0i && nb3_0 < 4i) && (nb3_1 >= 0i && nb3_1 < 1i))) { fault(4u); }
+      if (!(nb3_1 >= 0i && nb3_1 < 1i)) { fault(8u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have3 || nb3_0 != bi3_0 || nb3_1 != bi3_1);
       }
@@ -646,5 +650,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var probe = 0u;
   let probe_trips = 2u + atomicLoad(&err[0]);
   for (var i = 0u; i < probe_trips; i = i + 1u) { probe = probe + 1u; }
-  if (probe != probe_trips) { fault(5u); }
+  if (probe != probe_trips) { fault(9u); }
 }

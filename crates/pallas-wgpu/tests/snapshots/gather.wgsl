@@ -43,8 +43,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       v2 = bitcast<i32>(g0[(0u + o_1 * 1u)]);
       v3 = 0i;
       nb0_0 = v2;
+      if (!(nb0_0 >= 0i && nb0_0 < 8i)) { fault(2u); }
       nb0_1 = v3;
-      if (!((nb0_0 >= 0i && nb0_0 < 8i) && (nb0_1 >= 0i && nb0_1 < 1i))) { fault(2u); }
+      if (!(nb0_1 >= 0i && nb0_1 < 1i)) { fault(3u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have0 || nb0_0 != bi0_0 || nb0_1 != bi0_1);
       }
@@ -70,8 +71,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       v6 = 0i;
       nb1_0 = pt0;
+      if (!(nb1_0 >= 0i && nb1_0 < 6i)) { fault(4u); }
       nb1_1 = v6;
-      if (!((nb1_0 >= 0i && nb1_0 < 6i) && (nb1_1 >= 0i && nb1_1 < 1i))) { fault(3u); }
+      if (!(nb1_1 >= 0i && nb1_1 < 1i)) { fault(5u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have1 || nb1_0 != bi1_0 || nb1_1 != bi1_1);
       }
@@ -117,5 +119,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var probe = 0u;
   let probe_trips = 2u + atomicLoad(&err[0]);
   for (var i = 0u; i < probe_trips; i = i + 1u) { probe = probe + 1u; }
-  if (probe != probe_trips) { fault(4u); }
+  if (probe != probe_trips) { fault(6u); }
 }

@@ -42,7 +42,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var ai = 0u; ai < 8u; ai = ai + 1u) {
       pt0 = i32((ai / 1u) % 8u);
       nb0_0 = pt0;
-      if (!((nb0_0 >= 0i && nb0_0 < 8i))) { fault(1u); }
+      if (!(nb0_0 >= 0i && nb0_0 < 8i)) { fault(1u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have0 || nb0_0 != bi0_0);
       }
@@ -65,7 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
       }
       nb1_0 = 0i;
-      if (!((nb1_0 >= 0i && nb1_0 < 1i))) { fault(2u); }
+      if (!(nb1_0 >= 0i && nb1_0 < 1i)) { fault(2u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have1 || nb1_0 != bi1_0);
       }

@@ -48,8 +48,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var ai = 0u; ai < 1u; ai = ai + 1u) {
       v1 = 0i;
       nb0_0 = pt0;
+      if (!(nb0_0 >= 0i && nb0_0 < 8i)) { fault(1u); }
       nb0_1 = v1;
-      if (!((nb0_0 >= 0i && nb0_0 < 8i) && (nb0_1 >= 0i && nb0_1 < 1i))) { fault(1u); }
+      if (!(nb0_1 >= 0i && nb0_1 < 1i)) { fault(2u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have0 || nb0_0 != bi0_0 || nb0_1 != bi0_1);
       }
@@ -74,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
       }
       nb1_0 = 0i;
-      if (!((nb1_0 >= 0i && nb1_0 < 1i))) { fault(2u); }
+      if (!(nb1_0 >= 0i && nb1_0 < 1i)) { fault(3u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have1 || nb1_0 != bi1_0);
       }
@@ -98,7 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
       }
       nb2_0 = 0i;
-      if (!((nb2_0 >= 0i && nb2_0 < 1i))) { fault(3u); }
+      if (!(nb2_0 >= 0i && nb2_0 < 1i)) { fault(4u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have2 || nb2_0 != bi2_0);
       }
@@ -123,8 +124,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       v3 = 0i;
       nb3_0 = pt0;
+      if (!(nb3_0 >= 0i && nb3_0 < 8i)) { fault(5u); }
       nb3_1 = v3;
-      if (!((nb3_0 >= 0i && nb3_0 < 8i) && (nb3_1 >= 0i && nb3_1 < 1i))) { fault(4u); }
+      if (!(nb3_1 >= 0i && nb3_1 < 1i)) { fault(6u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have3 || nb3_0 != bi3_0 || nb3_1 != bi3_1);
       }
@@ -273,5 +275,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var probe = 0u;
   let probe_trips = 2u + atomicLoad(&err[0]);
   for (var i = 0u; i < probe_trips; i = i + 1u) { probe = probe + 1u; }
-  if (probe != probe_trips) { fault(5u); }
+  if (probe != probe_trips) { fault(7u); }
 }

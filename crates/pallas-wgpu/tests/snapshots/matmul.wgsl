@@ -48,8 +48,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var ai = 0u; ai < 4u; ai = ai + 1u) {
       pt2 = i32((ai / 1u) % 4u);
       nb0_0 = pt0;
+      if (!(nb0_0 >= 0i && nb0_0 < 2i)) { fault(1u); }
       nb0_1 = pt2;
-      if (!((nb0_0 >= 0i && nb0_0 < 2i) && (nb0_1 >= 0i && nb0_1 < 4i))) { fault(1u); }
+      if (!(nb0_1 >= 0i && nb0_1 < 4i)) { fault(2u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have0 || nb0_0 != bi0_0 || nb0_1 != bi0_1);
       }
@@ -74,8 +75,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
       }
       nb1_0 = pt2;
+      if (!(nb1_0 >= 0i && nb1_0 < 4i)) { fault(3u); }
       nb1_1 = pt1;
-      if (!((nb1_0 >= 0i && nb1_0 < 4i) && (nb1_1 >= 0i && nb1_1 < 2i))) { fault(2u); }
+      if (!(nb1_1 >= 0i && nb1_1 < 2i)) { fault(4u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have1 || nb1_0 != bi1_0 || nb1_1 != bi1_1);
       }
@@ -100,8 +102,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
       }
       nb2_0 = pt0;
+      if (!(nb2_0 >= 0i && nb2_0 < 2i)) { fault(5u); }
       nb2_1 = pt1;
-      if (!((nb2_0 >= 0i && nb2_0 < 2i) && (nb2_1 >= 0i && nb2_1 < 2i))) { fault(3u); }
+      if (!(nb2_1 >= 0i && nb2_1 < 2i)) { fault(6u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have2 || nb2_0 != bi2_0 || nb2_1 != bi2_1);
       }
@@ -610,5 +613,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var probe = 0u;
   let probe_trips = 2u + atomicLoad(&err[0]);
   for (var i = 0u; i < probe_trips; i = i + 1u) { probe = probe + 1u; }
-  if (probe != probe_trips) { fault(4u); }
+  if (probe != probe_trips) { fault(7u); }
 }

@@ -41,8 +41,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var ai = 0u; ai < 1u; ai = ai + 1u) {
       v1 = 0i;
       nb0_0 = pt0;
+      if (!(nb0_0 >= 0i && nb0_0 < 8i)) { fault(1u); }
       nb0_1 = v1;
-      if (!((nb0_0 >= 0i && nb0_0 < 8i) && (nb0_1 >= 0i && nb0_1 < 1i))) { fault(1u); }
+      if (!(nb0_1 >= 0i && nb0_1 < 1i)) { fault(2u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have0 || nb0_0 != bi0_0 || nb0_1 != bi0_1);
       }
@@ -67,7 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
       }
       nb1_0 = 0i;
-      if (!((nb1_0 >= 0i && nb1_0 < 1i))) { fault(2u); }
+      if (!(nb1_0 >= 0i && nb1_0 < 1i)) { fault(3u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have1 || nb1_0 != bi1_0);
       }
@@ -92,8 +93,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       v3 = 0i;
       nb2_0 = pt0;
+      if (!(nb2_0 >= 0i && nb2_0 < 8i)) { fault(4u); }
       nb2_1 = v3;
-      if (!((nb2_0 >= 0i && nb2_0 < 8i) && (nb2_1 >= 0i && nb2_1 < 1i))) { fault(3u); }
+      if (!(nb2_1 >= 0i && nb2_1 < 1i)) { fault(5u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have2 || nb2_0 != bi2_0 || nb2_1 != bi2_1);
       }
@@ -189,5 +191,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var probe = 0u;
   let probe_trips = 2u + atomicLoad(&err[0]);
   for (var i = 0u; i < probe_trips; i = i + 1u) { probe = probe + 1u; }
-  if (probe != probe_trips) { fault(4u); }
+  if (probe != probe_trips) { fault(6u); }
 }

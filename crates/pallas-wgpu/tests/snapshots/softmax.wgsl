@@ -37,8 +37,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var ai = 0u; ai < 1u; ai = ai + 1u) {
       v1 = 0i;
       nb0_0 = pt0;
+      if (!(nb0_0 >= 0i && nb0_0 < 8i)) { fault(1u); }
       nb0_1 = v1;
-      if (!((nb0_0 >= 0i && nb0_0 < 8i) && (nb0_1 >= 0i && nb0_1 < 1i))) { fault(1u); }
+      if (!(nb0_1 >= 0i && nb0_1 < 1i)) { fault(2u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have0 || nb0_0 != bi0_0 || nb0_1 != bi0_1);
       }
@@ -64,8 +65,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       v3 = 0i;
       nb1_0 = pt0;
+      if (!(nb1_0 >= 0i && nb1_0 < 8i)) { fault(3u); }
       nb1_1 = v3;
-      if (!((nb1_0 >= 0i && nb1_0 < 8i) && (nb1_1 >= 0i && nb1_1 < 1i))) { fault(2u); }
+      if (!(nb1_1 >= 0i && nb1_1 < 1i)) { fault(4u); }
       if (lid == 0u) {
         ub = select(0u, 1u, !have1 || nb1_0 != bi1_0 || nb1_1 != bi1_1);
       }
@@ -195,5 +197,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var probe = 0u;
   let probe_trips = 2u + atomicLoad(&err[0]);
   for (var i = 0u; i < probe_trips; i = i + 1u) { probe = probe + 1u; }
-  if (probe != probe_trips) { fault(3u); }
+  if (probe != probe_trips) { fault(5u); }
 }

@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use pallas_ir::exec::{ExecError, Executor, Launch};
-use pallas_ir::{HostArray, ParamKind, RefElem, ValidatedKernel};
+use pallas_exec::HostArray;
+use pallas_exec::{ExecError, Executor, Launch};
+use pallas_ir::{ParamKind, RefElem, ValidatedKernel};
 
 use super::check::load;
 use super::{say, Failure};
@@ -320,16 +321,6 @@ fn without_backend_prefix(name: &str, e: &ExecError) -> String {
         .unwrap_or(text)
 }
 
-/// Why a backend has no device to run on (only `wgpu` needs one).
-fn no_device(name: &str) -> Option<String> {
-    #[cfg(feature = "wgpu")]
-    if name == "wgpu" {
-        return pallas::wgpu::Gpu::shared().err().map(|e| e.to_string());
-    }
-    let _ = name;
-    None
-}
-
 /// `pallas run`.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let vk = load(&args.kernel)?;
@@ -346,31 +337,32 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     // reported together with every disagreeing pair.
     let mut failures: Vec<String> = Vec::new();
     for name in &names {
-        if let Some(why) = no_device(name) {
-            // No device is not the kernel's fault: skipped under `all`,
-            // else a usage error (exit 2), not a kernel failure.
-            if names.len() > 1 {
-                say(&format!("{name}: skipped: {why}"));
-                continue;
-            }
-            return Err(Failure::Input(format!("{name}: no device: {why}")));
-        }
         let progress = pallas_sim::Progress::default();
         let exec = make_backend(name, args, &progress)?;
         let start = Instant::now();
         let result = with_progress(total, &progress, || {
-            pallas_ir::exec::run(exec.as_ref(), &vk, &inputs)
+            pallas_exec::run(exec.as_ref(), &vk, &inputs)
         });
         let launch = match result {
             Ok(l) => l,
-            // With `all`, a backend that does not support the kernel says
-            // so and the others go on.
-            Err(e @ ExecError::Unsupported { .. }) if names.len() > 1 => {
-                say(&format!("{name}: skipped: {e}"));
+            // With `all`, a backend that does not support the kernel, or
+            // has no device, says so and the others go on.
+            Err(e @ (ExecError::Unsupported { .. } | ExecError::NoDevice { .. }))
+                if names.len() > 1 =>
+            {
+                say(&format!(
+                    "{name}: skipped: {}",
+                    without_backend_prefix(name, &e)
+                ));
                 continue;
             }
-            Err(e @ (ExecError::BadArgument { .. } | ExecError::Unsupported { .. })) => {
-                return Err(Failure::Input(e.to_string()))
+            // Not the kernel's fault: bad input, no device, a failing
+            // backend (exit 2).
+            Err(e) if !e.is_fault() && names.len() == 1 => {
+                return Err(Failure::Input(format!(
+                    "{name}: {}",
+                    without_backend_prefix(name, &e)
+                )))
             }
             Err(other) if names.len() > 1 => {
                 let what = without_backend_prefix(name, &other);

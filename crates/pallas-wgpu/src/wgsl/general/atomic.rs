@@ -17,7 +17,7 @@ impl Gen<'_> {
         expected: Option<Value>,
         what: &str,
     ) -> Result<(), GenError> {
-        let span = self.span(dst, what)?;
+        let span = self.span(dst)?;
         if !matches!(span.loc.mem, Mem::Atomic | Mem::Global(_, true)) {
             return Err(GenError::Unsupported(format!(
                 "{what} on a ref the generator did not place in atomic memory"
@@ -62,7 +62,7 @@ impl Gen<'_> {
                 (AtomicOp::Min, DType::U32) => Some("atomicMin"),
                 _ => None,
             };
-            match (native, pallas_ir::eval::atomic_as_binary(op)) {
+            match (native, pallas_exec::eval::atomic_as_binary(op)) {
                 (Some(f), _) => self.line(format!("{old} = {f}({p}, {vb});")),
                 (None, Some(bin)) => {
                     self.line(format!("{old} = atomicLoad({p});"));

@@ -135,10 +135,10 @@ impl Gen<'_> {
     /// Defers `inst`: its result becomes an expression its one use
     /// inlines (a whole-block load of a read-only input still aliases
     /// the block).
-    pub(super) fn defer(&mut self, inst: Inst, what: &str) -> Result<(), GenError> {
+    pub(super) fn defer(&mut self, inst: Inst) -> Result<(), GenError> {
         let k = self.vk.kernel();
         let data = &k.insts[inst];
-        if !self.resolve_load(inst, what)? {
+        if !self.resolve_load(inst)? {
             self.vals[data.results[0].index()] = Some(Val::Deferred(inst));
         }
         Ok(())
@@ -149,7 +149,7 @@ impl Gen<'_> {
     /// next block moves in (returns true: the value has its home); any
     /// other load has its region resolved (and checked) here, where it
     /// stands in the program, for [`Gen::expr`].
-    pub(super) fn resolve_load(&mut self, inst: Inst, what: &str) -> Result<bool, GenError> {
+    pub(super) fn resolve_load(&mut self, inst: Inst) -> Result<bool, GenError> {
         let data = &self.vk.kernel().insts[inst];
         let Op::Load { src, mask, other } = &data.op else {
             return Ok(false);
@@ -164,8 +164,12 @@ impl Gen<'_> {
             self.vals[r.index()] = Some(Val::Arr(loc.off));
             return Ok(true);
         }
-        let span = self.span(src, what)?;
-        self.spans.insert(inst, span);
+        // A fault of the load names the load, also where it is resolved
+        // for a later use.
+        let user = self.cur.replace(inst);
+        let span = self.span(src);
+        self.cur = user;
+        self.spans.insert(inst, span?);
         Ok(false)
     }
 }

@@ -20,7 +20,9 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
-use pallas_ir::eval::shape::strides;
+use pallas_exec::analysis::ref_name;
+use pallas_exec::eval::shape::strides;
+use pallas_exec::{Fault, FaultKind};
 use pallas_ir::{
     AtomicOp, BinaryOp, DType, Indexer, Inst, Offset, Op, ParamKind, RefAt, RefElem, Region,
     Scalar, Type, ValidatedKernel, Value,
@@ -30,7 +32,7 @@ use pallas_ir::validate::RefOrigin;
 
 use super::fuse;
 use super::scalar::{self, from_bits, to_bits, Helpers};
-use super::GenError;
+use super::{GenError, ShaderFault};
 
 mod atomic;
 mod dot;
@@ -115,7 +117,9 @@ struct Gen<'a> {
     atomic_area: usize,
     sems: usize,
     tmp: usize,
-    faults: Vec<String>,
+    faults: Vec<ShaderFault>,
+    /// The instruction being generated, for fault codes.
+    cur: Option<Inst>,
     dirty: bool,
     area_in_workgroup: bool,
     storage_barrier: bool,
@@ -227,9 +231,36 @@ impl<'a> Gen<'a> {
         format!("{prefix}_{}", self.tmp)
     }
 
-    fn fault(&mut self, what: String) -> usize {
-        self.faults.push(what);
+    /// A fault code for a fault of the kernel at the current instruction.
+    fn fault(&mut self, kind: FaultKind) -> usize {
+        let k = self.vk.kernel();
+        let (op, loc) = match self.cur {
+            Some(i) => (format!("op `{}`", k.insts[i].op.name()), k.inst_loc(i)),
+            None => ("block pipeline".into(), None),
+        };
+        self.faults.push(ShaderFault::Kernel(Fault {
+            kernel: k.name.clone(),
+            core: None,
+            grid_point: None,
+            op,
+            loc,
+            kind,
+        }));
         self.faults.len()
+    }
+
+    /// A fault code for a limit of the driver.
+    fn driver_fault(&mut self, what: String) -> usize {
+        self.faults.push(ShaderFault::Driver(what));
+        self.faults.len()
+    }
+
+    /// Whether `at` is what the current instruction writes.
+    fn writes(&self, at: &RefAt) -> bool {
+        let k = self.vk.kernel();
+        self.cur
+            .and_then(|i| k.insts[i].op.written_ref())
+            .is_some_and(|w| std::ptr::eq(w, at))
     }
 
     fn ty(&self, v: Value) -> (DType, Vec<usize>) {
@@ -394,7 +425,7 @@ impl<'a> Gen<'a> {
 
     /// Resolves a ref region; dynamic starts out of bounds fault (and
     /// read or write at 0 instead).
-    fn span(&mut self, at: &RefAt, what: &str) -> Result<Span, GenError> {
+    fn span(&mut self, at: &RefAt) -> Result<Span, GenError> {
         let loc = self.refloc(at.r)?;
         let st = strides(&loc.shape);
         let mut base = vec![format!("{}u", loc.off)];
@@ -425,10 +456,13 @@ impl<'a> Gen<'a> {
                     Offset::Dynamic(_) => {
                         let x = self.offset(o)?;
                         let name = self.fresh("o");
-                        let code = self.fault(format!(
-                            "{what}: index out of bounds on dimension {d} (size {}, {} elements from the start)",
-                            loc.shape[d], span
-                        ));
+                        let code = self.fault(FaultKind::OutOfBounds {
+                            access: if self.writes(at) { "write" } else { "read" },
+                            name: ref_name(self.vk.kernel(), at.r),
+                            dim: d,
+                            index: None,
+                            extent: loc.shape[d],
+                        });
                         self.line(format!("var {name}: u32 = 0u;"));
                         self.open(format!("if ({x} >= 0i && {x} <= {limit}i) {{"));
                         self.line(format!("{name} = u32({x});"));
@@ -493,6 +527,7 @@ impl<'a> Gen<'a> {
         let vk = self.vk;
         let k = vk.kernel();
         let data = &k.insts[inst];
+        self.cur = Some(inst);
         let what = match k.inst_loc(inst) {
             Some(l) => format!("`{}` at {l}", data.op.name()),
             None => format!("`{}` (instruction {})", data.op.name(), inst.index()),
@@ -501,7 +536,7 @@ impl<'a> Gen<'a> {
         let result =
             || res.ok_or_else(|| GenError::Unsupported(format!("{what} without a result")));
         if self.deferred.contains(&inst) {
-            return self.defer(inst, &what);
+            return self.defer(inst);
         }
         match &data.op {
             Op::Reshape { x, .. }
@@ -520,7 +555,7 @@ impl<'a> Gen<'a> {
                 self.produce(result()?, |_, _| Ok(format!("{n}i")))?;
             }
             Op::Load { .. } => {
-                if !self.resolve_load(inst, &what)? {
+                if !self.resolve_load(inst)? {
                     self.produce(result()?, |g, e| g.expr(inst, e))?;
                 }
             }
@@ -626,16 +661,16 @@ impl<'a> Gen<'a> {
                 transpose_lhs,
                 transpose_rhs,
             } => self.dot(result()?, *lhs, *rhs, *transpose_lhs, *transpose_rhs)?,
-            Op::Store { dst, value, mask } => self.store(dst, *value, *mask, &what)?,
+            Op::Store { dst, value, mask } => self.store(dst, *value, *mask)?,
             Op::Swap { dst, value, mask } => {
-                let span = self.span(dst, &what)?;
+                let span = self.span(dst)?;
                 let d = span.loc.dtype;
                 self.produce(result()?, |g, e| {
                     let w = g.read(span.loc.mem, &Self::at(&span, e));
                     Ok(from_bits(d, &w))
                 })?;
                 self.barrier();
-                self.store(dst, *value, *mask, &what)?;
+                self.store(dst, *value, *mask)?;
             }
             Op::Atomic {
                 op,
@@ -799,7 +834,7 @@ impl<'a> Gen<'a> {
             }
             Op::DmaStart { src, dst, sem } => {
                 // A local copy done now; the wait finds it complete.
-                let (s, d) = (self.span(src, &what)?, self.span(dst, &what)?);
+                let (s, d) = (self.span(src)?, self.span(dst)?);
                 let n: usize = s.kept.iter().map(|k| k.0).product();
                 self.settle();
                 self.open_elems(n);
@@ -809,17 +844,17 @@ impl<'a> Gen<'a> {
                 self.close_elems();
                 self.barrier();
                 let bytes = n * s.loc.dtype.size_bytes();
-                let slot = self.span(sem, &what)?;
+                let slot = self.span(sem)?;
                 self.line(format!(
                     "sems[{}] = sems[{}] + {bytes}i;",
                     slot.base, slot.base
                 ));
             }
             Op::DmaWait { dst, sem } => {
-                let d = self.span(dst, &what)?;
+                let d = self.span(dst)?;
                 let n: usize = d.kept.iter().map(|k| k.0).product();
                 let bytes = (n * d.loc.dtype.size_bytes()) as i64;
-                self.sem_wait(sem, &format!("{bytes}i"), &what)?;
+                self.sem_wait(sem, &format!("{bytes}i"))?;
             }
             Op::SemaphoreSignal { sem, inc, core } => {
                 if core.is_some() {
@@ -828,7 +863,7 @@ impl<'a> Gen<'a> {
                     )));
                 }
                 let inc = self.elem(*inc, "0u")?;
-                let slot = self.span(sem, &what)?;
+                let slot = self.span(sem)?;
                 self.line(format!(
                     "sems[{}] = sems[{}] + {inc};",
                     slot.base, slot.base
@@ -836,10 +871,10 @@ impl<'a> Gen<'a> {
             }
             Op::SemaphoreWait { sem, value } => {
                 let v = self.elem(*value, "0u")?;
-                self.sem_wait(sem, &v, &what)?;
+                self.sem_wait(sem, &v)?;
             }
             Op::SemaphoreRead { sem } => {
-                let slot = self.span(sem, &what)?;
+                let slot = self.span(sem)?;
                 let base = slot.base.clone();
                 self.produce(result()?, |_, _| Ok(format!("sems[{base}]")))?;
             }
@@ -876,11 +911,12 @@ impl<'a> Gen<'a> {
         }
     }
 
-    fn sem_wait(&mut self, sem: &RefAt, n: &str, what: &str) -> Result<(), GenError> {
-        let slot = self.span(sem, what)?;
-        let code = self.fault(format!(
-            "{what}: a wait on a semaphore that holds less than it asks would never return"
-        ));
+    fn sem_wait(&mut self, sem: &RefAt, n: &str) -> Result<(), GenError> {
+        let slot = self.span(sem)?;
+        let code = self.fault(FaultKind::WaitNeverReturns {
+            sem: ref_name(self.vk.kernel(), sem.r),
+            detail: "it holds less than the wait asks, and one workgroup runs each program alone, so nothing else can signal it".into(),
+        });
         let b = slot.base;
         self.open(format!("if (sems[{b}] < {n}) {{"));
         self.line(format!("fault({code}u);"));
@@ -889,14 +925,8 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
-    fn store(
-        &mut self,
-        dst: &RefAt,
-        value: Value,
-        mask: Option<Value>,
-        what: &str,
-    ) -> Result<(), GenError> {
-        let span = self.span(dst, what)?;
+    fn store(&mut self, dst: &RefAt, value: Value, mask: Option<Value>) -> Result<(), GenError> {
+        let span = self.span(dst)?;
         let n: usize = span.kept.iter().map(|k| k.0).product();
         let d = span.loc.dtype;
         self.settle();

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
+use pallas_exec::FaultKind;
 use pallas_ir::validate::RefOrigin;
 use pallas_ir::{DType, DimSemantics, MemorySpace, Op, ParamKind, RefElem, ValidatedKernel};
 
@@ -67,6 +68,7 @@ fn build(
         sems: 0,
         tmp: 0,
         faults: Vec::new(),
+        cur: None,
         dirty: false,
         area_in_workgroup: in_workgroup,
         storage_barrier: !in_workgroup,
@@ -202,25 +204,28 @@ fn build(
                 }
                 None => vec!["0i".to_string(); nd],
             };
-            let name = &k.params[b.param].name;
+            let name = k.params[b.param].name.clone();
             let nb: Vec<usize> = b
                 .array
                 .iter()
                 .zip(&b.block)
                 .map(|(&n, &s)| n.div_ceil(s.max(1)).max(1))
                 .collect();
-            let code = g.fault(format!(
-                "the index map of `{name}` gave a block index out of range (blocks per dimension: {nb:?})"
-            ));
             let mut changed = vec![format!("!have{bi}")];
-            let mut ok = Vec::new();
+            g.cur = None;
             for (d, x) in idx.iter().enumerate() {
                 g.line(format!("nb{bi}_{d} = {x};"));
                 changed.push(format!("nb{bi}_{d} != bi{bi}_{d}"));
-                ok.push(format!("(nb{bi}_{d} >= 0i && nb{bi}_{d} < {}i)", nb[d]));
-            }
-            if !ok.is_empty() {
-                g.line(format!("if (!({})) {{ fault({code}u); }}", ok.join(" && ")));
+                let code = g.fault(FaultKind::BlockIndexOutOfRange {
+                    name: name.clone(),
+                    dim: d,
+                    index: None,
+                    blocks: nb[d],
+                });
+                g.line(format!(
+                    "if (!(nb{bi}_{d} >= 0i && nb{bi}_{d} < {}i)) {{ fault({code}u); }}",
+                    nb[d]
+                ));
             }
             let u = g.uniform(DType::Bool, &changed.join(" || "));
             g.settle();
@@ -318,7 +323,7 @@ fn finish(
     let nbuf = buffers.len();
     let mut g = g;
     let _ = limits;
-    let loop_code = g.fault(
+    let loop_code = g.driver_fault(
         "the driver cut the shader's loops short (Mesa's lavapipe stops every loop once a shader has run 65,535 loop iterations in all; the results would be wrong): use smaller blocks or fewer arbitrary grid steps per parallel point, or a real GPU".to_string(),
     );
     let mut s = String::new();

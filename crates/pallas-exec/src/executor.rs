@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use crate::dtype::DType;
+use crate::fault::Fault;
 use crate::host::{HostArray, HostView};
-use crate::kernel::{Kernel, ParamKind};
-use crate::types::{RefElem, ShapeDisplay};
-use crate::validate::ValidatedKernel;
+use pallas_ir::types::{RefElem, ShapeDisplay};
+use pallas_ir::DType;
+use pallas_ir::ValidatedKernel;
+use pallas_ir::{Kernel, ParamKind};
 
 /// Errors of compiling or launching a kernel on a backend.
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +38,18 @@ pub enum ExecError {
         found: String,
     },
     /// The kernel misbehaved at run time (race, out-of-bounds access,
-    /// deadlock, ...): the backend's own error says where.
+    /// deadlock, ...): the fault says what, and where.
     #[error(transparent)]
-    Fault(Box<dyn std::error::Error + Send + Sync>),
-    /// The backend itself failed (no device, out of memory, ...).
+    Fault(Box<Fault>),
+    /// The backend has no device to run on (no GPU adapter).
+    #[error("backend `{backend}`: no device: {message}")]
+    NoDevice {
+        /// Backend name.
+        backend: String,
+        /// What was tried, and what failed.
+        message: String,
+    },
+    /// The backend itself failed (out of memory, a lost device, ...).
     #[error("backend `{backend}`: {message}")]
     Backend {
         /// Backend name.
@@ -48,6 +57,28 @@ pub enum ExecError {
         /// What went wrong.
         message: String,
     },
+}
+
+impl From<Fault> for ExecError {
+    fn from(f: Fault) -> Self {
+        ExecError::Fault(Box::new(f))
+    }
+}
+
+impl From<Box<Fault>> for ExecError {
+    fn from(f: Box<Fault>) -> Self {
+        ExecError::Fault(f)
+    }
+}
+
+impl ExecError {
+    /// Whether the kernel or the machine is at fault: `false` for faults
+    /// of the kernel (it ran and misbehaved), `true` for what stopped it
+    /// from running (unsupported, bad arguments, no device, backend
+    /// failure). The CLI maps the first to exit code 1, the rest to 2.
+    pub fn is_fault(&self) -> bool {
+        matches!(self, ExecError::Fault(_))
+    }
 }
 
 /// What a launch did, as counted by the backend.
@@ -290,7 +321,7 @@ pub fn run(
 #[cfg(test)]
 mod cache_tests {
     use super::*;
-    use crate::{corpus, validate};
+    use pallas_ir::validate;
 
     struct Dummy;
     impl CompiledKernel for Dummy {
@@ -307,7 +338,7 @@ mod cache_tests {
         let cache = CompileCache::with_capacity(2);
         let compiles = std::cell::Cell::new(0);
         let get = |n: usize| {
-            let vk = validate(&corpus::vector_add(n, 4)).unwrap();
+            let vk = validate(&pallas_corpus::vector_add(n, 4)).unwrap();
             cache
                 .get_or_compile(&vk, |_| {
                     compiles.set(compiles.get() + 1);

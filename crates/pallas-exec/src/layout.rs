@@ -1,9 +1,12 @@
-//! What compiling a kernel for the simulator decides once: where each
-//! parameter lives, how blocks map to arrays, how the grid splits.
+//! The one plan of where each parameter lives (HBM, per-core buffers,
+//! scratch, semaphores, prefetch copies, aliases), how many blocks each
+//! dimension has, and how the grid splits into a parallel prefix: decided
+//! once per compile, used by every backend.
 
 use pallas_ir::{DimSemantics, MemorySpace, ParamKind, RefElem, Region, ValidatedKernel};
 
-use pallas_ir::eval::shape::supported;
+use crate::analysis::Analysis;
+use crate::eval::shape::supported;
 
 /// A blocked (VMEM/SMEM) input or output: its block buffer and mapping.
 #[derive(Clone, Debug)]
@@ -42,7 +45,7 @@ pub enum Home {
 
 /// The compiled layout of a kernel.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub struct Layout {
     /// Home of each parameter.
     pub homes: Vec<Home>,
     /// Blocked inputs and outputs, inputs first.
@@ -64,9 +67,10 @@ pub struct Plan {
     pub parallel_dims: usize,
 }
 
-impl Plan {
+impl Layout {
     /// Lays out a validated kernel; `Err` names an unsupported dtype.
-    pub fn new(vk: &ValidatedKernel) -> Result<Plan, String> {
+    pub fn new(vk: &ValidatedKernel) -> Result<Layout, String> {
+        let facts = Analysis::new(vk.kernel());
         let k = vk.kernel();
         let mut homes = Vec::new();
         let mut hbm_of_arg = Vec::new();
@@ -147,7 +151,7 @@ impl Plan {
                             block,
                             nblocks,
                             index_map: p.block.as_ref().map(|b| b.index_map),
-                            body_writes: !input && body_writes(k, i),
+                            body_writes: !input && facts.writes_param[i],
                         });
                         Home::Local(l)
                     }
@@ -173,7 +177,7 @@ impl Plan {
             .iter()
             .take_while(|d| d.semantics == DimSemantics::Parallel)
             .count();
-        Ok(Plan {
+        Ok(Layout {
             homes,
             blocked,
             hbm_of_arg,
@@ -185,41 +189,4 @@ impl Plan {
             parallel_dims,
         })
     }
-}
-
-/// Whether the body writes the ref of parameter `param` anywhere (nested
-/// regions included).
-fn body_writes(k: &pallas_ir::Kernel, param: usize) -> bool {
-    use pallas_ir::Op;
-    let Some(arg) = k
-        .regions
-        .get(k.body)
-        .and_then(|r| r.args.get(param).copied())
-    else {
-        return false;
-    };
-    let mut stack = vec![k.body];
-    while let Some(r) = stack.pop() {
-        let Some(region) = k.regions.get(r) else {
-            continue;
-        };
-        for &inst in &region.insts {
-            let Some(data) = k.insts.get(inst) else {
-                continue;
-            };
-            let writes = match &data.op {
-                Op::Store { dst, .. }
-                | Op::Swap { dst, .. }
-                | Op::Atomic { dst, .. }
-                | Op::AtomicCas { dst, .. }
-                | Op::DmaStart { dst, .. } => dst.r == arg,
-                _ => false,
-            };
-            if writes {
-                return true;
-            }
-            stack.extend(data.op.regions());
-        }
-    }
-    false
 }

@@ -6,9 +6,9 @@
 
 pub mod shape;
 
-use crate::dtype::{DType, Scalar};
 use crate::host::HostArray;
-use crate::ops::{BinaryOp, CmpOp, UnaryOp};
+use pallas_ir::{BinaryOp, CmpOp, UnaryOp};
+use pallas_ir::{DType, Scalar};
 
 /// Flat typed storage.
 #[derive(Clone, Debug, PartialEq)]
@@ -419,8 +419,8 @@ pub fn unary(op: UnaryOp, x: &Data, out: &mut Data) {
 
 /// The binary operation an atomic read-modify-write applies to the old and
 /// new values (`None` for exchange, which just writes the new one).
-pub fn atomic_as_binary(op: crate::ops::AtomicOp) -> Option<BinaryOp> {
-    use crate::ops::AtomicOp as A;
+pub fn atomic_as_binary(op: pallas_ir::AtomicOp) -> Option<BinaryOp> {
+    use pallas_ir::AtomicOp as A;
     match op {
         A::Add => Some(BinaryOp::Add),
         A::Max => Some(BinaryOp::Max),

@@ -1,4 +1,7 @@
-//! What the simulator reports when a kernel misbehaves.
+//! What a backend reports when a kernel misbehaves: one [`Fault`] type
+//! for every backend. The simulator fills every field it knows; the fast
+//! mode and the GPU report the kinds they check (bounds, block indices,
+//! waits that could never return) with as much of the place as they know.
 
 use std::fmt;
 
@@ -6,9 +9,9 @@ use pallas_ir::Loc;
 
 /// What went wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SimErrorKind {
+pub enum FaultKind {
     /// A read or write outside a ref.
-    #[error("out-of-bounds {access} of `{name}`: index {index} on dimension {dim}, which has {extent} elements")]
+    #[error("out-of-bounds {access} of `{name}`: {} on dimension {dim}, which has {extent} elements", index.map_or("an index".to_string(), |i| format!("index {i}")))]
     OutOfBounds {
         /// `read` or `write`.
         access: &'static str,
@@ -16,20 +19,21 @@ pub enum SimErrorKind {
         name: String,
         /// Dimension.
         dim: usize,
-        /// Offending index (start + span for slices).
-        index: i64,
+        /// Offending index (start + span for slices), where the backend
+        /// records it (the GPU does not).
+        index: Option<i64>,
         /// Extent of the dimension.
         extent: usize,
     },
     /// An index map gave a block index outside the array.
-    #[error("block index {index} on dimension {dim} of `{name}`, which has {blocks} blocks there")]
+    #[error("{} on dimension {dim} of `{name}`, which has {blocks} blocks there", index.map_or("a block index out of range".to_string(), |i| format!("block index {i}")))]
     BlockIndexOutOfRange {
         /// Parameter.
         name: String,
         /// Dimension.
         dim: usize,
-        /// Block index.
-        index: i64,
+        /// Block index, where the backend records it (the GPU does not).
+        index: Option<i64>,
         /// Number of blocks.
         blocks: usize,
     },
@@ -67,6 +71,16 @@ pub enum SimErrorKind {
     #[error("deadlock: every running core waits on a semaphore ({detail})")]
     Deadlock {
         /// What this core waits for.
+        detail: String,
+    },
+    /// A semaphore wait nothing could satisfy, on a backend that runs one
+    /// program at a time (the fast mode, the GPU): no other core can
+    /// signal it.
+    #[error("a wait on semaphore `{sem}` would never return: {detail}")]
+    WaitNeverReturns {
+        /// The semaphore ref.
+        sem: String,
+        /// What it holds and what the wait asks, where known.
         detail: String,
     },
     /// A semaphore still counts at the end of the kernel.
@@ -138,24 +152,29 @@ pub enum SimErrorKind {
 /// A kernel fault: the kernel, core, grid point and operation where it
 /// happened, and what went wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SimError {
+pub struct Fault {
     /// Kernel name.
     pub kernel: String,
-    /// Simulated core.
-    pub core: usize,
-    /// Grid point (one index per grid dimension), if inside the grid.
+    /// Simulated core; `None` on backends without cores (the fast mode and
+    /// the GPU run the grid without a core model).
+    pub core: Option<usize>,
+    /// Grid point (one index per grid dimension), if inside the grid and
+    /// known (the GPU does not record it).
     pub grid_point: Option<Vec<usize>>,
     /// The operation or phase (`load`, `copy-in of x`, `end of kernel`).
     pub op: String,
     /// Source location of the operation, for parsed kernels.
     pub loc: Option<Loc>,
     /// What went wrong.
-    pub kind: SimErrorKind,
+    pub kind: FaultKind,
 }
 
-impl fmt::Display for SimError {
+impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "kernel `{}`, core {}", self.kernel, self.core)?;
+        write!(f, "kernel `{}`", self.kernel)?;
+        if let Some(c) = self.core {
+            write!(f, ", core {c}")?;
+        }
         if let Some(p) = &self.grid_point {
             write!(f, ", grid point {p:?}")?;
         }
@@ -167,4 +186,4 @@ impl fmt::Display for SimError {
     }
 }
 
-impl std::error::Error for SimError {}
+impl std::error::Error for Fault {}

@@ -6,7 +6,7 @@ use std::path::Path;
 use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 
-use crate::dtype::{DType, Scalar};
+use pallas_ir::{DType, Scalar};
 
 /// Errors reading, writing or converting host arrays.
 #[derive(Debug, thiserror::Error)]

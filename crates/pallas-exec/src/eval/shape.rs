@@ -2,8 +2,8 @@
 //! concatenation, reductions, prefix sums and matrix products.
 
 use super::{Data, Tensor};
-use crate::dtype::DType;
-use crate::ops::ReduceOp;
+use pallas_ir::DType;
+use pallas_ir::ReduceOp;
 
 /// Row-major strides of a shape.
 pub fn strides(shape: &[usize]) -> Vec<usize> {

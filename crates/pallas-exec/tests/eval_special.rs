@@ -1,8 +1,8 @@
-//! The special functions of the reference semantics (`pallas_ir::eval`)
+//! The special functions of the reference semantics (`pallas_exec::eval`)
 //! that the backends share: `erf_inv` against `erf` (an independent f64
 //! series), and its edge values.
 
-use pallas_ir::eval::{erf, erf_inv};
+use pallas_exec::eval::{erf, erf_inv};
 
 #[test]
 fn erf_inv_inverts_erf() {

@@ -2,7 +2,8 @@
 //! give errors that name the file.
 
 use ndarray::{ArrayD, IxDyn};
-use pallas_ir::{DType, HostArray, HostError};
+use pallas_exec::{HostArray, HostError};
+use pallas_ir::DType;
 
 fn tmp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("pallas-npy-{}", std::process::id()));

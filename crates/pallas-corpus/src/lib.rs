@@ -1,14 +1,18 @@
 //! The reference kernel corpus: the kernels every backend is checked on.
 //!
+//! Kept out of `pallas-ir` so the IR crate carries the IR only; the CLI
+//! embeds the seed kernel from here, and the tests and benchmarks build
+//! the rest.
+//!
 //! Each is a builder function; `examples/kernels/*.pk` holds each one
 //! printed at its default size, and the test crate holds an independent
 //! plain-ndarray implementation of each.
 
-use crate::builder::{at, ds, full, ref_at, KernelBuilder, Spec, SQUEEZED};
-use crate::dtype::DType::{F32, I32};
-use crate::kernel::DimSemantics::{Arbitrary, Parallel};
-use crate::kernel::Kernel;
-use crate::types::{MemorySpace, SemaphoreKind};
+use pallas_ir::builder::{at, ds, full, ref_at, KernelBuilder, Spec, SQUEEZED};
+use pallas_ir::DType::{F32, I32};
+use pallas_ir::DimSemantics::{Arbitrary, Parallel};
+use pallas_ir::Kernel;
+use pallas_ir::{MemorySpace, SemaphoreKind};
 
 /// `o = sin((x + y) * 2)` over `(rows, cols)` in blocks of `block`.
 /// Over (16, 131072): block (16, 256) gives grid 512, (1, 128) gives 16,384,
@@ -370,7 +374,7 @@ pub fn histogram(n: usize, block: usize, bins: usize) -> Kernel {
             let valid = b.lt(g, n as i32);
             let v1 = b.load_masked(r[0], &[ds(e, 1)], Some(valid), Some(zero));
             let v = b.reshape(v1, &[]);
-            b.atomic(crate::ops::AtomicOp::Add, r[1], &[at(v)], 1i32, Some(valid));
+            b.atomic(pallas_ir::AtomicOp::Add, r[1], &[at(v)], 1i32, Some(valid));
             vec![]
         });
     });
