@@ -13,6 +13,7 @@ use ndarray::{ArrayView2, Ix2};
 use pallas_exec::analysis::ref_name;
 use pallas_exec::eval::{self, shape, Data, Tensor};
 use pallas_exec::layout::{Blocked, Home, Layout};
+use pallas_exec::schedule::{BlockPipeline, BlockStep, GridShape};
 use pallas_exec::{ExecError, Fault, FaultKind};
 use pallas_ir::{
     DType, Indexer, Offset, Op, ParamKind, RefAt, RefElem, Region, Scalar, Type, ValidatedKernel,
@@ -100,6 +101,16 @@ impl Worker<'_> {
             Some(i) => (format!("op `{}`", k.insts[i].op.name()), k.inst_loc(i)),
             None => ("body".into(), None),
         };
+        self.fault(op, loc, kind)
+    }
+
+    /// A fault of the block pipeline, in `phase`.
+    fn fail_in(&self, phase: &str, kind: FaultKind) -> ExecError {
+        self.fault(phase.to_string(), None, kind)
+    }
+
+    fn fault(&self, op: String, loc: Option<pallas_ir::Loc>, kind: FaultKind) -> ExecError {
+        let k = self.g.vk.kernel();
         ExecError::from(Fault {
             kernel: k.name.clone(),
             core: None,
@@ -693,26 +704,22 @@ impl Worker<'_> {
     }
 
     /// Copies a block between a local buffer and HBM (`to_hbm` for
-    /// write-back), only the part inside the array.
-    fn copy_block(&mut self, b: &Blocked, idx: &[i64], to_hbm: bool) -> Result<(), ExecError> {
+    /// write-back), only the part inside the array; the pipeline checked
+    /// the block index.
+    fn copy_block(&mut self, b: &Blocked, idx: &[i64], to_hbm: bool) {
         let mut hbm = self.hbm[b.hbm].lock().unwrap_or_else(|e| e.into_inner());
         let shape = hbm.shape.clone();
-        let mut origin = Vec::new();
-        let mut extent = Vec::new();
-        for (d, (&i, &bs)) in idx.iter().zip(&b.block).enumerate() {
-            let nb = shape[d].div_ceil(bs.max(1)).max(1);
-            if i < 0 || i as usize >= nb {
-                return Err(self.fail(FaultKind::BlockIndexOutOfRange {
-                    name: self.g.vk.kernel().params[b.param].name.clone(),
-                    dim: d,
-                    index: Some(i),
-                    blocks: nb,
-                }));
-            }
-            let o = i as usize * bs;
-            origin.push(o);
-            extent.push(bs.min(shape[d].saturating_sub(o)));
-        }
+        let origin: Vec<usize> = idx
+            .iter()
+            .zip(&b.block)
+            .map(|(&i, &bs)| i as usize * bs)
+            .collect();
+        let extent: Vec<usize> = origin
+            .iter()
+            .zip(&b.block)
+            .zip(&shape)
+            .map(|((&o, &bs), &n)| bs.min(n.saturating_sub(o)))
+            .collect();
         let hst = shape::strides(&shape);
         let bst = shape::strides(&b.block);
         let hbase: usize = origin.iter().zip(&hst).map(|(o, s)| o * s).sum();
@@ -724,7 +731,6 @@ impl Worker<'_> {
             let d = shape::strided_gather(&hbm.data, &extent, hbase, &hst);
             shape::strided_scatter(&mut local.data, &extent, 0, &bst, &d);
         }
-        Ok(())
     }
 
     /// Runs a chunk of parallel points, each with every arbitrary point.
@@ -750,36 +756,33 @@ impl Worker<'_> {
                 .clone();
             prefetch.push(RefId::Local(l));
         }
-        let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
-        let arb: usize = grid[layout.parallel_dims..].iter().product();
-        let mut prev: Vec<Option<Vec<i64>>> = vec![None; layout.blocked.len()];
-        self.point = vec![0; grid.len()];
+        let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), layout);
+        let mut pipeline = BlockPipeline::new(layout);
+        let mut idx = Vec::new();
+        self.point = vec![0; grid.dims.len()];
         for &p in parallel {
-            let mut rem = p;
-            for d in (0..layout.parallel_dims).rev() {
-                self.point[d] = rem % grid[d];
-                rem /= grid[d];
-            }
-            for a in 0..arb {
-                let mut rem = a;
-                for d in (layout.parallel_dims..grid.len()).rev() {
-                    self.point[d] = rem % grid[d];
-                    rem /= grid[d];
-                }
+            for a in 0..grid.arbitrary_points() {
+                grid.point(p, a, &mut self.point);
                 for (bi, b) in layout.blocked.iter().enumerate() {
-                    let idx = match b.index_map {
-                        Some(m) => self.index_map(m, &prefetch)?,
-                        None => vec![0; b.block.len()],
-                    };
-                    if prev[bi].as_ref() == Some(&idx) {
-                        continue;
+                    match b.index_map {
+                        Some(m) => idx = self.index_map(m, &prefetch)?,
+                        None => {
+                            idx.clear();
+                            idx.resize(b.block.len(), 0);
+                        }
                     }
-                    if b.input {
-                        self.copy_block(b, &idx, false)?;
-                    } else if let Some(old) = prev[bi].take() {
-                        self.copy_block(b, &old, true)?;
+                    let name = &k.params[b.param].name;
+                    let step = pipeline
+                        .step(layout, bi, &idx, &self.point, name)
+                        .map_err(|f| self.fail_in(&f.phase, f.kind))?;
+                    match step {
+                        BlockStep::Stay => {}
+                        BlockStep::CopyIn => self.copy_block(b, &idx, false),
+                        BlockStep::Replace { write_back: true } => {
+                            self.copy_block(b, pipeline.previous(bi), true)
+                        }
+                        BlockStep::Replace { write_back: false } => {}
                     }
-                    prev[bi] = Some(idx);
                 }
                 for &inst in &body.insts {
                     self.op = Some(inst);
@@ -790,8 +793,8 @@ impl Worker<'_> {
             }
         }
         for (bi, b) in layout.blocked.iter().enumerate() {
-            if let (false, Some(old)) = (b.input, prev[bi].take()) {
-                self.copy_block(b, &old, true)?;
+            if let Some(last) = pipeline.finish(layout, bi) {
+                self.copy_block(b, &last, true);
             }
         }
         Ok(())
@@ -859,12 +862,8 @@ impl General {
                 }))
             })
             .collect();
-        let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
-        let ppoints: usize = if grid.contains(&0) {
-            0
-        } else {
-            grid[..self.layout.parallel_dims].iter().product()
-        };
+        let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), &self.layout);
+        let ppoints = grid.parallel_points();
         let all: Vec<usize> = (0..ppoints).collect();
         let chunk = ppoints.div_ceil(rayon::current_num_threads() * 4).max(1);
         use rayon::prelude::*;
@@ -889,12 +888,7 @@ impl General {
         };
         let points: Result<Vec<u64>, ExecError> = if ppoints <= 1 {
             let mut w = worker();
-            let run: Vec<usize> = if grid.contains(&0) {
-                Vec::new()
-            } else {
-                vec![0]
-            };
-            w.run(&run).map(|_| vec![w.points])
+            w.run(&all).map(|_| vec![w.points])
         } else {
             all.par_chunks(chunk)
                 .map(|c| {

@@ -12,6 +12,7 @@ pub mod executor;
 pub mod fault;
 pub mod host;
 pub mod layout;
+pub mod schedule;
 
 pub use executor::{
     check_args, check_views, run, CompileCache, CompiledKernel, ExecError, Executor, Launch,

@@ -46,6 +46,7 @@ use interp::{Core, Counters, Shared};
 use memory::{uninit, Buffer};
 use pallas_exec::eval::Data;
 use pallas_exec::layout::{Home, Layout};
+use pallas_exec::schedule::GridShape;
 use pipeline::CoreWork;
 
 /// The backend's name as the run report and the command line spell it.
@@ -118,26 +119,6 @@ pub struct CompiledSim {
     pool: Mutex<Vec<Data>>,
     /// Race shadows kept from the last launch, with the next clock base.
     races: Mutex<Option<(races::RaceState, u32)>>,
-}
-
-/// A permutation of `0..n` from a seed (identity for seed 0).
-fn permute(mut v: Vec<usize>, seed: u64) -> Vec<usize> {
-    if seed == 0 {
-        return v;
-    }
-    let mut s = seed;
-    let mut next = || {
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    for i in (1..v.len()).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
-    v
 }
 
 impl CompiledSim {
@@ -259,19 +240,11 @@ impl CompiledSim {
             clock_base,
         };
         // Split the parallel prefix contiguously across cores.
-        let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
-        let ppoints: usize = if grid.contains(&0) {
-            0
-        } else {
-            grid[..plan.parallel_dims].iter().product()
-        };
-        let works: Vec<CoreWork> = (0..cores)
-            .map(|c| {
-                let (lo, hi) = (c * ppoints / cores, (c + 1) * ppoints / cores);
-                CoreWork {
-                    parallel: permute((lo..hi).collect(), cfg.random_seed),
-                }
-            })
+        let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), plan);
+        let works: Vec<CoreWork> = grid
+            .split(cores, cfg.random_seed)
+            .into_iter()
+            .map(|parallel| CoreWork { parallel })
             .collect();
         let results: Vec<CoreResult> = if cores == 1 {
             vec![run_core(&shared, 0, &works[0])]

@@ -4,38 +4,14 @@
 use crate::interp::{Core, RefId, Slot};
 use crate::memory::{copy_rect, reset_uninit};
 use pallas_exec::layout::Home;
-use pallas_exec::{Fault, FaultKind};
+use pallas_exec::schedule::{BlockPipeline, BlockStep, GridShape};
+use pallas_exec::Fault;
 
 /// The grid points of one core: the parallel-prefix indices it owns, each
 /// followed by every point of the arbitrary suffix in order.
 pub struct CoreWork {
     /// Flat parallel-prefix indices, in visiting order.
     pub parallel: Vec<usize>,
-}
-
-/// Per blocked param: the block index of the previous point, and which
-/// blocks were written back (a bitset over the linearized block index).
-struct BlockState {
-    prev: Option<Vec<i64>>,
-    written: Vec<u64>,
-    /// The grid point at which the current block became resident.
-    since: Vec<usize>,
-}
-
-fn linear(idx: &[i64], nblocks: &[usize]) -> usize {
-    idx.iter()
-        .zip(nblocks)
-        .fold(0, |acc, (&i, &n)| acc * n + i as usize)
-}
-
-fn bit(set: &[u64], i: usize) -> bool {
-    set.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
-}
-
-fn set_bit(set: &mut [u64], i: usize) {
-    if let Some(w) = set.get_mut(i / 64) {
-        *w |= 1 << (i % 64);
-    }
 }
 
 impl Core<'_> {
@@ -72,42 +48,19 @@ impl Core<'_> {
             .iter()
             .map(|&(_, l, _)| RefId::Local(l))
             .collect();
-        let mut states: Vec<BlockState> = plan
-            .blocked
-            .iter()
-            .map(|b| BlockState {
-                prev: None,
-                written: if b.input {
-                    Vec::new()
-                } else {
-                    vec![0; b.nblocks.iter().product::<usize>().div_ceil(64)]
-                },
-                since: Vec::new(),
-            })
-            .collect();
-        let pdims = plan.parallel_dims;
-        let grid: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
-        let arb_points: usize = grid[pdims..].iter().product();
+        let mut pipeline = BlockPipeline::new(plan);
+        let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), plan);
+        let arb_points = grid.arbitrary_points();
         let mut idx = Vec::new();
-        self.point = vec![0; grid.len()];
+        self.point = vec![0; grid.dims.len()];
         let body = k.body;
         for &p in &work.parallel {
-            // Parallel prefix indices from the flat index.
-            let mut rem = p;
-            for d in (0..pdims).rev() {
-                self.point[d] = rem % grid[d];
-                rem /= grid[d];
-            }
             for a in 0..arb_points {
-                let mut rem = a;
-                for d in (pdims..grid.len()).rev() {
-                    self.point[d] = rem % grid[d];
-                    rem /= grid[d];
-                }
+                grid.point(p, a, &mut self.point);
                 self.lin_point = self
                     .point
                     .iter()
-                    .zip(&grid)
+                    .zip(&grid.dims)
                     .fold(0u64, |acc, (&i, &n)| acc * n as u64 + i as u64)
                     .min(u32::MAX as u64) as u32;
                 if sh.races.is_some() {
@@ -115,8 +68,7 @@ impl Core<'_> {
                 }
                 let traced = sh.cfg.trace.is_some();
                 let t_start = if traced { self.now_us() } else { 0.0 };
-                for (bi, st) in states.iter_mut().enumerate() {
-                    let b = &plan.blocked[bi];
+                for (bi, b) in plan.blocked.iter().enumerate() {
                     match b.index_map {
                         Some(m) => self.index_map(m, &prefetch, &mut idx)?,
                         None => {
@@ -124,71 +76,28 @@ impl Core<'_> {
                             idx.resize(b.block.len(), 0);
                         }
                     }
-                    if st.prev.as_deref() == Some(&idx[..]) {
-                        // An output block the body writes that stays put
-                        // across a change of a parallel coordinate would be
-                        // written by two cores on the hardware (or each
-                        // core's copy written back over the other's).
-                        if b.body_writes {
-                            if let Some(d) = (0..pdims).find(|&d| st.since[d] != self.point[d]) {
-                                return Err(self.fail(
-                                    Some(&format!("output `{}`", k.params[b.param].name)),
-                                    FaultKind::OutputAcrossParallel {
-                                        name: k.params[b.param].name.clone(),
-                                        block: idx.clone(),
-                                        first: st.since.clone(),
-                                        second: self.point.clone(),
-                                        dim: d,
-                                    },
-                                ));
+                    let name = &k.params[b.param].name;
+                    let step = pipeline
+                        .step(plan, bi, &idx, &self.point, name)
+                        .map_err(|f| self.fail(Some(&f.phase), f.kind))?;
+                    match step {
+                        BlockStep::Stay => {}
+                        BlockStep::CopyIn => {
+                            self.race_check_block(bi, &idx, false)?;
+                            self.copy_in(bi, &idx);
+                        }
+                        BlockStep::Replace { write_back } => {
+                            if write_back {
+                                let prev = pipeline.previous(bi).to_vec();
+                                self.race_check_block(bi, &prev, true)?;
+                                self.copy_out(bi, &prev);
+                            }
+                            let buf = &mut self.local[b.local];
+                            reset_uninit(&mut buf.data, sh.cfg.uninitialized_memory);
+                            if let Some(init) = buf.init.as_mut() {
+                                init.fill(false);
                             }
                         }
-                        continue;
-                    }
-                    if b.body_writes {
-                        st.since.clone_from(&self.point);
-                    }
-                    let name = &k.params[b.param].name;
-                    for (d, (&i, &nb)) in idx.iter().zip(&b.nblocks).enumerate() {
-                        if i < 0 || i as usize >= nb {
-                            return Err(self.fail(
-                                Some(&format!("index map of `{name}`")),
-                                FaultKind::BlockIndexOutOfRange {
-                                    name: name.clone(),
-                                    dim: d,
-                                    index: Some(i),
-                                    blocks: nb,
-                                },
-                            ));
-                        }
-                    }
-                    if b.input {
-                        self.race_check_block(bi, &idx, false)?;
-                        self.copy_in(bi, &idx);
-                    } else {
-                        if let Some(prev) = &st.prev {
-                            self.race_check_block(bi, prev, true)?;
-                            self.copy_out(bi, prev);
-                            set_bit(&mut st.written, linear(prev, &b.nblocks));
-                        }
-                        if !b.aliased && bit(&st.written, linear(&idx, &b.nblocks)) {
-                            return Err(self.fail(
-                                Some(&format!("output `{name}`")),
-                                FaultKind::Revisit {
-                                    name: name.clone(),
-                                    block: idx.clone(),
-                                },
-                            ));
-                        }
-                        let buf = &mut self.local[b.local];
-                        reset_uninit(&mut buf.data, sh.cfg.uninitialized_memory);
-                        if let Some(init) = buf.init.as_mut() {
-                            init.fill(false);
-                        }
-                    }
-                    match &mut st.prev {
-                        Some(p) => p.copy_from_slice(&idx),
-                        None => st.prev = Some(idx.clone()),
                     }
                 }
                 self.run_insts(body)?;
@@ -217,12 +126,10 @@ impl Core<'_> {
                 std::sync::atomic::Ordering::Relaxed,
             );
         }
-        for (bi, st) in states.iter_mut().enumerate() {
-            if !plan.blocked[bi].input {
-                if let Some(prev) = st.prev.take() {
-                    self.race_check_block(bi, &prev, true)?;
-                    self.copy_out(bi, &prev);
-                }
+        for bi in 0..plan.blocked.len() {
+            if let Some(last) = pipeline.finish(plan, bi) {
+                self.race_check_block(bi, &last, true)?;
+                self.copy_out(bi, &last);
             }
         }
         Ok(())
