@@ -14,10 +14,11 @@ use pallas_exec::analysis::ref_name;
 use pallas_exec::eval::{self, shape, Data, Tensor};
 use pallas_exec::layout::{Blocked, Home, Layout};
 use pallas_exec::schedule::{BlockPipeline, BlockStep, GridShape};
+use pallas_exec::walk::{self, Env, Machine};
 use pallas_exec::{ExecError, Fault, FaultKind};
 use pallas_ir::{
-    DType, Indexer, Offset, Op, ParamKind, RefAt, RefElem, Region, Scalar, Type, ValidatedKernel,
-    Value,
+    DType, Indexer, Inst, InstData, Offset, Op, ParamKind, RefAt, RefElem, RefType, Region, Scalar,
+    Type, ValidatedKernel, Value,
 };
 
 /// The compiled kernel: the shared layout, and each local buffer's dtype.
@@ -68,12 +69,7 @@ enum RefId {
     Sem(usize),
 }
 
-#[derive(Clone, Debug)]
-enum Slot {
-    Empty,
-    Val(Tensor),
-    Ref(RefId),
-}
+type Slot = walk::Slot<RefId>;
 
 struct Buffer {
     data: Data,
@@ -84,9 +80,12 @@ struct Buffer {
 struct Worker<'a> {
     g: &'a General,
     hbm: &'a [Mutex<Buffer>],
-    env: Vec<Slot>,
+    env: Env<RefId>,
     local: Vec<Buffer>,
     sems: Vec<i64>,
+    /// Where each open `run_scoped` region's scratch starts: (locals,
+    /// semaphore slots).
+    scopes: Vec<(usize, usize)>,
     point: Vec<usize>,
     points: u64,
     /// The instruction running, for faults.
@@ -143,17 +142,11 @@ impl Worker<'_> {
 
 impl Worker<'_> {
     fn t(&self, v: Value) -> &Tensor {
-        match &self.env[v.index()] {
-            Slot::Val(t) => t,
-            _ => panic!("validated kernels define values before use"),
-        }
+        self.env.t(v)
     }
 
     fn r(&self, v: Value) -> RefId {
-        match &self.env[v.index()] {
-            Slot::Ref(r) => *r,
-            _ => panic!("validated kernels use refs as refs"),
-        }
+        self.env.r(v)
     }
 
     fn shape_of(&self, id: RefId, v: Value) -> Vec<usize> {
@@ -274,20 +267,7 @@ impl Worker<'_> {
     }
 
     fn run_region(&mut self, r: Region, args: Vec<Slot>) -> Result<Vec<Slot>, ExecError> {
-        let k = self.g.vk.kernel();
-        let region = &k.regions[r];
-        for (&a, s) in region.args.iter().zip(args) {
-            self.env[a.index()] = s;
-        }
-        for &inst in &region.insts {
-            self.op = Some(inst);
-            self.exec(inst)?;
-        }
-        Ok(region
-            .yields
-            .iter()
-            .map(|y| self.env[y.index()].clone())
-            .collect())
+        walk::run_region(self.g.vk.kernel(), self, r, args)
     }
 
     fn mask(&self, m: Option<Value>) -> Option<Vec<bool>> {
@@ -297,139 +277,16 @@ impl Worker<'_> {
         })
     }
 
-    fn exec(&mut self, inst: pallas_ir::Inst) -> Result<(), ExecError> {
+    /// Runs an operation with an effect (the walker runs the rest).
+    fn effect(&mut self, data: &InstData) -> Result<(), ExecError> {
         let k = self.g.vk.kernel();
-        let data = &k.insts[inst];
         let set = |w: &mut Self, t: Tensor| w.env[data.results[0].index()] = Slot::Val(t);
         match &data.op {
-            Op::Const(s) => set(self, Tensor::scalar(*s)),
-            Op::Full { value, shape: s } => set(
-                self,
-                Tensor {
-                    data: Data::filled(*value, s.iter().product()),
-                    shape: s.clone(),
-                },
-            ),
-            Op::Iota {
-                dtype,
-                shape: s,
-                dim,
-            } => set(self, eval::iota(*dtype, s, *dim)),
             Op::ProgramId { axis } => {
                 set(self, Tensor::scalar(Scalar::I32(self.point[*axis] as i32)))
             }
             Op::NumPrograms { axis } => {
                 set(self, Tensor::scalar(Scalar::I32(k.grid[*axis].size as i32)))
-            }
-            Op::Unary(op, x) => {
-                let xt = self.t(*x);
-                let mut out = xt.data.empty_like(xt.data.len());
-                let done = match (&xt.data, &mut out) {
-                    (Data::F32(xs), Data::F32(o)) => crate::math::unary(*op, xs, o),
-                    _ => false,
-                };
-                if !done {
-                    eval::unary(*op, &xt.data, &mut out);
-                }
-                let t = Tensor {
-                    data: out,
-                    shape: xt.shape.clone(),
-                };
-                set(self, t);
-            }
-            Op::Binary(op, a, b) => {
-                let (at, bt) = (self.t(*a), self.t(*b));
-                let mut out = at.data.empty_like(0);
-                eval::binary(*op, &at.data, &bt.data, &mut out);
-                let shape = if at.shape.len() >= bt.shape.len() {
-                    at.shape.clone()
-                } else {
-                    bt.shape.clone()
-                };
-                set(self, Tensor { data: out, shape });
-            }
-            Op::Compare(op, a, b) => {
-                let (at, bt) = (self.t(*a), self.t(*b));
-                let mut v = Vec::new();
-                eval::compare(*op, &at.data, &bt.data, &mut v);
-                let shape = if at.shape.len() >= bt.shape.len() {
-                    at.shape.clone()
-                } else {
-                    bt.shape.clone()
-                };
-                set(
-                    self,
-                    Tensor {
-                        data: Data::Bool(v),
-                        shape,
-                    },
-                );
-            }
-            Op::Select {
-                cond,
-                on_true,
-                on_false,
-            } => {
-                let (c, t, f) = (self.t(*cond), self.t(*on_true), self.t(*on_false));
-                let shape = [&c.shape, &t.shape, &f.shape]
-                    .into_iter()
-                    .max_by_key(|s| s.len())
-                    .cloned()
-                    .unwrap_or_default();
-                let cv = match &c.data {
-                    Data::Bool(v) => v.clone(),
-                    _ => vec![false],
-                };
-                let d = eval::select(&cv, &t.data, &f.data, shape.iter().product());
-                set(self, Tensor { data: d, shape });
-            }
-            Op::Cast { x, to } => {
-                let xt = self.t(*x);
-                let t = Tensor {
-                    data: eval::cast(&xt.data, *to),
-                    shape: xt.shape.clone(),
-                };
-                set(self, t);
-            }
-            Op::Bitcast { x, to } => {
-                let xt = self.t(*x);
-                let t = Tensor {
-                    data: eval::bitcast(&xt.data, *to),
-                    shape: xt.shape.clone(),
-                };
-                set(self, t);
-            }
-            Op::BroadcastInDim { x, shape: s, dims } => {
-                set(self, shape::broadcast_in_dim(self.t(*x), s, dims))
-            }
-            Op::Reshape { x, shape: s } => set(
-                self,
-                Tensor {
-                    data: self.t(*x).data.clone(),
-                    shape: s.clone(),
-                },
-            ),
-            Op::Transpose { x, perm } => set(self, shape::transpose(self.t(*x), perm)),
-            Op::Concatenate { xs, axis } => {
-                let ts: Vec<&Tensor> = xs.iter().map(|&x| self.t(x)).collect();
-                set(self, shape::concatenate(&ts, *axis));
-            }
-            Op::Slice {
-                x,
-                start,
-                limit,
-                strides,
-            } => set(self, shape::slice(self.t(*x), start, limit, strides)),
-            Op::Reduce { op, x, axes } => set(self, shape::reduce(*op, self.t(*x), axes)),
-            Op::Cumsum { x, axis } => set(self, shape::cumsum(self.t(*x), *axis)),
-            Op::Dot {
-                lhs,
-                rhs,
-                transpose_lhs,
-                transpose_rhs,
-            } => {
-                let t = dot(self.t(*lhs), self.t(*rhs), *transpose_lhs, *transpose_rhs);
-                set(self, t);
             }
             Op::Load { src, mask, other } => {
                 let (id, kept, base, st) = self.region(src, false)?;
@@ -542,85 +399,6 @@ impl Worker<'_> {
                     },
                 );
             }
-            Op::For {
-                lower,
-                upper,
-                step,
-                inits,
-                body,
-            } => {
-                let (lo, hi) = (
-                    self.t(*lower).as_i32() as i64,
-                    self.t(*upper).as_i32() as i64,
-                );
-                let mut carries: Vec<Slot> =
-                    inits.iter().map(|v| self.env[v.index()].clone()).collect();
-                let mut i = lo;
-                while i < hi {
-                    let mut args = vec![Slot::Val(Tensor::scalar(Scalar::I32(i as i32)))];
-                    args.append(&mut carries);
-                    carries = self.run_region(*body, args)?;
-                    i += step;
-                }
-                for (&r, c) in data.results.iter().zip(carries) {
-                    self.env[r.index()] = c;
-                }
-            }
-            Op::While { inits, cond, body } => {
-                let mut carries: Vec<Slot> =
-                    inits.iter().map(|v| self.env[v.index()].clone()).collect();
-                loop {
-                    let c = self.run_region(*cond, carries.clone())?;
-                    if !matches!(c.first(), Some(Slot::Val(t)) if t.as_bool()) {
-                        break;
-                    }
-                    carries = self.run_region(*body, carries)?;
-                }
-                for (&r, c) in data.results.iter().zip(carries) {
-                    self.env[r.index()] = c;
-                }
-            }
-            Op::If {
-                cond,
-                then_region,
-                else_region,
-            } => {
-                let r = if self.t(*cond).as_bool() {
-                    *then_region
-                } else {
-                    *else_region
-                };
-                let ys = self.run_region(r, Vec::new())?;
-                for (&r, y) in data.results.iter().zip(ys) {
-                    self.env[r.index()] = y;
-                }
-            }
-            Op::RunScoped { scratch, body } => {
-                let (base_local, base_sem) = (self.local.len(), self.sems.len());
-                let mut args = Vec::new();
-                for t in scratch {
-                    let n: usize = t.shape.iter().product();
-                    match t.elem {
-                        RefElem::Data(d) => {
-                            args.push(Slot::Ref(RefId::Local(self.local.len())));
-                            self.local.push(Buffer {
-                                data: Data::filled(Scalar::zero(d), n),
-                                shape: t.shape.clone(),
-                            });
-                        }
-                        RefElem::Semaphore(_) => {
-                            args.push(Slot::Ref(RefId::Sem(self.sems.len())));
-                            self.sems.resize(self.sems.len() + n, 0);
-                        }
-                    }
-                }
-                let ys = self.run_region(*body, args)?;
-                self.local.truncate(base_local);
-                self.sems.truncate(base_sem);
-                for (&r, y) in data.results.iter().zip(ys) {
-                    self.env[r.index()] = y;
-                }
-            }
             Op::DmaStart { src, dst, sem } => {
                 let (sid, sk, sb, ss) = self.region(src, false)?;
                 let (did, dk, db, ds) = self.region(dst, true)?;
@@ -663,6 +441,7 @@ impl Worker<'_> {
                 }
                 println!("[cpu {:?}] {out}", self.point);
             }
+            other => unreachable!("the walker runs `{}`", other.name()),
         }
         Ok(())
     }
@@ -784,10 +563,7 @@ impl Worker<'_> {
                         BlockStep::Replace { write_back: false } => {}
                     }
                 }
-                for &inst in &body.insts {
-                    self.op = Some(inst);
-                    self.exec(inst)?;
-                }
+                walk::run_insts(k, self, k.body)?;
                 self.op = None;
                 self.points += 1;
             }
@@ -798,6 +574,102 @@ impl Worker<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl<'k> Machine<'k> for Worker<'k> {
+    type Ref = RefId;
+    type Error = ExecError;
+
+    fn env(&mut self) -> &mut Env<RefId> {
+        &mut self.env
+    }
+
+    fn at(&mut self, inst: Inst) {
+        self.op = Some(inst);
+    }
+
+    fn effect(&mut self, _inst: Inst, data: &'k InstData) -> Result<(), ExecError> {
+        Worker::effect(self, data)
+    }
+
+    fn open_scope(&mut self, scratch: &'k [RefType]) -> Result<Vec<Slot>, ExecError> {
+        self.scopes.push((self.local.len(), self.sems.len()));
+        let mut args = Vec::new();
+        for t in scratch {
+            let n: usize = t.shape.iter().product();
+            match t.elem {
+                RefElem::Data(d) => {
+                    args.push(Slot::Ref(RefId::Local(self.local.len())));
+                    self.local.push(Buffer {
+                        data: Data::filled(Scalar::zero(d), n),
+                        shape: t.shape.clone(),
+                    });
+                }
+                RefElem::Semaphore(_) => {
+                    args.push(Slot::Ref(RefId::Sem(self.sems.len())));
+                    self.sems.resize(self.sems.len() + n, 0);
+                }
+            }
+        }
+        Ok(args)
+    }
+
+    fn close_scope(&mut self) -> Result<(), ExecError> {
+        if let Some((locals, sems)) = self.scopes.pop() {
+            self.local.truncate(locals);
+            self.sems.truncate(sems);
+        }
+        Ok(())
+    }
+
+    /// `f32` elementwise math through the vectorized kernels of
+    /// [`crate::math`], and `dot` through matrixmultiply.
+    fn value_op(&mut self, _inst: Inst, data: &'k InstData) -> bool {
+        let res = data.results[0];
+        match &data.op {
+            Op::Unary(op, x) => {
+                let mut out = self.env.take(res);
+                let xt = self.env.t(*x);
+                let done = match &xt.data {
+                    Data::F32(xs) => {
+                        let mut o = match std::mem::replace(&mut out.data, Data::F32(Vec::new())) {
+                            Data::F32(o) => o,
+                            _ => Vec::new(),
+                        };
+                        o.resize(xs.len(), 0.0);
+                        let done = crate::math::unary(*op, xs, &mut o);
+                        out.data = Data::F32(o);
+                        done
+                    }
+                    _ => false,
+                };
+                if done {
+                    out.shape.clone_from(&xt.shape);
+                    self.env.put(res, out);
+                } else {
+                    self.env.put(res, out);
+                    return false;
+                }
+                true
+            }
+            Op::Dot {
+                lhs,
+                rhs,
+                transpose_lhs,
+                transpose_rhs,
+            } => {
+                let t = dot(
+                    self.env.t(*lhs),
+                    self.env.t(*rhs),
+                    *transpose_lhs,
+                    *transpose_rhs,
+                );
+                self.env.put(res, t);
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -870,7 +742,8 @@ impl General {
         let worker = || Worker {
             g: self,
             hbm: &hbm,
-            env: vec![Slot::Empty; k.values.len()],
+            env: Env::new(k.values.len()),
+            scopes: Vec::new(),
             local: self
                 .layout
                 .locals

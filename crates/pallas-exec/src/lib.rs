@@ -13,6 +13,7 @@ pub mod fault;
 pub mod host;
 pub mod layout;
 pub mod schedule;
+pub mod walk;
 
 pub use executor::{
     check_args, check_views, run, CompileCache, CompiledKernel, ExecError, Executor, Launch,
