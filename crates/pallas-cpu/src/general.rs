@@ -763,12 +763,17 @@ impl General {
             let mut w = worker();
             w.run(&all).map(|_| vec![w.points])
         } else {
-            all.par_chunks(chunk)
+            // Every chunk's result, in grid order: the fault reported is
+            // the one of the first chunk that faulted, whichever worker
+            // finished first.
+            let each: Vec<Result<u64, ExecError>> = all
+                .par_chunks(chunk)
                 .map(|c| {
                     let mut w = worker();
                     w.run(c).map(|_| w.points)
                 })
-                .collect()
+                .collect();
+            each.into_iter().collect()
         };
         let points: u64 = points?.iter().sum();
         let mut hbm: Vec<Option<Buffer>> = hbm

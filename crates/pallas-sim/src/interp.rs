@@ -4,8 +4,8 @@
 use std::sync::{Mutex, MutexGuard};
 
 use pallas_ir::{
-    Indexer, Inst, Offset, Op, RefAt, RefElem, Region as IrRegion, Scalar, Type, ValidatedKernel,
-    Value,
+    Indexer, Inst, InstData, Offset, Op, RefAt, RefElem, RefType, Region as IrRegion, Type,
+    ValidatedKernel, Value,
 };
 
 use crate::config::{DmaExecutionMode, OutOfBoundsReads, SimConfig};
@@ -15,6 +15,7 @@ use crate::sync::{Semaphores, WaitError};
 use pallas_exec::eval::shape;
 use pallas_exec::eval::{self as tensor, Data, Tensor};
 use pallas_exec::layout::Layout;
+use pallas_exec::walk::{self, Env, Machine};
 use pallas_exec::{Fault, FaultKind};
 
 /// What every core of one launch shares.
@@ -58,15 +59,7 @@ pub enum RefId {
 }
 
 /// An SSA value's current content.
-#[derive(Clone, Debug)]
-pub enum Slot {
-    /// Not computed yet.
-    Empty,
-    /// A value.
-    Val(Tensor),
-    /// A ref.
-    Ref(RefId),
-}
+pub type Slot = walk::Slot<RefId>;
 
 /// A DMA waiting for its `dma_wait` (on-wait mode).
 pub struct PendingDma {
@@ -126,7 +119,10 @@ pub struct Core<'a> {
     pub sh: &'a Shared<'a>,
     /// Core index.
     pub id: usize,
-    env: Vec<Slot>,
+    env: Env<RefId>,
+    /// Where each open `run_scoped` region's scratch starts: (locals,
+    /// semaphore slots).
+    scopes: Vec<(usize, usize)>,
     /// Core-local buffers.
     pub local: Vec<Buffer>,
     /// The grid point running (for errors).
@@ -177,7 +173,8 @@ impl<'a> Core<'a> {
         Core {
             sh,
             id,
-            env: vec![Slot::Empty; k.values.len()],
+            env: Env::new(k.values.len()),
+            scopes: Vec::new(),
             local,
             point: Vec::new(),
             pending: Vec::new(),
@@ -228,49 +225,21 @@ impl<'a> Core<'a> {
         self.env[v.index()] = s;
     }
 
-    /// Sets a scalar `i32` value, reusing its storage.
-    pub fn set_i32(&mut self, v: Value, x: i32) {
-        match &mut self.env[v.index()] {
-            Slot::Val(Tensor {
-                data: Data::I32(d), ..
-            }) if d.len() == 1 => d[0] = x,
-            slot => *slot = Slot::Val(Tensor::scalar(Scalar::I32(x))),
-        }
-    }
-
     fn t(&self, v: Value) -> &Tensor {
-        match &self.env[v.index()] {
-            Slot::Val(t) => t,
-            _ => panic!(
-                "value %{} is not computed (validated kernels define before use)",
-                v.index()
-            ),
-        }
+        self.env.t(v)
     }
 
     /// The ref a value points to.
     pub fn r(&self, v: Value) -> RefId {
-        match &self.env[v.index()] {
-            Slot::Ref(r) => *r,
-            _ => panic!(
-                "value %{} is not a ref (validated kernels use refs as refs)",
-                v.index()
-            ),
-        }
+        self.env.r(v)
     }
 
     fn take(&mut self, v: Value) -> Tensor {
-        match std::mem::replace(&mut self.env[v.index()], Slot::Empty) {
-            Slot::Val(t) => t,
-            _ => Tensor {
-                data: Data::F32(Vec::new()),
-                shape: Vec::new(),
-            },
-        }
+        self.env.take(v)
     }
 
     fn put(&mut self, v: Value, t: Tensor) {
-        self.env[v.index()] = Slot::Val(t);
+        self.env.put(v, t);
     }
 
     /// The name of a ref, for errors.
@@ -414,26 +383,7 @@ impl<'a> Core<'a> {
 
     /// Runs the instructions of a region (its args already bound).
     pub fn run_insts(&mut self, r: IrRegion) -> Result<(), Box<Fault>> {
-        let k = self.sh.vk.kernel();
-        for &inst in &k.regions[r].insts {
-            self.op = Some(inst);
-            self.exec(inst)?;
-        }
-        Ok(())
-    }
-
-    fn run_region(&mut self, r: IrRegion, args: Vec<Slot>) -> Result<Vec<Slot>, Box<Fault>> {
-        let k = self.sh.vk.kernel();
-        let region = &k.regions[r];
-        for (&a, s) in region.args.iter().zip(args) {
-            self.env[a.index()] = s;
-        }
-        self.run_insts(r)?;
-        Ok(region
-            .yields
-            .iter()
-            .map(|y| self.env[y.index()].clone())
-            .collect())
+        walk::run_insts(self.sh.vk.kernel(), self, r)
     }
 
     /// Evaluates an index map at the current grid point.
@@ -448,7 +398,7 @@ impl<'a> Core<'a> {
         let g = k.grid.len();
         for (i, &a) in region.args.iter().enumerate() {
             if i < g {
-                self.set_i32(a, self.point[i] as i32);
+                self.env.set_i32(a, self.point[i] as i32);
             } else if let Some(&p) = prefetch.get(i - g) {
                 self.env[a.index()] = Slot::Ref(p);
             }
@@ -463,212 +413,18 @@ impl<'a> Core<'a> {
         matches!(self.t(v).data, Data::F32(_))
     }
 
-    fn skip_float(&self, v: Value) -> bool {
-        self.sh.cfg.skip_floating_point_ops && self.is_float(v)
-    }
-
-    fn exec(&mut self, inst: Inst) -> Result<(), Box<Fault>> {
+    /// Runs an operation with an effect (the walker runs the rest).
+    fn effect(&mut self, data: &InstData) -> Result<(), Box<Fault>> {
         let k = self.sh.vk.kernel();
-        let data = &k.insts[inst];
         let res = |i: usize| data.results[i];
         match &data.op {
-            Op::Const(s) => {
-                let r = res(0);
-                if !matches!(&self.env[r.index()], Slot::Val(_)) {
-                    self.put(r, Tensor::scalar(*s));
-                }
-            }
-            Op::Full { value, shape } => {
-                let n = shape.iter().product();
-                self.put(
-                    res(0),
-                    Tensor {
-                        data: Data::filled(*value, n),
-                        shape: shape.clone(),
-                    },
-                );
-            }
-            Op::Iota { dtype, shape, dim } => {
-                self.put(res(0), tensor::iota(*dtype, shape, *dim));
-            }
             Op::ProgramId { axis } => {
                 let p = self.point[*axis] as i32;
-                self.set_i32(res(0), p);
+                self.env.set_i32(res(0), p);
             }
             Op::NumPrograms { axis } => {
                 let n = k.grid[*axis].size as i32;
-                self.set_i32(res(0), n);
-            }
-            Op::Unary(op, x) => {
-                let mut out = self.take(res(0));
-                let xt = self.t(*x);
-                if self.skip_float(*x) {
-                    out.data = uninit(
-                        xt.data.dtype(),
-                        xt.data.len(),
-                        self.sh.cfg.uninitialized_memory,
-                    );
-                } else {
-                    tensor::unary(*op, &xt.data, &mut out.data);
-                }
-                out.shape.clone_from(&xt.shape);
-                if matches!(out.data, Data::F32(_)) {
-                    self.counters.flops += out.data.len() as u64;
-                }
-                self.put(res(0), out);
-            }
-            Op::Binary(op, a, b) => {
-                let mut out = self.take(res(0));
-                let (at, bt) = (self.t(*a), self.t(*b));
-                let shape = if at.shape.len() >= bt.shape.len() {
-                    &at.shape
-                } else {
-                    &bt.shape
-                };
-                if self.skip_float(*a) {
-                    let n = at.data.len().max(bt.data.len());
-                    out.data = uninit(at.data.dtype(), n, self.sh.cfg.uninitialized_memory);
-                } else {
-                    tensor::binary(*op, &at.data, &bt.data, &mut out.data);
-                }
-                out.shape.clone_from(shape);
-                if matches!(out.data, Data::F32(_)) {
-                    self.counters.flops += out.data.len() as u64;
-                }
-                self.put(res(0), out);
-            }
-            Op::Compare(op, a, b) => {
-                let mut out = self.take(res(0));
-                let (at, bt) = (self.t(*a), self.t(*b));
-                let shape = if at.shape.len() >= bt.shape.len() {
-                    at.shape.clone()
-                } else {
-                    bt.shape.clone()
-                };
-                let mut v = match out.data {
-                    Data::Bool(v) => v,
-                    _ => Vec::new(),
-                };
-                tensor::compare(*op, &at.data, &bt.data, &mut v);
-                out.data = Data::Bool(v);
-                out.shape = shape;
-                self.put(res(0), out);
-            }
-            Op::Select {
-                cond,
-                on_true,
-                on_false,
-            } => {
-                let (c, t, f) = (self.t(*cond), self.t(*on_true), self.t(*on_false));
-                let shape = [&c.shape, &t.shape, &f.shape]
-                    .into_iter()
-                    .max_by_key(|s| s.len())
-                    .cloned()
-                    .unwrap_or_default();
-                let n = shape.iter().product();
-                let cv = match &c.data {
-                    Data::Bool(v) => v.clone(),
-                    _ => vec![false],
-                };
-                let d = tensor::select(&cv, &t.data, &f.data, n);
-                self.put(res(0), Tensor { data: d, shape });
-            }
-            Op::Cast { x, to } => {
-                let xt = self.t(*x);
-                let t = Tensor {
-                    data: tensor::cast(&xt.data, *to),
-                    shape: xt.shape.clone(),
-                };
-                self.put(res(0), t);
-            }
-            Op::Bitcast { x, to } => {
-                let xt = self.t(*x);
-                let t = Tensor {
-                    data: tensor::bitcast(&xt.data, *to),
-                    shape: xt.shape.clone(),
-                };
-                self.put(res(0), t);
-            }
-            Op::BroadcastInDim { x, shape, dims } => {
-                let t = shape::broadcast_in_dim(self.t(*x), shape, dims);
-                self.put(res(0), t);
-            }
-            Op::Reshape { x, shape } => {
-                let t = Tensor {
-                    data: self.t(*x).data.clone(),
-                    shape: shape.clone(),
-                };
-                self.put(res(0), t);
-            }
-            Op::Transpose { x, perm } => {
-                let t = shape::transpose(self.t(*x), perm);
-                self.put(res(0), t);
-            }
-            Op::Concatenate { xs, axis } => {
-                let ts: Vec<&Tensor> = xs.iter().map(|&x| self.t(x)).collect();
-                let t = shape::concatenate(&ts, *axis);
-                self.put(res(0), t);
-            }
-            Op::Slice {
-                x,
-                start,
-                limit,
-                strides,
-            } => {
-                let t = shape::slice(self.t(*x), start, limit, strides);
-                self.put(res(0), t);
-            }
-            Op::Reduce { op, x, axes } => {
-                let xt = self.t(*x);
-                let flops = if matches!(xt.data, Data::F32(_)) {
-                    xt.data.len() as u64
-                } else {
-                    0
-                };
-                let t = shape::reduce(*op, xt, axes);
-                self.counters.flops += flops;
-                self.put(res(0), t);
-            }
-            Op::Cumsum { x, axis } => {
-                let t = shape::cumsum(self.t(*x), *axis);
-                self.put(res(0), t);
-            }
-            Op::Dot {
-                lhs,
-                rhs,
-                transpose_lhs,
-                transpose_rhs,
-            } => {
-                let (a, b) = (self.t(*lhs), self.t(*rhs));
-                let t = if self.skip_float(*lhs) {
-                    let m = if *transpose_lhs {
-                        a.shape[1]
-                    } else {
-                        a.shape[0]
-                    };
-                    let n = if *transpose_rhs {
-                        b.shape[0]
-                    } else {
-                        b.shape[1]
-                    };
-                    Tensor {
-                        data: uninit(
-                            pallas_ir::DType::F32,
-                            m * n,
-                            self.sh.cfg.uninitialized_memory,
-                        ),
-                        shape: vec![m, n],
-                    }
-                } else {
-                    shape::dot(a, b, *transpose_lhs, *transpose_rhs)
-                };
-                let kdim = if *transpose_lhs {
-                    a.shape[0]
-                } else {
-                    a.shape[1]
-                };
-                self.counters.flops += 2 * (t.data.len() * kdim) as u64;
-                self.put(res(0), t);
+                self.env.set_i32(res(0), n);
             }
             Op::Load { src, mask, other } => {
                 let old = self.take(res(0));
@@ -694,123 +450,6 @@ impl<'a> Core<'a> {
             Op::AtomicCas { dst, expected, new } => {
                 let old = self.cas(dst, *expected, *new)?;
                 self.put(res(0), old);
-            }
-            Op::For {
-                lower,
-                upper,
-                step,
-                inits,
-                body,
-            } => {
-                let (lo, hi) = (
-                    self.t(*lower).as_i32() as i64,
-                    self.t(*upper).as_i32() as i64,
-                );
-                let mut carries: Vec<Slot> =
-                    inits.iter().map(|v| self.env[v.index()].clone()).collect();
-                let iv = k.regions[*body].args[0];
-                let mut i = lo;
-                while i < hi {
-                    self.count_iteration()?;
-                    self.set_i32(iv, i as i32);
-                    let r = &k.regions[*body];
-                    for (&a, c) in r.args[1..].iter().zip(carries.drain(..)) {
-                        self.env[a.index()] = c;
-                    }
-                    self.run_insts(*body)?;
-                    carries = r
-                        .yields
-                        .iter()
-                        .map(|y| self.env[y.index()].clone())
-                        .collect();
-                    i += step;
-                }
-                for (&r, c) in data.results.iter().zip(carries) {
-                    self.env[r.index()] = c;
-                }
-            }
-            Op::While { inits, cond, body } => {
-                let mut carries: Vec<Slot> =
-                    inits.iter().map(|v| self.env[v.index()].clone()).collect();
-                loop {
-                    let c = self.run_region(*cond, carries.clone())?;
-                    let go = match c.first() {
-                        Some(Slot::Val(t)) => t.as_bool(),
-                        _ => false,
-                    };
-                    if !go {
-                        break;
-                    }
-                    self.count_iteration()?;
-                    carries = self.run_region(*body, carries)?;
-                }
-                for (&r, c) in data.results.iter().zip(carries) {
-                    self.env[r.index()] = c;
-                }
-            }
-            Op::If {
-                cond,
-                then_region,
-                else_region,
-            } => {
-                let r = if self.t(*cond).as_bool() {
-                    *then_region
-                } else {
-                    *else_region
-                };
-                let ys = self.run_region(r, Vec::new())?;
-                for (&r, y) in data.results.iter().zip(ys) {
-                    self.env[r.index()] = y;
-                }
-            }
-            Op::RunScoped { scratch, body } => {
-                let base_local = self.local.len();
-                let nsem: usize = scratch
-                    .iter()
-                    .filter(|t| t.is_semaphore())
-                    .map(|t| t.shape.iter().product::<usize>())
-                    .sum();
-                let sem_base = self.sh.sems.push_slots(self.id, nsem);
-                let mut next_sem = sem_base;
-                let mut args = Vec::new();
-                for t in scratch {
-                    let n: usize = t.shape.iter().product();
-                    match t.elem {
-                        RefElem::Data(d) => {
-                            args.push(Slot::Ref(RefId::Local(self.local.len())));
-                            self.local.push(Buffer {
-                                data: uninit(d, n, self.sh.cfg.uninitialized_memory),
-                                shape: t.shape.clone(),
-                                name: "scoped scratch".into(),
-                                init: self
-                                    .sh
-                                    .cfg
-                                    .report_uninitialized_reads
-                                    .then(|| vec![false; n]),
-                            });
-                        }
-                        RefElem::Semaphore(_) => {
-                            args.push(Slot::Ref(RefId::Sem(next_sem)));
-                            next_sem += n;
-                        }
-                    }
-                }
-                let ys = self.run_region(*body, args)?;
-                self.local.truncate(base_local);
-                let left = self.sh.sems.pop_slots(self.id, sem_base);
-                if let Some((i, &v)) = left.iter().enumerate().find(|(_, &v)| v != 0) {
-                    return Err(self.fail(
-                        None,
-                        FaultKind::SemaphoreLeftNonZero {
-                            name: "scoped semaphore".into(),
-                            index: i,
-                            value: v,
-                        },
-                    ));
-                }
-                for (&r, y) in data.results.iter().zip(ys) {
-                    self.env[r.index()] = y;
-                }
             }
             Op::DmaStart { src, dst, sem } => self.dma_start(src, dst, sem)?,
             Op::DmaWait { dst, sem } => self.dma_wait(dst, sem)?,
@@ -847,7 +486,7 @@ impl<'a> Core<'a> {
             Op::SemaphoreRead { sem } => {
                 let slot = self.sem_slot(sem)?;
                 let v = self.sh.sems.read(self.id, slot) as i32;
-                self.set_i32(res(0), v);
+                self.env.set_i32(res(0), v);
             }
             Op::DebugPrint { fmt, args } => {
                 if self.sh.cfg.debug_print {
@@ -861,6 +500,7 @@ impl<'a> Core<'a> {
                     println!("[core {} {:?}] {out}", self.id, self.point);
                 }
             }
+            other => unreachable!("the walker runs `{}`", other.name()),
         }
         Ok(())
     }
@@ -1447,5 +1087,147 @@ pub fn sem_name(k: &pallas_ir::Kernel, sem: Value, slot: usize) -> String {
     match param {
         Some(i) => format!("`{}`[{slot}]", k.params[i].name),
         None => format!("a run_scoped semaphore, slot {slot}"),
+    }
+}
+
+impl<'k> Machine<'k> for Core<'k> {
+    type Ref = RefId;
+    type Error = Box<Fault>;
+
+    fn env(&mut self) -> &mut Env<RefId> {
+        &mut self.env
+    }
+
+    fn at(&mut self, inst: Inst) {
+        self.op = Some(inst);
+    }
+
+    fn effect(&mut self, _inst: Inst, data: &'k InstData) -> Result<(), Box<Fault>> {
+        Core::effect(self, data)
+    }
+
+    fn loop_iteration(&mut self) -> Result<(), Box<Fault>> {
+        self.count_iteration()
+    }
+
+    fn open_scope(&mut self, scratch: &'k [RefType]) -> Result<Vec<Slot>, Box<Fault>> {
+        let nsem: usize = scratch
+            .iter()
+            .filter(|t| t.is_semaphore())
+            .map(|t| t.shape.iter().product::<usize>())
+            .sum();
+        let sem_base = self.sh.sems.push_slots(self.id, nsem);
+        self.scopes.push((self.local.len(), sem_base));
+        let mut next_sem = sem_base;
+        let mut args = Vec::new();
+        for t in scratch {
+            let n: usize = t.shape.iter().product();
+            match t.elem {
+                RefElem::Data(d) => {
+                    args.push(Slot::Ref(RefId::Local(self.local.len())));
+                    self.local.push(Buffer {
+                        data: uninit(d, n, self.sh.cfg.uninitialized_memory),
+                        shape: t.shape.clone(),
+                        name: "scoped scratch".into(),
+                        init: self
+                            .sh
+                            .cfg
+                            .report_uninitialized_reads
+                            .then(|| vec![false; n]),
+                    });
+                }
+                RefElem::Semaphore(_) => {
+                    args.push(Slot::Ref(RefId::Sem(next_sem)));
+                    next_sem += n;
+                }
+            }
+        }
+        Ok(args)
+    }
+
+    fn close_scope(&mut self) -> Result<(), Box<Fault>> {
+        let Some((locals, sem_base)) = self.scopes.pop() else {
+            return Ok(());
+        };
+        self.local.truncate(locals);
+        let left = self.sh.sems.pop_slots(self.id, sem_base);
+        if let Some((i, &v)) = left.iter().enumerate().find(|(_, &v)| v != 0) {
+            return Err(self.fail(
+                None,
+                FaultKind::SemaphoreLeftNonZero {
+                    name: "scoped semaphore".into(),
+                    index: i,
+                    value: v,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// With `skip_floating_point_ops`, floating-point arithmetic gives
+    /// fresh (uninitialized) memory instead of computing.
+    fn value_op(&mut self, _inst: Inst, data: &'k InstData) -> bool {
+        if !self.sh.cfg.skip_floating_point_ops {
+            return false;
+        }
+        let mode = self.sh.cfg.uninitialized_memory;
+        let res = data.results[0];
+        let t = match &data.op {
+            Op::Unary(_, x) | Op::Binary(_, x, _) if self.is_float(*x) => {
+                let (n, shape) = match &data.op {
+                    Op::Binary(_, a, b) => {
+                        let (at, bt) = (self.t(*a), self.t(*b));
+                        let shape = if at.shape.len() >= bt.shape.len() {
+                            at.shape.clone()
+                        } else {
+                            bt.shape.clone()
+                        };
+                        (at.data.len().max(bt.data.len()), shape)
+                    }
+                    _ => {
+                        let xt = self.t(*x);
+                        (xt.data.len(), xt.shape.clone())
+                    }
+                };
+                Tensor {
+                    data: uninit(pallas_ir::DType::F32, n, mode),
+                    shape,
+                }
+            }
+            Op::Dot {
+                lhs,
+                rhs,
+                transpose_lhs,
+                transpose_rhs,
+            } if self.is_float(*lhs) => {
+                let (a, b) = (self.t(*lhs), self.t(*rhs));
+                let m = if *transpose_lhs {
+                    a.shape[1]
+                } else {
+                    a.shape[0]
+                };
+                let n = if *transpose_rhs {
+                    b.shape[0]
+                } else {
+                    b.shape[1]
+                };
+                let depth = walk::dot_depth(a, *transpose_lhs);
+                self.counters.flops += 2 * (m * n * depth) as u64;
+                Tensor {
+                    data: uninit(pallas_ir::DType::F32, m * n, mode),
+                    shape: vec![m, n],
+                }
+            }
+            _ => return false,
+        };
+        if matches!(data.op, Op::Unary(..) | Op::Binary(..)) {
+            self.counters.flops += t.data.len() as u64;
+        }
+        self.env.put(res, t);
+        true
+    }
+
+    fn count_flops(&mut self, n: u64) {
+        self.counters.flops += n;
     }
 }
