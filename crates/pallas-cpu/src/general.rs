@@ -543,9 +543,13 @@ impl Worker<'_> {
             for a in 0..grid.arbitrary_points() {
                 grid.point(p, a, &mut self.point);
                 for (bi, b) in layout.blocked.iter().enumerate() {
-                    match b.index_map {
-                        Some(m) => idx = self.index_map(m, &prefetch)?,
-                        None => {
+                    match (&b.direct_map, b.index_map) {
+                        (Some(dims), _) => {
+                            idx.clear();
+                            idx.extend(dims.iter().map(|&d| self.point[d] as i64));
+                        }
+                        (None, Some(m)) => idx = self.index_map(m, &prefetch)?,
+                        (None, None) => {
                             idx.clear();
                             idx.resize(b.block.len(), 0);
                         }

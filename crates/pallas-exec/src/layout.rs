@@ -27,6 +27,11 @@ pub struct Blocked {
     pub nblocks: Vec<usize>,
     /// The index map, or `None` for the whole array (block 0).
     pub index_map: Option<Region>,
+    /// When the index map only passes grid coordinates through (no
+    /// instructions; each yield is a grid argument), the grid dimension of
+    /// each block dimension: the block index is read off the grid point
+    /// without running the map.
+    pub direct_map: Option<Vec<usize>>,
     /// Whether the body writes this output's block (a store, swap, atomic
     /// or DMA into it, anywhere in the body).
     pub body_writes: bool,
@@ -151,6 +156,7 @@ impl Layout {
                             block,
                             nblocks,
                             index_map: p.block.as_ref().map(|b| b.index_map),
+                            direct_map: p.block.as_ref().and_then(|b| direct_map(k, b.index_map)),
                             body_writes: !input && facts.writes_param[i],
                         });
                         Home::Local(l)
@@ -189,4 +195,18 @@ impl Layout {
             parallel_dims,
         })
     }
+}
+
+/// The grid dimension each yield of an index map passes through, when the
+/// map is nothing but that.
+fn direct_map(k: &pallas_ir::Kernel, map: Region) -> Option<Vec<usize>> {
+    let r = k.regions.get(map)?;
+    if !r.insts.is_empty() {
+        return None;
+    }
+    let grid = k.grid.len().min(r.args.len());
+    r.yields
+        .iter()
+        .map(|y| r.args[..grid].iter().position(|a| a == y))
+        .collect()
 }

@@ -69,9 +69,13 @@ impl Core<'_> {
                 let traced = sh.cfg.trace.is_some();
                 let t_start = if traced { self.now_us() } else { 0.0 };
                 for (bi, b) in plan.blocked.iter().enumerate() {
-                    match b.index_map {
-                        Some(m) => self.index_map(m, &prefetch, &mut idx)?,
-                        None => {
+                    match (&b.direct_map, b.index_map) {
+                        (Some(dims), _) => {
+                            idx.clear();
+                            idx.extend(dims.iter().map(|&d| self.point[d] as i64));
+                        }
+                        (None, Some(m)) => self.index_map(m, &prefetch, &mut idx)?,
+                        (None, None) => {
                             idx.clear();
                             idx.resize(b.block.len(), 0);
                         }
