@@ -173,7 +173,7 @@ impl BlockPipeline {
     ) -> Result<BlockStep, Box<PipelineFault>> {
         let b = &layout.blocked[bi];
         let st = &mut self.states[bi];
-        if st.current.as_deref() == Some(idx) {
+        if st.current.as_deref().is_some_and(|c| same(c, idx)) {
             // An output block the body writes that stays put across a
             // change of a parallel coordinate would be written by two
             // cores on the hardware (or each core's copy written back
@@ -208,8 +208,7 @@ impl BlockPipeline {
             }
         }
         if b.body_writes {
-            st.since.clear();
-            st.since.extend_from_slice(point);
+            assign(&mut st.since, point);
         }
         let step = if b.input {
             BlockStep::CopyIn
@@ -231,10 +230,8 @@ impl BlockPipeline {
         };
         match &mut st.current {
             Some(c) => {
-                st.previous.clear();
-                st.previous.extend_from_slice(c);
-                c.clear();
-                c.extend_from_slice(idx);
+                std::mem::swap(&mut st.previous, c);
+                assign(c, idx);
             }
             None => st.current = Some(idx.to_vec()),
         }
@@ -253,6 +250,23 @@ impl BlockPipeline {
             return None;
         }
         self.states[bi].current.take()
+    }
+}
+
+/// Element-wise equality of short index lists (no call into `memcmp`).
+fn same(a: &[i64], b: &[i64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Copies a short list over another, reusing its storage.
+fn assign<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
+    if dst.len() == src.len() {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s;
+        }
+    } else {
+        dst.clear();
+        dst.extend_from_slice(src);
     }
 }
 

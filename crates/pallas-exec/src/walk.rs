@@ -261,14 +261,16 @@ fn bind<R>(env: &mut Env<R>, results: &[Value], slots: Vec<Slot<R>>) {
     }
 }
 
-/// The shape of an elementwise result: the operand of higher rank (the
-/// other is a scalar broadcast).
-fn wider<'a>(shapes: impl IntoIterator<Item = &'a Vec<usize>>) -> Vec<usize> {
-    shapes
-        .into_iter()
-        .max_by_key(|s| s.len())
-        .cloned()
-        .unwrap_or_default()
+/// The shape of an elementwise result: the operand of highest rank (the
+/// others are scalars, broadcast); the first of equal ranks.
+fn wider<'a, const N: usize>(shapes: [&'a Vec<usize>; N]) -> &'a Vec<usize> {
+    let mut best = shapes[0];
+    for s in shapes {
+        if s.len() > best.len() {
+            best = s;
+        }
+    }
+    best
 }
 
 /// Computes a pure operation by the reference semantics, into its
@@ -304,7 +306,7 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
             let mut out = env.take(res);
             let (at, bt) = (env.t(*a), env.t(*b));
             eval::binary(*op, &at.data, &bt.data, &mut out.data);
-            out.shape = wider([&at.shape, &bt.shape]);
+            out.shape.clone_from(wider([&at.shape, &bt.shape]));
             let n = if is_f32(&out) { out.data.len() } else { 0 };
             (out, n)
         }
@@ -316,7 +318,8 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
                 _ => Vec::new(),
             };
             eval::compare(*op, &at.data, &bt.data, &mut v);
-            let shape = wider([&at.shape, &bt.shape]);
+            let mut shape = out.shape;
+            shape.clone_from(wider([&at.shape, &bt.shape]));
             (
                 Tensor {
                     data: Data::Bool(v),
@@ -331,7 +334,7 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
             on_false,
         } => {
             let (c, t, f) = (env.t(*cond), env.t(*on_true), env.t(*on_false));
-            let shape = wider([&c.shape, &t.shape, &f.shape]);
+            let shape = wider([&c.shape, &t.shape, &f.shape]).clone();
             let n = shape.iter().product();
             let d = match &c.data {
                 Data::Bool(v) => eval::select(v, &t.data, &f.data, n),

@@ -734,6 +734,10 @@ impl Op {
                 | Op::SemaphoreWait { .. }
                 | Op::SemaphoreRead { .. }
                 | Op::DebugPrint { .. }
-        ) || !self.regions().is_empty()
+                | Op::For { .. }
+                | Op::While { .. }
+                | Op::If { .. }
+                | Op::RunScoped { .. }
+        )
     }
 }

@@ -1,5 +1,8 @@
 //! Times the seed kernel on the simulator at the three grids:
-//! `cargo run --release -p pallas-sim --example seed_timing`.
+//! `cargo run --release -p pallas-sim --example seed_timing [FILTER]`;
+//! FILTER keeps the rows whose label contains it (`[1, 1] races`); a
+//! second argument sets the number of columns (default 131072), for
+//! shorter runs under a profiler.
 
 use std::time::Instant;
 
@@ -10,7 +13,10 @@ use pallas_ir::validate;
 use pallas_sim::{SimConfig, Simulator};
 
 fn main() {
-    let [rows, cols] = corpus::SEED_SHAPE;
+    let [rows, mut cols] = corpus::SEED_SHAPE;
+    if let Some(c) = std::env::args().nth(2).and_then(|c| c.parse().ok()) {
+        cols = c;
+    }
     let n = rows * cols;
     let mk = |seed: u32| {
         let v: Vec<f32> = (0..n)
@@ -32,9 +38,13 @@ fn main() {
         ("2 cores", SimConfig::default().num_cores(2)),
         ("races", SimConfig::default().detect_races(true)),
     ];
+    let filter = std::env::args().nth(1).unwrap_or_default();
     for block in corpus::SEED_BLOCKS {
         let k = validate(&corpus::seed(rows, cols, block)).unwrap();
         for (name, cfg) in &configs {
+            if !format!("{block:?} {name}").contains(&filter) {
+                continue;
+            }
             let c = Simulator::new(cfg.clone()).compile(&k).unwrap();
             let mut best = f64::MAX;
             for _ in 0..3 {

@@ -9,7 +9,7 @@ use pallas_ir::{
 };
 
 use crate::config::{DmaExecutionMode, OutOfBoundsReads, SimConfig};
-use crate::memory::{read_region, uninit, write_region, Buffer, DimRange, Region};
+use crate::memory::{read_region, uninit, write_region, Buffer, DimRange, Dims, Region};
 use crate::races::{self, Access, InFlight, RaceState};
 use crate::sync::{Semaphores, WaitError};
 use pallas_exec::eval::shape;
@@ -120,6 +120,9 @@ pub struct Core<'a> {
     /// Core index.
     pub id: usize,
     env: Env<RefId>,
+    /// The shape of each HBM buffer (they never change; read without a
+    /// lock).
+    pub hbm_shapes: Vec<Vec<usize>>,
     /// Where each open `run_scoped` region's scratch starts: (locals,
     /// semaphore slots).
     scopes: Vec<(usize, usize)>,
@@ -133,8 +136,6 @@ pub struct Core<'a> {
     pub unwaited: Vec<(usize, DmaStarted)>,
     /// What this core counted.
     pub counters: Counters,
-    /// Scratch space for block rectangles (no allocation per copy).
-    pub rect: Vec<usize>,
     /// Vector clock (race detection).
     pub vc: Vec<u32>,
     /// Scratch space for element runs (race detection).
@@ -174,13 +175,13 @@ impl<'a> Core<'a> {
             sh,
             id,
             env: Env::new(k.values.len()),
+            hbm_shapes: (0..sh.hbm.len()).map(|i| sh.hbm(i).shape.clone()).collect(),
             scopes: Vec::new(),
             local,
             point: Vec::new(),
             pending: Vec::new(),
             unwaited: Vec::new(),
             counters: Counters::default(),
-            rect: Vec::new(),
             vc: vec![sh.clock_base; sh.cfg.num_cores.max(1)],
             runs: Vec::new(),
             lin_point: 0,
@@ -251,13 +252,13 @@ impl<'a> Core<'a> {
         }
     }
 
-    fn ref_shape(&self, v: Value, id: RefId) -> Vec<usize> {
+    fn ref_shape(&self, v: Value, id: RefId) -> &[usize] {
         match id {
-            RefId::Local(i) => self.local[i].shape.clone(),
-            RefId::Hbm(i) => self.sh.hbm(i).shape.clone(),
+            RefId::Local(i) => &self.local[i].shape,
+            RefId::Hbm(i) => &self.hbm_shapes[i],
             RefId::Sem(_) => match self.sh.vk.value_type(v) {
-                Type::Ref(t) => t.shape.clone(),
-                Type::Value { shape, .. } => shape.clone(),
+                Type::Ref(t) => &t.shape,
+                Type::Value { shape, .. } => shape,
             },
         }
     }
@@ -267,8 +268,8 @@ impl<'a> Core<'a> {
     fn resolve(&self, at: &RefAt, write: bool) -> Result<Option<(RefId, Region)>, Box<Fault>> {
         let id = self.r(at.r);
         let shape = self.ref_shape(at.r, id);
-        let mut dims = Vec::with_capacity(shape.len());
-        for (d, (ix, &extent)) in at.idx.iter().zip(&shape).enumerate() {
+        let mut dims = Dims::new();
+        for (d, (ix, &extent)) in at.idx.iter().zip(shape).enumerate() {
             let (start, size, stride, keep) = self.indexer_range(ix, extent);
             let span = if size == 0 {
                 0
@@ -323,7 +324,7 @@ impl<'a> Core<'a> {
     /// (row-major over the region), leaving the others as they are.
     fn read_in_bounds(&mut self, at: &RefAt, out: &mut Data) {
         let id = self.r(at.r);
-        let shape = self.ref_shape(at.r, id);
+        let shape = self.ref_shape(at.r, id).to_vec();
         let ranges: Vec<(i64, usize, usize, bool)> = at
             .idx
             .iter()
@@ -427,12 +428,18 @@ impl<'a> Core<'a> {
                 self.env.set_i32(res(0), n);
             }
             Op::Load { src, mask, other } => {
-                let old = self.take(res(0));
-                let t = self.load(src, *mask, *other, old)?;
-                self.put(res(0), t);
+                let mut old = self.take(res(0));
+                if mask.is_none() && self.load_whole_block(src, &mut old) {
+                    self.put(res(0), old);
+                } else {
+                    let t = self.load(src, *mask, *other, old)?;
+                    self.put(res(0), t);
+                }
             }
             Op::Store { dst, value, mask } => {
-                self.store(dst, *value, *mask, false)?;
+                if mask.is_some() || !self.store_whole_block(dst, *value) {
+                    self.store(dst, *value, *mask, false)?;
+                }
             }
             Op::Swap { dst, value, mask } => {
                 let old = self.store(dst, *value, *mask, true)?;
@@ -705,6 +712,55 @@ impl<'a> Core<'a> {
         Ok(())
     }
 
+    /// Whether an access is the commonest kind, the whole of a core-local
+    /// buffer (`x_ref[...]` on a block), with nothing to check: it cannot
+    /// be out of bounds, no DMA is in flight on this core, and written
+    /// flags are not kept.
+    fn whole_local(&self, at: &RefAt) -> Option<usize> {
+        if !self.inflight.is_empty() || self.sh.cfg.report_uninitialized_reads {
+            return None;
+        }
+        match self.r(at.r) {
+            RefId::Local(i) if at.idx.iter().all(|ix| matches!(ix, Indexer::Full)) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Loads a whole core-local buffer into `out` without resolving a
+    /// region; `false` when the access is not of that kind.
+    fn load_whole_block(&mut self, src: &RefAt, out: &mut Tensor) -> bool {
+        let Some(i) = self.whole_local(src) else {
+            return false;
+        };
+        let buf = &self.local[i];
+        if out.data.dtype() == buf.data.dtype() {
+            out.data.copy_all_from(&buf.data);
+        } else {
+            out.data = buf.data.clone();
+        }
+        out.shape.clone_from(&buf.shape);
+        true
+    }
+
+    /// Stores a value into a whole core-local buffer without resolving a
+    /// region; `false` when the access is not of that kind.
+    fn store_whole_block(&mut self, dst: &RefAt, value: Value) -> bool {
+        let Some(i) = self.whole_local(dst) else {
+            return false;
+        };
+        let v = &self.env.t(value).data;
+        let buf = &mut self.local[i];
+        let n = buf.data.len();
+        if v.len() == n {
+            buf.data.copy_range(0, v, 0, n);
+        } else {
+            for e in 0..n {
+                buf.data.set_from(e, v, 0);
+            }
+        }
+        true
+    }
+
     fn ref_shape_of(&self, id: RefId) -> Vec<usize> {
         match id {
             RefId::Local(i) => self.local[i].shape.clone(),
@@ -743,16 +799,15 @@ impl<'a> Core<'a> {
             RefId::Local(i) if reg.is_whole(&self.local[i].shape) => Some(i),
             _ => None,
         };
+        let mut shape = std::mem::take(&mut reuse.shape);
+        reg.shape_into(&mut shape);
         let mut data = match whole_local {
             Some(i) if reuse.data.dtype() == self.local[i].data.dtype() => {
-                let src = &self.local[i].data;
-                reuse.data.copy_all_from(src);
-                reuse.shape.clone_from(&self.local[i].shape);
+                reuse.data.copy_all_from(&self.local[i].data);
                 reuse.data
             }
             _ => self.read(id, &reg),
         };
-        let shape = reg.shape();
         if let Some(m) = mask {
             let mv = match &self.t(m).data {
                 Data::Bool(v) => v.clone(),
@@ -784,13 +839,11 @@ impl<'a> Core<'a> {
             .resolve(dst, true)?
             .expect("writes always resolve or fail");
         self.check_inflight(id, &reg, true, if want_old { "swap" } else { "store" })?;
-        let shape = reg.shape();
-        let old = if want_old {
-            self.read(id, &reg)
+        let (shape, old) = if want_old {
+            (reg.shape(), self.read(id, &reg))
         } else {
-            Data::F32(Vec::new())
+            (Vec::new(), Data::F32(Vec::new()))
         };
-        let v = self.t(value).data.clone();
         if want_old && self.sh.cfg.report_uninitialized_reads {
             self.check_init(id, &reg, None)?;
         }
@@ -801,25 +854,31 @@ impl<'a> Core<'a> {
             });
             self.with_buf(id, |b| b.mark_init(&reg, mb.as_deref()));
         }
-        match mask {
+        // The stored value leaves its slot while the buffer is written (no
+        // copy of it), and goes back after.
+        // (The mask is read first: it may be the stored value itself.)
+        let mask_bits = mask.map(|m| match &self.t(m).data {
+            Data::Bool(x) => x.clone(),
+            _ => Vec::new(),
+        });
+        let stored = self.env.take(value);
+        let v = &stored.data;
+        match mask_bits {
             None => {
-                self.with_buf(id, |b| write_region(b, &reg, &v));
+                self.with_buf(id, |b| write_region(b, &reg, v));
             }
-            Some(m) => {
-                let mv = match &self.t(m).data {
-                    Data::Bool(x) => x.clone(),
-                    _ => Vec::new(),
-                };
+            Some(mv) => {
                 self.with_buf(id, |b| {
                     let offs = reg.offsets(&b.shape);
                     for (i, &o) in offs.iter().enumerate() {
                         if mv[if mv.len() == 1 { 0 } else { i }] {
-                            b.data.set_from(o, &v, if v.len() == 1 { 0 } else { i });
+                            b.data.set_from(o, v, if v.len() == 1 { 0 } else { i });
                         }
                     }
                 });
             }
         }
+        self.env.put(value, stored);
         Ok(Tensor { data: old, shape })
     }
 
@@ -904,8 +963,7 @@ impl<'a> Core<'a> {
         let RefId::Sem(base) = id else {
             return Ok(0);
         };
-        let shape = self.ref_shape(at.r, id);
-        let st = shape::strides(&shape);
+        let st = shape::strides(self.ref_shape(at.r, id));
         Ok(base
             + reg
                 .dims
@@ -1041,7 +1099,7 @@ fn src_shape(core: &Core, at: &RefAt) -> Vec<usize> {
     let shape = core.ref_shape(at.r, id);
     at.idx
         .iter()
-        .zip(&shape)
+        .zip(shape)
         .filter_map(|(ix, &n)| match ix {
             Indexer::Full => Some(n),
             Indexer::Index(_) => None,

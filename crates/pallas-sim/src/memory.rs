@@ -101,7 +101,7 @@ pub fn reset_uninit(d: &mut Data, mode: UninitializedMemory) {
 
 /// One dimension of a resolved region: first element, count, stride, and
 /// whether the dimension stays in the result (indexed dims drop out).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DimRange {
     /// First element.
     pub start: usize,
@@ -113,11 +113,74 @@ pub struct DimRange {
     pub keep: bool,
 }
 
+/// Most dimensions a region keeps without allocating.
+const INLINE_DIMS: usize = 6;
+
+/// A region's dimension ranges: up to [`INLINE_DIMS`] inline (every
+/// access of the interpreter resolves one, so it must not allocate), more
+/// on the heap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dims {
+    /// Few dimensions, inline.
+    Inline([DimRange; INLINE_DIMS], usize),
+    /// Many dimensions.
+    Heap(Vec<DimRange>),
+}
+
+impl Dims {
+    /// No dimensions yet.
+    pub fn new() -> Dims {
+        Dims::Inline([DimRange::default(); INLINE_DIMS], 0)
+    }
+
+    /// Appends a dimension.
+    pub fn push(&mut self, d: DimRange) {
+        match self {
+            Dims::Inline(a, n) if *n < INLINE_DIMS => {
+                a[*n] = d;
+                *n += 1;
+            }
+            Dims::Inline(a, n) => {
+                let mut v = a[..*n].to_vec();
+                v.push(d);
+                *self = Dims::Heap(v);
+            }
+            Dims::Heap(v) => v.push(d),
+        }
+    }
+}
+
+impl Default for Dims {
+    fn default() -> Self {
+        Dims::new()
+    }
+}
+
+impl std::ops::Deref for Dims {
+    type Target = [DimRange];
+    fn deref(&self) -> &[DimRange] {
+        match self {
+            Dims::Inline(a, n) => &a[..*n],
+            Dims::Heap(v) => v,
+        }
+    }
+}
+
+impl FromIterator<DimRange> for Dims {
+    fn from_iter<I: IntoIterator<Item = DimRange>>(iter: I) -> Dims {
+        let mut d = Dims::new();
+        for r in iter {
+            d.push(r);
+        }
+        d
+    }
+}
+
 /// A resolved region of a buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Region {
     /// One range per buffer dimension.
-    pub dims: Vec<DimRange>,
+    pub dims: Dims,
 }
 
 impl Region {
@@ -169,11 +232,19 @@ impl Region {
         if self.is_empty() {
             return;
         }
-        let st = strides(shape);
         let nd = self.dims.len();
         if nd == 0 {
             f(0, 1);
             return;
+        }
+        if nd > 8 {
+            return self.runs_many(shape, f);
+        }
+        let mut st = [0usize; 8];
+        let mut acc = 1;
+        for d in (0..nd).rev() {
+            st[d] = acc;
+            acc *= shape[d];
         }
         let last = self.dims[nd - 1];
         let (outer, run) = if last.stride == 1 {
@@ -181,7 +252,7 @@ impl Region {
         } else {
             (nd, 1)
         };
-        let mut idx = vec![0usize; outer];
+        let mut idx = [0usize; 8];
         loop {
             let mut off = 0;
             for d in 0..outer {
@@ -205,6 +276,38 @@ impl Region {
                 idx[d] = 0;
             }
         }
+    }
+
+    /// [`Region::runs`] for regions of more than 8 dimensions.
+    fn runs_many(&self, shape: &[usize], mut f: impl FnMut(usize, usize)) {
+        let st = strides(shape);
+        let nd = self.dims.len();
+        let mut idx = vec![0usize; nd];
+        loop {
+            let off: usize = (0..nd)
+                .map(|d| (self.dims[d].start + idx[d] * self.dims[d].stride) * st[d])
+                .sum();
+            f(off, 1);
+            let mut d = nd;
+            loop {
+                if d == 0 {
+                    return;
+                }
+                d -= 1;
+                idx[d] += 1;
+                if idx[d] < self.dims[d].size {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// The shape of the values read from or written to the region, into
+    /// `out` (no allocation when it has the room).
+    pub fn shape_into(&self, out: &mut Vec<usize>) {
+        out.clear();
+        out.extend(self.dims.iter().filter(|d| d.keep).map(|d| d.size));
     }
 
     /// Every element's buffer offset, in row-major order of the region.
@@ -232,20 +335,20 @@ pub fn read_region(buf: &Buffer, r: &Region) -> Data {
 /// Writes `src` (row-major over the region, or a single element
 /// broadcast) into a region.
 pub fn write_region(buf: &mut Buffer, r: &Region, src: &Data) {
-    let shape = buf.shape.clone();
+    let Buffer { data, shape, .. } = buf;
     let bcast = src.len() == 1 && r.len() != 1;
-    if !bcast && r.is_whole(&shape) {
-        buf.data.copy_range(0, src, 0, src.len());
+    if !bcast && r.is_whole(shape) {
+        data.copy_range(0, src, 0, src.len());
         return;
     }
     let mut k = 0;
-    r.runs(&shape, |o, n| {
+    r.runs(shape, |o, n| {
         if bcast {
             for i in o..o + n {
-                buf.data.set_from(i, src, 0);
+                data.set_from(i, src, 0);
             }
         } else {
-            buf.data.copy_range(o, src, k, n);
+            data.copy_range(o, src, k, n);
             k += n;
         }
     });

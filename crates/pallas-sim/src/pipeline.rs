@@ -92,9 +92,9 @@ impl Core<'_> {
                         }
                         BlockStep::Replace { write_back } => {
                             if write_back {
-                                let prev = pipeline.previous(bi).to_vec();
-                                self.race_check_block(bi, &prev, true)?;
-                                self.copy_out(bi, &prev);
+                                let prev = pipeline.previous(bi);
+                                self.race_check_block(bi, prev, true)?;
+                                self.copy_out(bi, prev);
                             }
                             let buf = &mut self.local[b.local];
                             reset_uninit(&mut buf.data, sh.cfg.uninitialized_memory);
@@ -139,35 +139,21 @@ impl Core<'_> {
         Ok(())
     }
 
-    /// The block's origin and in-bounds extent in the array, into `rect`
-    /// (origin then extent, one pair per dim).
-    fn block_rect(&self, bi: usize, idx: &[i64], array: &[usize], rect: &mut Vec<usize>) {
-        let b = &self.sh.plan.blocked[bi];
-        rect.clear();
-        rect.extend(idx.iter().zip(&b.block).map(|(&i, &bs)| i as usize * bs));
-        let n = idx.len();
-        for d in 0..n {
-            let o = rect[d];
-            rect.push(b.block[d].min(array[d] - o));
-        }
-        rect.extend(std::iter::repeat_n(0, n));
-    }
-
     /// Checks a block copy's HBM elements against the race shadow.
     fn race_check_block(&mut self, bi: usize, idx: &[i64], write: bool) -> Result<(), Box<Fault>> {
         if self.sh.races.is_none() {
             return Ok(());
         }
         let b = &self.sh.plan.blocked[bi];
-        let shape = self.sh.hbm(b.hbm).shape.clone();
-        let mut rect = Vec::new();
-        self.block_rect(bi, idx, &shape, &mut rect);
-        let n = idx.len();
+        let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
+        let (origin, extent, _) = w.parts();
         let region = crate::memory::Region {
-            dims: (0..n)
-                .map(|d| crate::memory::DimRange {
-                    start: rect[d],
-                    size: rect[n + d],
+            dims: origin
+                .iter()
+                .zip(extent)
+                .map(|(&start, &size)| crate::memory::DimRange {
+                    start,
+                    size,
                     stride: 1,
                     keep: true,
                 })
@@ -192,11 +178,8 @@ impl Core<'_> {
     fn copy_in(&mut self, bi: usize, idx: &[i64]) {
         let b = &self.sh.plan.blocked[bi];
         let hbm = self.sh.hbm(b.hbm);
-        let mut rect = std::mem::take(&mut self.rect);
-        self.block_rect(bi, idx, &hbm.shape, &mut rect);
-        let n = idx.len();
-        let (origin, rest) = rect.split_at(n);
-        let (extent, zeros) = rest.split_at(n);
+        let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
+        let (origin, extent, zeros) = w.parts();
         let local = &mut self.local[b.local];
         if extent != b.block.as_slice() {
             reset_uninit(&mut local.data, self.sh.cfg.uninitialized_memory);
@@ -217,18 +200,14 @@ impl Core<'_> {
         let elems: usize = extent.iter().product();
         self.counters.copies_in += 1;
         self.counters.bytes_in += (elems * local_elem_bytes(&local.data)) as u64;
-        self.rect = rect;
     }
 
     fn copy_out(&mut self, bi: usize, idx: &[i64]) {
         let b = &self.sh.plan.blocked[bi];
         let mut guard = self.sh.hbm(b.hbm);
         let hbm = &mut *guard;
-        let mut rect = std::mem::take(&mut self.rect);
-        self.block_rect(bi, idx, &hbm.shape, &mut rect);
-        let n = idx.len();
-        let (origin, rest) = rect.split_at(n);
-        let (extent, zeros) = rest.split_at(n);
+        let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
+        let (origin, extent, zeros) = w.parts();
         let local = &self.local[b.local];
         copy_rect(
             &local.data,
@@ -245,7 +224,73 @@ impl Core<'_> {
         let elems: usize = extent.iter().product();
         self.counters.copies_out += 1;
         self.counters.bytes_out += (elems * local_elem_bytes(&local.data)) as u64;
-        self.rect = rect;
+    }
+}
+
+/// Most dimensions a block window keeps inline.
+const WINDOW_DIMS: usize = 8;
+
+/// A block's place in its array: its origin and the extent of it that
+/// lies inside the array, per dimension (inline up to [`WINDOW_DIMS`]
+/// dimensions, so a block copy does not allocate).
+enum Window {
+    Inline {
+        origin: [usize; WINDOW_DIMS],
+        extent: [usize; WINDOW_DIMS],
+        zeros: [usize; WINDOW_DIMS],
+        rank: usize,
+    },
+    Heap {
+        origin: Vec<usize>,
+        extent: Vec<usize>,
+        zeros: Vec<usize>,
+    },
+}
+
+impl Window {
+    fn new(idx: &[i64], block: &[usize], array: &[usize]) -> Window {
+        let rank = idx.len();
+        let at = |d: usize| {
+            let o = idx[d] as usize * block[d];
+            (o, block[d].min(array[d] - o))
+        };
+        if rank <= WINDOW_DIMS {
+            let mut origin = [0; WINDOW_DIMS];
+            let mut extent = [0; WINDOW_DIMS];
+            for d in 0..rank {
+                (origin[d], extent[d]) = at(d);
+            }
+            Window::Inline {
+                origin,
+                extent,
+                zeros: [0; WINDOW_DIMS],
+                rank,
+            }
+        } else {
+            let (origin, extent) = (0..rank).map(at).unzip();
+            Window::Heap {
+                origin,
+                extent,
+                zeros: vec![0; rank],
+            }
+        }
+    }
+
+    /// (origin in the array, extent, origin in the block: zeros).
+    fn parts(&self) -> (&[usize], &[usize], &[usize]) {
+        match self {
+            Window::Inline {
+                origin,
+                extent,
+                zeros,
+                rank,
+            } => (&origin[..*rank], &extent[..*rank], &zeros[..*rank]),
+            Window::Heap {
+                origin,
+                extent,
+                zeros,
+            } => (origin, extent, zeros),
+        }
     }
 }
 

@@ -174,7 +174,7 @@ pub struct InFlight {
 /// exactly when every dimension's progressions meet.
 pub fn region_overlap(a: &Region, b: &Region, shape: &[usize]) -> Option<usize> {
     let mut flat = 0usize;
-    for ((x, y), &n) in a.dims.iter().zip(&b.dims).zip(shape) {
+    for ((x, y), &n) in a.dims.iter().zip(b.dims.iter()).zip(shape) {
         flat = flat * n + first_common(x, y)?;
     }
     Some(flat)
