@@ -14,6 +14,7 @@
 
 use crate::fault::FaultKind;
 use crate::layout::Layout;
+use crate::walk::assign;
 
 /// The grid's shape and its split into parallel prefix and arbitrary
 /// suffix.
@@ -256,18 +257,6 @@ impl BlockPipeline {
 /// Element-wise equality of short index lists (no call into `memcmp`).
 fn same(a: &[i64], b: &[i64]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
-}
-
-/// Copies a short list over another, reusing its storage.
-fn assign<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
-    if dst.len() == src.len() {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = s;
-        }
-    } else {
-        dst.clear();
-        dst.extend_from_slice(src);
-    }
 }
 
 fn linear(idx: &[i64], nblocks: &[usize]) -> usize {

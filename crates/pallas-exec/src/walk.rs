@@ -298,7 +298,7 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
             let mut out = env.take(res);
             let xt = env.t(*x);
             eval::unary(*op, &xt.data, &mut out.data);
-            out.shape.clone_from(&xt.shape);
+            assign(&mut out.shape, &xt.shape);
             let n = if is_f32(&out) { out.data.len() } else { 0 };
             (out, n)
         }
@@ -306,7 +306,7 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
             let mut out = env.take(res);
             let (at, bt) = (env.t(*a), env.t(*b));
             eval::binary(*op, &at.data, &bt.data, &mut out.data);
-            out.shape.clone_from(wider([&at.shape, &bt.shape]));
+            assign(&mut out.shape, wider([&at.shape, &bt.shape]));
             let n = if is_f32(&out) { out.data.len() } else { 0 };
             (out, n)
         }
@@ -319,7 +319,7 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
             };
             eval::compare(*op, &at.data, &bt.data, &mut v);
             let mut shape = out.shape;
-            shape.clone_from(wider([&at.shape, &bt.shape]));
+            assign(&mut shape, wider([&at.shape, &bt.shape]));
             (
                 Tensor {
                     data: Data::Bool(v),
@@ -404,6 +404,19 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
     };
     env.put(res, t);
     flops as u64
+}
+
+/// `dst = src` for short lists (shapes), reusing `dst`'s storage, without
+/// a call into `memcpy`.
+pub fn assign<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
+    if dst.len() == src.len() {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s;
+        }
+    } else {
+        dst.clear();
+        dst.extend_from_slice(src);
+    }
 }
 
 /// The contracted dimension's length of a `dot` operand.

@@ -140,8 +140,6 @@ pub struct Core<'a> {
     pub vc: Vec<u32>,
     /// Scratch space for element runs (race detection).
     pub runs: Vec<(usize, usize)>,
-    /// Linear index of the grid point running.
-    pub lin_point: u32,
     /// DMAs between start and wait (race detection).
     pub inflight: Vec<InFlight>,
     /// Trace events, when tracing.
@@ -184,7 +182,6 @@ impl<'a> Core<'a> {
             counters: Counters::default(),
             vc: vec![sh.clock_base; sh.cfg.num_cores.max(1)],
             runs: Vec::new(),
-            lin_point: 0,
             inflight: Vec::new(),
             events: Vec::new(),
             dma_open: Vec::new(),
@@ -612,6 +609,16 @@ impl<'a> Core<'a> {
         })
     }
 
+    /// Linear (row-major) index of the grid point running, saturated to
+    /// 32 bits (race reports and in-flight DMAs).
+    pub fn lin_point(&self) -> u32 {
+        self.point
+            .iter()
+            .zip(&self.sh.grid)
+            .fold(0u64, |acc, (&i, &n)| acc * n as u64 + i as u64)
+            .min(u32::MAX as u64) as u32
+    }
+
     /// Microseconds since the launch began.
     pub fn now_us(&self) -> f64 {
         self.sh.t0.elapsed().as_secs_f64() * 1e6
@@ -619,7 +626,7 @@ impl<'a> Core<'a> {
 
     /// Describes the current access for a race report.
     fn here(&self, what: &str) -> String {
-        races::describe(what, self.id, self.lin_point, &self.sh.grid)
+        races::describe(what, self.id, self.lin_point(), &self.sh.grid)
     }
 
     /// Checks an HBM access (a region of buffer `hbm`) against the shadow
@@ -641,7 +648,7 @@ impl<'a> Core<'a> {
         let access = Access {
             core: self.id,
             vc: &self.vc,
-            point: self.lin_point,
+            point: self.lin_point(),
             write,
         };
         let hit = rs.shadows[hbm]
@@ -738,7 +745,7 @@ impl<'a> Core<'a> {
         } else {
             out.data = buf.data.clone();
         }
-        out.shape.clone_from(&buf.shape);
+        walk::assign(&mut out.shape, &buf.shape);
         true
     }
 
@@ -1024,7 +1031,7 @@ impl<'a> Core<'a> {
             src: (sid, sreg.clone()),
             dst: (did, dreg.clone()),
             sem: slot,
-            point: self.lin_point,
+            point: self.lin_point(),
         });
         if self.sh.cfg.trace.is_some() {
             let name = format!("DMA {} -> {}", self.ref_name(sid), dst_name);

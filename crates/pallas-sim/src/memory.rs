@@ -375,6 +375,19 @@ pub fn copy_rect(
         dst.copy_range(0, src, 0, 1);
         return;
     }
+    // One contiguous run (every dimension but the last has extent 1, as
+    // for row blocks and one-element blocks): no loop.
+    if extent[..nd - 1].iter().all(|&e| e == 1) {
+        let (mut so, mut dof, mut sa, mut da) = (0, 0, 1, 1);
+        for d in (0..nd).rev() {
+            so += src_origin[d] * sa;
+            dof += dst_origin[d] * da;
+            sa *= src_shape[d];
+            da *= dst_shape[d];
+        }
+        dst.copy_range(dof, src, so, extent[nd - 1]);
+        return;
+    }
     if nd > 8 {
         let whole = |o: &[usize]| Region {
             dims: o

@@ -57,12 +57,6 @@ impl Core<'_> {
         for &p in &work.parallel {
             for a in 0..arb_points {
                 grid.point(p, a, &mut self.point);
-                self.lin_point = self
-                    .point
-                    .iter()
-                    .zip(&grid.dims)
-                    .fold(0u64, |acc, (&i, &n)| acc * n as u64 + i as u64)
-                    .min(u32::MAX as u64) as u32;
                 if sh.races.is_some() {
                     self.vc[self.id] += 1;
                 }
@@ -181,7 +175,7 @@ impl Core<'_> {
         let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
         let (origin, extent, zeros) = w.parts();
         let local = &mut self.local[b.local];
-        if extent != b.block.as_slice() {
+        if extent.iter().zip(&b.block).any(|(e, b)| e != b) {
             reset_uninit(&mut local.data, self.sh.cfg.uninitialized_memory);
         }
         copy_rect(
@@ -230,66 +224,61 @@ impl Core<'_> {
 /// Most dimensions a block window keeps inline.
 const WINDOW_DIMS: usize = 8;
 
+/// The block's own origin: zeros.
+static ZEROS: [usize; WINDOW_DIMS] = [0; WINDOW_DIMS];
+
 /// A block's place in its array: its origin and the extent of it that
 /// lies inside the array, per dimension (inline up to [`WINDOW_DIMS`]
 /// dimensions, so a block copy does not allocate).
-enum Window {
-    Inline {
-        origin: [usize; WINDOW_DIMS],
-        extent: [usize; WINDOW_DIMS],
-        zeros: [usize; WINDOW_DIMS],
-        rank: usize,
-    },
-    Heap {
-        origin: Vec<usize>,
-        extent: Vec<usize>,
-        zeros: Vec<usize>,
-    },
+struct Window {
+    origin: [usize; WINDOW_DIMS],
+    extent: [usize; WINDOW_DIMS],
+    rank: usize,
+    /// Ranks past [`WINDOW_DIMS`]: origin, extent and zeros.
+    heap: Option<(Vec<usize>, Vec<usize>, Vec<usize>)>,
 }
 
 impl Window {
+    #[inline]
     fn new(idx: &[i64], block: &[usize], array: &[usize]) -> Window {
         let rank = idx.len();
-        let at = |d: usize| {
-            let o = idx[d] as usize * block[d];
-            (o, block[d].min(array[d] - o))
+        let mut w = Window {
+            origin: [0; WINDOW_DIMS],
+            extent: [0; WINDOW_DIMS],
+            rank,
+            heap: None,
         };
         if rank <= WINDOW_DIMS {
-            let mut origin = [0; WINDOW_DIMS];
-            let mut extent = [0; WINDOW_DIMS];
-            for d in 0..rank {
-                (origin[d], extent[d]) = at(d);
-            }
-            Window::Inline {
-                origin,
-                extent,
-                zeros: [0; WINDOW_DIMS],
-                rank,
+            for (d, ((&i, &b), &n)) in idx.iter().zip(block).zip(array).enumerate() {
+                let o = i as usize * b;
+                w.origin[d] = o;
+                w.extent[d] = b.min(n - o);
             }
         } else {
-            let (origin, extent) = (0..rank).map(at).unzip();
-            Window::Heap {
-                origin,
-                extent,
-                zeros: vec![0; rank],
-            }
+            let (origin, extent) = idx
+                .iter()
+                .zip(block)
+                .zip(array)
+                .map(|((&i, &b), &n)| {
+                    let o = i as usize * b;
+                    (o, b.min(n - o))
+                })
+                .unzip();
+            w.heap = Some((origin, extent, vec![0; rank]));
         }
+        w
     }
 
     /// (origin in the array, extent, origin in the block: zeros).
+    #[inline]
     fn parts(&self) -> (&[usize], &[usize], &[usize]) {
-        match self {
-            Window::Inline {
-                origin,
-                extent,
-                zeros,
-                rank,
-            } => (&origin[..*rank], &extent[..*rank], &zeros[..*rank]),
-            Window::Heap {
-                origin,
-                extent,
-                zeros,
-            } => (origin, extent, zeros),
+        match &self.heap {
+            None => (
+                &self.origin[..self.rank],
+                &self.extent[..self.rank],
+                &ZEROS[..self.rank],
+            ),
+            Some((o, e, z)) => (o, e, z),
         }
     }
 }

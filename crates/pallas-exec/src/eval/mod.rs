@@ -115,23 +115,11 @@ impl Data {
     /// allocation.
     pub fn copy_all_from(&mut self, src: &Data) {
         match (self, src) {
-            (Data::F32(x), Data::F32(y)) => {
-                x.clear();
-                x.extend_from_slice(y)
-            }
-            (Data::I32(x), Data::I32(y)) => {
-                x.clear();
-                x.extend_from_slice(y)
-            }
-            (Data::U32(x), Data::U32(y)) => {
-                x.clear();
-                x.extend_from_slice(y)
-            }
-            (Data::Bool(x), Data::Bool(y)) => {
-                x.clear();
-                x.extend_from_slice(y)
-            }
-            (x, y) => *x = y.clone(),
+            (Data::F32(x), Data::F32(y)) => assign_all(x, y),
+            (Data::I32(x), Data::I32(y)) => assign_all(x, y),
+            (Data::U32(x), Data::U32(y)) => assign_all(x, y),
+            (Data::Bool(x), Data::Bool(y)) => assign_all(x, y),
+            _ => {}
         }
     }
 
@@ -139,10 +127,10 @@ impl Data {
     #[inline]
     pub fn copy_range(&mut self, d: usize, src: &Data, s: usize, n: usize) {
         match (self, src) {
-            (Data::F32(x), Data::F32(y)) => x[d..d + n].copy_from_slice(&y[s..s + n]),
-            (Data::I32(x), Data::I32(y)) => x[d..d + n].copy_from_slice(&y[s..s + n]),
-            (Data::U32(x), Data::U32(y)) => x[d..d + n].copy_from_slice(&y[s..s + n]),
-            (Data::Bool(x), Data::Bool(y)) => x[d..d + n].copy_from_slice(&y[s..s + n]),
+            (Data::F32(x), Data::F32(y)) => assign_range(x, d, y, s, n),
+            (Data::I32(x), Data::I32(y)) => assign_range(x, d, y, s, n),
+            (Data::U32(x), Data::U32(y)) => assign_range(x, d, y, s, n),
+            (Data::Bool(x), Data::Bool(y)) => assign_range(x, d, y, s, n),
             _ => {}
         }
     }
@@ -673,5 +661,33 @@ pub fn bitcast(x: &Data, to: DType) -> Data {
         DType::I32 => Data::I32(bits.into_iter().map(|b| b as i32).collect()),
         DType::U32 => Data::U32(bits),
         DType::Bool => Data::Bool(bits.into_iter().map(|b| b != 0).collect()),
+    }
+}
+
+/// Most elements copied element by element: a call into `memcpy` costs
+/// more than the copy for the one-element blocks and scalars an
+/// interpreter moves most often.
+const SHORT_COPY: usize = 8;
+
+/// `x = y`, reusing `x`'s storage.
+fn assign_all<T: Copy>(x: &mut Vec<T>, y: &[T]) {
+    if x.len() == y.len() && y.len() <= SHORT_COPY {
+        for (a, &b) in x.iter_mut().zip(y) {
+            *a = b;
+        }
+    } else {
+        x.clear();
+        x.extend_from_slice(y);
+    }
+}
+
+/// `x[d..d + n] = y[s..s + n]`.
+fn assign_range<T: Copy>(x: &mut [T], d: usize, y: &[T], s: usize, n: usize) {
+    if n <= SHORT_COPY {
+        for (a, &b) in x[d..d + n].iter_mut().zip(&y[s..s + n]) {
+            *a = b;
+        }
+    } else {
+        x[d..d + n].copy_from_slice(&y[s..s + n]);
     }
 }
