@@ -263,7 +263,7 @@ fn bind<R>(env: &mut Env<R>, results: &[Value], slots: Vec<Slot<R>>) {
 
 /// The shape of an elementwise result: the operand of highest rank (the
 /// others are scalars, broadcast); the first of equal ranks.
-fn wider<'a, const N: usize>(shapes: [&'a Vec<usize>; N]) -> &'a Vec<usize> {
+fn wider<const N: usize>(shapes: [&Vec<usize>; N]) -> &Vec<usize> {
     let mut best = shapes[0];
     for s in shapes {
         if s.len() > best.len() {
