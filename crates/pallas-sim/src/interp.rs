@@ -641,10 +641,9 @@ impl<'a> Core<'a> {
         let Some(rs) = self.sh.races else {
             return Ok(());
         };
-        let shape = self.sh.hbm(hbm).shape.clone();
         let mut runs = std::mem::take(&mut self.runs);
         runs.clear();
-        reg.runs(&shape, |o, n| runs.push((o, n)));
+        reg.runs(&self.hbm_shapes[hbm], |o, n| runs.push((o, n)));
         let access = Access {
             core: self.id,
             vc: &self.vc,
