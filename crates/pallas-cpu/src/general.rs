@@ -348,29 +348,7 @@ impl Worker<'_> {
                 let v = self.t(*value).data.clone();
                 let m = self.mask(*mask);
                 let offs = Self::offsets(&kept, base, &st);
-                let bin = eval::atomic_as_binary(*op);
-                self.with_data(id, |d| {
-                    for (i, &o) in offs.iter().enumerate() {
-                        if m.as_ref()
-                            .is_some_and(|m| !m[if m.len() == 1 { 0 } else { i }])
-                        {
-                            continue;
-                        }
-                        let vi = if v.len() == 1 { 0 } else { i };
-                        match (&mut *d, &v) {
-                            (Data::F32(d), Data::F32(s)) => {
-                                d[o] = bin.map_or(s[vi], |b| eval::bin_f32(b, d[o], s[vi]))
-                            }
-                            (Data::I32(d), Data::I32(s)) => {
-                                d[o] = bin.map_or(s[vi], |b| eval::bin_i32(b, d[o], s[vi]))
-                            }
-                            (Data::U32(d), Data::U32(s)) => {
-                                d[o] = bin.map_or(s[vi], |b| eval::bin_u32(b, d[o], s[vi]))
-                            }
-                            _ => {}
-                        }
-                    }
-                });
+                self.with_data(id, |d| eval::atomic_rmw(*op, d, &offs, &v, m.as_deref()));
                 set(
                     self,
                     Tensor {

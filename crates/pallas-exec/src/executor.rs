@@ -144,6 +144,13 @@ pub trait Executor: Send + Sync {
 
     /// Compiles a kernel once, for many launches.
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError>;
+
+    /// Whether the backend honours the checking options of
+    /// [`crate::Options`] (the simulator does; the fast mode and the GPU
+    /// run without them, see [`crate::Options::simulator_only`]).
+    fn honours_checks(&self) -> bool {
+        false
+    }
 }
 
 /// Compiles through a cache keyed by the kernel, so a repeated launch of

@@ -12,6 +12,7 @@ pub mod executor;
 pub mod fault;
 pub mod host;
 pub mod layout;
+pub mod options;
 pub mod schedule;
 pub mod walk;
 
@@ -21,3 +22,4 @@ pub use executor::{
 };
 pub use fault::{Fault, FaultKind};
 pub use host::{HostArray, HostError, HostView};
+pub use options::Options;

@@ -1,15 +1,18 @@
 //! Backend options from a Python dict, with the names of JAX's
 //! `InterpretParams` where one exists.
 
+use pallas::exec::options::{
+    DmaExecutionMode, Options, OutOfBoundsReads, Target, UninitializedMemory,
+};
 use pallas::exec::Executor;
-use pallas::sim::{DmaExecutionMode, OutOfBoundsReads, SimConfig, Target, UninitializedMemory};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::bad_option;
 
-/// The simulator's options; the fast mode and the GPU take none (they do
-/// not simulate), so only the simulator reads them.
+/// The option names accepted; they fill the one [`Options`] value, which
+/// the simulator honours whole (the fast mode and the GPU run without the
+/// checks).
 const SIM_OPTIONS: &[&str] = &[
     "detect_races",
     "num_cores_or_threads",
@@ -34,7 +37,7 @@ pub fn executor(backend: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<
             pallas::backends().join(", ")
         )));
     }
-    let mut cfg = SimConfig::default();
+    let mut cfg = Options::default();
     if let Some(options) = options {
         for (key, value) in options.iter() {
             let key: String = key.extract()?;
@@ -50,13 +53,11 @@ pub fn executor(backend: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<
             cfg = apply(cfg, &key, &value)?;
         }
     }
-    if backend == "sim" {
-        return Ok(Box::new(pallas::sim::Simulator::new(cfg)));
-    }
-    pallas::backend(backend).ok_or_else(|| bad_option(format!("unknown backend `{backend}`")))
+    pallas::backend_with(backend, &cfg)
+        .ok_or_else(|| bad_option(format!("unknown backend `{backend}`")))
 }
 
-fn apply(cfg: SimConfig, key: &str, value: &Bound<'_, PyAny>) -> PyResult<SimConfig> {
+fn apply(cfg: Options, key: &str, value: &Bound<'_, PyAny>) -> PyResult<Options> {
     let text = |v: &Bound<'_, PyAny>| -> PyResult<String> {
         v.extract::<String>()
             .map_err(|_| bad_option(format!("option `{key}` takes a string")))

@@ -8,13 +8,13 @@ use pallas_ir::{
     ValidatedKernel, Value,
 };
 
-use crate::config::{DmaExecutionMode, OutOfBoundsReads, SimConfig};
 use crate::memory::{read_region, uninit, write_region, Buffer, DimRange, Dims, Region};
 use crate::races::{self, Access, InFlight, RaceState};
 use crate::sync::{Semaphores, WaitError};
 use pallas_exec::eval::shape;
 use pallas_exec::eval::{self as tensor, Data, Tensor};
 use pallas_exec::layout::Layout;
+use pallas_exec::options::{DmaExecutionMode, Options as SimConfig, OutOfBoundsReads};
 use pallas_exec::walk::{self, Env, Machine};
 use pallas_exec::{Fault, FaultKind};
 
@@ -908,28 +908,7 @@ impl<'a> Core<'a> {
         let old = self.with_buf(id, |b| {
             let offs = reg.offsets(&b.shape);
             let old = read_region(b, &reg);
-            for (i, &o) in offs.iter().enumerate() {
-                if let Some(m) = &mv {
-                    if !m[if m.len() == 1 { 0 } else { i }] {
-                        continue;
-                    }
-                }
-                let vi = if v.len() == 1 { 0 } else { i };
-                // Every atomic but exchange is a binary op on old and new.
-                let bin = tensor::atomic_as_binary(op);
-                match (&mut b.data, &v) {
-                    (Data::F32(d), Data::F32(s)) => {
-                        d[o] = bin.map_or(s[vi], |bo| tensor::bin_f32(bo, d[o], s[vi]))
-                    }
-                    (Data::I32(d), Data::I32(s)) => {
-                        d[o] = bin.map_or(s[vi], |bo| tensor::bin_i32(bo, d[o], s[vi]))
-                    }
-                    (Data::U32(d), Data::U32(s)) => {
-                        d[o] = bin.map_or(s[vi], |bo| tensor::bin_u32(bo, d[o], s[vi]))
-                    }
-                    _ => {}
-                }
-            }
+            tensor::atomic_rmw(op, &mut b.data, &offs, &v, mv.as_deref());
             old
         });
         Ok(Tensor {

@@ -19,7 +19,6 @@
 //! assert_eq!(out.outputs[0].as_f32().unwrap()[[9]], 3.0);
 //! ```
 
-pub mod config;
 mod interp;
 pub mod memory;
 mod pipeline;
@@ -31,9 +30,12 @@ pub mod trace;
 
 use std::sync::{Arc, Mutex};
 
-pub use config::{
-    DmaExecutionMode, OutOfBoundsReads, Progress, SimConfig, Target, UninitializedMemory,
+pub use pallas_exec::options::{
+    DmaExecutionMode, Options, OutOfBoundsReads, Progress, Target, UninitializedMemory,
 };
+
+/// The simulator's settings: every field of the shared [`Options`].
+pub type SimConfig = Options;
 pub use pallas_exec::{Fault, FaultKind};
 
 use pallas_exec::HostArray;
@@ -79,6 +81,10 @@ impl Executor for Simulator {
         BACKEND_NAME
     }
 
+    fn honours_checks(&self) -> bool {
+        true
+    }
+
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
             let plan = Layout::new(vk).map_err(|what| ExecError::Unsupported {
@@ -86,7 +92,7 @@ impl Executor for Simulator {
                 kernel: vk.kernel().name.clone(),
                 what,
             })?;
-            if self.config.target == config::Target::Tpu {
+            if self.config.target == Target::Tpu {
                 if let Some(msg) = tpu::check(vk, &self.config).into_iter().next() {
                     return Err(ExecError::Fault(Box::new(Fault {
                         kernel: vk.kernel().name.clone(),

@@ -1,9 +1,9 @@
 //! Memory buffers, ref regions (indexers resolved to offsets) and the
 //! block copies between HBM and VMEM.
 
-use crate::config::{UninitializedMemory, POISON};
 use pallas_exec::eval::shape::strides;
 use pallas_exec::eval::Data;
+use pallas_exec::options::{UninitializedMemory, POISON};
 use pallas_ir::DType;
 
 /// One memory buffer: an HBM array, a VMEM block or scratch, an SMEM ref.

@@ -3,7 +3,7 @@
 
 use pallas_ir::{MemorySpace, ParamKind, RefElem, ValidatedKernel};
 
-use crate::config::SimConfig;
+use pallas_exec::options::Options as SimConfig;
 
 /// Every violation, as messages naming the ref.
 pub fn check(vk: &ValidatedKernel, cfg: &SimConfig) -> Vec<String> {

@@ -43,9 +43,18 @@ pub use pallas_wgpu as wgpu;
 /// A backend by name, with default settings; `None` if it was not compiled
 /// in.
 pub fn backend(name: &str) -> Option<Box<dyn exec::Executor>> {
+    backend_with(name, &exec::Options::default())
+}
+
+/// A backend by name, made from the one options value; `None` if it was
+/// not compiled in. The simulator honours every option; the fast mode and
+/// the GPU run without the checks ([`exec::Options::simulator_only`]
+/// names the ones set).
+pub fn backend_with(name: &str, options: &exec::Options) -> Option<Box<dyn exec::Executor>> {
+    let _ = options;
     match name {
         #[cfg(feature = "sim")]
-        "sim" => Some(Box::new(pallas_sim::Simulator::default())),
+        "sim" => Some(Box::new(pallas_sim::Simulator::new(options.clone()))),
         #[cfg(feature = "cpu")]
         "cpu" => Some(Box::new(pallas_cpu::Cpu::default())),
         #[cfg(feature = "wgpu")]

@@ -523,3 +523,42 @@ fn no_gpu_adapter_is_a_usage_error_not_a_kernel_failure() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("wgpu: skipped: "), "{out}");
 }
+
+#[test]
+fn one_options_value_for_every_backend_and_a_note_where_checks_do_not_apply() {
+    // The simulator honours the checking options; the fast mode runs
+    // without them and says which it leaves aside.
+    let out = pallas(&[
+        "run",
+        "examples/kernels/seed.pk",
+        "--random",
+        "0",
+        "--backend",
+        "cpu",
+        "--detect-races",
+        "--cores",
+        "2",
+    ]);
+    let (code, said, err) = text(&out);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        said.contains(
+            "cpu: runs without the simulator's checks; leaves aside --cores, --detect-races"
+        ),
+        "{said}"
+    );
+    let out = pallas(&[
+        "run",
+        "examples/kernels/seed.pk",
+        "--random",
+        "0",
+        "--backend",
+        "sim",
+        "--detect-races",
+        "--cores",
+        "2",
+    ]);
+    let (code, said, err) = text(&out);
+    assert_eq!(code, 0, "{err}");
+    assert!(!said.contains("leaves aside"), "{said}");
+}

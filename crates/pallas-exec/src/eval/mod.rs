@@ -420,6 +420,32 @@ pub fn atomic_as_binary(op: pallas_ir::AtomicOp) -> Option<BinaryOp> {
     }
 }
 
+/// An atomic read-modify-write of `dst` at offsets `offs`: element `i` of
+/// `src` (or its one element, broadcast) updates `dst[offs[i]]` where the
+/// mask (or its one element) is on.
+pub fn atomic_rmw(
+    op: pallas_ir::AtomicOp,
+    dst: &mut Data,
+    offs: &[usize],
+    src: &Data,
+    mask: Option<&[bool]>,
+) {
+    let bin = atomic_as_binary(op);
+    let pick = |n: usize, i: usize| if n == 1 { 0 } else { i };
+    for (i, &o) in offs.iter().enumerate() {
+        if mask.is_some_and(|m| !m[pick(m.len(), i)]) {
+            continue;
+        }
+        let si = pick(src.len(), i);
+        match (&mut *dst, src) {
+            (Data::F32(d), Data::F32(s)) => d[o] = bin.map_or(s[si], |b| bin_f32(b, d[o], s[si])),
+            (Data::I32(d), Data::I32(s)) => d[o] = bin.map_or(s[si], |b| bin_i32(b, d[o], s[si])),
+            (Data::U32(d), Data::U32(s)) => d[o] = bin.map_or(s[si], |b| bin_u32(b, d[o], s[si])),
+            _ => {}
+        }
+    }
+}
+
 /// `0, 1, 2, ...` along `dim` of `shape`, as `dtype` (f32, i32 or u32).
 pub fn iota(dtype: DType, shape: &[usize], dim: usize) -> Tensor {
     let st = shape::strides(shape);

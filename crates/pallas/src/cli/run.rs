@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use pallas_exec::options::{DmaExecutionMode, OutOfBoundsReads, Target, UninitializedMemory};
 use pallas_exec::HostArray;
-use pallas_exec::{ExecError, Executor, Launch};
+use pallas_exec::{ExecError, Executor, Launch, Options};
 use pallas_ir::{ParamKind, RefElem, ValidatedKernel};
 
 use super::check::load;
@@ -194,50 +195,49 @@ fn arguments(vk: &ValidatedKernel, args: &RunArgs) -> Result<Vec<HostArray>, Fai
         .collect()
 }
 
-fn make_backend(
-    name: &str,
-    args: &RunArgs,
-    progress: &pallas_sim::Progress,
-) -> Result<Box<dyn Executor>, Failure> {
-    if name == "sim" {
-        let mut cfg = pallas_sim::SimConfig::default()
-            .num_cores(args.cores)
-            .dma_execution_mode(match args.dma_mode {
-                DmaMode::Eager => pallas_sim::DmaExecutionMode::Eager,
-                DmaMode::OnWait => pallas_sim::DmaExecutionMode::OnWait,
-            })
-            .detect_races(args.detect_races)
-            .report_uninitialized_reads(args.report_uninitialized_reads)
-            .random_seed(args.order_seed)
-            .target(match args.target {
-                TargetArg::Interpret => pallas_sim::Target::Interpret,
-                TargetArg::Tpu => pallas_sim::Target::Tpu,
-            })
-            .out_of_bounds_reads(match args.out_of_bounds_reads {
-                OobReads::Raise => pallas_sim::OutOfBoundsReads::Raise,
-                OobReads::Uninitialized => pallas_sim::OutOfBoundsReads::Uninitialized,
-            })
-            .uninitialized_memory(match args.uninitialized_memory {
-                FreshMemory::Nan => pallas_sim::UninitializedMemory::Nan,
-                FreshMemory::Zero => pallas_sim::UninitializedMemory::Zero,
-            })
-            .skip_floating_point_ops(args.skip_floating_point_ops)
-            .progress(progress.clone());
-        if let Some(t) = &args.trace {
-            cfg = cfg.trace(t);
-        }
-        if let Some(n) = args.vmem_capacity {
-            cfg = cfg.vmem_capacity_bytes(n);
-        }
-        if let Some(n) = args.max_loop_iterations {
-            cfg = cfg.max_loop_iterations(n);
-        }
-        if let Some(n) = args.memory_limit {
-            cfg = cfg.memory_limit_bytes(n);
-        }
-        return Ok(Box::new(pallas_sim::Simulator::new(cfg)));
+/// The one options value of a run, from the command line.
+fn options(args: &RunArgs, progress: &pallas_sim::Progress) -> Options {
+    let mut o = Options::default()
+        .num_cores(args.cores)
+        .dma_execution_mode(match args.dma_mode {
+            DmaMode::Eager => DmaExecutionMode::Eager,
+            DmaMode::OnWait => DmaExecutionMode::OnWait,
+        })
+        .detect_races(args.detect_races)
+        .report_uninitialized_reads(args.report_uninitialized_reads)
+        .random_seed(args.order_seed)
+        .target(match args.target {
+            TargetArg::Interpret => Target::Interpret,
+            TargetArg::Tpu => Target::Tpu,
+        })
+        .out_of_bounds_reads(match args.out_of_bounds_reads {
+            OobReads::Raise => OutOfBoundsReads::Raise,
+            OobReads::Uninitialized => OutOfBoundsReads::Uninitialized,
+        })
+        .uninitialized_memory(match args.uninitialized_memory {
+            FreshMemory::Nan => UninitializedMemory::Nan,
+            FreshMemory::Zero => UninitializedMemory::Zero,
+        })
+        .skip_floating_point_ops(args.skip_floating_point_ops)
+        .progress(progress.clone());
+    if let Some(t) = &args.trace {
+        o = o.trace(t);
     }
-    pallas::backend(name).ok_or_else(|| {
+    if let Some(n) = args.vmem_capacity {
+        o = o.vmem_capacity_bytes(n);
+    }
+    if let Some(n) = args.max_loop_iterations {
+        o = o.max_loop_iterations(n);
+    }
+    if let Some(n) = args.memory_limit {
+        o = o.memory_limit_bytes(n);
+    }
+    o
+}
+
+/// A backend by name, made from the run's options.
+fn make_backend(name: &str, options: &Options) -> Result<Box<dyn Executor>, Failure> {
+    pallas::backend_with(name, options).ok_or_else(|| {
         Failure::Input(format!(
             "unknown backend `{name}`: this build has {} (or `all`)",
             pallas::backends().join(", ")
@@ -338,7 +338,15 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let mut failures: Vec<String> = Vec::new();
     for name in &names {
         let progress = pallas_sim::Progress::default();
-        let exec = make_backend(name, args, &progress)?;
+        let opts = options(args, &progress);
+        let exec = make_backend(name, &opts)?;
+        let unchecked = opts.simulator_only();
+        if !exec.honours_checks() && !unchecked.is_empty() {
+            say(&format!(
+                "{name}: runs without the simulator's checks; leaves aside --{}",
+                unchecked.join(", --")
+            ));
+        }
         let start = Instant::now();
         let result = with_progress(total, &progress, || {
             pallas_exec::run(exec.as_ref(), &vk, &inputs)

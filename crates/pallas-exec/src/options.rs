@@ -1,4 +1,8 @@
-//! Simulator settings, mirroring the knobs of Pallas' TPU interpret mode.
+//! The one typed options value every backend is made from: the knobs of
+//! Pallas' TPU interpret mode. The simulator honours every field; the
+//! fast mode and the GPU run without the simulator's checks, and
+//! [`Options::simulator_only`] names what they leave aside, so that a
+//! front end can say so.
 
 /// What an out-of-bounds read does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,10 +64,10 @@ impl Progress {
 /// The integer poison pattern of uninitialized memory.
 pub const POISON: u32 = 0x7fba_dbad;
 
-/// Simulator settings. `SimConfig::default()` is the interpret mode's
-/// default: one core, checks on, eager DMAs, natural order.
+/// Backend options. `Options::default()` is the interpret mode's default:
+/// one core, checks on, eager DMAs, natural order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SimConfig {
+pub struct Options {
     /// Simulated cores; parallel grid dimensions are split across them,
     /// each core on its own thread.
     pub num_cores: usize,
@@ -104,9 +108,9 @@ pub struct SimConfig {
     pub max_loop_iterations: Option<u64>,
 }
 
-impl Default for SimConfig {
+impl Default for Options {
     fn default() -> Self {
-        SimConfig {
+        Options {
             num_cores: 1,
             out_of_bounds_reads: OutOfBoundsReads::Raise,
             uninitialized_memory: UninitializedMemory::Nan,
@@ -126,7 +130,7 @@ impl Default for SimConfig {
     }
 }
 
-impl SimConfig {
+impl Options {
     /// The default settings, to chain setters on.
     pub fn builder() -> Self {
         Self::default()
@@ -206,5 +210,53 @@ impl SimConfig {
     pub fn debug_print(mut self, v: bool) -> Self {
         self.debug_print = v;
         self
+    }
+
+    /// The options set away from their defaults that only the simulator
+    /// honours (the fast mode and the GPU run the kernel without them), by
+    /// their CLI names.
+    pub fn simulator_only(&self) -> Vec<&'static str> {
+        let d = Options::default();
+        let mut out = Vec::new();
+        let mut note = |differs: bool, name: &'static str| {
+            if differs {
+                out.push(name);
+            }
+        };
+        note(self.num_cores != d.num_cores, "cores");
+        note(
+            self.out_of_bounds_reads != d.out_of_bounds_reads,
+            "out-of-bounds-reads",
+        );
+        note(
+            self.uninitialized_memory != d.uninitialized_memory,
+            "uninitialized-memory",
+        );
+        note(self.dma_execution_mode != d.dma_execution_mode, "dma-mode");
+        note(
+            self.skip_floating_point_ops != d.skip_floating_point_ops,
+            "skip-floating-point-ops",
+        );
+        note(self.random_seed != d.random_seed, "order-seed");
+        note(self.detect_races != d.detect_races, "detect-races");
+        note(
+            self.report_uninitialized_reads != d.report_uninitialized_reads,
+            "report-uninitialized-reads",
+        );
+        note(self.trace != d.trace, "trace");
+        note(self.target != d.target, "target");
+        note(
+            self.vmem_capacity_bytes != d.vmem_capacity_bytes,
+            "vmem-capacity",
+        );
+        note(
+            self.memory_limit_bytes != d.memory_limit_bytes,
+            "memory-limit",
+        );
+        note(
+            self.max_loop_iterations != d.max_loop_iterations,
+            "max-loop-iterations",
+        );
+        out
     }
 }
