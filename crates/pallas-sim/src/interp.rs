@@ -636,7 +636,7 @@ impl<'a> Core<'a> {
         hbm: usize,
         reg: &Region,
         write: bool,
-        what: &str,
+        kind: races::AccessKind,
     ) -> Result<(), Box<Fault>> {
         let Some(rs) = self.sh.races else {
             return Ok(());
@@ -649,6 +649,7 @@ impl<'a> Core<'a> {
             vc: &self.vc,
             point: self.lin_point(),
             write,
+            kind,
         };
         let hit = rs.shadows[hbm]
             .lock()
@@ -657,7 +658,11 @@ impl<'a> Core<'a> {
         self.runs = runs;
         if let Some((e, was_write, index)) = hit {
             let first = races::describe(
-                if was_write { "write" } else { "read" },
+                &format!(
+                    "{} ({})",
+                    if was_write { "write" } else { "read" },
+                    e.kind.name()
+                ),
                 e.core1 as usize - 1,
                 e.point,
                 &self.sh.grid,
@@ -665,7 +670,7 @@ impl<'a> Core<'a> {
             let second = self.here(&format!(
                 "{} ({})",
                 if write { "write" } else { "read" },
-                what
+                kind.name()
             ));
             let name = self.sh.hbm(hbm).name.clone();
             return Err(self.fail(
@@ -999,10 +1004,10 @@ impl<'a> Core<'a> {
         self.check_inflight(did, &dreg, true, "dma_start destination")?;
         if self.sh.races.is_some() {
             if let RefId::Hbm(h) = sid {
-                self.check_hbm(h, &sreg, false, "DMA")?;
+                self.check_hbm(h, &sreg, false, races::AccessKind::Dma)?;
             }
             if let RefId::Hbm(h) = did {
-                self.check_hbm(h, &dreg, true, "DMA")?;
+                self.check_hbm(h, &dreg, true, races::AccessKind::Dma)?;
             }
         }
         self.inflight.push(InFlight {

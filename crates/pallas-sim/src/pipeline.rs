@@ -153,13 +153,13 @@ impl Core<'_> {
                 })
                 .collect(),
         };
-        let what = if write {
-            "block write-back"
+        let kind = if write {
+            crate::races::AccessKind::WriteBack
         } else {
-            "block copy-in"
+            crate::races::AccessKind::CopyIn
         };
         // A race found by the pipeline is the pipeline's, not the last op's.
-        self.check_hbm(b.hbm, &region, write, what)
+        self.check_hbm(b.hbm, &region, write, kind)
             .map_err(|mut e| {
                 let name = &self.sh.vk.kernel().params[b.param].name;
                 let phase = if write { "write-back" } else { "copy-in" };

@@ -17,36 +17,79 @@ use std::sync::Mutex;
 use crate::interp::RefId;
 use pallas_exec::FaultKind;
 
+/// What moved an HBM element: the kinds of HBM access (kernels reach HBM
+/// only through DMAs and the block pipeline).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AccessKind {
+    /// A DMA's source or destination.
+    #[default]
+    Dma,
+    /// A block copied in before a grid point.
+    CopyIn,
+    /// A block written back after its last grid point.
+    WriteBack,
+}
+
+impl AccessKind {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            AccessKind::Dma => "DMA",
+            AccessKind::CopyIn => "block copy-in",
+            AccessKind::WriteBack => "block write-back",
+        }
+    }
+
+    fn bits(self) -> u64 {
+        self as u64
+    }
+
+    fn from_bits(b: u64) -> AccessKind {
+        match b {
+            1 => AccessKind::CopyIn,
+            2 => AccessKind::WriteBack,
+            _ => AccessKind::Dma,
+        }
+    }
+}
+
 /// One access in time: which core, at which of its clocks, at which grid
-/// point (a linear row-major index, for the report).
+/// point (a linear row-major index, for the report), and what it was.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Epoch {
     /// Core + 1 (0: no access yet).
     pub core1: u16,
+    /// What the access was.
+    pub kind: AccessKind,
     /// The core's own clock at the access.
     pub clock: u32,
     /// Linear grid point.
     pub point: u32,
 }
 
-const CLOCK_BITS: u32 = 27;
+const CLOCK_BITS: u32 = 25;
+const KIND_BITS: u32 = 2;
 /// Past this clock base, kept shadows are dropped and clocks restart.
 pub const CLOCK_RESET: u32 = 1 << (CLOCK_BITS - 1);
 const POINT_BITS: u32 = 27;
 
 impl Epoch {
-    /// Packs into 64 bits (10 bits of core, 27 of clock, 27 of grid point;
-    /// larger values saturate), so that shadows of zeros cost nothing until
-    /// touched.
+    /// Packs into 64 bits (10 bits of core, 2 of kind, 25 of clock, 27
+    /// of grid point; larger values saturate), so that shadows of zeros
+    /// cost nothing until touched.
     fn pack(self) -> u64 {
         let clock = self.clock.min((1 << CLOCK_BITS) - 1) as u64;
         let point = self.point.min((1 << POINT_BITS) - 1) as u64;
-        ((self.core1 as u64) << (CLOCK_BITS + POINT_BITS)) | (clock << POINT_BITS) | point
+        ((self.core1 as u64) << (KIND_BITS + CLOCK_BITS + POINT_BITS))
+            | (self.kind.bits() << (CLOCK_BITS + POINT_BITS))
+            | (clock << POINT_BITS)
+            | point
     }
 
     fn unpack(v: u64) -> Epoch {
         Epoch {
-            core1: (v >> (CLOCK_BITS + POINT_BITS)) as u16,
+            core1: (v >> (KIND_BITS + CLOCK_BITS + POINT_BITS)) as u16,
+            kind: AccessKind::from_bits((v >> (CLOCK_BITS + POINT_BITS)) & 3),
             clock: ((v >> POINT_BITS) & ((1 << CLOCK_BITS) - 1)) as u32,
             point: (v & ((1 << POINT_BITS) - 1)) as u32,
         }
@@ -116,6 +159,8 @@ pub struct Access<'a> {
     pub point: u32,
     /// Whether it writes.
     pub write: bool,
+    /// What it is.
+    pub kind: AccessKind,
 }
 
 impl Shadow {
@@ -125,6 +170,7 @@ impl Shadow {
     pub fn access(&mut self, a: &Access, runs: &[(usize, usize)]) -> Option<(Epoch, bool, usize)> {
         let me = Epoch {
             core1: a.core as u16 + 1,
+            kind: a.kind,
             clock: a.vc[a.core],
             point: a.point,
         }
@@ -132,7 +178,7 @@ impl Shadow {
         let vc = a.vc;
         let mine = a.core as u64 + 1;
         let covered = |v: u64| {
-            let core1 = v >> (CLOCK_BITS + POINT_BITS);
+            let core1 = v >> (KIND_BITS + CLOCK_BITS + POINT_BITS);
             core1 == 0
                 || core1 == mine
                 || ((v >> POINT_BITS) & ((1 << CLOCK_BITS) - 1)) as u32 <= vc[core1 as usize - 1]

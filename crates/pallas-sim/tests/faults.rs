@@ -537,7 +537,15 @@ fn two_cores_writing_one_output_block_race() {
         both.contains("core 0 at grid point [0]") && both.contains("core 1 at grid point [1]"),
         "{both}"
     );
-    assert!(second.contains("block write-back"), "{second}");
+    // Each side is tagged with what it was.
+    assert!(
+        first.starts_with("write (block write-back) by core"),
+        "{first}"
+    );
+    assert!(
+        second.starts_with("write (block write-back) by core"),
+        "{second}"
+    );
     // Found by the pipeline, and said so (not the last op the body ran).
     assert_eq!(e.op, "write-back of `o` block [0]");
     assert_eq!(e.loc, None);
