@@ -410,8 +410,15 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
 /// a call into `memcpy`.
 pub fn assign<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
     if dst.len() == src.len() {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = s;
+        // Ranks up to 2 by hand: LLVM turns the loop into a `memcpy` call.
+        match src.len() {
+            0 => {}
+            1 => dst[0] = src[0],
+            2 => {
+                dst[0] = src[0];
+                dst[1] = src[1];
+            }
+            _ => dst.copy_from_slice(src),
         }
     } else {
         dst.clear();

@@ -239,7 +239,7 @@ struct Window {
 }
 
 impl Window {
-    #[inline]
+    #[inline(always)]
     fn new(idx: &[i64], block: &[usize], array: &[usize]) -> Window {
         let rank = idx.len();
         let mut w = Window {

@@ -697,7 +697,10 @@ const SHORT_COPY: usize = 8;
 
 /// `x = y`, reusing `x`'s storage.
 fn assign_all<T: Copy>(x: &mut Vec<T>, y: &[T]) {
-    if x.len() == y.len() && y.len() <= SHORT_COPY {
+    if x.len() == y.len() && y.len() == 1 {
+        // (A loop would become a `memcpy` call again.)
+        x[0] = y[0];
+    } else if x.len() == y.len() && y.len() <= SHORT_COPY {
         for (a, &b) in x.iter_mut().zip(y) {
             *a = b;
         }
@@ -709,7 +712,10 @@ fn assign_all<T: Copy>(x: &mut Vec<T>, y: &[T]) {
 
 /// `x[d..d + n] = y[s..s + n]`.
 fn assign_range<T: Copy>(x: &mut [T], d: usize, y: &[T], s: usize, n: usize) {
-    if n <= SHORT_COPY {
+    if n == 1 {
+        // (A loop would become a `memcpy` call again.)
+        x[d] = y[s];
+    } else if n <= SHORT_COPY {
         for (a, &b) in x[d..d + n].iter_mut().zip(&y[s..s + n]) {
             *a = b;
         }
