@@ -1214,10 +1214,20 @@ impl<'k> Machine<'k> for Core<'k> {
 
     /// With `skip_floating_point_ops`, floating-point arithmetic gives
     /// fresh (uninitialized) memory instead of computing.
+    #[inline]
     fn value_op(&mut self, _inst: Inst, data: &'k InstData) -> bool {
-        if !self.sh.cfg.skip_floating_point_ops {
-            return false;
-        }
+        self.sh.cfg.skip_floating_point_ops && self.skip_float_op(data)
+    }
+
+    fn count_flops(&mut self, n: u64) {
+        self.counters.flops += n;
+    }
+}
+
+impl Core<'_> {
+    /// A floating-point op skipped: its result is fresh memory of its
+    /// shape; `false` for ops that are not skipped.
+    fn skip_float_op(&mut self, data: &InstData) -> bool {
         let mode = self.sh.cfg.uninitialized_memory;
         let res = data.results[0];
         let t = match &data.op {
@@ -1237,10 +1247,7 @@ impl<'k> Machine<'k> for Core<'k> {
                         (xt.data.len(), xt.shape.clone())
                     }
                 };
-                Tensor {
-                    data: uninit(pallas_ir::DType::F32, n, mode),
-                    shape,
-                }
+                fresh_f32(self.env.take(res), n, shape, mode)
             }
             Op::Dot {
                 lhs,
@@ -1261,10 +1268,7 @@ impl<'k> Machine<'k> for Core<'k> {
                 };
                 let depth = walk::dot_depth(a, *transpose_lhs);
                 self.counters.flops += 2 * (m * n * depth) as u64;
-                Tensor {
-                    data: uninit(pallas_ir::DType::F32, m * n, mode),
-                    shape: vec![m, n],
-                }
+                fresh_f32(self.env.take(res), m * n, vec![m, n], mode)
             }
             _ => return false,
         };
@@ -1274,8 +1278,20 @@ impl<'k> Machine<'k> for Core<'k> {
         self.env.put(res, t);
         true
     }
+}
 
-    fn count_flops(&mut self, n: u64) {
-        self.counters.flops += n;
+/// `n` fresh (uninitialized) `f32`s of `shape`, in `reuse`'s storage when
+/// it has the kind and size (a skipped op allocates nothing per point).
+fn fresh_f32(
+    mut reuse: Tensor,
+    n: usize,
+    shape: Vec<usize>,
+    mode: crate::UninitializedMemory,
+) -> Tensor {
+    match &mut reuse.data {
+        Data::F32(v) if v.len() == n => crate::memory::reset_uninit(&mut reuse.data, mode),
+        _ => reuse.data = uninit(pallas_ir::DType::F32, n, mode),
     }
+    reuse.shape = shape;
+    reuse
 }
