@@ -26,8 +26,13 @@ pub struct Shared<'a> {
     pub cfg: &'a SimConfig,
     /// The layout.
     pub plan: &'a Layout,
-    /// HBM buffers.
+    /// HBM buffers that a launch writes (outputs, aliased inputs); a
+    /// read-only buffer's slot holds an empty placeholder.
     pub hbm: &'a [Mutex<Buffer>],
+    /// HBM buffers nothing writes during a launch (inputs and
+    /// scalar-prefetch arrays not aliased to an output): read by every
+    /// core without a lock.
+    pub read_only: &'a [Option<Buffer>],
     /// Semaphores.
     pub sems: &'a Semaphores,
     /// Shadow state for race detection, when on.
@@ -41,9 +46,37 @@ pub struct Shared<'a> {
 }
 
 impl Shared<'_> {
-    /// Locks an HBM buffer.
-    pub fn hbm(&self, i: usize) -> MutexGuard<'_, Buffer> {
+    /// An HBM buffer to read: read-only ones without a lock.
+    pub fn hbm(&self, i: usize) -> HbmRead<'_> {
+        match &self.read_only[i] {
+            Some(b) => HbmRead::Shared(b),
+            None => HbmRead::Locked(self.hbm_mut(i)),
+        }
+    }
+
+    /// Locks an HBM buffer to write. The validator lets kernels write only
+    /// outputs, scratch and aliased inputs, none of them read-only.
+    pub fn hbm_mut(&self, i: usize) -> MutexGuard<'_, Buffer> {
+        debug_assert!(self.read_only[i].is_none(), "a read-only buffer is written");
         self.hbm[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// An HBM buffer being read.
+pub enum HbmRead<'a> {
+    /// A read-only buffer, shared by the cores without a lock.
+    Shared(&'a Buffer),
+    /// A written buffer, locked.
+    Locked(MutexGuard<'a, Buffer>),
+}
+
+impl std::ops::Deref for HbmRead<'_> {
+    type Target = Buffer;
+    fn deref(&self) -> &Buffer {
+        match self {
+            HbmRead::Shared(b) => b,
+            HbmRead::Locked(g) => g,
+        }
     }
 }
 
@@ -367,7 +400,7 @@ impl<'a> Core<'a> {
     fn with_buf<T>(&mut self, id: RefId, f: impl FnOnce(&mut Buffer) -> T) -> Option<T> {
         match id {
             RefId::Local(i) => Some(f(&mut self.local[i])),
-            RefId::Hbm(i) => Some(f(&mut self.sh.hbm(i))),
+            RefId::Hbm(i) => Some(f(&mut self.sh.hbm_mut(i))),
             RefId::Sem(_) => None,
         }
     }

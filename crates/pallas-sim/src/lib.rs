@@ -210,9 +210,24 @@ impl CompiledSim {
                 });
             }
         }
+        // Arguments no output aliases are read-only for the launch: the
+        // cores read them without a lock.
+        let mut read_only: Vec<Option<Buffer>> = (0..plan.num_hbm).map(|_| None).collect();
+        for &h in &plan.hbm_of_arg {
+            if !plan.hbm_of_output.contains(&h) {
+                read_only[h] = hbm[h].take();
+            }
+        }
         let hbm: Vec<Mutex<Buffer>> = hbm
             .into_iter()
-            .map(|b| Mutex::new(b.expect("every HBM buffer is an argument or an output")))
+            .map(|b| {
+                Mutex::new(b.unwrap_or(Buffer {
+                    data: Data::F32(Vec::new()),
+                    shape: Vec::new(),
+                    name: String::new(),
+                    init: None,
+                }))
+            })
             .collect();
         let cores = cfg.num_cores.max(1);
         let sems = sync::Semaphores::new(cores, plan.sem_slots, cfg.detect_races);
@@ -222,7 +237,11 @@ impl CompiledSim {
         let (race_state, clock_base) = if cfg.detect_races {
             let lens: Vec<usize> = hbm
                 .iter()
-                .map(|b| b.lock().unwrap_or_else(|e| e.into_inner()).data.len())
+                .zip(&read_only)
+                .map(|(b, r)| match r {
+                    Some(r) => r.data.len(),
+                    None => b.lock().unwrap_or_else(|e| e.into_inner()).data.len(),
+                })
                 .collect();
             let kept = self.races.lock().unwrap_or_else(|e| e.into_inner()).take();
             match kept {
@@ -239,6 +258,7 @@ impl CompiledSim {
             cfg,
             plan,
             hbm: &hbm,
+            read_only: &read_only,
             sems: &sems,
             races: race_state.as_ref(),
             grid: k.grid.iter().map(|d| d.size).collect(),
@@ -365,7 +385,8 @@ impl CompiledSim {
         }
         let mut hbm: Vec<Option<Buffer>> = hbm
             .into_iter()
-            .map(|m| Some(m.into_inner().unwrap_or_else(|e| e.into_inner())))
+            .zip(read_only)
+            .map(|(m, r)| r.or_else(|| Some(m.into_inner().unwrap_or_else(|e| e.into_inner()))))
             .collect();
         let outputs = plan
             .hbm_of_output

@@ -198,7 +198,7 @@ impl Core<'_> {
 
     fn copy_out(&mut self, bi: usize, idx: &[i64]) {
         let b = &self.sh.plan.blocked[bi];
-        let mut guard = self.sh.hbm(b.hbm);
+        let mut guard = self.sh.hbm_mut(b.hbm);
         let hbm = &mut *guard;
         let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
         let (origin, extent, zeros) = w.parts();
