@@ -163,7 +163,8 @@ impl BlockPipeline {
     }
 
     /// Decides blocked parameter `bi`'s step at grid point `point`, where
-    /// its index map gave `idx`; `names` are the kernel's parameter names.
+    /// its index map gave `idx`; `name` is the parameter's, for faults.
+    #[inline]
     pub fn step(
         &mut self,
         layout: &Layout,

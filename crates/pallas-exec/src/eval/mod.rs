@@ -574,7 +574,9 @@ fn bin_bool(op: BinaryOp, a: bool, b: bool) -> bool {
 fn zip_into<A: Copy, B: Copy, O>(a: &[A], b: &[B], out: &mut Vec<O>, f: impl Fn(A, B) -> O) {
     out.clear();
     match (a.len(), b.len()) {
-        (1, n) if n != 1 => {
+        // Scalars (SMEM values, one-element blocks): no iterator set up.
+        (1, 1) => out.push(f(a[0], b[0])),
+        (1, n) => {
             let x = a[0];
             out.extend(b.iter().map(|&y| f(x, y)));
         }
