@@ -576,7 +576,7 @@ fn zip_into<A: Copy, B: Copy, O>(a: &[A], b: &[B], out: &mut Vec<O>, f: impl Fn(
     match (a.len(), b.len()) {
         // Scalars (SMEM values, one-element blocks): no iterator set up.
         (1, 1) => out.push(f(a[0], b[0])),
-        (1, n) => {
+        (1, _) => {
             let x = a[0];
             out.extend(b.iter().map(|&y| f(x, y)));
         }
