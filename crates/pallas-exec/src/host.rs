@@ -219,7 +219,14 @@ impl HostArray {
         attempt!(i32, I32);
         attempt!(u32, U32);
         attempt!(bool, Bool);
-        // The first error is about the header or f32; the others repeat it
+        // A readable header with another dtype: name the file's dtype.
+        if let Some(descr) = npy_descr(bytes) {
+            return Err(format!(
+                "it holds {} (`{descr}`); arrays of f32, i32, u32 or bool are read",
+                describe_descr(&descr)
+            ));
+        }
+        // Else the first error is about the header; the others repeat it
         // for each dtype. Keep the most specific one.
         let reason = errors
             .into_iter()
@@ -318,5 +325,57 @@ impl HostArray {
             HostArray::U32(a) => HostView::U32(a.view()),
             HostArray::Bool(a) => HostView::Bool(a.view()),
         }
+    }
+}
+
+/// The `descr` of a `.npy` header (`<f4`, `|i1`, `<V2`), if the bytes
+/// start with a readable one.
+fn npy_descr(bytes: &[u8]) -> Option<String> {
+    let magic = b"\x93NUMPY";
+    if !bytes.starts_with(magic) || bytes.len() < 10 {
+        return None;
+    }
+    let (len, start): (usize, usize) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return None,
+    };
+    let header = std::str::from_utf8(bytes.get(start..start.checked_add(len)?)?).ok()?;
+    let rest = &header[header.find("'descr'")? + "'descr'".len()..];
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let quote = rest.chars().next().filter(|&c| c == '\'' || c == '"')?;
+    let body = &rest[1..];
+    Some(body[..body.find(quote)?].to_string())
+}
+
+/// What NumPy type a `.npy` `descr` is, in words.
+fn describe_descr(descr: &str) -> String {
+    let kind = descr.trim_start_matches(['<', '>', '|', '=']);
+    let name = match kind {
+        "f2" => "float16",
+        "f4" => "float32",
+        "f8" => "float64",
+        "i1" => "int8",
+        "u1" => "uint8",
+        "i2" => "int16",
+        "u2" => "uint16",
+        "i4" => "int32",
+        "u4" => "uint32",
+        "i8" => "int64",
+        "u8" => "uint64",
+        "b1" => "bool",
+        "V2" => "2-byte opaque values (how NumPy saves ml_dtypes' bfloat16)",
+        "V1" => "1-byte opaque values (how NumPy saves ml_dtypes' float8 types)",
+        _ => "",
+    };
+    if name.is_empty() {
+        format!("the NumPy dtype `{descr}`")
+    } else if descr.starts_with('>') {
+        format!("big-endian {name}")
+    } else {
+        name.to_string()
     }
 }
