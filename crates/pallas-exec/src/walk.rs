@@ -295,20 +295,46 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
         ),
         Op::Iota { dtype, shape, dim } => (eval::iota(*dtype, shape, *dim), 0),
         Op::Unary(op, x) => {
-            let mut out = env.take(res);
-            let xt = env.t(*x);
+            // Computed into the result's storage in place (SSA: a result
+            // is never its own operand).
+            let (slot, others) = split_at(env, res.index());
+            let xt = others.t(*x);
+            if !matches!(slot, Slot::Val(_)) {
+                *slot = Slot::Val(Tensor {
+                    data: Data::F32(Vec::new()),
+                    shape: Vec::new(),
+                });
+            }
+            let Slot::Val(out) = slot else {
+                unreachable!("just set")
+            };
             eval::unary(*op, &xt.data, &mut out.data);
             assign(&mut out.shape, &xt.shape);
-            let n = if is_f32(&out) { out.data.len() } else { 0 };
-            (out, n)
+            return if is_f32(out) {
+                out.data.len() as u64
+            } else {
+                0
+            };
         }
         Op::Binary(op, a, b) => {
-            let mut out = env.take(res);
-            let (at, bt) = (env.t(*a), env.t(*b));
+            let (slot, others) = split_at(env, res.index());
+            let (at, bt) = (others.t(*a), others.t(*b));
+            if !matches!(slot, Slot::Val(_)) {
+                *slot = Slot::Val(Tensor {
+                    data: Data::F32(Vec::new()),
+                    shape: Vec::new(),
+                });
+            }
+            let Slot::Val(out) = slot else {
+                unreachable!("just set")
+            };
             eval::binary(*op, &at.data, &bt.data, &mut out.data);
             assign(&mut out.shape, wider([&at.shape, &bt.shape]));
-            let n = if is_f32(&out) { out.data.len() } else { 0 };
-            (out, n)
+            return if is_f32(out) {
+                out.data.len() as u64
+            } else {
+                0
+            };
         }
         Op::Compare(op, a, b) => {
             let out = env.take(res);
@@ -404,6 +430,36 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
     };
     env.put(res, t);
     flops as u64
+}
+
+/// The other slots of an environment while one (a result) is borrowed
+/// mutably.
+struct Others<'a, R> {
+    before: &'a [Slot<R>],
+    after: &'a [Slot<R>],
+}
+
+impl<R> Others<'_, R> {
+    /// A computed value other than the result.
+    fn t(&self, v: Value) -> &Tensor {
+        let i = v.index();
+        let slot = if i < self.before.len() {
+            &self.before[i]
+        } else {
+            &self.after[i - self.before.len() - 1]
+        };
+        match slot {
+            Slot::Val(t) => t,
+            _ => panic!("value %{i} is not computed (validated kernels define before use)"),
+        }
+    }
+}
+
+/// Splits the environment around slot `i`: it mutably, the rest shared.
+fn split_at<R>(env: &mut Env<R>, i: usize) -> (&mut Slot<R>, Others<'_, R>) {
+    let (before, rest) = env.0.split_at_mut(i);
+    let (slot, after) = rest.split_first_mut().expect("the result has a slot");
+    (slot, Others { before, after })
 }
 
 /// `dst = src` for short lists (shapes), reusing `dst`'s storage, without
