@@ -256,20 +256,24 @@ impl BlockPipeline {
 }
 
 /// Element-wise equality of short index lists (no call into `memcmp`).
+#[inline]
 fn same(a: &[i64], b: &[i64]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+#[inline]
 fn linear(idx: &[i64], nblocks: &[usize]) -> usize {
     idx.iter()
         .zip(nblocks)
         .fold(0, |acc, (&i, &n)| acc * n + i as usize)
 }
 
+#[inline]
 fn bit(set: &[u64], i: usize) -> bool {
     set.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
+#[inline]
 fn set_bit(set: &mut [u64], i: usize) {
     if let Some(w) = set.get_mut(i / 64) {
         *w |= 1 << (i % 64);

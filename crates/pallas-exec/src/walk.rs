@@ -53,6 +53,7 @@ impl<R: Copy> Env<R> {
 
     /// A computed value. Validated kernels define every value before its
     /// use, so an empty slot is a bug of the walker, not of the kernel.
+    #[inline]
     pub fn t(&self, v: Value) -> &Tensor {
         match &self.0[v.index()] {
             Slot::Val(t) => t,
@@ -64,6 +65,7 @@ impl<R: Copy> Env<R> {
     }
 
     /// The ref a value holds.
+    #[inline]
     pub fn r(&self, v: Value) -> R {
         match &self.0[v.index()] {
             Slot::Ref(r) => *r,
@@ -76,6 +78,7 @@ impl<R: Copy> Env<R> {
 
     /// Takes a value's storage out, to be refilled (an empty tensor when
     /// it holds none).
+    #[inline]
     pub fn take(&mut self, v: Value) -> Tensor {
         match std::mem::replace(&mut self.0[v.index()], Slot::Empty) {
             Slot::Val(t) => t,
@@ -87,11 +90,13 @@ impl<R: Copy> Env<R> {
     }
 
     /// Sets a value.
+    #[inline]
     pub fn put(&mut self, v: Value, t: Tensor) {
         self.0[v.index()] = Slot::Val(t);
     }
 
     /// Sets a scalar `i32` value, reusing its storage.
+    #[inline]
     pub fn set_i32(&mut self, v: Value, x: i32) {
         match &mut self.0[v.index()] {
             Slot::Val(Tensor {
@@ -464,6 +469,7 @@ fn split_at<R>(env: &mut Env<R>, i: usize) -> (&mut Slot<R>, Others<'_, R>) {
 
 /// `dst = src` for short lists (shapes), reusing `dst`'s storage, without
 /// a call into `memcpy`.
+#[inline]
 pub fn assign<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
     if dst.len() == src.len() {
         // Ranks up to 2 by hand: LLVM turns the loop into a `memcpy` call.

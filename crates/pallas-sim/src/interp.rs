@@ -458,10 +458,8 @@ impl<'a> Core<'a> {
                 self.env.set_i32(res(0), n);
             }
             Op::Load { src, mask, other } => {
-                let mut old = self.take(res(0));
-                if mask.is_none() && self.load_whole_block(src, &mut old) {
-                    self.put(res(0), old);
-                } else {
+                if mask.is_some() || !self.load_whole_block(src, res(0)) {
+                    let old = self.take(res(0));
                     let t = self.load(src, *mask, *other, old)?;
                     self.put(res(0), t);
                 }
@@ -770,19 +768,26 @@ impl<'a> Core<'a> {
         }
     }
 
-    /// Loads a whole core-local buffer into `out` without resolving a
-    /// region; `false` when the access is not of that kind.
-    fn load_whole_block(&mut self, src: &RefAt, out: &mut Tensor) -> bool {
+    /// Loads a whole core-local buffer into value `res` (in its storage)
+    /// without resolving a region; `false` when the access is not of that
+    /// kind.
+    fn load_whole_block(&mut self, src: &RefAt, res: Value) -> bool {
         let Some(i) = self.whole_local(src) else {
             return false;
         };
         let buf = &self.local[i];
-        if out.data.dtype() == buf.data.dtype() {
-            out.data.copy_all_from(&buf.data);
-        } else {
-            out.data = buf.data.clone();
+        match &mut self.env[res.index()] {
+            Slot::Val(out) if out.data.dtype() == buf.data.dtype() => {
+                out.data.copy_all_from(&buf.data);
+                walk::assign(&mut out.shape, &buf.shape);
+            }
+            slot => {
+                *slot = Slot::Val(Tensor {
+                    data: buf.data.clone(),
+                    shape: buf.shape.clone(),
+                })
+            }
         }
-        walk::assign(&mut out.shape, &buf.shape);
         true
     }
 

@@ -222,7 +222,7 @@ impl Core<'_> {
 }
 
 /// Most dimensions a block window keeps inline.
-const WINDOW_DIMS: usize = 8;
+const WINDOW_DIMS: usize = 4;
 
 /// The block's own origin: zeros.
 static ZEROS: [usize; WINDOW_DIMS] = [0; WINDOW_DIMS];
@@ -234,8 +234,9 @@ struct Window {
     origin: [usize; WINDOW_DIMS],
     extent: [usize; WINDOW_DIMS],
     rank: usize,
-    /// Ranks past [`WINDOW_DIMS`]: origin, extent and zeros.
-    heap: Option<(Vec<usize>, Vec<usize>, Vec<usize>)>,
+    /// Ranks past [`WINDOW_DIMS`]: origin, extent and zeros (boxed, so
+    /// that the common window stays small enough to move in registers).
+    heap: Option<Box<(Vec<usize>, Vec<usize>, Vec<usize>)>>,
 }
 
 impl Window {
@@ -264,7 +265,7 @@ impl Window {
                     (o, b.min(n - o))
                 })
                 .unzip();
-            w.heap = Some((origin, extent, vec![0; rank]));
+            w.heap = Some(Box::new((origin, extent, vec![0; rank])));
         }
         w
     }
@@ -278,7 +279,7 @@ impl Window {
                 &self.extent[..self.rank],
                 &ZEROS[..self.rank],
             ),
-            Some((o, e, z)) => (o, e, z),
+            Some(h) => (&h.0, &h.1, &h.2),
         }
     }
 }

@@ -48,6 +48,7 @@ impl Data {
     }
 
     /// The dtype.
+    #[inline]
     pub fn dtype(&self) -> DType {
         match self {
             Data::F32(_) => DType::F32,
@@ -58,6 +59,7 @@ impl Data {
     }
 
     /// Number of elements.
+    #[inline]
     pub fn len(&self) -> usize {
         each_data!(self, v => v.len())
     }
@@ -113,6 +115,7 @@ impl Data {
 
     /// Replaces the content with a copy of `src` (same type), keeping the
     /// allocation.
+    #[inline]
     pub fn copy_all_from(&mut self, src: &Data) {
         match (self, src) {
             (Data::F32(x), Data::F32(y)) => assign_all(x, y),
@@ -698,6 +701,7 @@ pub fn bitcast(x: &Data, to: DType) -> Data {
 const SHORT_COPY: usize = 8;
 
 /// `x = y`, reusing `x`'s storage.
+#[inline]
 fn assign_all<T: Copy>(x: &mut Vec<T>, y: &[T]) {
     if x.len() == y.len() && y.len() == 1 {
         // (A loop would become a `memcpy` call again.)
@@ -713,6 +717,7 @@ fn assign_all<T: Copy>(x: &mut Vec<T>, y: &[T]) {
 }
 
 /// `x[d..d + n] = y[s..s + n]`.
+#[inline]
 fn assign_range<T: Copy>(x: &mut [T], d: usize, y: &[T], s: usize, n: usize) {
     if n == 1 {
         // (A loop would become a `memcpy` call again.)
