@@ -227,6 +227,10 @@ const WINDOW_DIMS: usize = 4;
 /// The block's own origin: zeros.
 static ZEROS: [usize; WINDOW_DIMS] = [0; WINDOW_DIMS];
 
+/// A window of more than [`WINDOW_DIMS`] dimensions: origin, extent,
+/// zeros.
+type WideWindow = (Vec<usize>, Vec<usize>, Vec<usize>);
+
 /// A block's place in its array: its origin and the extent of it that
 /// lies inside the array, per dimension (inline up to [`WINDOW_DIMS`]
 /// dimensions, so a block copy does not allocate).
@@ -236,7 +240,7 @@ struct Window {
     rank: usize,
     /// Ranks past [`WINDOW_DIMS`]: origin, extent and zeros (boxed, so
     /// that the common window stays small enough to move in registers).
-    heap: Option<Box<(Vec<usize>, Vec<usize>, Vec<usize>)>>,
+    heap: Option<Box<WideWindow>>,
 }
 
 impl Window {
