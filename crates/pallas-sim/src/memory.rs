@@ -356,9 +356,40 @@ pub fn write_region(buf: &mut Buffer, r: &Region, src: &Data) {
 
 /// Copies the rectangle `[origin, origin + extent)` of `src` (shape
 /// `src_shape`) to the rectangle at `dst_origin` of `dst`, one contiguous
-/// row at a time, without allocating for ranks up to 8.
+/// row at a time, without allocating for ranks up to 8. One contiguous run
+/// (every dimension but the last of extent 1: row blocks, one-element
+/// blocks) is copied inline, without a loop over rows.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn copy_rect(
+    src: &Data,
+    src_shape: &[usize],
+    src_origin: &[usize],
+    dst: &mut Data,
+    dst_shape: &[usize],
+    dst_origin: &[usize],
+    extent: &[usize],
+) {
+    let nd = extent.len();
+    if nd > 0 && extent[nd - 1] > 0 && extent[..nd - 1].iter().all(|&e| e == 1) {
+        let (mut so, mut dof, mut sa, mut da) = (0, 0, 1, 1);
+        for d in (0..nd).rev() {
+            so += src_origin[d] * sa;
+            dof += dst_origin[d] * da;
+            sa *= src_shape[d];
+            da *= dst_shape[d];
+        }
+        dst.copy_range(dof, src, so, extent[nd - 1]);
+        return;
+    }
+    copy_rect_rows(
+        src, src_shape, src_origin, dst, dst_shape, dst_origin, extent,
+    );
+}
+
+/// [`copy_rect`] row by row.
+#[allow(clippy::too_many_arguments)]
+fn copy_rect_rows(
     src: &Data,
     src_shape: &[usize],
     src_origin: &[usize],
@@ -373,19 +404,6 @@ pub fn copy_rect(
     }
     if nd == 0 {
         dst.copy_range(0, src, 0, 1);
-        return;
-    }
-    // One contiguous run (every dimension but the last has extent 1, as
-    // for row blocks and one-element blocks): no loop.
-    if extent[..nd - 1].iter().all(|&e| e == 1) {
-        let (mut so, mut dof, mut sa, mut da) = (0, 0, 1, 1);
-        for d in (0..nd).rev() {
-            so += src_origin[d] * sa;
-            dof += dst_origin[d] * da;
-            sa *= src_shape[d];
-            da *= dst_shape[d];
-        }
-        dst.copy_range(dof, src, so, extent[nd - 1]);
         return;
     }
     if nd > 8 {

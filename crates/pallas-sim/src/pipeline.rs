@@ -134,10 +134,21 @@ impl Core<'_> {
     }
 
     /// Checks a block copy's HBM elements against the race shadow.
+    #[inline]
     fn race_check_block(&mut self, bi: usize, idx: &[i64], write: bool) -> Result<(), Box<Fault>> {
         if self.sh.races.is_none() {
             return Ok(());
         }
+        self.race_check_block_shadow(bi, idx, write)
+    }
+
+    /// [`Core::race_check_block`] with race detection on.
+    fn race_check_block_shadow(
+        &mut self,
+        bi: usize,
+        idx: &[i64],
+        write: bool,
+    ) -> Result<(), Box<Fault>> {
         let b = &self.sh.plan.blocked[bi];
         let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
         let (origin, extent, _) = w.parts();
