@@ -142,10 +142,19 @@ def test_fault_names_the_python_line(case, jit):
 
 def test_fault_on_the_fast_mode_is_an_error_not_data():
     """pallas-cpu does not simulate, but an out-of-bounds slice is still an
-    error (never wrong data)."""
-    with pytest.raises(pallas_rs.KernelError):
+    error (never wrong data), typed like the simulator's: kind, grid point
+    and the Python line (the fast mode has no cores to name)."""
+    line = _line_of(dynamic_slice_past_the_block, "MARK-OOB")
+    with pytest.raises(pallas_rs.KernelError) as info:
         with pallas_rs.interpret("cpu"):
             np.asarray(jax.jit(dynamic_slice_past_the_block)(X[:256]))
+    e = info.value
+    assert e.kind == "out_of_bounds"
+    assert e.backend == "cpu"
+    assert e.grid_point == (3,)
+    assert ("out-of-bounds read of `x_ref`: index 319 on dimension 0, which "
+            "has 256 elements") in str(e)
+    assert e.source == f"{__file__}:{line}", str(e)
 
 
 def test_clean_kernel_after_a_fault_runs():
