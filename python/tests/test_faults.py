@@ -157,6 +157,24 @@ def test_fault_on_the_fast_mode_is_an_error_not_data():
     assert e.source == f"{__file__}:{line}", str(e)
 
 
+def test_fault_on_the_gpu_is_typed_too():
+    """The GPU records no grid point, but its fault says what and where:
+    kind, the ref and dimension, and the Python line of the load."""
+    from conftest import skip_without_backend
+    skip_without_backend("wgpu")
+    line = _line_of(dynamic_slice_past_the_block, "MARK-OOB")
+    with pytest.raises(pallas_rs.KernelError) as info:
+        with pallas_rs.interpret("wgpu"):
+            np.asarray(jax.jit(dynamic_slice_past_the_block)(X[:256]))
+    e = info.value
+    assert e.kind == "out_of_bounds"
+    assert e.backend == "wgpu"
+    assert e.grid_point is None
+    assert ("out-of-bounds read of `x_ref`: an index on dimension 0, which "
+            "has 256 elements") in str(e)
+    assert e.source == f"{__file__}:{line}", str(e)
+
+
 def test_clean_kernel_after_a_fault_runs():
     """A fault leaves nothing behind: the next launch runs normally."""
     with pytest.raises(pallas_rs.KernelError):
