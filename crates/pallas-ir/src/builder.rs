@@ -345,7 +345,7 @@ impl KernelBuilder {
         self
     }
 
-    /// The kernel, not yet validated (see [`crate::validate`]).
+    /// The kernel, not yet validated (see [`crate::validate()`]).
     pub fn finish(self) -> Kernel {
         let mut k = self.kernel;
         if k.regions.get(k.body).is_none() {

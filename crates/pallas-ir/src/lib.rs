@@ -3,7 +3,7 @@
 //! A [`Kernel`] is a Pallas-style block kernel: a grid, parameters with
 //! block specs, and a body of SSA operations over blocks. Build one with
 //! [`builder::KernelBuilder`], or parse it from text with [`text::parse`];
-//! check it with [`validate`]. Running it is the job of `pallas-exec` (the
+//! check it with [`validate()`]. Running it is the job of `pallas-exec` (the
 //! execution model every backend shares) and the backends.
 
 pub mod arena;

@@ -116,7 +116,7 @@ pub struct DimRange {
 /// Most dimensions a region keeps without allocating.
 const INLINE_DIMS: usize = 6;
 
-/// A region's dimension ranges: up to [`INLINE_DIMS`] inline (every
+/// A region's dimension ranges: up to six inline (every
 /// access of the interpreter resolves one, so it must not allocate), more
 /// on the heap.
 #[derive(Clone, Debug, PartialEq, Eq)]
