@@ -2,10 +2,10 @@
 //!
 //! The Python front end lowers a JAX `pallas_call` to `.pk` text once per
 //! kernel and shape; this module parses, validates and compiles that text
-//! on a backend ([`compile`]) and launches it on NumPy arrays
-//! ([`Compiled::launch`]), one call per kernel launch with the GIL released
+//! on a backend (`compile`) and launches it on NumPy arrays
+//! (`Compiled.launch`), one call per kernel launch with the GIL released
 //! while the backend runs. Faults come back as Python exceptions carrying
-//! the fault's fields (see [`errors`]).
+//! the fault's fields (the `errors` module).
 
 mod arrays;
 mod errors;
