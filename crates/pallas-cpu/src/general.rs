@@ -14,11 +14,11 @@ use pallas_exec::analysis::ref_name;
 use pallas_exec::eval::{self, shape, Data, Tensor};
 use pallas_exec::layout::{Blocked, Home, Layout};
 use pallas_exec::schedule::{BlockPipeline, BlockStep, GridShape};
-use pallas_exec::walk::{self, Env, Machine};
+use pallas_exec::walk::{self, Env, Machine, Span};
 use pallas_exec::{ExecError, Fault, FaultKind};
 use pallas_ir::{
-    DType, Indexer, Inst, InstData, Offset, Op, ParamKind, RefAt, RefElem, RefType, Region, Scalar,
-    Type, ValidatedKernel, Value,
+    DType, Inst, InstData, Op, ParamKind, RefAt, RefElem, RefType, Region, Scalar, Type,
+    ValidatedKernel, Value,
 };
 
 /// The compiled kernel: the shared layout, and each local buffer's dtype.
@@ -175,38 +175,21 @@ impl Worker<'_> {
         let st = shape::strides(&shape);
         let (mut kept, mut base, mut kst) = (Vec::new(), 0usize, Vec::new());
         for (d, ix) in at.idx.iter().enumerate() {
-            let off = |o: &Offset| match o {
-                Offset::Static(s) => *s,
-                Offset::Dynamic(v) => self.t(*v).as_i32() as i64,
-            };
-            let (start, size, stride, keep) = match ix {
-                Indexer::Full => (0, shape[d], 1, true),
-                Indexer::Index(o) => (off(o), 1, 1, false),
-                Indexer::Slice {
-                    start,
-                    size,
-                    stride,
-                } => (off(start), *size, *stride, true),
-            };
-            let span = if size == 0 {
-                0
-            } else {
-                (size as i64 - 1) * stride as i64 + 1
-            };
-            if start < 0 || start + span > shape[d] as i64 {
+            let span = Span::of(ix, shape[d], &self.env);
+            if let Some(index) = span.out_of_bounds(shape[d]) {
                 // Memory safety is the one check the fast mode keeps.
                 return Err(self.fail(FaultKind::OutOfBounds {
                     access: if write { "write" } else { "read" },
                     name: self.ref_name(id),
                     dim: d,
-                    index: Some(if start < 0 { start } else { start + span - 1 }),
+                    index: Some(index),
                     extent: shape[d],
                 }));
             }
-            base += start as usize * st[d];
-            if keep {
-                kept.push(size);
-                kst.push(stride * st[d]);
+            base += span.start as usize * st[d];
+            if span.keep {
+                kept.push(span.size);
+                kst.push(span.stride * st[d]);
             }
         }
         Ok((id, kept, base, kst))
@@ -295,11 +278,7 @@ impl Worker<'_> {
                     let fill = other
                         .map(|o| self.t(o).data.clone())
                         .unwrap_or_else(|| Data::filled(Scalar::zero(d.dtype()), 1));
-                    for i in 0..d.len() {
-                        if !m[if m.len() == 1 { 0 } else { i }] {
-                            d.set_from(i, &fill, if fill.len() == 1 { 0 } else { i });
-                        }
-                    }
+                    eval::mask_fill(&mut d, &m, &fill);
                 }
                 set(
                     self,
@@ -318,13 +297,7 @@ impl Worker<'_> {
                     None => self.write(id, &kept, base, &st, &v),
                     Some(m) => {
                         let offs = Self::offsets(&kept, base, &st);
-                        self.with_data(id, |d| {
-                            for (i, &o) in offs.iter().enumerate() {
-                                if m[if m.len() == 1 { 0 } else { i }] {
-                                    d.set_from(o, &v, if v.len() == 1 { 0 } else { i });
-                                }
-                            }
-                        });
+                        self.with_data(id, |d| eval::scatter_masked(d, &offs, &v, &m));
                     }
                 }
                 if let Some(old) = old {
@@ -362,13 +335,7 @@ impl Worker<'_> {
                 let old = self.read(id, &kept, base, &st);
                 let (e, n) = (self.t(*expected).data.clone(), self.t(*new).data.clone());
                 let offs = Self::offsets(&kept, base, &st);
-                self.with_data(id, |d| {
-                    for (i, &o) in offs.iter().enumerate() {
-                        if d.get(o).to_bits() == e.get(if e.len() == 1 { 0 } else { i }).to_bits() {
-                            d.set_from(o, &n, if n.len() == 1 { 0 } else { i });
-                        }
-                    }
-                });
+                self.with_data(id, |d| eval::compare_and_swap(d, &offs, &e, &n));
                 set(
                     self,
                     Tensor {

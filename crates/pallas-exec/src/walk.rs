@@ -12,7 +12,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use pallas_ir::{Inst, InstData, Kernel, Op, RefType, Region, Scalar, Value};
+use pallas_ir::{Indexer, Inst, InstData, Kernel, Offset, Op, RefType, Region, Scalar, Value};
 
 use crate::eval::{self, shape, Data, Tensor};
 
@@ -104,6 +104,67 @@ impl<R: Copy> Env<R> {
                 shape,
             }) if d.len() == 1 && shape.is_empty() => d[0] = x,
             slot => *slot = Slot::Val(Tensor::scalar(Scalar::I32(x))),
+        }
+    }
+}
+
+/// What one indexer selects along a dimension: `size` elements from
+/// `start`, `stride` apart, and whether the dimension stays in the result
+/// (an `Index` drops it). The start may lie outside the dimension; every
+/// backend checks it with [`Span::out_of_bounds`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// First element (may be negative or past the end).
+    pub start: i64,
+    /// Elements selected.
+    pub size: usize,
+    /// Distance between them.
+    pub stride: usize,
+    /// Whether the dimension is part of the result's shape.
+    pub keep: bool,
+}
+
+impl Span {
+    /// The span of indexer `ix` over a dimension of `extent` elements,
+    /// dynamic offsets read from `env`.
+    #[inline]
+    pub fn of<R: Copy>(ix: &Indexer, extent: usize, env: &Env<R>) -> Span {
+        let off = |o: &Offset| match o {
+            Offset::Static(s) => *s,
+            Offset::Dynamic(v) => env.t(*v).as_i32() as i64,
+        };
+        let (start, size, stride, keep) = match ix {
+            Indexer::Full => (0, extent, 1, true),
+            Indexer::Index(o) => (off(o), 1, 1, false),
+            Indexer::Slice {
+                start,
+                size,
+                stride,
+            } => (off(start), *size, *stride, true),
+        };
+        Span {
+            start,
+            size,
+            stride,
+            keep,
+        }
+    }
+
+    /// The offending index (the first, or the last selected) when the span
+    /// leaves a dimension of `extent` elements; `None` when it lies inside.
+    #[inline]
+    pub fn out_of_bounds(&self, extent: usize) -> Option<i64> {
+        let reach = if self.size == 0 {
+            0
+        } else {
+            (self.size as i64 - 1) * self.stride as i64 + 1
+        };
+        if self.start < 0 {
+            Some(self.start)
+        } else if self.start + reach > extent as i64 {
+            Some(self.start + reach - 1)
+        } else {
+            None
         }
     }
 }

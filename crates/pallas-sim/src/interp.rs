@@ -4,7 +4,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use pallas_ir::{
-    Indexer, Inst, InstData, Offset, Op, RefAt, RefElem, RefType, Region as IrRegion, Type,
+    Indexer, Inst, InstData, Op, RefAt, RefElem, RefType, Region as IrRegion, Type,
     ValidatedKernel, Value,
 };
 
@@ -15,7 +15,7 @@ use pallas_exec::eval::shape;
 use pallas_exec::eval::{self as tensor, Data, Tensor};
 use pallas_exec::layout::Layout;
 use pallas_exec::options::{DmaExecutionMode, Options as SimConfig, OutOfBoundsReads};
-use pallas_exec::walk::{self, Env, Machine};
+use pallas_exec::walk::{self, Env, Machine, Span};
 use pallas_exec::{Fault, FaultKind};
 
 /// What every core of one launch shares.
@@ -300,13 +300,8 @@ impl<'a> Core<'a> {
         let shape = self.ref_shape(at.r, id);
         let mut dims = Dims::new();
         for (d, (ix, &extent)) in at.idx.iter().zip(shape).enumerate() {
-            let (start, size, stride, keep) = self.indexer_range(ix, extent);
-            let span = if size == 0 {
-                0
-            } else {
-                (size as i64 - 1) * stride as i64 + 1
-            };
-            if start < 0 || start + span > extent as i64 {
+            let span = Span::of(ix, extent, &self.env);
+            if let Some(index) = span.out_of_bounds(extent) {
                 if !write && self.sh.cfg.out_of_bounds_reads == OutOfBoundsReads::Uninitialized {
                     return Ok(None);
                 }
@@ -316,38 +311,19 @@ impl<'a> Core<'a> {
                         access: if write { "write" } else { "read" },
                         name: self.ref_name(id),
                         dim: d,
-                        index: Some(if start < 0 { start } else { start + span - 1 }),
+                        index: Some(index),
                         extent,
                     },
                 ));
             }
             dims.push(DimRange {
-                start: start as usize,
-                size,
-                stride,
-                keep,
+                start: span.start as usize,
+                size: span.size,
+                stride: span.stride,
+                keep: span.keep,
             });
         }
         Ok(Some((id, Region { dims })))
-    }
-
-    /// One indexer over a dimension of `extent` elements, as (start, size,
-    /// stride, whether the dimension stays in the result); the start may lie
-    /// outside the dimension.
-    fn indexer_range(&self, ix: &Indexer, extent: usize) -> (i64, usize, usize, bool) {
-        let off = |o: &Offset| match o {
-            Offset::Static(s) => *s,
-            Offset::Dynamic(v) => self.t(*v).as_i32() as i64,
-        };
-        match ix {
-            Indexer::Full => (0, extent, 1, true),
-            Indexer::Index(o) => (off(o), 1, 1, false),
-            Indexer::Slice {
-                start,
-                size,
-                stride,
-            } => (off(start), *size, *stride, true),
-        }
     }
 
     /// Reads the in-bounds elements of an out-of-bounds region into `out`
@@ -355,20 +331,20 @@ impl<'a> Core<'a> {
     fn read_in_bounds(&mut self, at: &RefAt, out: &mut Data) {
         let id = self.r(at.r);
         let shape = self.ref_shape(at.r, id).to_vec();
-        let ranges: Vec<(i64, usize, usize, bool)> = at
+        let ranges: Vec<Span> = at
             .idx
             .iter()
             .zip(&shape)
-            .map(|(ix, &extent)| self.indexer_range(ix, extent))
+            .map(|(ix, &extent)| Span::of(ix, extent, &self.env))
             .collect();
         self.with_buf(id, |b| {
-            let n: usize = ranges.iter().map(|r| r.1).product();
+            let n: usize = ranges.iter().map(|r| r.size).product();
             let mut at = vec![0usize; ranges.len()];
             for flat in 0..n.min(out.len()) {
                 let mut off = 0usize;
                 let mut inside = true;
-                for (d, &(start, _, stride, _)) in ranges.iter().enumerate() {
-                    let c = start + (at[d] * stride) as i64;
+                for (d, r) in ranges.iter().enumerate() {
+                    let c = r.start + (at[d] * r.stride) as i64;
                     if c < 0 || c >= b.shape[d] as i64 {
                         inside = false;
                         break;
@@ -380,7 +356,7 @@ impl<'a> Core<'a> {
                 }
                 for d in (0..ranges.len()).rev() {
                     at[d] += 1;
-                    if at[d] < ranges[d].1 {
+                    if at[d] < ranges[d].size {
                         break;
                     }
                     at[d] = 0;
@@ -866,12 +842,7 @@ impl<'a> Core<'a> {
                 Some(o) => self.t(o).data.clone(),
                 None => uninit(dtype, 1, self.sh.cfg.uninitialized_memory),
             };
-            for i in 0..data.len() {
-                let on = mv[if mv.len() == 1 { 0 } else { i }];
-                if !on {
-                    data.set_from(i, &fill, if fill.len() == 1 { 0 } else { i });
-                }
-            }
+            tensor::mask_fill(&mut data, &mv, &fill);
         }
         Ok(Tensor { data, shape })
     }
@@ -919,11 +890,7 @@ impl<'a> Core<'a> {
             Some(mv) => {
                 self.with_buf(id, |b| {
                     let offs = reg.offsets(&b.shape);
-                    for (i, &o) in offs.iter().enumerate() {
-                        if mv[if mv.len() == 1 { 0 } else { i }] {
-                            b.data.set_from(o, v, if v.len() == 1 { 0 } else { i });
-                        }
-                    }
+                    tensor::scatter_masked(&mut b.data, &offs, v, &mv);
                 });
             }
         }
@@ -969,13 +936,7 @@ impl<'a> Core<'a> {
         let old = self.with_buf(id, |b| {
             let offs = reg.offsets(&b.shape);
             let old = read_region(b, &reg);
-            for (i, &o) in offs.iter().enumerate() {
-                let ei = if e.len() == 1 { 0 } else { i };
-                let ni = if n.len() == 1 { 0 } else { i };
-                if b.data.get(o).to_bits() == e.get(ei).to_bits() {
-                    b.data.set_from(o, &n, ni);
-                }
-            }
+            tensor::compare_and_swap(&mut b.data, &offs, &e, &n);
             old
         });
         Ok(Tensor {

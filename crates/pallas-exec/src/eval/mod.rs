@@ -423,6 +423,46 @@ pub fn atomic_as_binary(op: pallas_ir::AtomicOp) -> Option<BinaryOp> {
     }
 }
 
+/// Element `i` of `src`, or its one element broadcast.
+#[inline]
+fn pick(n: usize, i: usize) -> usize {
+    if n == 1 {
+        0
+    } else {
+        i
+    }
+}
+
+/// A masked load's result: where the mask (or its one element) is off,
+/// element `i` of `data` becomes `fill`'s (or its one element).
+pub fn mask_fill(data: &mut Data, mask: &[bool], fill: &Data) {
+    for i in 0..data.len() {
+        if !mask[pick(mask.len(), i)] {
+            data.set_from(i, fill, pick(fill.len(), i));
+        }
+    }
+}
+
+/// A masked store: `dst[offs[i]] = src[i]` (or its one element) where the
+/// mask (or its one element) is on.
+pub fn scatter_masked(dst: &mut Data, offs: &[usize], src: &Data, mask: &[bool]) {
+    for (i, &o) in offs.iter().enumerate() {
+        if mask[pick(mask.len(), i)] {
+            dst.set_from(o, src, pick(src.len(), i));
+        }
+    }
+}
+
+/// A compare-and-swap at offsets `offs`: where `dst[offs[i]]` has the bit
+/// pattern of `expected[i]`, it becomes `new[i]` (each, or its one element).
+pub fn compare_and_swap(dst: &mut Data, offs: &[usize], expected: &Data, new: &Data) {
+    for (i, &o) in offs.iter().enumerate() {
+        if dst.get(o).to_bits() == expected.get(pick(expected.len(), i)).to_bits() {
+            dst.set_from(o, new, pick(new.len(), i));
+        }
+    }
+}
+
 /// An atomic read-modify-write of `dst` at offsets `offs`: element `i` of
 /// `src` (or its one element, broadcast) updates `dst[offs[i]]` where the
 /// mask (or its one element) is on.
@@ -434,7 +474,6 @@ pub fn atomic_rmw(
     mask: Option<&[bool]>,
 ) {
     let bin = atomic_as_binary(op);
-    let pick = |n: usize, i: usize| if n == 1 { 0 } else { i };
     for (i, &o) in offs.iter().enumerate() {
         if mask.is_some_and(|m| !m[pick(m.len(), i)]) {
             continue;
