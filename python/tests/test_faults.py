@@ -140,37 +140,26 @@ def test_fault_names_the_python_line(case, jit):
     assert f"{__file__}:{line}" in str(e)
 
 
-def test_fault_on_the_fast_mode_is_an_error_not_data():
-    """pallas-cpu does not simulate, but an out-of-bounds slice is still an
-    error (never wrong data), typed like the simulator's: kind, grid point
-    and the Python line (the fast mode has no cores to name)."""
-    line = _line_of(dynamic_slice_past_the_block, "MARK-OOB")
-    with pytest.raises(pallas_rs.KernelError) as info:
-        with pallas_rs.interpret("cpu"):
-            np.asarray(jax.jit(dynamic_slice_past_the_block)(X[:256]))
-    e = info.value
-    assert e.kind == "out_of_bounds"
-    assert e.backend == "cpu"
-    assert e.grid_point == (3,)
-    assert ("out-of-bounds read of `x_ref`: index 319 on dimension 0, which "
-            "has 256 elements") in str(e)
-    assert e.source == f"{__file__}:{line}", str(e)
-
-
-def test_fault_on_the_gpu_is_typed_too():
-    """The GPU records no grid point, but its fault says what and where:
-    kind, the ref and dimension, and the Python line of the load."""
+@pytest.mark.parametrize("backend,point,index", [
+    ("cpu", (3,), "index 319"),
+    # The GPU records no grid point nor the index; the rest is the same.
+    ("wgpu", None, "an index"),
+])
+def test_fault_on_the_other_backends_is_typed_too(backend, point, index):
+    """pallas-cpu and pallas-wgpu do not simulate, but an out-of-bounds
+    slice is still an error (never wrong data), typed like the simulator's:
+    kind, grid point where known, and the Python line (no cores to name)."""
     from conftest import skip_without_backend
-    skip_without_backend("wgpu")
+    skip_without_backend(backend)
     line = _line_of(dynamic_slice_past_the_block, "MARK-OOB")
     with pytest.raises(pallas_rs.KernelError) as info:
-        with pallas_rs.interpret("wgpu"):
+        with pallas_rs.interpret(backend):
             np.asarray(jax.jit(dynamic_slice_past_the_block)(X[:256]))
     e = info.value
     assert e.kind == "out_of_bounds"
-    assert e.backend == "wgpu"
-    assert e.grid_point is None
-    assert ("out-of-bounds read of `x_ref`: an index on dimension 0, which "
+    assert e.backend == backend
+    assert e.grid_point == point
+    assert (f"out-of-bounds read of `x_ref`: {index} on dimension 0, which "
             "has 256 elements") in str(e)
     assert e.source == f"{__file__}:{line}", str(e)
 

@@ -538,7 +538,7 @@ impl<'k> Machine<'k> for Worker<'k> {
         self.op = Some(inst);
     }
 
-    fn effect(&mut self, _inst: Inst, data: &'k InstData) -> Result<(), ExecError> {
+    fn effect(&mut self, data: &'k InstData) -> Result<(), ExecError> {
         Worker::effect(self, data)
     }
 
@@ -574,32 +574,20 @@ impl<'k> Machine<'k> for Worker<'k> {
 
     /// `f32` elementwise math through the vectorized kernels of
     /// [`crate::math`], and `dot` through matrixmultiply.
-    fn value_op(&mut self, _inst: Inst, data: &'k InstData) -> bool {
+    fn value_op(&mut self, data: &'k InstData) -> bool {
         let res = data.results[0];
         match &data.op {
             Op::Unary(op, x) => {
-                let mut out = self.env.take(res);
-                let xt = self.env.t(*x);
-                let done = match &xt.data {
-                    Data::F32(xs) => {
-                        let mut o = match std::mem::replace(&mut out.data, Data::F32(Vec::new())) {
-                            Data::F32(o) => o,
-                            _ => Vec::new(),
-                        };
-                        o.resize(xs.len(), 0.0);
-                        let done = crate::math::unary(*op, xs, &mut o);
-                        out.data = Data::F32(o);
-                        done
-                    }
-                    _ => false,
+                let (out, rest) = self.env.result_and_rest(res);
+                let xt = rest.t(*x);
+                let (Data::F32(xs), Data::F32(o)) = (&xt.data, &mut out.data) else {
+                    return false;
                 };
-                if done {
-                    out.shape.clone_from(&xt.shape);
-                    self.env.put(res, out);
-                } else {
-                    self.env.put(res, out);
+                o.resize(xs.len(), 0.0);
+                if !crate::math::unary(*op, xs, o) {
                     return false;
                 }
+                walk::assign(&mut out.shape, &xt.shape);
                 true
             }
             Op::Dot {

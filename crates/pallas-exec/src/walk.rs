@@ -95,6 +95,25 @@ impl<R: Copy> Env<R> {
         self.0[v.index()] = Slot::Val(t);
     }
 
+    /// Value `res`'s storage to compute into (an empty tensor the first
+    /// time), and every other slot to read operands from. SSA: a result is
+    /// never its own operand.
+    #[inline]
+    pub fn result_and_rest(&mut self, res: Value) -> (&mut Tensor, Others<'_, R>) {
+        let (before, rest) = self.0.split_at_mut(res.index());
+        let (slot, after) = rest.split_first_mut().expect("the result has a slot");
+        if !matches!(slot, Slot::Val(_)) {
+            *slot = Slot::Val(Tensor {
+                data: Data::F32(Vec::new()),
+                shape: Vec::new(),
+            });
+        }
+        let Slot::Val(out) = slot else {
+            unreachable!("just set")
+        };
+        (out, Others { before, after })
+    }
+
     /// Sets a scalar `i32` value, reusing its storage.
     #[inline]
     pub fn set_i32(&mut self, v: Value, x: i32) {
@@ -185,7 +204,7 @@ pub trait Machine<'k> {
     /// Runs an operation the walker leaves to the machine: loads, stores,
     /// swaps, atomics, DMAs, semaphores, `program_id`, `num_programs` and
     /// `debug_print`.
-    fn effect(&mut self, inst: Inst, data: &'k InstData) -> Result<(), Self::Error>;
+    fn effect(&mut self, data: &'k InstData) -> Result<(), Self::Error>;
 
     /// Called before each iteration of a `for` or `while` body (loop
     /// limits).
@@ -203,7 +222,7 @@ pub trait Machine<'k> {
     /// Computes a pure operation the machine's own way (faster kernels,
     /// skipped floating-point work); `false` leaves it to the reference
     /// semantics.
-    fn value_op(&mut self, _inst: Inst, _data: &'k InstData) -> bool {
+    fn value_op(&mut self, _data: &'k InstData) -> bool {
         false
     }
 
@@ -309,10 +328,10 @@ fn exec<'k, M: Machine<'k>>(k: &'k Kernel, m: &mut M, inst: Inst) -> Result<(), 
             bind(m.env(), &data.results, ys);
         }
         op if op.has_effect() || matches!(op, Op::ProgramId { .. } | Op::NumPrograms { .. }) => {
-            m.effect(inst, data)?;
+            m.effect(data)?;
         }
         _ => {
-            if !m.value_op(inst, data) {
+            if !m.value_op(data) {
                 let flops = value(m.env(), data);
                 m.count_flops(flops);
             }
@@ -360,20 +379,10 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
             0,
         ),
         Op::Iota { dtype, shape, dim } => (eval::iota(*dtype, shape, *dim), 0),
+        // Computed into the result's storage in place.
         Op::Unary(op, x) => {
-            // Computed into the result's storage in place (SSA: a result
-            // is never its own operand).
-            let (slot, others) = split_at(env, res.index());
-            let xt = others.t(*x);
-            if !matches!(slot, Slot::Val(_)) {
-                *slot = Slot::Val(Tensor {
-                    data: Data::F32(Vec::new()),
-                    shape: Vec::new(),
-                });
-            }
-            let Slot::Val(out) = slot else {
-                unreachable!("just set")
-            };
+            let (out, rest) = env.result_and_rest(res);
+            let xt = rest.t(*x);
             eval::unary(*op, &xt.data, &mut out.data);
             assign(&mut out.shape, &xt.shape);
             return if is_f32(out) {
@@ -383,17 +392,8 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
             };
         }
         Op::Binary(op, a, b) => {
-            let (slot, others) = split_at(env, res.index());
-            let (at, bt) = (others.t(*a), others.t(*b));
-            if !matches!(slot, Slot::Val(_)) {
-                *slot = Slot::Val(Tensor {
-                    data: Data::F32(Vec::new()),
-                    shape: Vec::new(),
-                });
-            }
-            let Slot::Val(out) = slot else {
-                unreachable!("just set")
-            };
+            let (out, rest) = env.result_and_rest(res);
+            let (at, bt) = (rest.t(*a), rest.t(*b));
             eval::binary(*op, &at.data, &bt.data, &mut out.data);
             assign(&mut out.shape, wider([&at.shape, &bt.shape]));
             return if is_f32(out) {
@@ -499,15 +499,16 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
 }
 
 /// The other slots of an environment while one (a result) is borrowed
-/// mutably.
-struct Others<'a, R> {
+/// mutably ([`Env::result_and_rest`]).
+pub struct Others<'a, R> {
     before: &'a [Slot<R>],
     after: &'a [Slot<R>],
 }
 
 impl<R> Others<'_, R> {
     /// A computed value other than the result.
-    fn t(&self, v: Value) -> &Tensor {
+    #[inline]
+    pub fn t(&self, v: Value) -> &Tensor {
         let i = v.index();
         let slot = if i < self.before.len() {
             &self.before[i]
@@ -519,13 +520,6 @@ impl<R> Others<'_, R> {
             _ => panic!("value %{i} is not computed (validated kernels define before use)"),
         }
     }
-}
-
-/// Splits the environment around slot `i`: it mutably, the rest shared.
-fn split_at<R>(env: &mut Env<R>, i: usize) -> (&mut Slot<R>, Others<'_, R>) {
-    let (before, rest) = env.0.split_at_mut(i);
-    let (slot, after) = rest.split_first_mut().expect("the result has a slot");
-    (slot, Others { before, after })
 }
 
 /// `dst = src` for short lists (shapes), reusing `dst`'s storage, without

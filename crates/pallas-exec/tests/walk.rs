@@ -66,7 +66,7 @@ impl<'k> Machine<'k> for Toy<'k> {
         self.visited.push(inst);
     }
 
-    fn effect(&mut self, _inst: Inst, data: &'k InstData) -> Result<(), String> {
+    fn effect(&mut self, data: &'k InstData) -> Result<(), String> {
         match &data.op {
             Op::Load { src, .. } => {
                 let m = &self.mem[self.env.r(src.r)];

@@ -1149,7 +1149,7 @@ impl<'k> Machine<'k> for Core<'k> {
         self.op = Some(inst);
     }
 
-    fn effect(&mut self, _inst: Inst, data: &'k InstData) -> Result<(), Box<Fault>> {
+    fn effect(&mut self, data: &'k InstData) -> Result<(), Box<Fault>> {
         Core::effect(self, data)
     }
 
@@ -1214,7 +1214,7 @@ impl<'k> Machine<'k> for Core<'k> {
     /// With `skip_floating_point_ops`, floating-point arithmetic gives
     /// fresh (uninitialized) memory instead of computing.
     #[inline]
-    fn value_op(&mut self, _inst: Inst, data: &'k InstData) -> bool {
+    fn value_op(&mut self, data: &'k InstData) -> bool {
         self.sh.cfg.skip_floating_point_ops && self.skip_float_op(data)
     }
 

@@ -1,7 +1,6 @@
 //! Memory buffers, ref regions (indexers resolved to offsets) and the
 //! block copies between HBM and VMEM.
 
-use pallas_exec::eval::shape::strides;
 use pallas_exec::eval::Data;
 use pallas_exec::options::{UninitializedMemory, POISON};
 use pallas_ir::DType;
@@ -201,11 +200,9 @@ impl Region {
 
     /// The shape of the values read from or written to the region.
     pub fn shape(&self) -> Vec<usize> {
-        self.dims
-            .iter()
-            .filter(|d| d.keep)
-            .map(|d| d.size)
-            .collect()
+        let mut out = Vec::new();
+        self.shape_into(&mut out);
+        out
     }
 
     /// Number of elements.
@@ -227,7 +224,8 @@ impl Region {
     }
 
     /// Calls `f(buffer_offset, run_length)` for each contiguous run of the
-    /// region in a buffer of `shape`, in row-major order of the region.
+    /// region in a buffer of `shape`, in row-major order of the region
+    /// (no allocation up to 8 dimensions).
     pub fn runs(&self, shape: &[usize], mut f: impl FnMut(usize, usize)) {
         if self.is_empty() {
             return;
@@ -237,10 +235,15 @@ impl Region {
             f(0, 1);
             return;
         }
-        if nd > 8 {
-            return self.runs_many(shape, f);
-        }
-        let mut st = [0usize; 8];
+        let (mut st_inline, mut idx_inline) = ([0usize; 8], [0usize; 8]);
+        let (mut st_heap, mut idx_heap) = (Vec::new(), Vec::new());
+        let (st, idx): (&mut [usize], &mut [usize]) = if nd <= 8 {
+            (&mut st_inline[..nd], &mut idx_inline[..nd])
+        } else {
+            st_heap.resize(nd, 0);
+            idx_heap.resize(nd, 0);
+            (&mut st_heap, &mut idx_heap)
+        };
         let mut acc = 1;
         for d in (0..nd).rev() {
             st[d] = acc;
@@ -252,7 +255,6 @@ impl Region {
         } else {
             (nd, 1)
         };
-        let mut idx = [0usize; 8];
         loop {
             let mut off = 0;
             for d in 0..outer {
@@ -264,31 +266,6 @@ impl Region {
             }
             f(off, run);
             let mut d = outer;
-            loop {
-                if d == 0 {
-                    return;
-                }
-                d -= 1;
-                idx[d] += 1;
-                if idx[d] < self.dims[d].size {
-                    break;
-                }
-                idx[d] = 0;
-            }
-        }
-    }
-
-    /// [`Region::runs`] for regions of more than 8 dimensions.
-    fn runs_many(&self, shape: &[usize], mut f: impl FnMut(usize, usize)) {
-        let st = strides(shape);
-        let nd = self.dims.len();
-        let mut idx = vec![0usize; nd];
-        loop {
-            let off: usize = (0..nd)
-                .map(|d| (self.dims[d].start + idx[d] * self.dims[d].stride) * st[d])
-                .sum();
-            f(off, 1);
-            let mut d = nd;
             loop {
                 if d == 0 {
                     return;
