@@ -35,6 +35,64 @@ pub struct Blocked {
     /// Whether the body writes this output's block (a store, swap, atomic
     /// or DMA into it, anywhere in the body).
     pub body_writes: bool,
+    /// When each whole block is one contiguous run of the array, how to
+    /// find it (a block copy is then one slice copy).
+    pub one_run: Option<OneRun>,
+}
+
+/// Where a block that is one contiguous run of its array lies: its
+/// leading dimensions are 1 and its trailing ones span the array, up to
+/// one dimension in between.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OneRun {
+    /// Per dimension, the array elements between consecutive blocks.
+    pub step: Vec<usize>,
+    /// Per dimension, the blocks that lie wholly inside the array (a block
+    /// index below it on every dimension is a whole block).
+    pub whole: Vec<usize>,
+    /// Elements per block.
+    pub len: usize,
+}
+
+impl OneRun {
+    /// The run of a block of `block` elements per dimension in an array of
+    /// `shape`, if it is one.
+    pub fn new(block: &[usize], shape: &[usize]) -> Option<OneRun> {
+        let nd = block.len();
+        // The leading 1s, then one free dimension, then whole dimensions.
+        let lead = block.iter().take_while(|&&b| b == 1).count();
+        if (lead + 1..nd).any(|d| block[d] != shape[d]) {
+            return None;
+        }
+        let mut step = vec![0; nd];
+        let mut stride = 1;
+        for d in (0..nd).rev() {
+            step[d] = stride * block[d];
+            stride *= shape[d];
+        }
+        Some(OneRun {
+            step,
+            whole: shape
+                .iter()
+                .zip(block)
+                .map(|(&n, &b)| n / b.max(1))
+                .collect(),
+            len: block.iter().product(),
+        })
+    }
+
+    /// The array offset of block `idx` when it lies wholly inside.
+    #[inline]
+    pub fn offset(&self, idx: &[i64]) -> Option<usize> {
+        let mut off = 0;
+        for ((&i, &w), &s) in idx.iter().zip(&self.whole).zip(&self.step) {
+            if i < 0 || i as usize >= w {
+                return None;
+            }
+            off += i as usize * s;
+        }
+        Some(off)
+    }
 }
 
 /// Where a parameter lives.
@@ -153,11 +211,12 @@ impl Layout {
                             aliased,
                             hbm: h,
                             local: l,
-                            block,
+                            block: block.clone(),
                             nblocks,
                             index_map: p.block.as_ref().map(|b| b.index_map),
                             direct_map: p.block.as_ref().and_then(|b| direct_map(k, b.index_map)),
                             body_writes: !input && facts.writes_param[i],
+                            one_run: OneRun::new(&block, &p.shape),
                         });
                         Home::Local(l)
                     }
@@ -209,4 +268,28 @@ fn direct_map(k: &pallas_ir::Kernel, map: Region) -> Option<Vec<usize>> {
         .iter()
         .map(|y| r.args[..grid].iter().position(|a| a == y))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OneRun;
+
+    #[test]
+    fn one_run_blocks_are_found_and_located() {
+        // (1, 1) blocks of (16, 8): one element each.
+        let r = OneRun::new(&[1, 1], &[16, 8]).unwrap();
+        assert_eq!((r.offset(&[3, 5]), r.len), (Some(3 * 8 + 5), 1));
+        // (1, 4) row pieces; the last column block hangs over the edge.
+        let r = OneRun::new(&[1, 4], &[16, 10]).unwrap();
+        assert_eq!(r.offset(&[2, 1]), Some(2 * 10 + 4));
+        assert_eq!(r.offset(&[2, 2]), None);
+        // (2, 10) whole rows.
+        let r = OneRun::new(&[2, 10], &[16, 10]).unwrap();
+        assert_eq!((r.offset(&[3, 0]), r.len), (Some(60), 20));
+        assert_eq!(r.offset(&[-1, 0]), None);
+        // (2, 4) tiles are rows of runs, not one.
+        assert_eq!(OneRun::new(&[2, 4], &[16, 10]), None);
+        assert_eq!(OneRun::new(&[1, 2, 3], &[4, 5, 6]), None);
+        assert!(OneRun::new(&[1, 2, 6], &[4, 5, 6]).is_some());
+    }
 }

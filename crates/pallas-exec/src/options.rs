@@ -86,8 +86,10 @@ pub struct Options {
     pub random_seed: u64,
     /// Print `debug_print` output to stdout.
     pub debug_print: bool,
-    /// Detect data races between cores, and between DMAs in flight and
-    /// the core's own accesses, with vector clocks.
+    /// Detect data races between cores with vector clocks (FastTrack
+    /// shadows of HBM). Within a core, DMAs in flight are checked against
+    /// the core's own accesses on every run; on one core there is no other
+    /// core to race with, so this adds nothing there.
     pub detect_races: bool,
     /// Make a read of memory nobody wrote an error.
     pub report_uninitialized_reads: bool,

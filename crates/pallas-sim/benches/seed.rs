@@ -49,7 +49,10 @@ fn seed(c: &mut Criterion) {
     }
     let configs = [
         ("sim", SimConfig::default()),
-        ("sim races", SimConfig::default().detect_races(true)),
+        (
+            "sim 2 cores races",
+            SimConfig::default().num_cores(2).detect_races(true),
+        ),
         ("sim 2 cores", SimConfig::default().num_cores(2)),
     ];
     for block in corpus::SEED_BLOCKS {

@@ -37,6 +37,10 @@ fn main() {
         ),
         ("2 cores", SimConfig::default().num_cores(2)),
         ("races", SimConfig::default().detect_races(true)),
+        (
+            "2 cores races",
+            SimConfig::default().num_cores(2).detect_races(true),
+        ),
     ];
     let filter = std::env::args().nth(1).unwrap_or_default();
     for block in corpus::SEED_BLOCKS {

@@ -645,12 +645,28 @@ impl<'a> Core<'a> {
         write: bool,
         kind: races::AccessKind,
     ) -> Result<(), Box<Fault>> {
-        let Some(rs) = self.sh.races else {
+        if self.sh.races.is_none() {
             return Ok(());
-        };
+        }
         let mut runs = std::mem::take(&mut self.runs);
         runs.clear();
         reg.runs(&self.hbm_shapes[hbm], |o, n| runs.push((o, n)));
+        self.runs = runs;
+        self.check_hbm_runs(hbm, write, kind)
+    }
+
+    /// [`Core::check_hbm`] for the element runs already in `self.runs`
+    /// (race detection on).
+    pub fn check_hbm_runs(
+        &mut self,
+        hbm: usize,
+        write: bool,
+        kind: races::AccessKind,
+    ) -> Result<(), Box<Fault>> {
+        let Some(rs) = self.sh.races else {
+            return Ok(());
+        };
+        let runs = std::mem::take(&mut self.runs);
         let access = Access {
             core: self.id,
             vc: &self.vc,

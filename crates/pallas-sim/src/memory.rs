@@ -295,6 +295,74 @@ impl Region {
     }
 }
 
+/// Calls `f(buffer_offset, run_length)` for each contiguous run of the
+/// dense rectangle at `origin` of `extent` in a buffer of `shape`, in
+/// row-major order; trailing dimensions the rectangle spans whole merge
+/// into one run (a block window: no region is built).
+pub fn rect_runs(
+    origin: &[usize],
+    extent: &[usize],
+    shape: &[usize],
+    mut f: impl FnMut(usize, usize),
+) {
+    let nd = extent.len();
+    if nd > 8 {
+        let region = Region {
+            dims: origin
+                .iter()
+                .zip(extent)
+                .map(|(&start, &size)| DimRange {
+                    start,
+                    size,
+                    stride: 1,
+                    keep: true,
+                })
+                .collect(),
+        };
+        return region.runs(shape, f);
+    }
+    if extent.contains(&0) {
+        return;
+    }
+    if nd == 0 {
+        return f(0, 1);
+    }
+    // The run: the last dimension, and the ones before it while every
+    // dimension after them is spanned whole.
+    let (mut inner, mut run) = (nd - 1, extent[nd - 1]);
+    while inner > 0 && extent[inner] == shape[inner] {
+        inner -= 1;
+        run *= extent[inner];
+    }
+    let (mut base, mut st) = (0, 1);
+    let mut strides = [0usize; 8];
+    for d in (0..nd).rev() {
+        base += origin[d] * st;
+        strides[d] = st;
+        st *= shape[d];
+    }
+    // The dimensions before the run, walked like an odometer.
+    let mut idx = [0usize; 8];
+    let mut off = base;
+    loop {
+        f(off, run);
+        let mut d = inner;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            off += strides[d];
+            if idx[d] < extent[d] {
+                break;
+            }
+            off -= strides[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+}
+
 /// Reads a region into a new flat buffer.
 pub fn read_region(buf: &Buffer, r: &Region) -> Data {
     if r.is_whole(&buf.shape) {
@@ -333,9 +401,7 @@ pub fn write_region(buf: &mut Buffer, r: &Region, src: &Data) {
 
 /// Copies the rectangle `[origin, origin + extent)` of `src` (shape
 /// `src_shape`) to the rectangle at `dst_origin` of `dst`, one contiguous
-/// row at a time, without allocating for ranks up to 8. One contiguous run
-/// (every dimension but the last of extent 1: row blocks, one-element
-/// blocks) is copied inline, without a loop over rows.
+/// row at a time, without allocating for ranks up to 8.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn copy_rect(
@@ -347,6 +413,51 @@ pub fn copy_rect(
     dst_origin: &[usize],
     extent: &[usize],
 ) {
+    rect_pairs(
+        src_shape,
+        src_origin,
+        dst_shape,
+        dst_origin,
+        extent,
+        |d, s, n| dst.copy_range(d, src, s, n),
+    );
+}
+
+/// [`copy_rect`] for slices of one element type (written-flags).
+#[allow(clippy::too_many_arguments)]
+pub fn copy_rect_slice<T: Copy>(
+    src: &[T],
+    src_shape: &[usize],
+    src_origin: &[usize],
+    dst: &mut [T],
+    dst_shape: &[usize],
+    dst_origin: &[usize],
+    extent: &[usize],
+) {
+    rect_pairs(
+        src_shape,
+        src_origin,
+        dst_shape,
+        dst_origin,
+        extent,
+        |d, s, n| dst[d..d + n].copy_from_slice(&src[s..s + n]),
+    );
+}
+
+/// Calls `f(dst_offset, src_offset, run_length)` for each row of a
+/// rectangle of `extent` at `src_origin` of a `src_shape` buffer and at
+/// `dst_origin` of a `dst_shape` one. One contiguous run (every dimension
+/// but the last of extent 1: row blocks, one-element blocks) is one call
+/// without a loop over rows.
+#[inline(always)]
+fn rect_pairs(
+    src_shape: &[usize],
+    src_origin: &[usize],
+    dst_shape: &[usize],
+    dst_origin: &[usize],
+    extent: &[usize],
+    mut f: impl FnMut(usize, usize, usize),
+) {
     let nd = extent.len();
     if nd > 0 && extent[nd - 1] > 0 && extent[..nd - 1].iter().all(|&e| e == 1) {
         let (mut so, mut dof, mut sa, mut da) = (0, 0, 1, 1);
@@ -356,32 +467,13 @@ pub fn copy_rect(
             sa *= src_shape[d];
             da *= dst_shape[d];
         }
-        dst.copy_range(dof, src, so, extent[nd - 1]);
-        return;
+        return f(dof, so, extent[nd - 1]);
     }
-    copy_rect_rows(
-        src, src_shape, src_origin, dst, dst_shape, dst_origin, extent,
-    );
-}
-
-/// [`copy_rect`] row by row.
-#[allow(clippy::too_many_arguments)]
-fn copy_rect_rows(
-    src: &Data,
-    src_shape: &[usize],
-    src_origin: &[usize],
-    dst: &mut Data,
-    dst_shape: &[usize],
-    dst_origin: &[usize],
-    extent: &[usize],
-) {
-    let nd = extent.len();
     if extent.contains(&0) {
         return;
     }
     if nd == 0 {
-        dst.copy_range(0, src, 0, 1);
-        return;
+        return f(0, 0, 1);
     }
     if nd > 8 {
         let whole = |o: &[usize]| Region {
@@ -399,7 +491,7 @@ fn copy_rect_rows(
         let s = whole(src_origin).offsets(src_shape);
         let d = whole(dst_origin).offsets(dst_shape);
         for (a, b) in d.into_iter().zip(s) {
-            dst.copy_range(a, src, b, 1);
+            f(a, b, 1);
         }
         return;
     }
@@ -420,7 +512,7 @@ fn copy_rect_rows(
             so += (src_origin[d] + idx[d]) * ss[d];
             dof += (dst_origin[d] + idx[d]) * ds[d];
         }
-        dst.copy_range(dof, src, so, run);
+        f(dof, so, run);
         let mut d = nd - 1;
         loop {
             if d == 0 {
@@ -433,5 +525,68 @@ fn copy_rect_rows(
             }
             idx[d] = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every element of a dense rectangle, by its flat offset, in order.
+    fn elements(origin: &[usize], extent: &[usize], shape: &[usize]) -> Vec<usize> {
+        let mut out = Vec::new();
+        let n: usize = extent.iter().product();
+        for e in 0..n {
+            let (mut rem, mut flat, mut stride) = (e, 0, 1);
+            let mut coords = vec![0; extent.len()];
+            for d in (0..extent.len()).rev() {
+                coords[d] = origin[d] + rem % extent[d];
+                rem /= extent[d];
+            }
+            for d in (0..extent.len()).rev() {
+                flat += coords[d] * stride;
+                stride *= shape[d];
+            }
+            out.push(flat);
+        }
+        out
+    }
+
+    #[test]
+    fn rect_runs_cover_the_rectangle_in_order_with_merged_rows() {
+        type Case<'a> = (&'a [usize], &'a [usize], &'a [usize], usize);
+        let cases: &[Case] = &[
+            // (origin, extent, shape, runs expected)
+            (&[3, 5], &[1, 1], &[16, 64], 1),
+            (&[0, 8], &[4, 8], &[16, 64], 4),
+            (&[4, 0], &[4, 64], &[16, 64], 1),
+            (&[1, 0, 0], &[2, 3, 5], &[4, 3, 5], 1),
+            (&[1, 1, 0], &[2, 2, 5], &[4, 3, 5], 2),
+            (&[0, 0], &[0, 4], &[2, 4], 0),
+            (&[], &[], &[], 1),
+        ];
+        for &(origin, extent, shape, want_runs) in cases {
+            let mut got = Vec::new();
+            let mut runs = 0;
+            rect_runs(origin, extent, shape, |o, n| {
+                runs += 1;
+                got.extend(o..o + n);
+            });
+            let want = if extent.is_empty() {
+                vec![0]
+            } else {
+                elements(origin, extent, shape)
+            };
+            assert_eq!(got, want, "{origin:?} {extent:?} in {shape:?}");
+            assert_eq!(runs, want_runs, "{origin:?} {extent:?} in {shape:?}");
+        }
+    }
+
+    #[test]
+    fn copy_rect_slice_moves_a_rectangle_between_shapes() {
+        let src: Vec<u32> = (0..6 * 5).collect();
+        let mut dst = vec![0u32; 3 * 4];
+        copy_rect_slice(&src, &[6, 5], &[2, 1], &mut dst, &[3, 4], &[1, 0], &[2, 3]);
+        assert_eq!(dst, [0, 0, 0, 0, 11, 12, 13, 0, 16, 17, 18, 0]);
     }
 }

@@ -2,7 +2,7 @@
 //! per the pipelining rules, and the body at each grid point.
 
 use crate::interp::{Core, RefId, Slot};
-use crate::memory::{copy_rect, reset_uninit};
+use crate::memory::{copy_rect, copy_rect_slice, rect_runs, reset_uninit};
 use pallas_exec::layout::Home;
 use pallas_exec::schedule::{BlockPipeline, BlockStep, GridShape};
 use pallas_exec::Fault;
@@ -134,7 +134,7 @@ impl Core<'_> {
     }
 
     /// Checks a block copy's HBM elements against the race shadow.
-    #[inline]
+    #[inline(always)]
     fn race_check_block(&mut self, bi: usize, idx: &[i64], write: bool) -> Result<(), Box<Fault>> {
         if self.sh.races.is_none() {
             return Ok(());
@@ -152,37 +152,40 @@ impl Core<'_> {
         let b = &self.sh.plan.blocked[bi];
         let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
         let (origin, extent, _) = w.parts();
-        let region = crate::memory::Region {
-            dims: origin
-                .iter()
-                .zip(extent)
-                .map(|(&start, &size)| crate::memory::DimRange {
-                    start,
-                    size,
-                    stride: 1,
-                    keep: true,
-                })
-                .collect(),
-        };
+        let mut runs = std::mem::take(&mut self.runs);
+        runs.clear();
+        rect_runs(origin, extent, &self.hbm_shapes[b.hbm], |o, n| {
+            runs.push((o, n))
+        });
+        self.runs = runs;
         let kind = if write {
             crate::races::AccessKind::WriteBack
         } else {
             crate::races::AccessKind::CopyIn
         };
         // A race found by the pipeline is the pipeline's, not the last op's.
-        self.check_hbm(b.hbm, &region, write, kind)
-            .map_err(|mut e| {
-                let name = &self.sh.vk.kernel().params[b.param].name;
-                let phase = if write { "write-back" } else { "copy-in" };
-                e.op = format!("{phase} of `{name}` block {idx:?}");
-                e.loc = None;
-                e
-            })
+        self.check_hbm_runs(b.hbm, write, kind).map_err(|mut e| {
+            let name = &self.sh.vk.kernel().params[b.param].name;
+            let phase = if write { "write-back" } else { "copy-in" };
+            e.op = format!("{phase} of `{name}` block {idx:?}");
+            e.loc = None;
+            e
+        })
     }
 
     fn copy_in(&mut self, bi: usize, idx: &[i64]) {
         let b = &self.sh.plan.blocked[bi];
         let hbm = self.sh.hbm(b.hbm);
+        // A whole block that is one run of the array: one slice copy.
+        if let Some((run, off)) = b.one_run.as_ref().and_then(|r| Some((r, r.offset(idx)?))) {
+            let local = &mut self.local[b.local];
+            if hbm.init.is_none() && local.init.is_none() {
+                local.data.copy_range(0, &hbm.data, off, run.len);
+                self.counters.copies_in += 1;
+                self.counters.bytes_in += (run.len * local_elem_bytes(&local.data)) as u64;
+                return;
+            }
+        }
         let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
         let (origin, extent, zeros) = w.parts();
         let local = &mut self.local[b.local];
@@ -200,7 +203,7 @@ impl Core<'_> {
         );
         if let (Some(src), Some(dst)) = (hbm.init.as_ref(), local.init.as_mut()) {
             dst.fill(false);
-            copy_bits(src, &hbm.shape, origin, dst, &b.block, zeros, extent);
+            copy_rect_slice(src, &hbm.shape, origin, dst, &b.block, zeros, extent);
         }
         let elems: usize = extent.iter().product();
         self.counters.copies_in += 1;
@@ -211,6 +214,15 @@ impl Core<'_> {
         let b = &self.sh.plan.blocked[bi];
         let mut guard = self.sh.hbm_mut(b.hbm);
         let hbm = &mut *guard;
+        if let Some((run, off)) = b.one_run.as_ref().and_then(|r| Some((r, r.offset(idx)?))) {
+            let local = &self.local[b.local];
+            if hbm.init.is_none() && local.init.is_none() {
+                hbm.data.copy_range(off, &local.data, 0, run.len);
+                self.counters.copies_out += 1;
+                self.counters.bytes_out += (run.len * local_elem_bytes(&local.data)) as u64;
+                return;
+            }
+        }
         let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
         let (origin, extent, zeros) = w.parts();
         let local = &self.local[b.local];
@@ -224,7 +236,7 @@ impl Core<'_> {
             extent,
         );
         if let (Some(src), Some(dst)) = (local.init.as_ref(), hbm.init.as_mut()) {
-            copy_bits(src, &b.block, zeros, dst, &hbm.shape, origin, extent);
+            copy_rect_slice(src, &b.block, zeros, dst, &hbm.shape, origin, extent);
         }
         let elems: usize = extent.iter().product();
         self.counters.copies_out += 1;
@@ -296,27 +308,6 @@ impl Window {
             ),
             Some(h) => (&h.0, &h.1, &h.2),
         }
-    }
-}
-
-/// `copy_rect` for written-flags.
-#[allow(clippy::too_many_arguments)]
-fn copy_bits(
-    src: &[bool],
-    src_shape: &[usize],
-    src_origin: &[usize],
-    dst: &mut Vec<bool>,
-    dst_shape: &[usize],
-    dst_origin: &[usize],
-    extent: &[usize],
-) {
-    let s = pallas_exec::eval::Data::Bool(src.to_vec());
-    let mut d = pallas_exec::eval::Data::Bool(std::mem::take(dst));
-    copy_rect(
-        &s, src_shape, src_origin, &mut d, dst_shape, dst_origin, extent,
-    );
-    if let pallas_exec::eval::Data::Bool(v) = d {
-        *dst = v;
     }
 }
 

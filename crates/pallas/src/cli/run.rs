@@ -76,7 +76,8 @@ pub struct RunArgs {
     /// Simulator: when DMAs move their data.
     #[arg(long, value_enum, default_value = "eager")]
     dma_mode: DmaMode,
-    /// Simulator: detect data races between cores and with DMAs in flight.
+    /// Simulator: detect data races between cores (with --cores 2 or more;
+    /// DMAs in flight are checked within a core on every run).
     #[arg(long)]
     detect_races: bool,
     /// Simulator: make reads of never-written memory errors.
