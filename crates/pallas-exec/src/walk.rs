@@ -12,7 +12,9 @@
 
 use std::ops::{Deref, DerefMut};
 
-use pallas_ir::{Indexer, Inst, InstData, Kernel, Offset, Op, RefType, Region, Scalar, Value};
+use pallas_ir::{
+    DType, Indexer, Inst, InstData, Kernel, Offset, Op, RefType, Region, Scalar, Value,
+};
 
 use crate::eval::{self, shape, Data, Tensor};
 
@@ -228,6 +230,9 @@ pub trait Machine<'k> {
 
     /// Counts floating-point operations of a pure operation.
     fn count_flops(&mut self, _n: u64) {}
+
+    /// The checked dtype of a value (the validator's type).
+    fn value_dtype(&self, v: Value) -> DType;
 }
 
 /// Runs a region's instructions (its arguments already bound).
@@ -331,13 +336,48 @@ fn exec<'k, M: Machine<'k>>(k: &'k Kernel, m: &mut M, inst: Inst) -> Result<(), 
             m.effect(data)?;
         }
         _ => {
-            if !m.value_op(data) {
-                let flops = value(m.env(), data);
+            let res = data.results[0];
+            let types = Types {
+                result: m.value_dtype(res),
+                operand: m.value_dtype(first_operand(&data.op).unwrap_or(res)),
+            };
+            if m.value_op(data) {
+                // A machine's own kernel computed in the wide dtype.
+                if types.result.is_narrow() {
+                    if let Slot::Val(t) = &mut m.env()[res.index()] {
+                        eval::narrow::narrow(types.result, &mut t.data);
+                    }
+                }
+            } else {
+                let flops = value(m.env(), data, types);
                 m.count_flops(flops);
             }
         }
     }
     Ok(())
+}
+
+/// The dtypes a pure operation computes with.
+#[derive(Clone, Copy, Debug)]
+pub struct Types {
+    /// Its result's dtype.
+    pub result: DType,
+    /// Its first operand's dtype (the result's when it has none).
+    pub operand: DType,
+}
+
+/// The first value operand of a pure operation, if it has one.
+fn first_operand(op: &Op) -> Option<Value> {
+    match op {
+        Op::Unary(_, x)
+        | Op::Cast { x, .. }
+        | Op::Bitcast { x, .. }
+        | Op::Reduce { x, .. }
+        | Op::Cumsum { x, .. } => Some(*x),
+        Op::Binary(_, a, _) => Some(*a),
+        Op::Dot { lhs, .. } => Some(*lhs),
+        _ => None,
+    }
 }
 
 fn bind<R>(env: &mut Env<R>, results: &[Value], slots: Vec<Slot<R>>) {
@@ -361,7 +401,7 @@ fn wider<const N: usize>(shapes: [&Vec<usize>; N]) -> &Vec<usize> {
 /// Computes a pure operation by the reference semantics, into its
 /// result's slot (reusing its storage where the operation allows);
 /// returns the floating-point operations it counts.
-pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
+pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData, types: Types) -> u64 {
     let res = data.results[0];
     let is_f32 = |t: &Tensor| matches!(t.data, Data::F32(_));
     let (t, flops) = match &data.op {
@@ -383,7 +423,11 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
         Op::Unary(op, x) => {
             let (out, rest) = env.result_and_rest(res);
             let xt = rest.t(*x);
-            eval::unary(*op, &xt.data, &mut out.data);
+            if types.result.is_narrow() {
+                eval::narrow::unary(*op, types.result, &xt.data, &mut out.data);
+            } else {
+                eval::unary(*op, &xt.data, &mut out.data);
+            }
             assign(&mut out.shape, &xt.shape);
             return if is_f32(out) {
                 out.data.len() as u64
@@ -394,7 +438,11 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
         Op::Binary(op, a, b) => {
             let (out, rest) = env.result_and_rest(res);
             let (at, bt) = (rest.t(*a), rest.t(*b));
-            eval::binary(*op, &at.data, &bt.data, &mut out.data);
+            if types.result.is_narrow() {
+                eval::narrow::binary(*op, types.result, &at.data, &bt.data, &mut out.data);
+            } else {
+                eval::binary(*op, &at.data, &bt.data, &mut out.data);
+            }
             assign(&mut out.shape, wider([&at.shape, &bt.shape]));
             return if is_f32(out) {
                 out.data.len() as u64
@@ -438,7 +486,7 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
             let xt = env.t(*x);
             (
                 Tensor {
-                    data: eval::cast(&xt.data, *to),
+                    data: eval::narrow::cast(&xt.data, *to),
                     shape: xt.shape.clone(),
                 },
                 0,
@@ -448,7 +496,7 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
             let xt = env.t(*x);
             (
                 Tensor {
-                    data: eval::bitcast(&xt.data, *to),
+                    data: eval::narrow::bitcast(&xt.data, types.operand, *to),
                     shape: xt.shape.clone(),
                 },
                 0,
@@ -478,17 +526,24 @@ pub fn value<R: Copy>(env: &mut Env<R>, data: &InstData) -> u64 {
         Op::Reduce { op, x, axes } => {
             let xt = env.t(*x);
             let n = if is_f32(xt) { xt.data.len() as u64 } else { 0 };
-            (shape::reduce(*op, xt, axes), n as usize)
+            let mut t = shape::reduce(*op, xt, axes);
+            eval::narrow::narrow(types.result, &mut t.data);
+            (t, n as usize)
         }
-        Op::Cumsum { x, axis } => (shape::cumsum(env.t(*x), *axis), 0),
+        Op::Cumsum { x, axis } => {
+            let mut t = shape::cumsum(env.t(*x), *axis);
+            eval::narrow::narrow(types.result, &mut t.data);
+            (t, 0)
+        }
         Op::Dot {
             lhs,
             rhs,
             transpose_lhs,
             transpose_rhs,
+            ..
         } => {
             let (a, b) = (env.t(*lhs), env.t(*rhs));
-            let t = shape::dot(a, b, *transpose_lhs, *transpose_rhs);
+            let t = shape::dot_typed(a, b, *transpose_lhs, *transpose_rhs, types.result);
             let n = 2 * t.data.len() * dot_depth(a, *transpose_lhs);
             (t, n)
         }

@@ -632,6 +632,19 @@ impl RegionBuilder<'_> {
             rhs,
             transpose_lhs,
             transpose_rhs,
+            preferred: None,
+        })
+    }
+    /// Matrix product `lhs @ rhs` with a result dtype (JAX's
+    /// `preferred_element_type`): `bf16 @ bf16` into `f32`, `i8 @ i8`
+    /// into `i32`.
+    pub fn dot_into(&mut self, lhs: Value, rhs: Value, preferred: DType) -> Value {
+        self.push1(Op::Dot {
+            lhs,
+            rhs,
+            transpose_lhs: false,
+            transpose_rhs: false,
+            preferred: Some(preferred),
         })
     }
 

@@ -391,8 +391,10 @@ pub enum Op {
         /// Axis.
         axis: usize,
     },
-    /// 2-D matrix product, optionally with an operand transposed. `f32`
-    /// accumulates in `f32`, `i32` in `i32`.
+    /// 2-D matrix product, optionally with an operand transposed. Float
+    /// operands (`f32`, `bf16`, `f16`) accumulate in `f32`, integer ones
+    /// (`i32`, `i8`, `u8`) in `i32` (wrapping); the sum is then rounded or
+    /// wrapped once to the result dtype.
     Dot {
         /// Left operand `(m, k)` (or `(k, m)` when transposed).
         lhs: Value,
@@ -402,6 +404,10 @@ pub enum Op {
         transpose_lhs: bool,
         /// Use `rhs^T`.
         transpose_rhs: bool,
+        /// The result dtype (JAX's `preferred_element_type`): the
+        /// operands' dtype when `None`, else that or the accumulator's
+        /// (`f32` for floats, `i32` for integers).
+        preferred: Option<DType>,
     },
     /// Read from a ref; with a mask, masked-off elements take `other`
     /// (a scalar or same-shaped value), or are undefined without one.

@@ -39,11 +39,11 @@ impl Gen {
         (0..self.below(4)).map(|_| 1 + self.below(16)).collect()
     }
     fn dtype(&mut self) -> DType {
-        DType::ALL[self.below(4)]
+        DType::ALL[self.below(DType::ALL.len())]
     }
     fn scalar(&mut self) -> Scalar {
         let bits = self.next();
-        match self.below(7) {
+        match self.below(8) {
             0 => Scalar::F32(f32::from_bits(bits)),
             1 => Scalar::F32(
                 [
@@ -60,6 +60,8 @@ impl Gen {
             3 => Scalar::I32(i32::MIN),
             4 => Scalar::U32(bits),
             5 => Scalar::Bool(bits % 2 == 0),
+            // Every dtype, any bit pattern of its width (NaNs included).
+            6 => Scalar::from_bits(self.dtype(), bits),
             _ => Scalar::F32((bits % 1000) as f32 / 7.0),
         }
     }
@@ -153,11 +155,16 @@ fn ops(b: &mut RegionBuilder, g: &mut Gen, pool: &mut Vec<Value>, depth: usize) 
                 let axes = g.shape();
                 vec![b.reduce(op, pick(g, &p), &axes)]
             }
-            12 => vec![if g.flag() {
-                b.cumsum(pick(g, &p), g.below(3))
-            } else {
-                let (x, y, t, u) = (pick(g, &p), pick(g, &p), g.flag(), g.flag());
-                b.dot_general(x, y, t, u)
+            12 => vec![match g.below(3) {
+                0 => b.cumsum(pick(g, &p), g.below(3)),
+                1 => {
+                    let (x, y, t, u) = (pick(g, &p), pick(g, &p), g.flag(), g.flag());
+                    b.dot_general(x, y, t, u)
+                }
+                _ => {
+                    let (x, y, d) = (pick(g, &p), pick(g, &p), g.dtype());
+                    b.dot_into(x, y, d)
+                }
             }],
             13 => {
                 let src = ref_at(g, &p);

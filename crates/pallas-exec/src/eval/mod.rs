@@ -4,6 +4,7 @@
 //! casts). Backends share these definitions so that one operation means
 //! one thing everywhere.
 
+pub mod narrow;
 pub mod shape;
 
 use crate::host::HostArray;
@@ -39,12 +40,19 @@ macro_rules! each_data {
 impl Data {
     /// `n` copies of a scalar.
     pub fn filled(s: Scalar, n: usize) -> Data {
-        match s {
+        match narrow::widen(s) {
             Scalar::F32(v) => Data::F32(vec![v; n]),
             Scalar::I32(v) => Data::I32(vec![v; n]),
             Scalar::U32(v) => Data::U32(vec![v; n]),
             Scalar::Bool(v) => Data::Bool(vec![v; n]),
+            _ => unreachable!("widened scalars are 32-bit or bool"),
         }
+    }
+
+    /// Uninitialized-looking storage of `n` wide values for dtype `d`:
+    /// zeros.
+    pub fn zeros(d: DType, n: usize) -> Data {
+        Data::filled(Scalar::zero(d), n)
     }
 
     /// The dtype.
@@ -138,24 +146,10 @@ impl Data {
         }
     }
 
-    /// Converts to a host array of a shape.
-    pub fn to_host(&self, shape: &[usize]) -> HostArray {
-        let s = ndarray::IxDyn(shape);
-        let err = "buffer length matches its shape";
-        match self {
-            Data::F32(v) => {
-                HostArray::F32(ndarray::ArrayD::from_shape_vec(s, v.clone()).expect(err))
-            }
-            Data::I32(v) => {
-                HostArray::I32(ndarray::ArrayD::from_shape_vec(s, v.clone()).expect(err))
-            }
-            Data::U32(v) => {
-                HostArray::U32(ndarray::ArrayD::from_shape_vec(s, v.clone()).expect(err))
-            }
-            Data::Bool(v) => {
-                HostArray::Bool(ndarray::ArrayD::from_shape_vec(s, v.clone()).expect(err))
-            }
-        }
+    /// Converts to a host array of a shape and dtype (the values' own
+    /// dtype: a narrow dtype's values are exact in it).
+    pub fn to_host(&self, shape: &[usize], dtype: DType) -> HostArray {
+        self.clone().into_host(shape, dtype)
     }
 
     /// Copies a host array's elements in row-major order.
@@ -163,7 +157,8 @@ impl Data {
         Data::from_view(&h.view())
     }
 
-    /// A borrowed host array's elements, row-major (one copy).
+    /// A borrowed host array's elements, row-major (one copy), as wide
+    /// values.
     pub fn from_view(h: &crate::host::HostView<'_>) -> Data {
         use crate::host::HostView as V;
         fn flat<T: Copy>(a: &ndarray::ArrayViewD<'_, T>) -> Vec<T> {
@@ -172,11 +167,38 @@ impl Data {
                 None => a.iter().copied().collect(),
             }
         }
+        fn wide<T: Copy, U>(a: &ndarray::ArrayViewD<'_, T>, f: impl Fn(T) -> U) -> Vec<U> {
+            match a.as_slice() {
+                Some(s) => s.iter().map(|&v| f(v)).collect(),
+                None => a.iter().map(|&v| f(v)).collect(),
+            }
+        }
         match h {
             V::F32(a) => Data::F32(flat(a)),
             V::I32(a) => Data::I32(flat(a)),
             V::U32(a) => Data::U32(flat(a)),
             V::Bool(a) => Data::Bool(flat(a)),
+            V::BF16(a) => Data::F32(match a.as_slice() {
+                // bf16 to f32 is a shift: one vectorized pass.
+                Some(s) => {
+                    use half::slice::HalfFloatSliceExt;
+                    s.to_f32_vec()
+                }
+                None => a.iter().map(|v| v.to_f32()).collect(),
+            }),
+            V::F16(a) => Data::F32(match a.as_slice() {
+                Some(s) => {
+                    use half::slice::HalfFloatSliceExt;
+                    s.to_f32_vec()
+                }
+                None => a.iter().map(|v| v.to_f32()).collect(),
+            }),
+            V::I8(a) => Data::I32(wide(a, |v| v as i32)),
+            V::U8(a) => Data::U32(wide(a, |v| v as u32)),
+            V::I16(a) => Data::I32(wide(a, |v| v as i32)),
+            V::U16(a) => Data::U32(wide(a, |v| v as u32)),
+            V::F8E4M3FN(a) => Data::F32(wide(a, |v| v.to_f32())),
+            V::F8E5M2(a) => Data::F32(wide(a, |v| v.to_f32())),
         }
     }
 
@@ -199,15 +221,40 @@ impl Data {
         }
     }
 
-    /// Moves the data into a host array of a shape.
-    pub fn into_host(self, shape: &[usize]) -> HostArray {
+    /// Moves the data into a host array of a shape and dtype (the
+    /// values' own dtype).
+    pub fn into_host(self, shape: &[usize], dtype: DType) -> HostArray {
         let s = ndarray::IxDyn(shape);
         let err = "buffer length matches its shape";
-        match self {
-            Data::F32(v) => HostArray::F32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
-            Data::I32(v) => HostArray::I32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
-            Data::U32(v) => HostArray::U32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
-            Data::Bool(v) => HostArray::Bool(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
+        fn arr<T>(s: ndarray::IxDyn, v: Vec<T>) -> ndarray::ArrayD<T> {
+            ndarray::ArrayD::from_shape_vec(s, v).expect("buffer length matches its shape")
+        }
+        use half::vec::HalfFloatVecExt;
+        match (self, dtype) {
+            (Data::F32(v), DType::BF16) => {
+                HostArray::BF16(arr(s, Vec::<half::bf16>::from_f32_slice(&v)))
+            }
+            (Data::F32(v), DType::F16) => HostArray::F16(arr(s, Vec::<half::f16>::from_f32_slice(&v))),
+            (Data::F32(v), DType::F8E4M3FN) => HostArray::F8E4M3FN(arr(
+                s,
+                v.iter().map(|&x| microfloat::f8e4m3fn::from_f32(x)).collect(),
+            )),
+            (Data::F32(v), DType::F8E5M2) => HostArray::F8E5M2(arr(
+                s,
+                v.iter().map(|&x| microfloat::f8e5m2::from_f32(x)).collect(),
+            )),
+            (Data::I32(v), DType::I8) => HostArray::I8(arr(s, v.iter().map(|&x| x as i8).collect())),
+            (Data::I32(v), DType::I16) => {
+                HostArray::I16(arr(s, v.iter().map(|&x| x as i16).collect()))
+            }
+            (Data::U32(v), DType::U8) => HostArray::U8(arr(s, v.iter().map(|&x| x as u8).collect())),
+            (Data::U32(v), DType::U16) => {
+                HostArray::U16(arr(s, v.iter().map(|&x| x as u16).collect()))
+            }
+            (Data::F32(v), _) => HostArray::F32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
+            (Data::I32(v), _) => HostArray::I32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
+            (Data::U32(v), _) => HostArray::U32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
+            (Data::Bool(v), _) => HostArray::Bool(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
         }
     }
 }
@@ -488,16 +535,18 @@ pub fn atomic_rmw(
     }
 }
 
-/// `0, 1, 2, ...` along `dim` of `shape`, as `dtype` (f32, i32 or u32).
+/// `0, 1, 2, ...` along `dim` of `shape`, as `dtype` (rounded or wrapped
+/// to a narrow one).
 pub fn iota(dtype: DType, shape: &[usize], dim: usize) -> Tensor {
     let st = shape::strides(shape);
     let n: usize = shape.iter().product();
     let idx = (0..n).map(|f| (f / st[dim]) % shape[dim]);
-    let data = match dtype {
+    let mut data = match dtype.wide() {
         DType::F32 => Data::F32(idx.map(|i| i as f32).collect()),
         DType::U32 => Data::U32(idx.map(|i| i as u32).collect()),
         _ => Data::I32(idx.map(|i| i as i32).collect()),
     };
+    narrow::narrow(dtype, &mut data);
     Tensor {
         data,
         shape: shape.to_vec(),
@@ -694,16 +743,19 @@ pub fn select(cond: &[bool], t: &Data, f: &Data, n: usize) -> Data {
     out
 }
 
-/// Value conversion (Rust `as` semantics: float to int truncates toward
-/// zero and saturates, NaN gives 0; to bool is `!= 0`).
+/// Value conversion to a 32-bit dtype or bool (Rust `as` semantics: float
+/// to int truncates toward zero and saturates, NaN gives 0; to bool is
+/// `!= 0`); a narrow `to` converts to its wide dtype ([`narrow::cast`]
+/// converts to any).
 pub fn cast(x: &Data, to: DType) -> Data {
     macro_rules! conv {
         ($v:expr) => {
-            match to {
+            match to.wide() {
                 DType::F32 => Data::F32($v.iter().map(|&e| e as f32).collect()),
                 DType::I32 => Data::I32($v.iter().map(|&e| e as i32).collect()),
                 DType::U32 => Data::U32($v.iter().map(|&e| e as u32).collect()),
                 DType::Bool => Data::Bool($v.iter().map(|&e| e as f64 != 0.0).collect()),
+                _ => unreachable!("wide dtypes are 32-bit or bool"),
             }
         };
     }
@@ -718,7 +770,7 @@ pub fn cast(x: &Data, to: DType) -> Data {
     }
 }
 
-/// Reinterprets 32-bit patterns.
+/// Reinterprets 32-bit patterns ([`narrow::bitcast`] for narrow dtypes).
 pub fn bitcast(x: &Data, to: DType) -> Data {
     let bits: Vec<u32> = match x {
         Data::F32(v) => v.iter().map(|e| e.to_bits()).collect(),
@@ -726,12 +778,7 @@ pub fn bitcast(x: &Data, to: DType) -> Data {
         Data::U32(v) => v.clone(),
         Data::Bool(v) => v.iter().map(|&e| e as u32).collect(),
     };
-    match to {
-        DType::F32 => Data::F32(bits.into_iter().map(f32::from_bits).collect()),
-        DType::I32 => Data::I32(bits.into_iter().map(|b| b as i32).collect()),
-        DType::U32 => Data::U32(bits),
-        DType::Bool => Data::Bool(bits.into_iter().map(|b| b != 0).collect()),
-    }
+    narrow::from_bits(to, bits.into_iter())
 }
 
 /// Most elements copied element by element: a call into `memcpy` costs

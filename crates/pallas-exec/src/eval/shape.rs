@@ -343,6 +343,29 @@ pub fn cumsum(x: &Tensor, axis: usize) -> Tensor {
     }
 }
 
+/// `dot` into a result dtype: float operands (of any float dtype, held in
+/// `f32`) accumulate in `f32`, integer ones in wrapping `i32` (unsigned
+/// narrow operands are zero-extended first); the sums are then rounded or
+/// wrapped once to `result`.
+pub fn dot_typed(a: &Tensor, b: &Tensor, ta: bool, tb: bool, result: DType) -> Tensor {
+    let as_i32 = |t: &Tensor| match &t.data {
+        Data::U32(v) => Some(Tensor {
+            data: Data::I32(v.iter().map(|&x| x as i32).collect()),
+            shape: t.shape.clone(),
+        }),
+        _ => None,
+    };
+    let (ai, bi) = (as_i32(a), as_i32(b));
+    let mut t = dot(ai.as_ref().unwrap_or(a), bi.as_ref().unwrap_or(b), ta, tb);
+    if result.wide() == DType::U32 {
+        if let Data::I32(v) = &t.data {
+            t.data = Data::U32(v.iter().map(|&x| x as u32).collect());
+        }
+    }
+    super::narrow::narrow(result, &mut t.data);
+    t
+}
+
 /// 2-D matrix product with optional transposes; accumulates in the
 /// operand dtype (f32 or i32), k in order. Transposed operands are
 /// transposed first, so the inner loop runs along contiguous rows.

@@ -170,7 +170,7 @@ impl Parser {
                 return Ok(d);
             }
         }
-        self.fail("a dtype (f32, i32, u32, bool)")
+        self.fail(&format!("a dtype ({})", DType::names()))
     }
 
     fn space(&mut self) -> PResult<MemorySpace> {
@@ -192,7 +192,7 @@ impl Parser {
         }
         match self.dtype() {
             Ok(d) => Ok(RefElem::Data(d)),
-            Err(_) => self.fail("an element type (f32, i32, u32, bool, sem, dma_sem)"),
+            Err(_) => self.fail(&format!("an element type ({}, sem, dma_sem)", DType::names())),
         }
     }
 
@@ -232,7 +232,7 @@ impl Parser {
                         .and_then(|h| u32::from_str_radix(h, 16).ok()),
                     _ => None,
                 };
-                let Some(bits) = bits.filter(|b| f32::from_bits(*b).is_nan()) else {
+                let Some(bits) = bits else {
                     return Err(ParseError::new(
                         loc,
                         "a NaN bit pattern like `0x7fc00000`",
@@ -260,33 +260,39 @@ impl Parser {
                 "a literal out of range or of another type",
             ))
         };
+        let what = format!("a {d} literal");
         match (d, lit) {
-            (DType::F32, Lit::Inf) => Ok(Scalar::F32(if neg {
-                f32::NEG_INFINITY
-            } else {
-                f32::INFINITY
-            })),
-            (DType::F32, Lit::Nan(b)) => Ok(Scalar::F32(f32::from_bits(b))),
-            (DType::F32, Lit::Num(s)) => match s.parse::<f32>() {
-                Ok(v) if v.is_finite() => Ok(Scalar::F32(v)),
-                _ => bad("an f32 literal"),
-            },
-            (DType::I32, Lit::Num(s)) => {
-                let s = if neg { format!("-{s}") } else { s };
-                match s.parse::<i32>() {
-                    Ok(v) => Ok(Scalar::I32(v)),
-                    Err(_) => bad("an i32 literal"),
-                }
-            }
-            (DType::U32, Lit::Num(s)) if !neg => match s.parse::<u32>() {
-                Ok(v) => Ok(Scalar::U32(v)),
-                Err(_) => bad("a u32 literal"),
-            },
             (DType::Bool, _) => Err(ParseError::new(
                 dloc,
                 "`true` or `false` for a bool",
                 "a typed literal",
             )),
+            (d, Lit::Inf) if d.is_float() => {
+                let v = if neg { f32::NEG_INFINITY } else { f32::INFINITY };
+                float_literal(d, v).map_or_else(|| bad(&format!("{what} (it has no infinity)")), Ok)
+            }
+            (d, Lit::Nan(b)) if d.is_float() => {
+                let s = Scalar::from_bits(d, b);
+                let fits = d.bits() == 32 || b >> d.bits() == 0;
+                match s.as_f32() {
+                    Some(v) if fits && v.is_nan() => Ok(s),
+                    _ => bad(&format!("a NaN bit pattern of {d}")),
+                }
+            }
+            (d, Lit::Num(s)) if d.is_float() => match s.parse::<f32>() {
+                Ok(v) if v.is_finite() => match float_literal(d, v) {
+                    Some(s) if s.as_f32().is_some_and(f32::is_finite) => Ok(s),
+                    _ => bad(&format!("{what} (out of its range)")),
+                },
+                _ => bad(&what),
+            },
+            (d, Lit::Num(s)) => {
+                let s = if neg { format!("-{s}") } else { s };
+                match s.parse::<i64>().ok().and_then(|v| int_literal(d, v)) {
+                    Some(v) => Ok(v),
+                    None => bad(&what),
+                }
+            }
             _ => bad("a literal that fits its dtype"),
         }
     }
@@ -747,11 +753,17 @@ impl Parser {
                 let rhs = self.value()?;
                 let transpose_lhs = self.eat_keyword("transpose_lhs");
                 let transpose_rhs = self.eat_keyword("transpose_rhs");
+                let preferred = if self.eat_keyword("into") {
+                    Some(self.dtype()?)
+                } else {
+                    None
+                };
                 Op::Dot {
                     lhs,
                     rhs,
                     transpose_lhs,
                     transpose_rhs,
+                    preferred,
                 }
             }
             "load" => {
@@ -929,4 +941,31 @@ impl Parser {
             }
         })
     }
+}
+
+/// A float literal of dtype `d` from its `f32` value, rounded to nearest
+/// even (`None` when `d` cannot hold it: an infinity of `f8e4m3fn`).
+fn float_literal(d: DType, v: f32) -> Option<Scalar> {
+    let s = match d {
+        DType::F32 => Scalar::F32(v),
+        DType::BF16 => Scalar::BF16(half::bf16::from_f32(v)),
+        DType::F16 => Scalar::F16(half::f16::from_f32(v)),
+        DType::F8E4M3FN => Scalar::F8E4M3FN(microfloat::f8e4m3fn::from_f32(v)),
+        DType::F8E5M2 => Scalar::F8E5M2(microfloat::f8e5m2::from_f32(v)),
+        _ => return None,
+    };
+    (s.as_f32()?.is_nan() == v.is_nan()).then_some(s)
+}
+
+/// An integer literal of dtype `d`, when it fits.
+fn int_literal(d: DType, v: i64) -> Option<Scalar> {
+    Some(match d {
+        DType::I32 => Scalar::I32(i32::try_from(v).ok()?),
+        DType::U32 => Scalar::U32(u32::try_from(v).ok()?),
+        DType::I8 => Scalar::I8(i8::try_from(v).ok()?),
+        DType::U8 => Scalar::U8(u8::try_from(v).ok()?),
+        DType::I16 => Scalar::I16(i16::try_from(v).ok()?),
+        DType::U16 => Scalar::U16(u16::try_from(v).ok()?),
+        _ => return None,
+    })
 }

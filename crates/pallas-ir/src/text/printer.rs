@@ -248,12 +248,17 @@ impl Printer<'_> {
                 rhs,
                 transpose_lhs,
                 transpose_rhs,
+                preferred,
             } => format!(
-                "dot {}, {}{}{}",
+                "dot {}, {}{}{}{}",
                 self.v(*lhs),
                 self.v(*rhs),
                 if *transpose_lhs { " transpose_lhs" } else { "" },
-                if *transpose_rhs { " transpose_rhs" } else { "" }
+                if *transpose_rhs { " transpose_rhs" } else { "" },
+                match preferred {
+                    Some(d) => format!(" into {d}"),
+                    None => String::new(),
+                }
             ),
             Op::Load {
                 src,

@@ -9,6 +9,10 @@ use crate::types::{num_elements, MemorySpace, RefElem, RefType, SemaphoreKind, T
 
 type ValTy = (DType, Vec<usize>);
 
+/// What an operation on fp8 values is told it expected.
+const FP8_STORAGE_ONLY: &str =
+    "a dtype with arithmetic (f8e4m3fn and f8e5m2 are storage only here: cast to bf16 or f32 first)";
+
 /// A checked ref access: the ref's type, the indexed shape, where it is from.
 struct Access {
     ty: RefType,
@@ -377,12 +381,13 @@ impl Validator<'_> {
                 let ok = match u {
                     UnaryOp::Not => d.is_int() || d == DType::Bool,
                     _ if u.int_only() => d.is_int(),
-                    _ if u.float_only() => d.is_float(),
+                    _ if u.float_only() => d.is_float() && !d.is_fp8(),
                     _ => d.is_numeric(),
                 };
                 let expected = match u {
                     UnaryOp::Not => "an integer or bool",
                     _ if u.int_only() => "an integer",
+                    _ if d.is_fp8() => FP8_STORAGE_ONLY,
                     _ if u.float_only() => "a float",
                     _ => "a numeric dtype",
                 };
@@ -393,7 +398,9 @@ impl Validator<'_> {
                 let (dx, sx) = self.val(*x, "lhs")?;
                 let (dy, sy) = self.val(*y, "rhs")?;
                 self.same_dtype("rhs", dx, dy)?;
-                let (ok, expected) = if b.is_arithmetic() {
+                let (ok, expected) = if dx.is_fp8() {
+                    (false, FP8_STORAGE_ONLY)
+                } else if b.is_arithmetic() {
                     (dx.is_numeric(), "a numeric dtype")
                 } else if b.is_bitwise() {
                     (dx.is_int() || dx == DType::Bool, "an integer or bool")
@@ -401,7 +408,7 @@ impl Validator<'_> {
                     (dx.is_int(), "an integer")
                 } else {
                     debug_assert!(matches!(b, BinaryOp::Pow | BinaryOp::Atan2));
-                    (dx.is_float(), "a float")
+                    (dx.is_float() && !dx.is_fp8(), "a float")
                 };
                 self.need_dtype("operands", dx, ok, expected)?;
                 let s = self.broadcast(&[&sx, &sy])?;
@@ -572,6 +579,7 @@ impl Validator<'_> {
                     ReduceOp::And | ReduceOp::Or => {
                         (d.is_int() || d == DType::Bool, "an integer or bool")
                     }
+                    _ if d.is_fp8() => (false, FP8_STORAGE_ONLY),
                     _ => (d.is_numeric(), "a numeric dtype"),
                 };
                 self.need_dtype("operand", d, ok, expected)?;
@@ -589,7 +597,8 @@ impl Validator<'_> {
             Op::Cumsum { x, axis } => {
                 let (d, s) = self.val(*x, "operand")?;
                 self.axis(*axis, s.len())?;
-                self.need_dtype("operand", d, d.is_numeric(), "a numeric dtype")?;
+                let expected = if d.is_fp8() { FP8_STORAGE_ONLY } else { "a numeric dtype" };
+                self.need_dtype("operand", d, d.is_numeric(), expected)?;
                 one(Type::array(d, s))
             }
             Op::Dot {
@@ -597,6 +606,7 @@ impl Validator<'_> {
                 rhs,
                 transpose_lhs,
                 transpose_rhs,
+                preferred,
             } => {
                 let (dl, sl) = self.val(*lhs, "lhs")?;
                 let (dr, sr) = self.val(*rhs, "rhs")?;
@@ -604,8 +614,23 @@ impl Validator<'_> {
                 self.need_dtype(
                     "operands",
                     dl,
-                    matches!(dl, DType::F32 | DType::I32),
-                    "f32 or i32",
+                    matches!(
+                        dl,
+                        DType::F32 | DType::BF16 | DType::F16 | DType::I32 | DType::I8 | DType::U8
+                    ),
+                    if dl.is_fp8() {
+                        FP8_STORAGE_ONLY
+                    } else {
+                        "f32, bf16, f16, i32, i8 or u8"
+                    },
+                )?;
+                let out = preferred.unwrap_or(dl.default_accumulator());
+                let wide = if dl.is_float() { DType::F32 } else { DType::I32 };
+                self.need_dtype(
+                    "preferred_element_type",
+                    out,
+                    out == dl || out == wide,
+                    "the operands' dtype, or f32 for float operands and i32 for integer ones",
                 )?;
                 let t = |s: &[usize], tr: bool| {
                     if s.len() == 2 && tr {
@@ -622,7 +647,7 @@ impl Validator<'_> {
                     });
                     return None;
                 }
-                one(Type::array(dl, vec![a[0], b[1]]))
+                one(Type::array(out, vec![a[0], b[1]]))
             }
             Op::Load { src, mask, other } => {
                 let (d, s) = self.data_access(src, "load", false)?;
@@ -658,18 +683,19 @@ impl Validator<'_> {
                 self.stored(*value, d, &s)?;
                 self.mask(*mask, &s)?;
                 let (ok, expected) = match op {
+                    _ if d.bits() != 32 || d == DType::Bool => (false, "a 32-bit dtype"),
                     AtomicOp::Add | AtomicOp::Max | AtomicOp::Min => {
                         (d.is_numeric(), "a numeric dtype")
                     }
                     AtomicOp::And | AtomicOp::Or | AtomicOp::Xor => (d.is_int(), "an integer"),
-                    AtomicOp::Xchg => (d != DType::Bool, "a 32-bit dtype"),
+                    AtomicOp::Xchg => (true, "a 32-bit dtype"),
                 };
                 self.need_dtype("ref", d, ok, expected)?;
                 one(Type::array(d, s))
             }
             Op::AtomicCas { dst, expected, new } => {
                 let (d, s) = self.data_access(dst, "atomic_cas", true)?;
-                self.need_dtype("ref", d, d != DType::Bool, "a 32-bit dtype")?;
+                self.need_dtype("ref", d, d.bits() == 32 && d != DType::Bool, "a 32-bit dtype")?;
                 self.stored(*expected, d, &s)?;
                 self.stored(*new, d, &s)?;
                 one(Type::array(d, s))
