@@ -9,6 +9,7 @@
 //! plain-ndarray implementation of each.
 
 use pallas_ir::builder::{at, ds, full, ref_at, KernelBuilder, Spec, SQUEEZED};
+use pallas_ir::DType;
 use pallas_ir::DType::{F32, I32};
 use pallas_ir::DimSemantics::{Arbitrary, Parallel};
 use pallas_ir::Kernel;
@@ -103,6 +104,98 @@ pub fn matmul(m: usize, n: usize, kd: usize, bm: usize, bn: usize, bk: usize) ->
             let acc = b.load_all(r[3]);
             b.store_all(r[2], acc);
         });
+    });
+    k.finish()
+}
+
+/// Tiled `o = x @ y` in a low precision, as TPU kernels write it: `x` and
+/// `y` of dtype `dt` (`bf16`, `f16`, `i8`, `u8`), each product step
+/// `dot(.., preferred_element_type=acc)` into an `acc` scratch (`f32` or
+/// `i32`), the sum cast to `out` on the last K step.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_lowp(
+    m: usize,
+    n: usize,
+    kd: usize,
+    [bm, bn, bk]: [usize; 3],
+    dt: DType,
+    acc: DType,
+    out: DType,
+) -> Kernel {
+    let nk = kd.div_ceil(bk) as i32;
+    let mut k = KernelBuilder::new(&format!("matmul_{dt}_{acc}_{out}"));
+    k.grid(&[
+        (m.div_ceil(bm), Parallel),
+        (n.div_ceil(bn), Parallel),
+        (nk as usize, Arbitrary),
+    ]);
+    k.input(
+        "x",
+        dt,
+        &[m, kd],
+        Spec::block([bm, bk], |_, g| vec![g[0], g[2]]),
+    );
+    k.input(
+        "y",
+        dt,
+        &[kd, n],
+        Spec::block([bk, bn], |_, g| vec![g[2], g[1]]),
+    );
+    k.output(
+        "o",
+        out,
+        &[m, n],
+        Spec::block([bm, bn], |_, g| vec![g[0], g[1]]),
+    );
+    k.scratch("acc", acc, &[bm, bn], MemorySpace::Vmem);
+    k.body(|b, r| {
+        let kk = b.program_id(2);
+        let first = b.eq(kk, 0);
+        b.when(first, |b| b.store_all(r[3], pallas_ir::Scalar::zero(acc)));
+        let (x, y, a) = (b.load_all(r[0]), b.load_all(r[1]), b.load_all(r[3]));
+        let p = b.dot_into(x, y, acc);
+        let sum = b.add(a, p);
+        b.store_all(r[3], sum);
+        let last = b.eq(kk, nk - 1);
+        b.when(last, |b| {
+            let a = b.load_all(r[3]);
+            let o = b.cast(a, out);
+            b.store_all(r[2], o);
+        });
+    });
+    k.finish()
+}
+
+/// int8 dequantization: `o = bf16(q) * scale` over `(rows, cols)` in row
+/// blocks of `br`, `scale` a `bf16` literal.
+pub fn dequant_i8(rows: usize, cols: usize, br: usize, scale: f32) -> Kernel {
+    let mut k = KernelBuilder::new("dequant_i8");
+    k.grid(&[(rows.div_ceil(br), Parallel)]);
+    let spec = || row_spec(br, cols);
+    k.input("q", DType::I8, &[rows, cols], spec());
+    k.output("o", DType::BF16, &[rows, cols], spec());
+    let s = pallas_ir::Scalar::BF16(half::bf16::from_f32(scale));
+    k.body(|b, r| {
+        let q = b.load_all(r[0]);
+        let qb = b.cast(q, DType::BF16);
+        let o = b.mul(qb, s);
+        b.store_all(r[1], o);
+    });
+    k.finish()
+}
+
+/// `o = cast(x, to)` elementwise over `n` elements in blocks of `block`:
+/// a load, a conversion and a store (fp8 storage, every dtype pair).
+pub fn cast_store(n: usize, block: usize, from: DType, to: DType) -> Kernel {
+    let mut k = KernelBuilder::new(&format!("cast_{from}_{to}"));
+    k.grid(&[(n.div_ceil(block), Parallel)]);
+    let spec = || Spec::block([block], |_, g| vec![g[0]]);
+    k.input("x", from, &[n], spec());
+    k.output("o", to, &[n], spec());
+    k.body(|b, r| {
+        let x = b.load_all(r[0]);
+        let o = b.cast(x, to);
+        b.store_all(r[1], o);
     });
     k.finish()
 }

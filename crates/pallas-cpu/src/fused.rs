@@ -230,6 +230,11 @@ fn layout(k: &Kernel) -> Result<Layout, String> {
 
 /// Builds the fused program, or says which operation prevents it.
 pub fn compile(vk: &ValidatedKernel) -> Result<Fused, String> {
+    // Narrow dtypes round or wrap after every op: the general path's
+    // shared semantics do that.
+    if let Some((d, at)) = vk.first_narrow_dtype() {
+        return Err(unsupported(vk.kernel(), None, &format!("dtype {d} ({at})")));
+    }
     let k = vk.kernel();
     let lay = layout(k)?;
     let (mut nargs, mut nouts) = (0, 0);
@@ -521,6 +526,8 @@ impl<'a> Input<'a> {
             H::I32(a) => Input::I32(a.as_slice()?),
             H::U32(a) => Input::U32(a.as_slice()?),
             H::Bool(a) => Input::Bool(a.as_slice()?),
+            // Narrow dtypes take the general path (see `compile`).
+            _ => return None,
         })
     }
 

@@ -49,7 +49,7 @@ pub fn compile(vk: &ValidatedKernel) -> Result<General, String> {
             );
         }
     }
-    let layout = Layout::new(vk)?;
+    let layout = Layout::new(vk);
     let local_dtypes = layout
         .locals
         .iter()
@@ -530,6 +530,11 @@ impl<'k> Machine<'k> for Worker<'k> {
     type Ref = RefId;
     type Error = ExecError;
 
+    #[inline]
+    fn value_dtype(&self, v: Value) -> DType {
+        self.g.vk.value_dtype(v).unwrap_or(DType::Bool)
+    }
+
     fn env(&mut self) -> &mut Env<RefId> {
         &mut self.env
     }
@@ -590,12 +595,15 @@ impl<'k> Machine<'k> for Worker<'k> {
                 walk::assign(&mut out.shape, &xt.shape);
                 true
             }
+            // f32 values (of any float dtype) through matrixmultiply; the
+            // walker rounds a narrow result.
             Op::Dot {
                 lhs,
                 rhs,
                 transpose_lhs,
                 transpose_rhs,
-            } => {
+                ..
+            } if matches!(self.env.t(*lhs).data, Data::F32(_)) => {
                 let t = dot(
                     self.env.t(*lhs),
                     self.env.t(*rhs),
@@ -729,14 +737,5 @@ impl General {
             })
             .collect();
         Ok((outs, points))
-    }
-
-    /// Shapes of the outputs.
-    pub fn output_shapes(&self) -> Vec<Vec<usize>> {
-        self.vk
-            .kernel()
-            .params_of(ParamKind::Output)
-            .map(|(_, p)| p.shape.clone())
-            .collect()
     }
 }

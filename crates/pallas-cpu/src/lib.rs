@@ -145,8 +145,8 @@ impl CompiledKernel for CompiledCpu {
                 let (outs, points) = g.launch(inputs)?;
                 let outputs = outs
                     .into_iter()
-                    .zip(g.output_shapes())
-                    .map(|(d, s)| d.into_host(&s))
+                    .zip(&self.outputs)
+                    .map(|(d, (dtype, shape))| d.into_host(shape, *dtype))
                     .collect();
                 let mut report = RunReport::new(BACKEND_NAME);
                 report.add("grid_points", points);
@@ -213,7 +213,7 @@ impl CompiledKernel for CompiledCpu {
         let outputs = outs
             .into_iter()
             .zip(&self.outputs)
-            .map(|(d, (_, shape))| d.into_host(shape))
+            .map(|(d, (dtype, shape))| d.into_host(shape, *dtype))
             .collect();
         let mut report = RunReport::new(BACKEND_NAME);
         report.add("grid_points", p.grid_points as u64);

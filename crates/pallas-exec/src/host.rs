@@ -22,7 +22,7 @@ pub enum HostError {
         source: std::io::Error,
     },
     /// The file is not a `.npy` array of a supported dtype.
-    #[error("{path}: not a readable .npy array of f32, i32, u32 or bool ({reason})")]
+    #[error("{path}: not a readable .npy array ({reason})")]
     Npy {
         /// File.
         path: String,
@@ -127,31 +127,79 @@ element!(f32, F32, |b| f32::from_bits(b), |v| v.to_bits());
 element!(i32, I32, |b| b as i32, |v| v as u32);
 element!(u32, U32, |b| b, |v| v);
 element!(bool, Bool, |b| b != 0, |v| v as u32);
-element!(bf16, BF16, |b| bf16::from_bits(b as u16), |v| v.to_bits() as u32);
-element!(f16, F16, |b| f16::from_bits(b as u16), |v| v.to_bits() as u32);
+element!(bf16, BF16, |b| bf16::from_bits(b as u16), |v| v.to_bits()
+    as u32);
+element!(f16, F16, |b| f16::from_bits(b as u16), |v| v.to_bits()
+    as u32);
 element!(i8, I8, |b| b as u8 as i8, |v| v as u8 as u32);
 element!(u8, U8, |b| b as u8, |v| v as u32);
 element!(i16, I16, |b| b as u16 as i16, |v| v as u16 as u32);
 element!(u16, U16, |b| b as u16, |v| v as u32);
-element!(f8e4m3fn, F8E4M3FN, |b| f8e4m3fn::from_bits(b as u8), |v| v.to_bits() as u32);
-element!(f8e5m2, F8E5M2, |b| f8e5m2::from_bits(b as u8), |v| v.to_bits() as u32);
+element!(
+    f8e4m3fn,
+    F8E4M3FN,
+    |b| f8e4m3fn::from_bits(b as u8),
+    |v| v.to_bits() as u32
+);
+element!(
+    f8e5m2,
+    F8E5M2,
+    |b| f8e5m2::from_bits(b as u8),
+    |v| v.to_bits() as u32
+);
 
 /// Calls `$body` with `$t` bound to the element type of a dtype.
 macro_rules! with_elem {
     ($d:expr, $t:ident => $body:expr) => {
         match $d {
-            DType::F32 => { type $t = f32; $body }
-            DType::I32 => { type $t = i32; $body }
-            DType::U32 => { type $t = u32; $body }
-            DType::Bool => { type $t = bool; $body }
-            DType::BF16 => { type $t = half::bf16; $body }
-            DType::F16 => { type $t = half::f16; $body }
-            DType::I8 => { type $t = i8; $body }
-            DType::U8 => { type $t = u8; $body }
-            DType::I16 => { type $t = i16; $body }
-            DType::U16 => { type $t = u16; $body }
-            DType::F8E4M3FN => { type $t = microfloat::f8e4m3fn; $body }
-            DType::F8E5M2 => { type $t = microfloat::f8e5m2; $body }
+            DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            DType::I32 => {
+                type $t = i32;
+                $body
+            }
+            DType::U32 => {
+                type $t = u32;
+                $body
+            }
+            DType::Bool => {
+                type $t = bool;
+                $body
+            }
+            DType::BF16 => {
+                type $t = half::bf16;
+                $body
+            }
+            DType::F16 => {
+                type $t = half::f16;
+                $body
+            }
+            DType::I8 => {
+                type $t = i8;
+                $body
+            }
+            DType::U8 => {
+                type $t = u8;
+                $body
+            }
+            DType::I16 => {
+                type $t = i16;
+                $body
+            }
+            DType::U16 => {
+                type $t = u16;
+                $body
+            }
+            DType::F8E4M3FN => {
+                type $t = microfloat::f8e4m3fn;
+                $body
+            }
+            DType::F8E5M2 => {
+                type $t = microfloat::f8e5m2;
+                $body
+            }
         }
     };
 }
@@ -637,7 +685,11 @@ mod npy {
             1 => format!("({},)", shape[0]),
             _ => format!(
                 "({})",
-                shape.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+                shape
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         let mut header =

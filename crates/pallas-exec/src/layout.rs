@@ -6,7 +6,6 @@
 use pallas_ir::{DimSemantics, MemorySpace, ParamKind, RefElem, Region, ValidatedKernel};
 
 use crate::analysis::Analysis;
-use crate::eval::shape::supported;
 
 /// A blocked (VMEM/SMEM) input or output: its block buffer and mapping.
 #[derive(Clone, Debug)]
@@ -131,8 +130,8 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Lays out a validated kernel; `Err` names an unsupported dtype.
-    pub fn new(vk: &ValidatedKernel) -> Result<Layout, String> {
+    /// Lays out a validated kernel.
+    pub fn new(vk: &ValidatedKernel) -> Layout {
         let facts = Analysis::new(vk.kernel());
         let k = vk.kernel();
         let mut homes = Vec::new();
@@ -146,11 +145,6 @@ impl Layout {
         let mut sem_slots = 0;
         let mut out_pos = 0;
         for (i, p) in k.params.iter().enumerate() {
-            if let RefElem::Data(d) = p.elem {
-                if !supported(d) {
-                    return Err(format!("dtype {d} of `{}`", p.name));
-                }
-            }
             let home = match p.kind {
                 ParamKind::ScalarPrefetch => {
                     let h = num_hbm;
@@ -242,7 +236,7 @@ impl Layout {
             .iter()
             .take_while(|d| d.semantics == DimSemantics::Parallel)
             .count();
-        Ok(Layout {
+        Layout {
             homes,
             blocked,
             hbm_of_arg,
@@ -252,7 +246,7 @@ impl Layout {
             prefetch,
             sem_slots,
             parallel_dims,
-        })
+        }
     }
 }
 

@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn an_output_block_is_written_back_once_when_it_changes() {
         let vk = validate(&pallas_corpus::vector_add(16, 4)).unwrap();
-        let layout = Layout::new(&vk).unwrap();
+        let layout = Layout::new(&vk);
         let mut p = BlockPipeline::new(&layout);
         let out = 2; // inputs first: x, y, then o
         assert_eq!(

@@ -87,13 +87,12 @@ fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_file_of_another_dtype_is_named_in_the_error() {
+    let readable = "arrays of f32, i32, u32, bool, float16, int8, uint8, int16, uint16, \
+        and (for a parameter that declares bf16 or an fp8 type) 2- or 1-byte opaque values \
+        are read";
     for (descr, data, said) in [
-        ("<f2", vec![0u8; 6], "it holds float16 (`<f2`)"),
-        ("|i1", vec![0u8; 3], "it holds int8 (`|i1`)"),
-        ("|u1", vec![0u8; 3], "it holds uint8 (`|u1`)"),
-        ("<i2", vec![0u8; 6], "it holds int16 (`<i2`)"),
-        ("<u2", vec![0u8; 6], "it holds uint16 (`<u2`)"),
         ("<f8", vec![0u8; 24], "it holds float64 (`<f8`)"),
+        (">f2", vec![0u8; 6], "it holds big-endian float16 (`>f2`)"),
         (
             "<V2",
             vec![0u8; 6],
@@ -106,12 +105,57 @@ fn a_file_of_another_dtype_is_named_in_the_error() {
         ),
     ] {
         let e = HostArray::read_npy_bytes(&npy(descr, "(3,)", &data)).unwrap_err();
-        assert_eq!(
-            e,
-            format!("{said}; arrays of f32, i32, u32 or bool are read"),
-            "{descr}"
-        );
+        assert_eq!(e, format!("{said}; {readable}"), "{descr}");
     }
+}
+
+#[test]
+fn narrow_numpy_dtypes_are_read_as_numpy_lays_them_out() {
+    // (descr, little-endian bytes of [1, -2 or 254, 3], dtype)
+    for (descr, data, dtype, want) in [
+        (
+            "<f2",
+            vec![0x00, 0x3c, 0x00, 0xc0, 0x00, 0x42],
+            DType::F16,
+            [1.0, -2.0, 3.0],
+        ),
+        ("|i1", vec![1, 0xfe, 3], DType::I8, [1.0, -2.0, 3.0]),
+        ("|u1", vec![1, 0xfe, 3], DType::U8, [1.0, 254.0, 3.0]),
+        (
+            "<i2",
+            vec![1, 0, 0xfe, 0xff, 3, 0],
+            DType::I16,
+            [1.0, -2.0, 3.0],
+        ),
+        (
+            "<u2",
+            vec![1, 0, 0xfe, 0xff, 3, 0],
+            DType::U16,
+            [1.0, 65534.0, 3.0],
+        ),
+    ] {
+        let a = HostArray::read_npy_bytes(&npy(descr, "(3,)", &data)).unwrap();
+        assert_eq!(a.dtype(), dtype, "{descr}");
+        let got: Vec<f64> = (0..3).map(|i| a.get_flat(i).unwrap().as_f64()).collect();
+        assert_eq!(got, want, "{descr}");
+    }
+    // Column-major files come back in row-major order.
+    let mut f = npy("|i1", "(2, 3)", &[1, 4, 2, 5, 3, 6]);
+    let at = f.windows(5).position(|w| w == b"False").unwrap();
+    f[at..at + 5].copy_from_slice(b"True ");
+    let a = HostArray::read_npy_bytes(&f).unwrap();
+    let got: Vec<f64> = (0..6).map(|i| a.get_flat(i).unwrap().as_f64()).collect();
+    assert_eq!(got, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    // A file too short for its shape is an error, not a panic.
+    let e = HostArray::read_npy_bytes(&npy("<i2", "(3,)", &[0, 0])).unwrap_err();
+    assert!(
+        e.contains("2 bytes of data where shape [3] of i16 needs 6"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_hand_built_header_is_read() {
     // The hand-built layout is what the reader accepts for a dtype it
     // knows: the helper is right.
     let ok = HostArray::read_npy_bytes(&npy("<f4", "(2,)", &[0, 0, 128, 63, 0, 0, 0, 64])).unwrap();

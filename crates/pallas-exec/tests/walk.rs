@@ -62,6 +62,10 @@ impl<'k> Machine<'k> for Toy<'k> {
         &mut self.env
     }
 
+    fn value_dtype(&self, v: pallas_ir::Value) -> pallas_ir::DType {
+        self.vk.value_dtype(v).unwrap_or(pallas_ir::DType::Bool)
+    }
+
     fn at(&mut self, inst: Inst) {
         self.visited.push(inst);
     }
@@ -227,7 +231,7 @@ fn analysis_and_layout_of_a_kernel() {
     let a = Analysis::new(vk.kernel());
     assert_eq!(a.writes_param, vec![false, false, true]);
     assert_eq!(a.atomic_param, vec![false, false, false]);
-    let layout = Layout::new(&vk).unwrap();
+    let layout = Layout::new(&vk);
     let (x, e, o) = (&layout.blocked[0], &layout.blocked[1], &layout.blocked[2]);
     // 20 rows in blocks of 8: 3 blocks (the last partial); an empty
     // dimension still has one block.

@@ -119,6 +119,11 @@ impl From<u32> for Operand {
         Operand::Lit(Scalar::U32(v))
     }
 }
+impl From<Scalar> for Operand {
+    fn from(s: Scalar) -> Self {
+        Operand::Lit(s)
+    }
+}
 impl From<bool> for Operand {
     fn from(v: bool) -> Self {
         Operand::Lit(Scalar::Bool(v))

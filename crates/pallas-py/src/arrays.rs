@@ -77,6 +77,13 @@ pub fn borrow<'py>(kernel: &str, sig: &ParamSig, a: &Bound<'py, PyAny>) -> PyRes
         DType::I32 => take!(i32, I32),
         DType::U32 => take!(u32, U32),
         DType::Bool => take!(bool, Bool),
+        d => {
+            return Err(bad_argument(format!(
+                "kernel `{kernel}`: argument `{}`: dtype {d} is not passed from Python yet \
+                 (the Rust API, the CLI and `.npy` files take it)",
+                sig.name
+            )))
+        }
     })
 }
 
@@ -108,5 +115,11 @@ pub fn to_numpy<'py>(py: Python<'py>, a: HostArray) -> PyResult<Bound<'py, PyAny
         HostArray::I32(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
         HostArray::U32(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
         HostArray::Bool(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
+        other => {
+            return Err(bad_argument(format!(
+                "an output of dtype {} is not passed to Python yet",
+                other.dtype()
+            )))
+        }
     })
 }

@@ -4,7 +4,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use pallas_ir::{
-    Indexer, Inst, InstData, Op, RefAt, RefElem, RefType, Region as IrRegion, Type,
+    DType, Indexer, Inst, InstData, Op, RefAt, RefElem, RefType, Region as IrRegion, Type,
     ValidatedKernel, Value,
 };
 
@@ -1157,6 +1157,11 @@ impl<'k> Machine<'k> for Core<'k> {
     type Ref = RefId;
     type Error = Box<Fault>;
 
+    #[inline]
+    fn value_dtype(&self, v: Value) -> DType {
+        self.sh.vk.value_dtype(v).unwrap_or(DType::Bool)
+    }
+
     fn env(&mut self) -> &mut Env<RefId> {
         &mut self.env
     }
@@ -1269,6 +1274,7 @@ impl Core<'_> {
                 rhs,
                 transpose_lhs,
                 transpose_rhs,
+                ..
             } if self.is_float(*lhs) => {
                 let (a, b) = (self.t(*lhs), self.t(*rhs));
                 let m = if *transpose_lhs {

@@ -87,11 +87,7 @@ impl Executor for Simulator {
 
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
-            let plan = Layout::new(vk).map_err(|what| ExecError::Unsupported {
-                backend: BACKEND_NAME.into(),
-                kernel: vk.kernel().name.clone(),
-                what,
-            })?;
+            let plan = Layout::new(vk);
             if self.config.target == Target::Tpu {
                 if let Some(msg) = tpu::check(vk, &self.config).into_iter().next() {
                     return Err(ExecError::Fault(Box::new(Fault {
@@ -395,7 +391,8 @@ impl CompiledSim {
         let outputs = plan
             .hbm_of_output
             .iter()
-            .map(|&h| hbm[h].take().map(|b| b.data.into_host(&b.shape)))
+            .zip(self.vk.output_dtypes())
+            .map(|(&h, d)| hbm[h].take().map(|b| b.data.into_host(&b.shape, d)))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| ExecError::Backend {
                 backend: BACKEND_NAME.into(),

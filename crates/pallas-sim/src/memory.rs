@@ -1,7 +1,7 @@
 //! Memory buffers, ref regions (indexers resolved to offsets) and the
 //! block copies between HBM and VMEM.
 
-use pallas_exec::eval::Data;
+use pallas_exec::eval::{narrow, Data};
 use pallas_exec::options::{UninitializedMemory, POISON};
 use pallas_ir::DType;
 
@@ -79,10 +79,15 @@ impl Buffer {
 /// Fresh (uninitialized) storage of a dtype.
 pub fn uninit(dtype: DType, n: usize, mode: UninitializedMemory) -> Data {
     let zero = mode == UninitializedMemory::Zero;
-    match dtype {
+    // The poison of a narrow integer is its low bits: a value it holds.
+    let (pi, pu) = (
+        narrow::wrap_i32(dtype, POISON as i32),
+        narrow::wrap_u32(dtype, POISON),
+    );
+    match dtype.wide() {
         DType::F32 => Data::F32(vec![if zero { 0.0 } else { f32::NAN }; n]),
-        DType::I32 => Data::I32(vec![if zero { 0 } else { POISON as i32 }; n]),
-        DType::U32 => Data::U32(vec![if zero { 0 } else { POISON }; n]),
+        DType::I32 => Data::I32(vec![if zero { 0 } else { pi }; n]),
+        DType::U32 => Data::U32(vec![if zero { 0 } else { pu }; n]),
         _ => Data::Bool(vec![false; n]),
     }
 }

@@ -16,17 +16,25 @@ pub fn check(vk: &ValidatedKernel, cfg: &SimConfig) -> Vec<String> {
         let block = p.block_full_shape();
         let n = block.len();
         let blocked = matches!(p.kind, ParamKind::Input | ParamKind::Output);
-        if p.space == MemorySpace::Vmem && blocked && bytes == 4 && n >= 1 {
-            let rules: &[(usize, usize)] = if n >= 2 {
-                &[(n - 2, 8), (n - 1, 128)]
+        // The native tile: (8, 128) for 32-bit elements, (16, 128) for
+        // 16-bit, (32, 128) for 8-bit (sublanes pack narrower elements).
+        let sublanes = match bytes {
+            4 => Some(8),
+            2 => Some(16),
+            1 if d != pallas_ir::DType::Bool => Some(32),
+            _ => None,
+        };
+        if let (Some(sub), true) = (sublanes, p.space == MemorySpace::Vmem && blocked && n >= 1) {
+            let rules: Vec<(usize, usize)> = if n >= 2 {
+                vec![(n - 2, sub), (n - 1, 128)]
             } else {
-                &[(0, 128)]
+                vec![(0, 128)]
             };
-            for &(dim, unit) in rules {
+            for (dim, unit) in rules {
                 if block[dim] % unit != 0 && block[dim] != p.shape[dim] {
                     errors.push(format!(
-                        "`{}`: block dimension {dim} is {}, which is neither a multiple of {unit} nor the array's {} (32-bit blocks tile as (8, 128))",
-                        p.name, block[dim], p.shape[dim]
+                        "`{}`: block dimension {dim} is {}, which is neither a multiple of {unit} nor the array's {} ({}-bit blocks tile as ({sub}, 128))",
+                        p.name, block[dim], p.shape[dim], bytes * 8
                     ));
                 }
             }

@@ -234,27 +234,37 @@ impl Data {
             (Data::F32(v), DType::BF16) => {
                 HostArray::BF16(arr(s, Vec::<half::bf16>::from_f32_slice(&v)))
             }
-            (Data::F32(v), DType::F16) => HostArray::F16(arr(s, Vec::<half::f16>::from_f32_slice(&v))),
+            (Data::F32(v), DType::F16) => {
+                HostArray::F16(arr(s, Vec::<half::f16>::from_f32_slice(&v)))
+            }
             (Data::F32(v), DType::F8E4M3FN) => HostArray::F8E4M3FN(arr(
                 s,
-                v.iter().map(|&x| microfloat::f8e4m3fn::from_f32(x)).collect(),
+                v.iter()
+                    .map(|&x| microfloat::f8e4m3fn::from_f32(x))
+                    .collect(),
             )),
             (Data::F32(v), DType::F8E5M2) => HostArray::F8E5M2(arr(
                 s,
                 v.iter().map(|&x| microfloat::f8e5m2::from_f32(x)).collect(),
             )),
-            (Data::I32(v), DType::I8) => HostArray::I8(arr(s, v.iter().map(|&x| x as i8).collect())),
+            (Data::I32(v), DType::I8) => {
+                HostArray::I8(arr(s, v.iter().map(|&x| x as i8).collect()))
+            }
             (Data::I32(v), DType::I16) => {
                 HostArray::I16(arr(s, v.iter().map(|&x| x as i16).collect()))
             }
-            (Data::U32(v), DType::U8) => HostArray::U8(arr(s, v.iter().map(|&x| x as u8).collect())),
+            (Data::U32(v), DType::U8) => {
+                HostArray::U8(arr(s, v.iter().map(|&x| x as u8).collect()))
+            }
             (Data::U32(v), DType::U16) => {
                 HostArray::U16(arr(s, v.iter().map(|&x| x as u16).collect()))
             }
             (Data::F32(v), _) => HostArray::F32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
             (Data::I32(v), _) => HostArray::I32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
             (Data::U32(v), _) => HostArray::U32(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
-            (Data::Bool(v), _) => HostArray::Bool(ndarray::ArrayD::from_shape_vec(s, v).expect(err)),
+            (Data::Bool(v), _) => {
+                HostArray::Bool(ndarray::ArrayD::from_shape_vec(s, v).expect(err))
+            }
         }
     }
 }

@@ -103,10 +103,22 @@ pub fn widen(s: Scalar) -> Scalar {
 pub fn to_bits(d: DType, data: &Data) -> Vec<u32> {
     match data {
         Data::F32(v) => match d {
-            DType::BF16 => v.iter().map(|&x| bf16::from_f32(x).to_bits() as u32).collect(),
-            DType::F16 => v.iter().map(|&x| f16::from_f32(x).to_bits() as u32).collect(),
-            DType::F8E4M3FN => v.iter().map(|&x| f8e4m3fn::from_f32(x).to_bits() as u32).collect(),
-            DType::F8E5M2 => v.iter().map(|&x| f8e5m2::from_f32(x).to_bits() as u32).collect(),
+            DType::BF16 => v
+                .iter()
+                .map(|&x| bf16::from_f32(x).to_bits() as u32)
+                .collect(),
+            DType::F16 => v
+                .iter()
+                .map(|&x| f16::from_f32(x).to_bits() as u32)
+                .collect(),
+            DType::F8E4M3FN => v
+                .iter()
+                .map(|&x| f8e4m3fn::from_f32(x).to_bits() as u32)
+                .collect(),
+            DType::F8E5M2 => v
+                .iter()
+                .map(|&x| f8e5m2::from_f32(x).to_bits() as u32)
+                .collect(),
             _ => v.iter().map(|x| x.to_bits()).collect(),
         },
         Data::I32(v) => {
@@ -124,7 +136,10 @@ pub fn from_bits(d: DType, bits: impl Iterator<Item = u32>) -> Data {
         DType::F32 => Data::F32(bits.map(f32::from_bits).collect()),
         DType::BF16 => Data::F32(bits.map(|b| bf16::from_bits(b as u16).to_f32()).collect()),
         DType::F16 => Data::F32(bits.map(|b| f16::from_bits(b as u16).to_f32()).collect()),
-        DType::F8E4M3FN => Data::F32(bits.map(|b| f8e4m3fn::from_bits(b as u8).to_f32()).collect()),
+        DType::F8E4M3FN => Data::F32(
+            bits.map(|b| f8e4m3fn::from_bits(b as u8).to_f32())
+                .collect(),
+        ),
         DType::F8E5M2 => Data::F32(bits.map(|b| f8e5m2::from_bits(b as u8).to_f32()).collect()),
         DType::I32 | DType::I8 | DType::I16 => {
             let shift = 32 - d.bits();

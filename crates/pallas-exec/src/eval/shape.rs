@@ -413,11 +413,6 @@ pub fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
     }
 }
 
-/// Whether a dtype is one the simulator computes with.
-pub fn supported(d: DType) -> bool {
-    matches!(d, DType::F32 | DType::I32 | DType::U32 | DType::Bool)
-}
-
 /// Writes `src` (row-major over `shape`, or one element broadcast) into
 /// `dst` at offsets `base + sum(idx[d] * strides[d])`: the inverse of
 /// [`strided_gather`]. The innermost dimension runs as a tight loop.

@@ -192,7 +192,10 @@ impl Parser {
         }
         match self.dtype() {
             Ok(d) => Ok(RefElem::Data(d)),
-            Err(_) => self.fail(&format!("an element type ({}, sem, dma_sem)", DType::names())),
+            Err(_) => self.fail(&format!(
+                "an element type ({}, sem, dma_sem)",
+                DType::names()
+            )),
         }
     }
 
@@ -260,7 +263,12 @@ impl Parser {
                 "a literal out of range or of another type",
             ))
         };
-        let what = format!("a {d} literal");
+        let article = if d.name().starts_with(['f', 'i']) {
+            "an"
+        } else {
+            "a"
+        };
+        let what = format!("{article} {d} literal");
         match (d, lit) {
             (DType::Bool, _) => Err(ParseError::new(
                 dloc,
@@ -268,7 +276,11 @@ impl Parser {
                 "a typed literal",
             )),
             (d, Lit::Inf) if d.is_float() => {
-                let v = if neg { f32::NEG_INFINITY } else { f32::INFINITY };
+                let v = if neg {
+                    f32::NEG_INFINITY
+                } else {
+                    f32::INFINITY
+                };
                 float_literal(d, v).map_or_else(|| bad(&format!("{what} (it has no infinity)")), Ok)
             }
             (d, Lit::Nan(b)) if d.is_float() => {

@@ -47,6 +47,45 @@ impl ValidatedKernel {
         &self.types[v.index()]
     }
 
+    /// The dtype of a value that is not a ref (`None` for refs).
+    #[inline]
+    pub fn value_dtype(&self, v: Value) -> Option<DType> {
+        match &self.types[v.index()] {
+            Type::Value { dtype, .. } => Some(*dtype),
+            Type::Ref(_) => None,
+        }
+    }
+
+    /// The first narrow dtype (`bf16`, `i8`, ...: see [`DType::is_narrow`])
+    /// a parameter or value of the kernel has, with where: `("bf16",
+    /// "`x`")`. Backends without them name it in their `Unsupported`
+    /// error.
+    pub fn first_narrow_dtype(&self) -> Option<(DType, String)> {
+        for p in &self.kernel.params {
+            if let Some(d) = p.dtype().filter(|d| d.is_narrow()) {
+                return Some((d, format!("parameter `{}`", p.name)));
+            }
+        }
+        self.types.iter().enumerate().find_map(|(i, t)| match t {
+            Type::Value { dtype, .. } if dtype.is_narrow() => Some((*dtype, format!("value %{i}"))),
+            Type::Ref(r) => match r.elem {
+                RefElem::Data(d) if d.is_narrow() => Some((d, format!("scratch ref %{i}"))),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// The dtype of each output, in output order.
+    pub fn output_dtypes(&self) -> Vec<DType> {
+        self.kernel
+            .params
+            .iter()
+            .filter(|p| p.kind == crate::ParamKind::Output)
+            .filter_map(|p| p.dtype())
+            .collect()
+    }
+
     /// Where a ref value comes from (`None` for non-ref values).
     pub fn ref_origin(&self, v: Value) -> Option<RefOrigin> {
         self.origins[v.index()]

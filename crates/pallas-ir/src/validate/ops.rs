@@ -597,7 +597,11 @@ impl Validator<'_> {
             Op::Cumsum { x, axis } => {
                 let (d, s) = self.val(*x, "operand")?;
                 self.axis(*axis, s.len())?;
-                let expected = if d.is_fp8() { FP8_STORAGE_ONLY } else { "a numeric dtype" };
+                let expected = if d.is_fp8() {
+                    FP8_STORAGE_ONLY
+                } else {
+                    "a numeric dtype"
+                };
                 self.need_dtype("operand", d, d.is_numeric(), expected)?;
                 one(Type::array(d, s))
             }
@@ -625,7 +629,11 @@ impl Validator<'_> {
                     },
                 )?;
                 let out = preferred.unwrap_or(dl.default_accumulator());
-                let wide = if dl.is_float() { DType::F32 } else { DType::I32 };
+                let wide = if dl.is_float() {
+                    DType::F32
+                } else {
+                    DType::I32
+                };
                 self.need_dtype(
                     "preferred_element_type",
                     out,
@@ -695,7 +703,12 @@ impl Validator<'_> {
             }
             Op::AtomicCas { dst, expected, new } => {
                 let (d, s) = self.data_access(dst, "atomic_cas", true)?;
-                self.need_dtype("ref", d, d.bits() == 32 && d != DType::Bool, "a 32-bit dtype")?;
+                self.need_dtype(
+                    "ref",
+                    d,
+                    d.bits() == 32 && d != DType::Bool,
+                    "a 32-bit dtype",
+                )?;
                 self.stored(*expected, d, &s)?;
                 self.stored(*new, d, &s)?;
                 one(Type::array(d, s))

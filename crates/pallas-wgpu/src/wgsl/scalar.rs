@@ -22,7 +22,9 @@ pub fn ty(d: DType) -> &'static str {
 /// A WGSL literal, exact for every value (NaN, infinities and subnormals
 /// through their bits).
 pub fn literal(s: Scalar) -> String {
-    match s {
+    // (Narrow dtypes are refused before generation; their wide values
+    // would print the same way.)
+    match pallas_exec::eval::narrow::widen(s) {
         Scalar::F32(v) if v.is_finite() && (v == 0.0 || v.is_normal()) => {
             if v == 0.0 && v.is_sign_negative() {
                 "(-0.0f)".into()
@@ -35,6 +37,7 @@ pub fn literal(s: Scalar) -> String {
         Scalar::I32(v) => format!("{v}i"),
         Scalar::U32(v) => format!("{v}u"),
         Scalar::Bool(v) => format!("{v}"),
+        _ => unreachable!("widened scalars are 32-bit or bool"),
     }
 }
 

@@ -126,12 +126,13 @@ fn random_array(dtype: pallas_ir::DType, shape: &[usize], state: &mut u64) -> Ho
     let bits: Vec<u32> = (0..n)
         .map(|_| {
             let r = splitmix(state);
-            match dtype {
-                pallas_ir::DType::F32 => {
-                    let u = (r >> 40) as f32 / (1u64 << 24) as f32;
-                    (2.0 * u - 1.0).to_bits()
-                }
-                _ => (r % 4) as u32,
+            if dtype.is_float() {
+                // Uniform in [-1, 1), rounded to the dtype.
+                let u = (r >> 40) as f32 / (1u64 << 24) as f32;
+                let v = pallas_exec::eval::Data::F32(vec![2.0 * u - 1.0]);
+                pallas_exec::eval::narrow::to_bits(dtype, &v)[0]
+            } else {
+                (r % 4) as u32
             }
         })
         .collect();
@@ -161,12 +162,19 @@ fn arguments(vk: &ValidatedKernel, args: &RunArgs) -> Result<Vec<HostArray>, Fai
                 names.join(", ")
             )));
         };
-        let a = HostArray::read_npy(Path::new(file)).map_err(|e| Failure::Input(e.to_string()))?;
         let p = params[pos];
         let want = match p.elem {
             RefElem::Data(d) => d,
             RefElem::Semaphore(_) => pallas_ir::DType::I32,
         };
+        // Narrow dtypes are read by the declared one (bf16 and fp8 files
+        // hold opaque values); a mismatch names both.
+        let a = if want.is_narrow() {
+            HostArray::read_npy_as(Path::new(file), want)
+        } else {
+            HostArray::read_npy(Path::new(file))
+        }
+        .map_err(|e| Failure::Input(e.to_string()))?;
         if a.dtype() != want || a.shape() != p.shape.as_slice() {
             return Err(Failure::Input(format!(
                 "{file}: input `{name}` must be {want}{:?}, the file holds {}{:?}",

@@ -660,6 +660,7 @@ impl<'a> Gen<'a> {
                 rhs,
                 transpose_lhs,
                 transpose_rhs,
+                ..
             } => self.dot(result()?, *lhs, *rhs, *transpose_lhs, *transpose_rhs)?,
             Op::Store { dst, value, mask } => self.store(dst, *value, *mask)?,
             Op::Swap { dst, value, mask } => {
