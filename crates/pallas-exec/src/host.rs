@@ -462,7 +462,7 @@ pub enum HostView<'a> {
     F8E5M2(ndarray::ArrayViewD<'a, f8e5m2>),
 }
 
-/// [`each!`] for views.
+/// Applies `$body` to the inner view whatever its element type.
 #[macro_export]
 macro_rules! each_view {
     ($self:expr, $a:ident => $body:expr) => {
