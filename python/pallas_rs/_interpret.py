@@ -34,6 +34,7 @@ from jax._src.pallas import pallas_call as pallas_call_mod
 
 from . import _native
 from ._lowering import LoweredKernel, lower_pallas_call
+from ._lowering.emitter import RAW_BITS
 from .errors import KernelError, LoweringError, PallasRsError, UnsupportedError
 
 # Options named as JAX's InterpretParams, then pallas-rs's own.
@@ -255,7 +256,7 @@ def _fault_to_error(k: Kernel, e) -> KernelError:
 def launch(k: Kernel, args) -> list:
     """Runs a compiled kernel on NumPy arrays (scalar prefetch, inputs)."""
     _count("launches")
-    arrays = [np.ascontiguousarray(np.asarray(a)) for a in args]
+    arrays = [_to_native(np.ascontiguousarray(np.asarray(a))) for a in args]
     try:
         return k.compiled.launch(arrays)
     except _native.Fault as e:
@@ -266,6 +267,22 @@ def launch(k: Kernel, args) -> list:
         raise UnsupportedError(e.args[0]) from None
     except _native.BadArgument as e:
         raise ValueError(e.args[0]) from None
+
+
+def _to_native(a: np.ndarray) -> np.ndarray:
+    """An array as the binding takes it: bfloat16, float16 and the float8
+    types as their raw bits (a view, no copy)."""
+    bits = RAW_BITS.get(a.dtype)
+    return a if bits is None else a.view(bits)
+
+
+def _from_native(o: np.ndarray, dtype) -> np.ndarray:
+    """An output as the kernel declares it: raw bits viewed as their
+    dtype, others converted (a no-op when the dtype already matches)."""
+    dtype = np.dtype(dtype)
+    if dtype in RAW_BITS and o.dtype == RAW_BITS[dtype]:
+        return o.view(dtype)
+    return np.asarray(o, dtype=dtype)
 
 
 def _host_call(params, backend: BackendParams):
@@ -285,7 +302,7 @@ def _host_call(params, backend: BackendParams):
             k = kernel_for(params, backend, sizes)
             args = args[nd:]
         outs = launch(k, args)
-        return tuple(np.asarray(o, dtype=a.dtype).reshape(a.shape)
+        return tuple(_from_native(o, a.dtype).reshape(a.shape)
                      for o, a in zip(outs, out_avals))
     return call, out_avals
 

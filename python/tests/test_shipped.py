@@ -21,12 +21,19 @@ RUNS = {
 }
 
 UNSUPPORTED = {
-    # f32 inputs, but the kernel computes in bf16 internally.
-    "paged_attention": ("convert_element_type: dtype bfloat16 is not "
-                        "supported by pallas-rs yet"),
-    # The mask metadata is int8 scalar prefetch.
-    "splash_attention": ("scalar prefetch `data_next_ref`: dtype int8 is "
-                         "not supported by pallas-rs yet"),
+    # Its m and l outputs are (.., 1, 128) blocks of (.., 1, 1) arrays.
+    "paged_attention": ("`m_ref`: block dimension 3 is 128, larger than the "
+                        "array's 1"),
+}
+
+FAULTS = {
+    # Its m, l and o "scratch" outputs keep block (0, 0) at every grid
+    # point, also across the parallel head dimension: on a two-core TPU
+    # both cores write them back (the wrapper discards them). The default
+    # check reports it.
+    "splash_attention": ("output `m_scratch_ref` block [0, 0] is written at "
+                         "grid points [0, 0, 0] and [1, 0, 0], which differ "
+                         "in dimension 0, declared parallel"),
 }
 
 
@@ -49,3 +56,12 @@ def test_shipped_kernel_unsupported_says_why(name):
     assert UNSUPPORTED[name] in str(info.value)
     # It names the Python line of the kernel source.
     assert ".py:" in str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_shipped_kernel_fault_says_why(name):
+    fn, args = shipped.KERNELS[name](np.random.default_rng(0))
+    with pytest.raises(pallas_rs.KernelError) as info:
+        with pallas_rs.interpret("sim"):
+            jax.block_until_ready(jax.jit(fn)(*args))
+    assert FAULTS[name] in str(info.value)

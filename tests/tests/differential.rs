@@ -32,7 +32,7 @@ use pallas_cpu::Cpu;
 use pallas_exec::run;
 use pallas_exec::HostArray;
 use pallas_ir::builder::{KernelBuilder, Spec};
-use pallas_ir::{validate, BinaryOp, CmpOp, DType, DimSemantics, UnaryOp, Value};
+use pallas_ir::{validate, BinaryOp, CmpOp, DType, DimSemantics, Scalar, UnaryOp, Value};
 use pallas_sim::{SimConfig, Simulator, UninitializedMemory};
 use pallas_tests::{compare_outputs, Tolerance};
 use proptest::prelude::*;
@@ -91,7 +91,9 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
         }
         seen_arbitrary |= d.1 == DimSemantics::Arbitrary;
     }
-    let all = [DType::F32, DType::I32, DType::U32, DType::Bool];
+    // Every dtype on the CPU backends (narrow ones included); the GPU runs
+    // 32-bit dtypes and bool.
+    let all = DType::ALL;
     // On a GPU, f32 arithmetic may be reassociated (lavapipe turns
     // `(x + a) + b` into `x + (a + b)`), so its kernels are either all f32
     // (compared within a tolerance) or all integer and boolean (compared
@@ -128,6 +130,8 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                 pool.iter().copied().filter(|(_, d)| *d == dx).collect();
             let (y, _) = same[pick(same.len())];
             let v = match pick(6) {
+                // fp8 is storage only: it meets arithmetic through a cast.
+                0 | 1 | 5 if dx.is_fp8() => (b.cast(x, DType::BF16), DType::BF16),
                 0 => {
                     let ops: &[UnaryOp] = match dx {
                         DType::F32 if gpu_exact => &[
@@ -138,7 +142,7 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                             UnaryOp::Ceil,
                             UnaryOp::Sign,
                         ],
-                        DType::F32 => &[
+                        DType::F32 | DType::BF16 | DType::F16 => &[
                             UnaryOp::Neg,
                             UnaryOp::Abs,
                             UnaryOp::Log1p,
@@ -149,6 +153,15 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                             UnaryOp::Sign,
                         ],
                         DType::Bool => &[UnaryOp::Not],
+                        // Narrow integers: the width-aware bit counts too.
+                        d if d.is_narrow() => &[
+                            UnaryOp::Neg,
+                            UnaryOp::Abs,
+                            UnaryOp::Not,
+                            UnaryOp::Sign,
+                            UnaryOp::PopulationCount,
+                            UnaryOp::Clz,
+                        ],
                         _ => &[UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Not, UnaryOp::Sign],
                     };
                     (b.unary(ops[pick(ops.len())], x), dx)
@@ -160,7 +173,7 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                         DType::F32 if gpu_exact => {
                             &[BinaryOp::Add, BinaryOp::Sub, BinaryOp::Max, BinaryOp::Min]
                         }
-                        DType::F32 => &[
+                        DType::F32 | DType::BF16 | DType::F16 => &[
                             BinaryOp::Add,
                             BinaryOp::Sub,
                             BinaryOp::Mul,
@@ -211,7 +224,17 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                         DType::F32 => b.f32([0.5f32, -2.0, 3.25, 1e-3][pick(4)]),
                         DType::I32 => b.i32([1, -3, 7, i32::MIN][pick(4)]),
                         DType::U32 => b.u32([1, 3, 0xffff_ffff, 31][pick(4)]),
-                        _ => b.bool(pick(2) == 0),
+                        DType::Bool => b.bool(pick(2) == 0),
+                        // Narrow floats: the f32 literal rounded to the dtype.
+                        d if d.is_float() => {
+                            let v = [0.5f32, -2.0, 3.25, 1e-3][pick(4)];
+                            let bits = pallas_exec::eval::narrow::to_bits(
+                                d,
+                                &pallas_exec::eval::Data::F32(vec![v]),
+                            )[0];
+                            b.constant(Scalar::from_bits(d, bits))
+                        }
+                        d => b.constant(Scalar::from_bits(d, [1, 0xfd, 7, 0x80][pick(4)])),
                     };
                     (
                         b.binary(
@@ -261,10 +284,12 @@ fn same_bits(a: &HostArray, b: &HostArray) -> bool {
     a.dtype() == b.dtype()
         && a.shape() == b.shape()
         && x.iter().zip(&y).all(|(p, q)| {
-            p == q
-                || (a.dtype() == DType::F32
-                    && f32::from_bits(*p).is_nan()
-                    && f32::from_bits(*q).is_nan())
+            let nan = |w: u32| {
+                Scalar::from_bits(a.dtype(), w)
+                    .as_f32()
+                    .is_some_and(f32::is_nan)
+            };
+            p == q || (nan(*p) && nan(*q))
         })
 }
 
@@ -372,10 +397,12 @@ fn seed_data(seed: u32, step: u32) -> Vec<u32> {
 #[test]
 fn the_generator_makes_varied_kernels() {
     let mut ops = std::collections::BTreeSet::new();
+    let mut dtypes = std::collections::BTreeSet::new();
     let mut partial = 0;
     for seed in 0..300u32 {
         let (k, _) = gen_case(seed_data(seed, 97));
         validate(&k).unwrap();
+        dtypes.extend(k.params.iter().filter_map(|p| p.dtype()));
         for (_, inst) in k.insts.iter() {
             ops.insert(inst.op.name());
         }
@@ -394,6 +421,8 @@ fn the_generator_makes_varied_kernels() {
         assert!(ops.contains(want), "never made `{want}`: {ops:?}");
     }
     assert!(partial > 50, "partial edge blocks in {partial} of 300");
+    // Every dtype reaches the sim-versus-cpu comparison.
+    assert_eq!(dtypes.len(), DType::ALL.len(), "dtypes made: {dtypes:?}");
 }
 
 /// A random row-wise kernel over f32 `[R, C]` in blocks of whole rows:

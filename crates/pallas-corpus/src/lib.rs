@@ -19,19 +19,38 @@ use pallas_ir::{MemorySpace, SemaphoreKind};
 /// Over (16, 131072): block (16, 256) gives grid 512, (1, 128) gives 16,384,
 /// (1, 1) gives 2,097,152.
 pub fn seed(rows: usize, cols: usize, block: [usize; 2]) -> Kernel {
-    let mut k = KernelBuilder::new("seed");
+    seed_in(rows, cols, block, F32)
+}
+
+/// The seed kernel in another float dtype: `o = sin((x + y) * 2)` with
+/// every operation in `dt` (a narrow one rounds after each).
+pub fn seed_in(rows: usize, cols: usize, block: [usize; 2], dt: DType) -> Kernel {
+    let name = if dt == F32 {
+        "seed".to_string()
+    } else {
+        format!("seed_{dt}")
+    };
+    let mut k = KernelBuilder::new(&name);
     k.grid(&[
         (rows.div_ceil(block[0]), Parallel),
         (cols.div_ceil(block[1]), Parallel),
     ]);
     let spec = || Spec::block(block, |_, g| vec![g[0], g[1]]);
-    k.input("x", F32, &[rows, cols], spec());
-    k.input("y", F32, &[rows, cols], spec());
-    k.output("o", F32, &[rows, cols], spec());
+    k.input("x", dt, &[rows, cols], spec());
+    k.input("y", dt, &[rows, cols], spec());
+    k.output("o", dt, &[rows, cols], spec());
+    let two = pallas_ir::Scalar::from_bits(
+        dt,
+        match dt {
+            DType::BF16 => 0x4000,
+            DType::F16 => 0x4000,
+            _ => 2.0f32.to_bits(),
+        },
+    );
     k.body(|b, r| {
         let (x, y) = (b.load_all(r[0]), b.load_all(r[1]));
         let s = b.add(x, y);
-        let t = b.mul(s, 2.0f32);
+        let t = b.mul(s, two);
         let o = b.sin(t);
         b.store_all(r[2], o);
     });

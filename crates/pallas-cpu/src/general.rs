@@ -9,7 +9,7 @@
 
 use std::sync::Mutex;
 
-use ndarray::{ArrayView2, Ix2};
+use ndarray::{Array2, ArrayView2, Ix2};
 use pallas_exec::analysis::ref_name;
 use pallas_exec::eval::{self, shape, Data, Tensor};
 use pallas_exec::layout::{Blocked, Home, Layout};
@@ -595,6 +595,26 @@ impl<'k> Machine<'k> for Worker<'k> {
                 walk::assign(&mut out.shape, &xt.shape);
                 true
             }
+            // 8-bit integers through sgemm, exactly (see `dot_int8`); the
+            // walker wraps a narrow result.
+            Op::Dot {
+                lhs,
+                rhs,
+                transpose_lhs,
+                transpose_rhs,
+                ..
+            } if matches!(self.value_dtype(*lhs), DType::I8 | DType::U8) => {
+                let out = self.value_dtype(res);
+                let t = dot_int8(
+                    self.env.t(*lhs),
+                    self.env.t(*rhs),
+                    *transpose_lhs,
+                    *transpose_rhs,
+                    out,
+                );
+                self.env.put(res, t);
+                true
+            }
             // f32 values (of any float dtype) through matrixmultiply; the
             // walker rounds a narrow result.
             Op::Dot {
@@ -641,6 +661,50 @@ fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
         }
     }
     shape::dot(a, b, ta, tb)
+}
+
+/// `dot` of 8-bit integers (`i8` or `u8`, held in i32/u32) into `out`,
+/// through sgemm and exact: every product is an integer of at most 2^16 in
+/// magnitude, so a sum over at most 256 of them stays below 2^24, where
+/// every integer is an f32 and no addition rounds, in any order. K is cut
+/// into chunks of 256, each multiplied in f32, and the chunks are summed
+/// in wrapping i32.
+fn dot_int8(a: &Tensor, b: &Tensor, ta: bool, tb: bool, out: DType) -> Tensor {
+    const CHUNK: usize = 256;
+    let as_f32 = |t: &Tensor| -> Array2<f32> {
+        let v: Vec<f32> = match &t.data {
+            Data::I32(v) => v.iter().map(|&x| x as f32).collect(),
+            Data::U32(v) => v.iter().map(|&x| x as f32).collect(),
+            _ => Vec::new(),
+        };
+        Array2::from_shape_vec((t.shape[0], t.shape[1]), v)
+            .unwrap_or_else(|_| Array2::zeros((0, 0)))
+    };
+    let (xa, ya) = (as_f32(a), as_f32(b));
+    let x = if ta { xa.t() } else { xa.view() };
+    let y = if tb { ya.t() } else { ya.view() };
+    let (m, kd, n) = (x.nrows(), x.ncols(), y.ncols());
+    let mut acc = vec![0i32; m * n];
+    let mut k0 = 0;
+    while k0 < kd {
+        let k1 = (k0 + CHUNK).min(kd);
+        let part = x
+            .slice(ndarray::s![.., k0..k1])
+            .dot(&y.slice(ndarray::s![k0..k1, ..]));
+        for (s, &p) in acc.iter_mut().zip(part.iter()) {
+            *s = s.wrapping_add(p as i32);
+        }
+        k0 = k1;
+    }
+    let mut data = Data::I32(acc);
+    if out.wide() == DType::U32 {
+        data = pallas_exec::eval::cast(&data, DType::U32);
+    }
+    pallas_exec::eval::narrow::narrow(out, &mut data);
+    Tensor {
+        data,
+        shape: vec![m, n],
+    }
 }
 
 impl General {

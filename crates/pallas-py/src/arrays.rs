@@ -35,6 +35,17 @@ pub enum Borrowed<'py> {
     U32(PyReadonlyArrayDyn<'py, u32>),
     /// `bool` elements.
     Bool(PyReadonlyArrayDyn<'py, bool>),
+    /// `i8` elements.
+    I8(PyReadonlyArrayDyn<'py, i8>),
+    /// `u8` elements.
+    U8(PyReadonlyArrayDyn<'py, u8>),
+    /// `i16` elements.
+    I16(PyReadonlyArrayDyn<'py, i16>),
+    /// `u16` elements.
+    U16(PyReadonlyArrayDyn<'py, u16>),
+    /// A float dtype NumPy's C API does not know (bf16, f16, fp8), sent as
+    /// raw bits and converted once.
+    Bits(HostArray),
 }
 
 impl Borrowed<'_> {
@@ -45,6 +56,11 @@ impl Borrowed<'_> {
             Borrowed::I32(a) => HostView::I32(a.as_array()),
             Borrowed::U32(a) => HostView::U32(a.as_array()),
             Borrowed::Bool(a) => HostView::Bool(a.as_array()),
+            Borrowed::I8(a) => HostView::I8(a.as_array()),
+            Borrowed::U8(a) => HostView::U8(a.as_array()),
+            Borrowed::I16(a) => HostView::I16(a.as_array()),
+            Borrowed::U16(a) => HostView::U16(a.as_array()),
+            Borrowed::Bits(a) => a.view(),
         }
     }
 }
@@ -77,12 +93,29 @@ pub fn borrow<'py>(kernel: &str, sig: &ParamSig, a: &Bound<'py, PyAny>) -> PyRes
         DType::I32 => take!(i32, I32),
         DType::U32 => take!(u32, U32),
         DType::Bool => take!(bool, Bool),
-        d => {
-            return Err(bad_argument(format!(
-                "kernel `{kernel}`: argument `{}`: dtype {d} is not passed from Python yet \
-                 (the Rust API, the CLI and `.npy` files take it)",
-                sig.name
-            )))
+        DType::I8 => take!(i8, I8),
+        DType::U8 => take!(u8, U8),
+        DType::I16 => take!(i16, I16),
+        DType::U16 => take!(u16, U16),
+        d @ (DType::BF16 | DType::F16) => {
+            let Borrowed::U16(bits) = take!(u16, U16) else {
+                unreachable!()
+            };
+            Borrowed::Bits(from_bits(
+                d,
+                bits.as_array().iter().map(|&b| b as u32),
+                &sig.shape,
+            ))
+        }
+        d @ (DType::F8E4M3FN | DType::F8E5M2) => {
+            let Borrowed::U8(bits) = take!(u8, U8) else {
+                unreachable!()
+            };
+            Borrowed::Bits(from_bits(
+                d,
+                bits.as_array().iter().map(|&b| b as u32),
+                &sig.shape,
+            ))
         }
     })
 }
@@ -115,11 +148,23 @@ pub fn to_numpy<'py>(py: Python<'py>, a: HostArray) -> PyResult<Bound<'py, PyAny
         HostArray::I32(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
         HostArray::U32(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
         HostArray::Bool(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
-        other => {
-            return Err(bad_argument(format!(
-                "an output of dtype {} is not passed to Python yet",
-                other.dtype()
-            )))
+        HostArray::I8(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
+        HostArray::U8(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
+        HostArray::I16(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
+        HostArray::U16(x) => PyArrayDyn::from_owned_array(py, x).into_any(),
+        // Raw bits: the Python side views them as the dtype.
+        HostArray::BF16(x) => PyArrayDyn::from_owned_array(py, x.mapv(|v| v.to_bits())).into_any(),
+        HostArray::F16(x) => PyArrayDyn::from_owned_array(py, x.mapv(|v| v.to_bits())).into_any(),
+        HostArray::F8E4M3FN(x) => {
+            PyArrayDyn::from_owned_array(py, x.mapv(|v| v.to_bits())).into_any()
+        }
+        HostArray::F8E5M2(x) => {
+            PyArrayDyn::from_owned_array(py, x.mapv(|v| v.to_bits())).into_any()
         }
     })
+}
+
+/// A host array of dtype `d` from raw bit patterns, row-major.
+fn from_bits(d: DType, bits: impl Iterator<Item = u32>, shape: &[usize]) -> HostArray {
+    HostArray::from_bits(d, shape, bits.collect()).expect("the shape was checked")
 }

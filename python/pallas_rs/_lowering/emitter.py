@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import math
 
+import ml_dtypes
 import numpy as np
 
 from ..errors import UnsupportedError
@@ -16,7 +17,31 @@ _DTYPES = {
     np.dtype(np.int32): "i32",
     np.dtype(np.uint32): "u32",
     np.dtype(np.bool_): "bool",
+    np.dtype(np.float16): "f16",
+    np.dtype(np.int8): "i8",
+    np.dtype(np.uint8): "u8",
+    np.dtype(np.int16): "i16",
+    np.dtype(np.uint16): "u16",
+    np.dtype(ml_dtypes.bfloat16): "bf16",
+    np.dtype(ml_dtypes.float8_e4m3fn): "f8e4m3fn",
+    np.dtype(ml_dtypes.float8_e5m2): "f8e5m2",
 }
+
+# The NumPy dtype of each `.pk` dtype.
+NP_DTYPES = {name: dtype for dtype, name in _DTYPES.items()}
+
+# Float dtypes NumPy's C API does not know (ml_dtypes' types, and float16,
+# which the binding takes as bits too): they cross into Rust as raw bits of
+# this unsigned type and come back the same way.
+RAW_BITS = {
+    np.dtype(ml_dtypes.bfloat16): np.dtype(np.uint16),
+    np.dtype(np.float16): np.dtype(np.uint16),
+    np.dtype(ml_dtypes.float8_e4m3fn): np.dtype(np.uint8),
+    np.dtype(ml_dtypes.float8_e5m2): np.dtype(np.uint8),
+}
+
+_FLOATS = ("f32", "bf16", "f16", "f8e4m3fn", "f8e5m2")
+_INTS = ("i32", "u32", "i8", "u8", "i16", "u16")
 
 
 def pk_dtype(dtype, what: str, source: str | None = None) -> str:
@@ -29,26 +54,29 @@ def pk_dtype(dtype, what: str, source: str | None = None) -> str:
     if name is None:
         raise UnsupportedError(
             f"{what}: dtype {dtype} is not supported by pallas-rs yet "
-            f"(supported: float32, int32, uint32, bool)"
+            f"(supported: float32, int32, uint32, bool, bfloat16, float16, "
+            f"int8, uint8, int16, uint16, float8_e4m3fn, float8_e5m2)"
             + (f" (at {source})" if source else ""),
             source=source)
     return name
 
 
 def literal(value, dtype: str) -> str:
-    """A scalar literal in the text format (`2.0:f32`, `-inf:f32`,
-    `nan(0x7fc00000):f32`, `3:i32`, `true`)."""
-    if dtype == "f32":
-        v = np.float32(value)
-        if math.isnan(v):
-            return f"nan(0x{int(v.view(np.uint32)):08x}):f32"
-        if math.isinf(v):
-            return ("-" if v < 0 else "") + "inf:f32"
-        return f"{float(v)!r}:f32"
-    if dtype == "i32":
-        return f"{int(np.int32(value))}:i32"
-    if dtype == "u32":
-        return f"{int(np.uint32(value))}:u32"
+    """A scalar literal in the text format (`2.0:f32`, `-inf:bf16`,
+    `nan(0x7fc00000):f32`, `3:i8`, `true`): a float in its dtype, printed
+    exactly (NaN by its bits in the dtype's width)."""
+    if dtype in _FLOATS:
+        v = np.asarray(value).astype(NP_DTYPES[dtype])
+        f = float(v.astype(np.float32))
+        if math.isnan(f):
+            bits = v.view(np.dtype(f"uint{v.dtype.itemsize * 8}"))
+            return f"nan(0x{int(bits):0{v.dtype.itemsize * 2}x}):{dtype}"
+        if math.isinf(f):
+            return ("-" if f < 0 else "") + f"inf:{dtype}"
+        return f"{float(np.float32(f))!r}:{dtype}"
+    if dtype in _INTS:
+        # Wrapped to the dtype's width, as NumPy's `astype` wraps.
+        return f"{int(np.asarray(value).astype(np.int64).astype(NP_DTYPES[dtype]))}:{dtype}"
     return "true" if bool(value) else "false"
 
 

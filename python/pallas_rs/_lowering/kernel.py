@@ -202,10 +202,15 @@ def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:
         em.line(head)
         return Ref(em.fresh(), dt, shape, "any")
     dims, view_shape = [], []
-    for d in bm.block_shape:
+    for i, d in enumerate(bm.block_shape):
         if d is None or isinstance(d, pallas_core.Squeezed):
             dims.append("_")
         elif isinstance(d, pallas_core.Blocked):
+            if int(d.block_size) > shape[i]:
+                raise ctx.unsupported(
+                    f"`{name}`: block dimension {i} is {int(d.block_size)}, "
+                    f"larger than the array's {shape[i]} (a block padded "
+                    "past a whole array)")
             dims.append(str(int(d.block_size)))
             view_shape.append(int(d.block_size))
         else:

@@ -326,15 +326,25 @@ def _dot_general(ctx, eqn):
             "`dot_general` other than a 2-D matrix product (batch dims or "
             f"operands of rank {len(a.shape)} and {len(b.shape)})")
     if a.dtype != b.dtype:
-        raise ctx.unsupported(f"`dot_general` of {a.dtype} and {b.dtype}")
+        # Mixed operands convert to the result dtype first, as XLA lowers
+        # them on CPU and GPU (f32 x bf16 into f32: exact).
+        to = ctx.dtype(out)
+        a, b = (v if v.dtype == to else
+                ctx.em.op(f"cast {v.name} to {to}", to, v.shape)
+                for v in (a, b))
     tl = " transpose_lhs" if int(lc[0]) == 0 else ""
     tr = " transpose_rhs" if int(rc[0]) == 1 else ""
-    acc = "f32" if a.dtype == "f32" else "i32"
-    if a.dtype not in ("f32", "i32"):
+    if a.dtype not in ("f32", "bf16", "f16", "i32", "i8", "u8"):
         raise ctx.unsupported(f"`dot_general` of {a.dtype}")
-    r = ctx.em.op(f"dot {a.name}, {b.name}{tl}{tr}", acc, _shape(out))
+    # Floats accumulate in f32 and integers in i32; the result is the
+    # operands' dtype or the accumulator's (preferred_element_type), else
+    # a cast of the accumulator.
+    wide = "f32" if a.dtype in ("f32", "bf16", "f16") else "i32"
     to = ctx.dtype(out)
-    if to != acc:
+    into = to if to in (a.dtype, wide) else wide
+    clause = "" if into == a.dtype else f" into {into}"
+    r = ctx.em.op(f"dot {a.name}, {b.name}{tl}{tr}{clause}", into, _shape(out))
+    if to != into:
         r = ctx.em.op(f"cast {r.name} to {to}", to, r.shape)
     return r
 

@@ -7,7 +7,7 @@ use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn};
 use pallas_corpus as corpus;
 use pallas_exec::Executor;
 use pallas_exec::HostArray;
-use pallas_ir::{validate, Kernel};
+use pallas_ir::{validate, DType, Kernel};
 use pallas_sim::{SimConfig, Simulator};
 use pallas_tests::data::{uniform_f32, Rng};
 use pallas_tests::{loops, reference as r, Tolerance};
@@ -299,6 +299,154 @@ fn flash_attention(n: usize, d: usize, repeats: usize) -> Workload {
     }
 }
 
+/// An array's values in its wide dtype (f32, i32 or u32): exact, for
+/// comparing low-precision outputs with one reference.
+fn widened(h: &HostArray) -> HostArray {
+    pallas_exec::eval::Data::from_view(&h.view()).into_host(h.shape(), h.dtype().wide())
+}
+
+/// The fast mode on a kernel whose outputs are compared in their wide
+/// dtype.
+fn cpu_widened(name: &str, reference: bool, kernel: &Kernel, args: Vec<HostArray>) -> Variant {
+    let mut v = cpu(kernel, args);
+    let run = v.run;
+    let mut run = run;
+    v.name = name.into();
+    v.reference = reference;
+    v.run = Box::new(move || run().map(|outs| outs.iter().map(widened).collect()));
+    v
+}
+
+/// `x` converted to `dt` (rounded), and the same values as f32.
+fn lowp(x: &HostArray, dt: DType) -> (HostArray, HostArray) {
+    let d = pallas_exec::eval::Data::from_view(&x.view());
+    let n = pallas_exec::eval::narrow::cast(&d, dt);
+    let f = pallas_exec::eval::cast(&n, DType::F32);
+    (
+        n.into_host(x.shape(), dt),
+        f.into_host(x.shape(), DType::F32),
+    )
+}
+
+/// A low-precision matmul (`dt` in, `acc` accumulator, `out` out) on the
+/// fast mode beside the f32 kernel over the same values (the base of the
+/// ratio): both against the exact product.
+fn matmul_lowp(n: usize, b: usize, dt: DType, acc: DType, out: DType, repeats: usize) -> Workload {
+    let mut rng = Rng::new(23);
+    let scale = if dt.is_int() { 127.0 } else { 1.0 };
+    let mk = |rng: &mut Rng| {
+        let u = uniform_f32(rng, &[n, n]);
+        let v = pallas_exec::eval::Data::F32(
+            f32s(&u)
+                .iter()
+                .map(|&x| (x * scale).trunc().max(-scale))
+                .collect(),
+        );
+        v.into_host(&[n, n], DType::F32)
+    };
+    let (x0, y0) = (mk(&mut rng), mk(&mut rng));
+    let ((x, xf), (y, yf)) = (lowp(&x0, dt), lowp(&y0, dt));
+    // The exact product (f64 sums of exact products), as f32 or i32.
+    let (a, bm) = (rows_of(&xf), rows_of(&yf));
+    let exact = a.mapv(|v| v as f64).dot(&bm.mapv(|v| v as f64));
+    let expected = if out.is_int() {
+        HostArray::I32(exact.mapv(|v| v as i32).into_dyn())
+    } else {
+        HostArray::F32(exact.mapv(|v| v as f32).into_dyn())
+    };
+    let f32_kernel = corpus::matmul(n, n, n, b, b, b);
+    let mut f32_variant = cpu_widened(
+        "pallas-cpu, the f32 kernel",
+        true,
+        &f32_kernel,
+        vec![xf, yf],
+    );
+    if out.is_int() {
+        // The f32 kernel's sums of 8-bit products stay below 2^24: exact.
+        let run = f32_variant.run;
+        let mut run = run;
+        f32_variant.run = Box::new(move || {
+            run().map(|outs| {
+                outs.iter()
+                    .map(|h| {
+                        let d = pallas_exec::eval::cast(
+                            &pallas_exec::eval::Data::from_view(&h.view()),
+                            DType::I32,
+                        );
+                        d.into_host(h.shape(), DType::I32)
+                    })
+                    .collect()
+            })
+        });
+    }
+    let kernel = corpus::matmul_lowp(n, n, n, [b, b, b], dt, acc, out);
+    let variants = vec![
+        f32_variant,
+        cpu_widened(
+            &format!("pallas-cpu, {dt} in, {acc} accumulator"),
+            false,
+            &kernel,
+            vec![x, y],
+        ),
+    ];
+    Workload {
+        name: format!("matmul {n}^3 {dt} (against the f32 kernel)"),
+        expected: vec![expected],
+        // bf16 out: one rounding (2^-8 relative) of sums whose f32
+        // accumulation errs by about n * 2^-24 of |x||y|.
+        tolerance: if out.is_int() {
+            Tolerance::abs(0.0)
+        } else {
+            Tolerance {
+                abs: 1e-6 * n as f64,
+                rel: 2f64.powi(-8),
+            }
+        },
+        variants,
+        repeats,
+    }
+}
+
+/// The seed kernel's blocks of (16, 256) in bf16 beside the f32 kernel
+/// over the same values (the base of the ratio).
+fn seed_bf16(repeats: usize) -> Workload {
+    let [rows, cols] = corpus::SEED_SHAPE;
+    let block = [16, 256];
+    let mut rng = Rng::new(29);
+    let ((x, xf), (y, yf)) = (
+        lowp(&uniform_f32(&mut rng, &[rows, cols]), DType::BF16),
+        lowp(&uniform_f32(&mut rng, &[rows, cols]), DType::BF16),
+    );
+    let expected = vec![HostArray::F32(r::seed(f32s(&xf), f32s(&yf)))];
+    let variants = vec![
+        cpu_widened(
+            "pallas-cpu, the f32 kernel",
+            true,
+            &corpus::seed(rows, cols, block),
+            vec![xf, yf],
+        ),
+        cpu_widened(
+            "pallas-cpu, bf16",
+            false,
+            &corpus::seed_in(rows, cols, block, DType::BF16),
+            vec![x, y],
+        ),
+    ];
+    Workload {
+        name: "seed grid 512 bf16 (against the f32 kernel)".into(),
+        expected,
+        // x + y in [-2, 2) rounds by up to 2^-8 of itself (2^-7), doubled
+        // exactly, so sin's argument is off by up to 2^-6, and so is sin;
+        // then sin rounds by 2^-8 of itself.
+        tolerance: Tolerance {
+            abs: 2f64.powi(-6),
+            rel: 2f64.powi(-8),
+        },
+        variants,
+        repeats,
+    }
+}
+
 /// Every workload; `quick` takes smaller sizes and fewer repeats.
 pub fn all(quick: bool) -> Vec<Workload> {
     let rep = if quick { 1 } else { 7 };
@@ -312,11 +460,45 @@ pub fn all(quick: bool) -> Vec<Workload> {
         w.push(softmax(256, rep));
         w.push(layer_norm(256, rep));
         w.push(flash_attention(256, 64, rep));
+        w.push(matmul_lowp(
+            256,
+            128,
+            DType::BF16,
+            DType::F32,
+            DType::BF16,
+            rep,
+        ));
+        w.push(matmul_lowp(
+            256,
+            128,
+            DType::I8,
+            DType::I32,
+            DType::I32,
+            rep,
+        ));
+        w.push(seed_bf16(rep));
     } else {
         w.push(matmul(1024, 256, big_rep));
         w.push(softmax(1024, rep));
         w.push(layer_norm(1024, rep));
         w.push(flash_attention(1024, 64, big_rep));
+        w.push(matmul_lowp(
+            1024,
+            256,
+            DType::BF16,
+            DType::F32,
+            DType::BF16,
+            big_rep,
+        ));
+        w.push(matmul_lowp(
+            1024,
+            256,
+            DType::I8,
+            DType::I32,
+            DType::I32,
+            big_rep,
+        ));
+        w.push(seed_bf16(rep));
     }
     w
 }
