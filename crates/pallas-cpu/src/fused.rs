@@ -58,8 +58,16 @@ pub enum Step {
     Select { c: Reg, t: Reg, f: Reg, dst: Reg },
     /// Conversion.
     Cast { x: Reg, to: DType, dst: Reg },
-    /// Reinterpretation.
-    Bitcast { x: Reg, to: DType, dst: Reg },
+    /// Reinterpretation between dtypes of one width.
+    Bitcast {
+        x: Reg,
+        from: DType,
+        to: DType,
+        dst: Reg,
+    },
+    /// Rounds (floats) or wraps (integers) a register's wide values to a
+    /// narrow dtype, in place: after every op whose result is narrow.
+    Narrow { x: Reg, to: DType },
     /// Reduction over axes other than the rows.
     Reduce {
         op: ReduceOp,
@@ -230,11 +238,6 @@ fn layout(k: &Kernel) -> Result<Layout, String> {
 
 /// Builds the fused program, or says which operation prevents it.
 pub fn compile(vk: &ValidatedKernel) -> Result<Fused, String> {
-    // Narrow dtypes round or wrap after every op: the general path's
-    // shared semantics do that.
-    if let Some((d, at)) = vk.first_narrow_dtype() {
-        return Err(unsupported(vk.kernel(), None, &format!("dtype {d} ({at})")));
-    }
     let k = vk.kernel();
     let lay = layout(k)?;
     let (mut nargs, mut nouts) = (0, 0);
@@ -331,6 +334,16 @@ pub fn compile(vk: &ValidatedKernel) -> Result<Fused, String> {
                 }
                 (Step::Store { out, src }, None)
             }
+            // Ops that need a narrow integer's own bits take the general
+            // path (the shared semantics).
+            Op::Unary(UnaryOp::Clz | UnaryOp::PopulationCount, x) if ty(*x)?.0.is_narrow() => {
+                return Err(fail("a bit count of a narrow integer"))
+            }
+            Op::Binary(BinaryOp::ShrLogical | BinaryOp::ShrArith, a, _)
+                if ty(*a)?.0.is_narrow() =>
+            {
+                return Err(fail("a right shift of a narrow integer"))
+            }
             Op::Unary(op, x) => {
                 let (xr, xs) = get(x)?;
                 let s = elementwise_shape(&[&xs], &ty(data.results[0])?.1)?;
@@ -394,6 +407,7 @@ pub fn compile(vk: &ValidatedKernel) -> Result<Fused, String> {
                 (
                     Step::Bitcast {
                         x: xr,
+                        from: ty(*x)?.0,
                         to: *to,
                         dst,
                     },
@@ -459,11 +473,28 @@ pub fn compile(vk: &ValidatedKernel) -> Result<Fused, String> {
             }
             other => return Err(fail(&format!("`{}`", other.name()))),
         };
+        // Arithmetic into a narrow dtype rounds or wraps once per op (a
+        // cast does its own; loads, constants, selects and broadcasts keep
+        // values the dtype holds).
+        let rounds = matches!(
+            step,
+            Step::Unary { .. } | Step::Binary { .. } | Step::Reduce { .. } | Step::Cumsum { .. }
+        );
+        let narrow_to = match data.results.first() {
+            Some(&res) if rounds => ty(res)?.0,
+            _ => DType::F32,
+        };
         if let (Some(s), Some(&res)) = (shape, data.results.first()) {
             reg_of[res.index()] = Some((dst, s));
             nregs += 1;
         }
         steps.push(step);
+        if narrow_to.is_narrow() {
+            steps.push(Step::Narrow {
+                x: dst,
+                to: narrow_to,
+            });
+        }
     }
     Ok(Fused {
         steps,
@@ -493,11 +524,32 @@ fn copy_rows(src: &Input<'_>, lo: usize, hi: usize, out: &mut Data) {
             $o.extend_from_slice(&$s[lo..hi]);
         }};
     }
+    macro_rules! widen {
+        ($o:expr, $s:expr, $f:expr) => {{
+            $o.clear();
+            $o.extend($s[lo..hi].iter().map($f));
+        }};
+    }
     match (out, src) {
         (Data::F32(o), Input::F32(s)) => take!(o, s),
         (Data::I32(o), Input::I32(s)) => take!(o, s),
         (Data::U32(o), Input::U32(s)) => take!(o, s),
         (Data::Bool(o), Input::Bool(s)) => take!(o, s),
+        // Narrow inputs widen while they are copied: bf16 is a shift,
+        // f16 goes through half's slice conversion (F16C where present).
+        (Data::F32(o), Input::BF16(s)) => {
+            widen!(o, s, |v| f32::from_bits((v.to_bits() as u32) << 16))
+        }
+        (Data::F32(o), Input::F16(s)) => {
+            use half::slice::HalfFloatSliceExt;
+            o.clear();
+            o.resize(hi - lo, 0.0);
+            s[lo..hi].convert_to_f32_slice(o);
+        }
+        (Data::I32(o), Input::I8(s)) => widen!(o, s, |&v| v as i32),
+        (Data::U32(o), Input::U8(s)) => widen!(o, s, |&v| v as u32),
+        (Data::I32(o), Input::I16(s)) => widen!(o, s, |&v| v as i32),
+        (Data::U32(o), Input::U16(s)) => widen!(o, s, |&v| v as u32),
         (o, s) => *o = s.to_data(),
     }
 }
@@ -514,6 +566,18 @@ pub enum Input<'a> {
     U32(&'a [u32]),
     /// `bool` elements.
     Bool(&'a [bool]),
+    /// `bf16` elements (widened to f32 as strips are loaded).
+    BF16(&'a [half::bf16]),
+    /// `f16` elements (widened to f32 as strips are loaded).
+    F16(&'a [half::f16]),
+    /// `i8` elements (widened to i32).
+    I8(&'a [i8]),
+    /// `u8` elements (widened to u32).
+    U8(&'a [u8]),
+    /// `i16` elements (widened to i32).
+    I16(&'a [i16]),
+    /// `u16` elements (widened to u32).
+    U16(&'a [u16]),
 }
 
 impl<'a> Input<'a> {
@@ -526,8 +590,14 @@ impl<'a> Input<'a> {
             H::I32(a) => Input::I32(a.as_slice()?),
             H::U32(a) => Input::U32(a.as_slice()?),
             H::Bool(a) => Input::Bool(a.as_slice()?),
-            // Narrow dtypes take the general path (see `compile`).
-            _ => return None,
+            H::BF16(a) => Input::BF16(a.as_slice()?),
+            H::F16(a) => Input::F16(a.as_slice()?),
+            H::I8(a) => Input::I8(a.as_slice()?),
+            H::U8(a) => Input::U8(a.as_slice()?),
+            H::I16(a) => Input::I16(a.as_slice()?),
+            H::U16(a) => Input::U16(a.as_slice()?),
+            // fp8 arrives widened (a copy).
+            H::F8E4M3FN(_) | H::F8E5M2(_) => return None,
         })
     }
 
@@ -541,14 +611,11 @@ impl<'a> Input<'a> {
         }
     }
 
-    /// A copy as owned data.
+    /// A copy as owned (wide) data.
     pub fn to_data(self) -> Data {
-        match self {
-            Input::F32(v) => Data::F32(v.to_vec()),
-            Input::I32(v) => Data::I32(v.to_vec()),
-            Input::U32(v) => Data::U32(v.to_vec()),
-            Input::Bool(v) => Data::Bool(v.to_vec()),
-        }
+        let mut d = Data::filled(Scalar::zero(self.dtype()), 0);
+        copy_rows(&self, 0, self.len(), &mut d);
+        d
     }
 
     fn len(self) -> usize {
@@ -557,15 +624,23 @@ impl<'a> Input<'a> {
             Input::I32(v) => v.len(),
             Input::U32(v) => v.len(),
             Input::Bool(v) => v.len(),
+            Input::BF16(v) => v.len(),
+            Input::F16(v) => v.len(),
+            Input::I8(v) => v.len(),
+            Input::U8(v) => v.len(),
+            Input::I16(v) => v.len(),
+            Input::U16(v) => v.len(),
         }
     }
 
+    /// The dtype of the registers it loads into (the wide one).
     fn dtype(self) -> pallas_ir::DType {
+        use pallas_ir::DType as D;
         match self {
-            Input::F32(_) => pallas_ir::DType::F32,
-            Input::I32(_) => pallas_ir::DType::I32,
-            Input::U32(_) => pallas_ir::DType::U32,
-            Input::Bool(_) => pallas_ir::DType::Bool,
+            Input::F32(_) | Input::BF16(_) | Input::F16(_) => D::F32,
+            Input::I32(_) | Input::I8(_) | Input::I16(_) => D::I32,
+            Input::U32(_) | Input::U8(_) | Input::U16(_) => D::U32,
+            Input::Bool(_) => D::Bool,
         }
     }
 }
@@ -653,17 +728,18 @@ pub fn run_strip(
             Step::Cast { x, to, dst } => {
                 let t = &regs[x.0];
                 regs[dst.0] = Tensor {
-                    data: eval::cast(&t.data, *to),
+                    data: eval::narrow::cast(&t.data, *to),
                     shape: t.shape.clone(),
                 };
             }
-            Step::Bitcast { x, to, dst } => {
+            Step::Bitcast { x, from, to, dst } => {
                 let t = &regs[x.0];
                 regs[dst.0] = Tensor {
-                    data: eval::bitcast(&t.data, *to),
+                    data: eval::narrow::bitcast(&t.data, *from, *to),
                     shape: t.shape.clone(),
                 };
             }
+            Step::Narrow { x, to } => eval::narrow::narrow(*to, &mut regs[x.0].data),
             Step::Reduce { op, x, axes, dst } => regs[dst.0] = shape::reduce(*op, &regs[x.0], axes),
             Step::Cumsum { x, axis, dst } => regs[dst.0] = shape::cumsum(&regs[x.0], *axis),
             Step::Broadcast {

@@ -9,7 +9,7 @@
 
 use std::sync::Mutex;
 
-use ndarray::{Array2, ArrayView2, Ix2};
+use ndarray::{ArrayView2, ArrayViewMut2, Ix2};
 use pallas_exec::analysis::ref_name;
 use pallas_exec::eval::{self, shape, Data, Tensor};
 use pallas_exec::layout::{Blocked, Home, Layout};
@@ -605,12 +605,17 @@ impl<'k> Machine<'k> for Worker<'k> {
                 ..
             } if matches!(self.value_dtype(*lhs), DType::I8 | DType::U8) => {
                 let out = self.value_dtype(res);
+                // The previous grid point's result lends its storage.
+                let old = match self.env.take(res).data {
+                    Data::I32(v) => v,
+                    _ => Vec::new(),
+                };
                 let t = dot_int8(
                     self.env.t(*lhs),
                     self.env.t(*rhs),
-                    *transpose_lhs,
-                    *transpose_rhs,
+                    (*transpose_lhs, *transpose_rhs),
                     out,
+                    old,
                 );
                 self.env.put(res, t);
                 true
@@ -668,43 +673,75 @@ fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
 /// magnitude, so a sum over at most 256 of them stays below 2^24, where
 /// every integer is an f32 and no addition rounds, in any order. K is cut
 /// into chunks of 256, each multiplied in f32, and the chunks are summed
-/// in wrapping i32.
-fn dot_int8(a: &Tensor, b: &Tensor, ta: bool, tb: bool, out: DType) -> Tensor {
+/// in wrapping i32. The f32 copies live in per-thread scratch: allocating
+/// them per grid point cost more than the product (each one a fresh
+/// `mmap` and its page faults, once the allocator hands large blocks to
+/// the kernel).
+fn dot_int8(
+    a: &Tensor,
+    b: &Tensor,
+    (ta, tb): (bool, bool),
+    out: DType,
+    mut acc: Vec<i32>,
+) -> Tensor {
     const CHUNK: usize = 256;
-    let as_f32 = |t: &Tensor| -> Array2<f32> {
-        let v: Vec<f32> = match &t.data {
-            Data::I32(v) => v.iter().map(|&x| x as f32).collect(),
-            Data::U32(v) => v.iter().map(|&x| x as f32).collect(),
-            _ => Vec::new(),
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<[Vec<f32>; 3]> = const {
+            std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()])
         };
-        Array2::from_shape_vec((t.shape[0], t.shape[1]), v)
-            .unwrap_or_else(|_| Array2::zeros((0, 0)))
-    };
-    let (xa, ya) = (as_f32(a), as_f32(b));
-    let x = if ta { xa.t() } else { xa.view() };
-    let y = if tb { ya.t() } else { ya.view() };
-    let (m, kd, n) = (x.nrows(), x.ncols(), y.ncols());
-    let mut acc = vec![0i32; m * n];
-    let mut k0 = 0;
-    while k0 < kd {
-        let k1 = (k0 + CHUNK).min(kd);
-        let part = x
-            .slice(ndarray::s![.., k0..k1])
-            .dot(&y.slice(ndarray::s![k0..k1, ..]));
-        for (s, &p) in acc.iter_mut().zip(part.iter()) {
-            *s = s.wrapping_add(p as i32);
+    }
+    fn fill(dst: &mut Vec<f32>, t: &Tensor) {
+        dst.clear();
+        match &t.data {
+            Data::I32(v) => dst.extend(v.iter().map(|&x| x as f32)),
+            Data::U32(v) => dst.extend(v.iter().map(|&x| x as f32)),
+            _ => {}
         }
-        k0 = k1;
     }
-    let mut data = Data::I32(acc);
-    if out.wide() == DType::U32 {
-        data = pallas_exec::eval::cast(&data, DType::U32);
-    }
-    pallas_exec::eval::narrow::narrow(out, &mut data);
-    Tensor {
-        data,
-        shape: vec![m, n],
-    }
+    SCRATCH.with(|cell| {
+        let [xs, ys, part] = &mut *cell.borrow_mut();
+        fill(xs, a);
+        fill(ys, b);
+        let (Ok(xa), Ok(ya)) = (
+            ArrayView2::from_shape((a.shape[0], a.shape[1]), &xs[..]),
+            ArrayView2::from_shape((b.shape[0], b.shape[1]), &ys[..]),
+        ) else {
+            return shape::dot_typed(a, b, ta, tb, out);
+        };
+        let x = if ta { xa.reversed_axes() } else { xa };
+        let y = if tb { ya.reversed_axes() } else { ya };
+        let (m, kd, n) = (x.nrows(), x.ncols(), y.ncols());
+        part.clear();
+        part.resize(m * n, 0.0);
+        acc.clear();
+        acc.resize(m * n, 0);
+        let mut k0 = 0;
+        while k0 < kd {
+            let k1 = (k0 + CHUNK).min(kd);
+            let mut p =
+                ArrayViewMut2::from_shape((m, n), &mut part[..]).expect("the scratch holds m * n");
+            ndarray::linalg::general_mat_mul(
+                1.0,
+                &x.slice(ndarray::s![.., k0..k1]),
+                &y.slice(ndarray::s![k0..k1, ..]),
+                0.0,
+                &mut p,
+            );
+            for (s, &v) in acc.iter_mut().zip(part.iter()) {
+                *s = s.wrapping_add(v as i32);
+            }
+            k0 = k1;
+        }
+        let mut data = Data::I32(acc);
+        if out.wide() == DType::U32 {
+            data = eval::cast(&data, DType::U32);
+        }
+        eval::narrow::narrow(out, &mut data);
+        Tensor {
+            data,
+            shape: vec![m, n],
+        }
+    })
 }
 
 impl General {

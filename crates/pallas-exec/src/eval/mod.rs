@@ -231,9 +231,14 @@ impl Data {
         }
         use half::vec::HalfFloatVecExt;
         match (self, dtype) {
-            (Data::F32(v), DType::BF16) => {
-                HostArray::BF16(arr(s, Vec::<half::bf16>::from_f32_slice(&v)))
-            }
+            // bf16 values held in f32 are exact: their top 16 bits (a
+            // shift, vectorized), after rounding anything that is not.
+            (Data::F32(v), DType::BF16) => HostArray::BF16(arr(
+                s,
+                v.iter()
+                    .map(|&x| half::bf16::from_bits((narrow::round_bf16(x).to_bits() >> 16) as u16))
+                    .collect(),
+            )),
             (Data::F32(v), DType::F16) => {
                 HostArray::F16(arr(s, Vec::<half::f16>::from_f32_slice(&v)))
             }

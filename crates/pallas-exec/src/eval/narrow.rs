@@ -16,12 +16,27 @@ use pallas_ir::{BinaryOp, DType, Scalar, UnaryOp};
 
 use super::Data;
 
+/// The bf16 nearest to `v` (ties to even), as `f32`, without branches on
+/// the value but one: NaN keeps its sign and top payload bits and becomes
+/// quiet, as `half::bf16::from_f32` converts (the tests hold the two
+/// equal).
+#[inline(always)]
+pub fn round_bf16(v: f32) -> f32 {
+    let b = v.to_bits();
+    let r = if b & 0x7fff_ffff > 0x7f80_0000 {
+        (b | 0x0040_0000) & 0xffff_0000
+    } else {
+        b.wrapping_add(0x7fff + ((b >> 16) & 1)) & 0xffff_0000
+    };
+    f32::from_bits(r)
+}
+
 /// A float of dtype `d` nearest to `v` (ties to even), as `f32`; `f32`
 /// and non-float dtypes leave `v` as it is.
 #[inline]
 pub fn round_f32(d: DType, v: f32) -> f32 {
     match d {
-        DType::BF16 => bf16::from_f32(v).to_f32(),
+        DType::BF16 => round_bf16(v),
         DType::F16 => f16::from_f32(v).to_f32(),
         DType::F8E4M3FN => f8e4m3fn::from_f32(v).to_f32(),
         DType::F8E5M2 => f8e5m2::from_f32(v).to_f32(),
@@ -59,12 +74,18 @@ pub fn narrow(d: DType, data: &mut Data) {
         Data::F32(v) => match d {
             DType::BF16 => {
                 for x in v.iter_mut() {
-                    *x = bf16::from_f32(*x).to_f32();
+                    *x = round_bf16(*x);
                 }
             }
             DType::F16 => {
-                for x in v.iter_mut() {
-                    *x = f16::from_f32(*x).to_f32();
+                // Through half's slice conversions (F16C where the CPU has
+                // it), a stack chunk at a time.
+                use half::slice::HalfFloatSliceExt;
+                let mut tmp = [f16::ZERO; 256];
+                for chunk in v.chunks_mut(256) {
+                    let t = &mut tmp[..chunk.len()];
+                    t.convert_from_f32_slice(chunk);
+                    t.convert_to_f32_slice(chunk);
                 }
             }
             _ => {
@@ -237,4 +258,50 @@ pub fn binary(op: BinaryOp, d: DType, a: &Data, b: &Data, out: &mut Data) {
     }
     super::binary(op, a, b, out);
     narrow(d, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_branchless_bf16_rounding_is_halfs() {
+        // Every exponent with assorted mantissas, the halfway cases, NaNs
+        // of both signs and payloads, infinities, the largest finites.
+        let mut bits: Vec<u32> = Vec::new();
+        for e in 0..=255u32 {
+            for m in [
+                0u32, 1, 0x7fff, 0x8000, 0x8001, 0x1_8000, 0x7f_ffff, 0x40_0000, 0x12_3456,
+            ] {
+                bits.push((e << 23) | m);
+                bits.push(0x8000_0000 | (e << 23) | m);
+            }
+        }
+        let mut x = 0x9e37_79b9u32;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            bits.push(x);
+        }
+        for b in bits {
+            let v = f32::from_bits(b);
+            let want = bf16::from_f32(v).to_f32().to_bits();
+            assert_eq!(round_bf16(v).to_bits(), want, "{b:#010x}");
+        }
+    }
+
+    #[test]
+    fn f16_narrowing_by_slices_is_halfs_one_by_one() {
+        let v: Vec<f32> = (0..1000u32)
+            .map(|i| f32::from_bits(i.wrapping_mul(0x9e37_79b9)))
+            .chain([65504.0, 65520.0, 1e-8, f32::INFINITY, f32::NAN])
+            .collect();
+        let mut d = Data::F32(v.clone());
+        narrow(DType::F16, &mut d);
+        let Data::F32(got) = d else { unreachable!() };
+        for (a, g) in v.iter().zip(&got) {
+            assert_eq!(g.to_bits(), f16::from_f32(*a).to_f32().to_bits(), "{a}");
+        }
+    }
 }
