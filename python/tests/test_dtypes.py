@@ -1,11 +1,12 @@
 """Low-precision dtypes through the front end (issue 15): JAX bfloat16,
 float16, int8 and float8 arrays in and out of unchanged Pallas kernels, on
-the simulator and the fast mode, against JAX's TPU interpret mode. The GPU
-backend refuses them, naming the dtype.
+every backend, against JAX's TPU interpret mode (the GPU refuses float8,
+naming it).
 
 Tolerances: integer results exact; conversions exact; a bf16 result whose
 f32 sum JAX adds in another order within one bf16 ulp (rtol 2^-8); an f16
-result of f32 math within one f16 ulp (rtol 2^-10)."""
+result of f32 math within one f16 ulp (rtol 2^-10); the GPU within the
+same (its exp is a few f32 ulp from XLA's, and its f16 rounding exact)."""
 
 import jax
 import jax.numpy as jnp
@@ -112,10 +113,14 @@ def compare(got, want, rtol, what):
                                    err_msg=what)
 
 
-@pytest.mark.parametrize("backend", HOST_BACKENDS)
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_low_precision_kernel_matches_jax(name, backend):
     fn, args, rtol = CASES[name]
+    if backend == "wgpu" and "float8" in name:
+        with pytest.raises(pallas_rs.UnsupportedError, match="dtype f8e4m3fn"):
+            with pallas_rs.interpret(backend):
+                jax.jit(fn)(*args)
+        return
     want = jax_interpret(("dtype", name), fn, args)
     with pallas_rs.interpret(backend):
         got = np.asarray(jax.jit(fn)(*args))
@@ -130,13 +135,6 @@ def test_sim_and_cpu_agree_bit_for_bit():
                 outs.append(np.asarray(jax.jit(fn)(*args)))
         bits = [o.view(f"u{o.dtype.itemsize}") for o in outs]
         np.testing.assert_array_equal(bits[0], bits[1], err_msg=name)
-
-
-def test_the_gpu_backend_names_the_dtype_it_does_not_run():
-    fn, args, _ = CASES["int8 matmul into int32"]
-    with pytest.raises(pallas_rs.UnsupportedError, match="dtype i8"):
-        with pallas_rs.interpret("wgpu"):
-            jax.jit(fn)(*args)
 
 
 def test_a_bf16_kernel_given_f32_arrays_is_refused():

@@ -102,7 +102,15 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
     let dtypes: &[DType] = match (gpu_exact, float_family) {
         (false, _) => &all,
         (true, true) => &[DType::F32],
-        (true, false) => &[DType::I32, DType::U32, DType::Bool],
+        (true, false) => &[
+            DType::I32,
+            DType::U32,
+            DType::Bool,
+            DType::I8,
+            DType::U8,
+            DType::I16,
+            DType::U16,
+        ],
     };
     let nin = 1 + g.below(3);
     let in_types: Vec<DType> = (0..nin).map(|_| dtypes[g.below(dtypes.len())]).collect();

@@ -31,7 +31,10 @@ fn run(exec: &dyn Executor, k: &pallas_ir::Kernel, args: &[HostArray]) -> Vec<Ho
         .outputs
 }
 
-/// The backends' outputs agree bit for bit; returns the first.
+/// The simulator and the fast mode agree bit for bit, and the GPU (where
+/// an adapter opens; with `CI=true` one must) within one unit in the last
+/// place of the dtype on floats and exactly on integers; returns the
+/// simulator's output.
 fn same_on_every_backend(k: &pallas_ir::Kernel, args: &[HostArray]) -> HostArray {
     let outs: Vec<Vec<HostArray>> = backends().iter().map(|e| run(&**e, k, args)).collect();
     for (i, o) in outs.iter().enumerate().skip(1) {
@@ -43,7 +46,70 @@ fn same_on_every_backend(k: &pallas_ir::Kernel, args: &[HostArray]) -> HostArray
             k.name
         );
     }
-    outs.into_iter().next().unwrap().remove(0)
+    let sim = outs.into_iter().next().unwrap().remove(0);
+    if have_gpu()
+        && !k
+            .params
+            .iter()
+            .any(|p| p.dtype().is_some_and(DType::is_fp8))
+    {
+        let gpu = run(&pallas_wgpu::Wgpu::default(), k, args).remove(0);
+        within_one_ulp(&gpu, &sim, &k.name);
+    }
+    sim
+}
+
+/// Whether the GPU runs happen: an adapter, or `CI=true` (then a missing
+/// one fails).
+fn have_gpu() -> bool {
+    match pallas_wgpu::Gpu::shared() {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but no wgpu adapter: {e}"
+            );
+            false
+        }
+    }
+}
+
+/// `got` equals `want` on integers and bools, and on floats differs by at
+/// most one step of the dtype's own bit pattern (NaN matching NaN).
+fn within_one_ulp(got: &HostArray, want: &HostArray, what: &str) {
+    assert_eq!(got.dtype(), want.dtype(), "{what}");
+    let d = want.dtype();
+    for (i, (&g, &w)) in got.to_bits().iter().zip(&want.to_bits()).enumerate() {
+        if !d.is_float() {
+            assert_eq!(g, w, "{what}: element {i} on the GPU");
+            continue;
+        }
+        let (gv, wv) = (
+            pallas_ir::Scalar::from_bits(d, g).as_f32().unwrap(),
+            pallas_ir::Scalar::from_bits(d, w).as_f32().unwrap(),
+        );
+        if wv.is_nan() || gv.is_nan() {
+            assert!(
+                wv.is_nan() && gv.is_nan(),
+                "{what}: element {i}: {gv} vs {wv}"
+            );
+            continue;
+        }
+        // Sign-magnitude bits to a line where neighbours differ by one.
+        let top = 1u64 << (d.bits() - 1);
+        let line = |b: u32| {
+            let b = b as u64;
+            if b & top != 0 {
+                top - (b & (top - 1))
+            } else {
+                top + b
+            }
+        };
+        assert!(
+            line(g).abs_diff(line(w)) <= 1,
+            "{what}: element {i} on the GPU is {gv}, the simulator's {wv}"
+        );
+    }
 }
 
 #[test]
@@ -359,11 +425,11 @@ fn fp8_arithmetic_is_refused_and_bf16_literals_and_dot_into_parse() {
 }
 
 #[test]
-fn the_gpu_backend_names_a_narrow_dtype_it_does_not_run() {
-    let k = validate(&corpus::dequant_i8(8, 128, 8, 0.5)).unwrap();
+fn the_gpu_backend_names_an_fp8_dtype_it_does_not_run() {
+    let k = validate(&corpus::cast_store(128, 128, DType::F32, DType::F8E4M3FN)).unwrap();
     match pallas_wgpu::Wgpu::default().compile(&k) {
         Err(ExecError::Unsupported { what, .. }) => {
-            assert!(what.contains("dtype i8 (parameter `q`)"), "{what}")
+            assert!(what.contains("dtype f8e4m3fn (parameter `o`)"), "{what}")
         }
         Err(e) => panic!("expected Unsupported, got {e}"),
         Ok(_) => panic!("expected Unsupported"),

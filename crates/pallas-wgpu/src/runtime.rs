@@ -153,6 +153,18 @@ pub fn validate_wgsl(source: &str) -> Result<naga::Module, String> {
 fn host_array(dtype: DType, shape: &[usize], words: &[u32]) -> Result<HostArray, ExecError> {
     let dim = IxDyn(shape);
     let bad = |e: ndarray::ShapeError| backend_error(format!("reading an output back: {e}"));
+    if dtype.is_narrow() {
+        // One word per element, holding the wide value.
+        let n: usize = shape.iter().product();
+        if n != words.len() {
+            return Err(backend_error(format!(
+                "reading an output back: {} words for shape {shape:?}",
+                words.len()
+            )));
+        }
+        let wide = pallas_exec::eval::narrow::from_bits(dtype.wide(), words.iter().copied());
+        return Ok(wide.into_host(shape, dtype));
+    }
     Ok(match dtype {
         DType::F32 => HostArray::F32(
             ArrayD::from_shape_vec(dim, bytemuck::cast_slice::<u32, f32>(words).to_vec())
@@ -170,7 +182,8 @@ fn host_array(dtype: DType, shape: &[usize], words: &[u32]) -> Result<HostArray,
 }
 
 /// The bytes of an argument as the shader reads them: 32 bits an
-/// element, borrowed when the array is contiguous.
+/// element (a narrow dtype's wide value: bf16 as f32, i8 as i32, ...),
+/// borrowed when the array is contiguous and 32-bit.
 pub fn arg_bytes(a: &HostArray) -> Cow<'_, [u8]> {
     fn raw<T: bytemuck::Pod>(a: &ArrayD<T>) -> Option<&[u8]> {
         a.as_slice().map(bytemuck::cast_slice)
@@ -183,6 +196,12 @@ pub fn arg_bytes(a: &HostArray) -> Cow<'_, [u8]> {
     };
     match borrowed {
         Some(b) => Cow::Borrowed(b),
+        // Narrow dtypes travel one word per element, as their wide values.
+        None if a.dtype().is_narrow() => {
+            let wide = pallas_exec::eval::Data::from_view(&a.view());
+            let words = pallas_exec::eval::narrow::to_bits(a.dtype().wide(), &wide);
+            Cow::Owned(bytemuck::cast_slice(&words).to_vec())
+        }
         None => Cow::Owned(bytemuck::cast_slice(&a.to_bits()).to_vec()),
     }
 }

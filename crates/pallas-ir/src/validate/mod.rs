@@ -57,19 +57,25 @@ impl ValidatedKernel {
     }
 
     /// The first narrow dtype (`bf16`, `i8`, ...: see [`DType::is_narrow`])
-    /// a parameter or value of the kernel has, with where: `("bf16",
-    /// "`x`")`. Backends without them name it in their `Unsupported`
-    /// error.
+    /// a parameter or value of the kernel has, with where: `(bf16,
+    /// "parameter `x`")`.
     pub fn first_narrow_dtype(&self) -> Option<(DType, String)> {
+        self.first_dtype(DType::is_narrow)
+    }
+
+    /// The first dtype meeting `pred` that a parameter, value or scratch
+    /// ref of the kernel has, with where; backends without a dtype name it
+    /// in their `Unsupported` error.
+    pub fn first_dtype(&self, pred: impl Fn(DType) -> bool) -> Option<(DType, String)> {
         for p in &self.kernel.params {
-            if let Some(d) = p.dtype().filter(|d| d.is_narrow()) {
+            if let Some(d) = p.dtype().filter(|&d| pred(d)) {
                 return Some((d, format!("parameter `{}`", p.name)));
             }
         }
         self.types.iter().enumerate().find_map(|(i, t)| match t {
-            Type::Value { dtype, .. } if dtype.is_narrow() => Some((*dtype, format!("value %{i}"))),
+            Type::Value { dtype, .. } if pred(*dtype) => Some((*dtype, format!("value %{i}"))),
             Type::Ref(r) => match r.elem {
-                RefElem::Data(d) if d.is_narrow() => Some((d, format!("scratch ref %{i}"))),
+                RefElem::Data(d) if pred(d) => Some((d, format!("scratch ref %{i}"))),
                 _ => None,
             },
             _ => None,

@@ -92,7 +92,7 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Option<Shader> {
                 name(cond)?
             ),
             Op::Cast { x, to } => scalar::cast(&mut h, dtype(*x)?, *to, &name(x)?),
-            Op::Bitcast { x, to } => scalar::bitcast(dtype(*x)?, *to, &name(x)?),
+            Op::Bitcast { x, to } => scalar::bitcast(&mut h, dtype(*x)?, *to, &name(x)?),
             Op::Load {
                 src,
                 mask: None,

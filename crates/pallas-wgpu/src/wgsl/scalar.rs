@@ -11,7 +11,7 @@ use pallas_ir::{BinaryOp, CmpOp, DType, ReduceOp, Scalar, UnaryOp};
 
 /// The WGSL type of a scalar of `d`.
 pub fn ty(d: DType) -> &'static str {
-    match d {
+    match d.wide() {
         DType::F32 => "f32",
         DType::I32 => "i32",
         DType::U32 => "u32",
@@ -43,7 +43,7 @@ pub fn literal(s: Scalar) -> String {
 
 /// A value of dtype `d` from a `u32` storage word.
 pub fn from_bits(d: DType, w: &str) -> String {
-    match d {
+    match d.wide() {
         DType::F32 => format!("bitcast<f32>({w})"),
         DType::I32 => format!("bitcast<i32>({w})"),
         DType::U32 => w.to_string(),
@@ -53,7 +53,7 @@ pub fn from_bits(d: DType, w: &str) -> String {
 
 /// The `u32` storage word of a value of dtype `d`.
 pub fn to_bits(d: DType, v: &str) -> String {
-    match d {
+    match d.wide() {
         DType::F32 | DType::I32 => format!("bitcast<u32>({v})"),
         DType::U32 => v.to_string(),
         _ => format!("select(0u, 1u, {v})"),
@@ -70,7 +70,7 @@ impl Helpers {
         self.0.insert(name);
         match name {
             "max_f32" | "min_f32" | "sign_f32" | "cast_f32_i32" | "cast_f32_u32" | "pow_f32"
-            | "gt_nan_f32" | "lt_nan_f32" | "erfinv_f32" => {
+            | "gt_nan_f32" | "lt_nan_f32" | "erfinv_f32" | "round_f16" => {
                 self.0.insert("is_nan");
             }
             "atan2_f32" => {
@@ -107,6 +107,10 @@ fn helper_source(name: &str) -> &'static str {
         "atan2_f32" => "fn atan2_f32(y: f32, x: f32) -> f32 {\n  if (is_nan(x) || is_nan(y)) { return bitcast<f32>(0x7fc00000u); }\n  let ys = select(1.0f, -1.0f, (bitcast<u32>(y) & 0x80000000u) != 0u);\n  let xneg = (bitcast<u32>(x) & 0x80000000u) != 0u;\n  let pi = 3.1415927f;\n  let inf = bitcast<f32>(0x7f800000u);\n  let ay = abs(y);\n  let ax = abs(x);\n  if (ay == 0.0f) { return select(y, ys * pi, xneg); }\n  if (ax == inf) {\n    if (ay == inf) { return ys * select(0.78539819f, 2.3561945f, xneg); }\n    return select(ys * 0.0f, ys * pi, xneg);\n  }\n  if (ax == 0.0f || ay == inf) { return ys * 1.5707964f; }\n  var a: f32;\n  if (ay <= ax) { a = atan_pos_f32(ay / ax); } else { a = 1.5707964f - atan_pos_f32(ax / ay); }\n  return ys * select(a, pi - a, xneg);\n}\n",
         "erfinv_f32" => "fn erfinv_f32(y: f32) -> f32 {\n  if (abs(y) > 1.0f || is_nan(y)) { return bitcast<f32>(0x7fc00000u); }\n  if (abs(y) == 1.0f) { return y * bitcast<f32>(0x7f800000u); }\n  var w = -log((1.0f - y) * (1.0f + y));\n  var p: f32;\n  if (w < 5.0f) {\n    w = w - 2.5f;\n    p = 2.81022636e-08f;\n    p = 3.43273939e-07f + p * w; p = -3.5233877e-06f + p * w; p = -4.39150654e-06f + p * w;\n    p = 0.00021858087f + p * w; p = -0.00125372503f + p * w; p = -0.00417768164f + p * w;\n    p = 0.246640727f + p * w; p = 1.50140941f + p * w;\n  } else {\n    w = sqrt(w) - 3.0f;\n    p = -0.000200214257f;\n    p = 0.000100950558f + p * w; p = 0.00134934322f + p * w; p = -0.00367342844f + p * w;\n    p = 0.00573950773f + p * w; p = -0.0076224613f + p * w; p = 0.00943887047f + p * w;\n    p = 1.00167406f + p * w; p = 2.83297682f + p * w;\n  }\n  return p * y;\n}\n",
         "rem_f32" => "fn rem_f32(a: f32, b: f32) -> f32 { return a - b * trunc(a / b); }\n",
+        "round_bf16" => "fn round_bf16(x: f32) -> f32 { let b = bitcast<u32>(x); if ((b & 0x7fffffffu) > 0x7f800000u) { return bitcast<f32>((b | 0x400000u) & 0xffff0000u); } return bitcast<f32>((b + 0x7fffu + ((b >> 16u) & 1u)) & 0xffff0000u); }\n",
+        "round_f16" => "fn round_f16(x: f32) -> f32 {\n  if (is_nan(x)) { return bitcast<f32>(0x7fc00000u); }\n  let b = bitcast<u32>(x);\n  let s = b & 0x80000000u;\n  let a = b & 0x7fffffffu;\n  if (a >= 0x477ff000u) { return bitcast<f32>(s | 0x7f800000u); }\n  if (a >= 0x38800000u) { return bitcast<f32>(s | ((a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u)); }\n  let r = round(abs(x) * 16777216.0f);\n  return bitcast<f32>(s | bitcast<u32>(r * 5.9604645e-8f));\n}\n",
+        "f16_bits" => "fn f16_bits(x: f32) -> u32 {\n  let b = bitcast<u32>(x);\n  let s = (b >> 16u) & 0x8000u;\n  let a = b & 0x7fffffffu;\n  if (a > 0x7f800000u) { return s | 0x7e00u; }\n  if (a >= 0x47800000u) { return s | 0x7c00u; }\n  if (a >= 0x38800000u) { return s | ((((a >> 23u) - 112u) << 10u) | ((a >> 13u) & 0x3ffu)); }\n  return s | u32(bitcast<f32>(a) * 16777216.0f);\n}\n",
+        "f16_value" => "fn f16_value(h: u32) -> f32 {\n  let s = (h & 0x8000u) << 16u;\n  let e = (h >> 10u) & 0x1fu;\n  let m = h & 0x3ffu;\n  if (e == 0u) { return bitcast<f32>(s | bitcast<u32>(f32(m) * 5.9604645e-8f)); }\n  if (e == 31u) { return bitcast<f32>(s | 0x7f800000u | (m << 13u)); }\n  return bitcast<f32>(s | ((e + 112u) << 23u) | (m << 13u));\n}\n",
         "div_i32" => "fn div_i32(a: i32, b: i32) -> i32 { if (b == 0i) { return -1i; } return a / b; }\n",
         "rem_i32" => "fn rem_i32(a: i32, b: i32) -> i32 { if (b == 0i) { return a; } if (b == -1i) { return 0i; } return a % b; }\n",
         "div_u32" => "fn div_u32(a: u32, b: u32) -> u32 { if (b == 0u) { return 0xffffffffu; } return a / b; }\n",
@@ -127,6 +131,60 @@ fn helper_source(name: &str) -> &'static str {
 
 /// `op x` for a scalar of dtype `d`.
 pub fn unary(h: &mut Helpers, op: UnaryOp, d: DType, x: &str) -> String {
+    if !d.is_narrow() {
+        return unary_wide(h, op, d, x);
+    }
+    let w = d.bits();
+    match op {
+        // A narrow integer's own bits: zero-extended, counted, the count
+        // of a 32-bit word less the bits above the dtype's.
+        UnaryOp::PopulationCount | UnaryOp::Clz if d.is_int() => {
+            let own = format!("({} & {:#x}u)", to_bits(d, x), mask(d));
+            let count = if op == UnaryOp::Clz {
+                format!("(countLeadingZeros({own}) - {}u)", 32 - w)
+            } else {
+                format!("countOneBits({own})")
+            };
+            from_bits(d, &count)
+        }
+        _ => {
+            let r = unary_wide(h, op, d.wide(), x);
+            narrow(h, d, &r)
+        }
+    }
+}
+
+/// The low `d.bits()` bits set.
+fn mask(d: DType) -> u32 {
+    match d.bits() {
+        32 => u32::MAX,
+        w => (1u32 << w) - 1,
+    }
+}
+
+/// A wide value rounded (floats, to nearest even) or wrapped (integers)
+/// to a narrow dtype `d`; the value itself for 32-bit dtypes and bool.
+/// Narrow values are held in their wide dtype, one storage word each.
+pub fn narrow(h: &mut Helpers, d: DType, x: &str) -> String {
+    match d {
+        DType::BF16 => {
+            h.use_("round_bf16");
+            format!("round_bf16({x})")
+        }
+        DType::F16 => {
+            h.use_("round_f16");
+            format!("round_f16({x})")
+        }
+        DType::I8 => format!("(({x} << 24u) >> 24u)"),
+        DType::I16 => format!("(({x} << 16u) >> 16u)"),
+        DType::U8 => format!("({x} & 0xffu)"),
+        DType::U16 => format!("({x} & 0xffffu)"),
+        _ => x.to_string(),
+    }
+}
+
+/// [`unary`] on a 32-bit dtype or bool.
+fn unary_wide(h: &mut Helpers, op: UnaryOp, d: DType, x: &str) -> String {
     use UnaryOp::*;
     match d {
         DType::F32 => {
@@ -182,6 +240,39 @@ pub fn unary(h: &mut Helpers, op: UnaryOp, d: DType, x: &str) -> String {
 
 /// `a op b` for scalars of dtype `d`.
 pub fn binary(h: &mut Helpers, op: BinaryOp, d: DType, a: &str, b: &str) -> String {
+    if !d.is_narrow() {
+        return binary_wide(h, op, d, a, b);
+    }
+    match op {
+        // Right shifts see the operand's own bits: zero-extended for a
+        // logical shift, sign-extended from the dtype's top bit for an
+        // arithmetic one; shifted as u32, wrapped back to the dtype.
+        BinaryOp::ShrLogical | BinaryOp::ShrArith if d.is_int() => {
+            let sh = 32 - d.bits();
+            let own = format!("({} & {:#x}u)", to_bits(d, a), mask(d));
+            let own = if op == BinaryOp::ShrArith {
+                format!("bitcast<u32>(bitcast<i32>({own} << {sh}u) >> {sh}u)")
+            } else {
+                own
+            };
+            let amount = to_bits(d, b);
+            let f = if op == BinaryOp::ShrArith {
+                "shra_u32"
+            } else {
+                "shrl_u32"
+            };
+            h.use_(f);
+            of_own_bits(d, &format!("{f}({own}, {amount})"))
+        }
+        _ => {
+            let r = binary_wide(h, op, d.wide(), a, b);
+            narrow(h, d, &r)
+        }
+    }
+}
+
+/// [`binary`] on a 32-bit dtype or bool.
+fn binary_wide(h: &mut Helpers, op: BinaryOp, d: DType, a: &str, b: &str) -> String {
     use BinaryOp::*;
     let mut call = |f: &'static str| {
         h.use_(f);
@@ -222,6 +313,7 @@ pub fn binary(h: &mut Helpers, op: BinaryOp, d: DType, a: &str, b: &str) -> Stri
 
 /// `a cmp b` for scalars of dtype `d` (a `bool`).
 pub fn compare(op: CmpOp, d: DType, a: &str, b: &str) -> String {
+    let d = d.wide();
     let sym = match op {
         CmpOp::Eq => "==",
         CmpOp::Ne => "!=",
@@ -243,6 +335,23 @@ pub fn compare(op: CmpOp, d: DType, a: &str, b: &str) -> String {
 
 /// `x as to`, from dtype `from`, with Rust's `as` semantics.
 pub fn cast(h: &mut Helpers, from: DType, to: DType, x: &str) -> String {
+    if !(from.is_narrow() || to.is_narrow()) {
+        return cast_wide(h, from, to, x);
+    }
+    let wide = cast_wide(h, from.wide(), to.wide(), x);
+    match to {
+        // Float to a narrow integer saturates at the narrow range.
+        DType::I8 | DType::I16 if from.is_float() => {
+            let hi = (1i64 << (to.bits() - 1)) - 1;
+            format!("clamp({wide}, {}i, {hi}i)", -hi - 1)
+        }
+        DType::U8 | DType::U16 if from.is_float() => format!("min({wide}, {:#x}u)", mask(to)),
+        _ => narrow(h, to, &wide),
+    }
+}
+
+/// [`cast`] between 32-bit dtypes and bool.
+fn cast_wide(h: &mut Helpers, from: DType, to: DType, x: &str) -> String {
     use DType::*;
     match (from, to) {
         (a, b) if a == b => x.to_string(),
@@ -266,14 +375,44 @@ pub fn cast(h: &mut Helpers, from: DType, to: DType, x: &str) -> String {
 }
 
 /// Reinterprets the 32 bits of `x` (dtype `from`) as dtype `to`.
-pub fn bitcast(from: DType, to: DType, x: &str) -> String {
-    from_bits(to, &to_bits(from, x))
+pub fn bitcast(h: &mut Helpers, from: DType, to: DType, x: &str) -> String {
+    if from == DType::F16 {
+        h.use_("f16_bits");
+    }
+    if to == DType::F16 {
+        h.use_("f16_value");
+    }
+    if from.bits() == 32 {
+        return from_bits(to, &to_bits(from, x));
+    }
+    // A narrow value's own bits (a `u32`), then the other dtype's value of
+    // them (f16 by hand: WGSL's pack2x16float needs a capability).
+    let bits = match from {
+        DType::BF16 => format!("(bitcast<u32>({x}) >> 16u)"),
+        DType::F16 => format!("f16_bits({x})"),
+        d => format!("({} & {:#x}u)", to_bits(d, x), mask(d)),
+    };
+    of_own_bits(to, &bits)
+}
+
+/// The value of a narrow dtype `d` whose own bits are the low bits of the
+/// `u32` expression `bits` (higher bits ignored), held in its wide dtype.
+fn of_own_bits(d: DType, bits: &str) -> String {
+    match d {
+        DType::BF16 => format!("bitcast<f32>({bits} << 16u)"),
+        DType::F16 => format!("f16_value({bits})"),
+        DType::I8 | DType::I16 => {
+            let sh = 32 - d.bits();
+            format!("(bitcast<i32>({bits} << {sh}u) >> {sh}u)")
+        }
+        _ => format!("({bits} & {:#x}u)", mask(d)),
+    }
 }
 
 /// The identity of a fold reduction (`None` for argmax/argmin).
 pub fn reduce_init(op: ReduceOp, d: DType) -> Option<Scalar> {
     use ReduceOp::*;
-    Some(match (d, op) {
+    Some(match (d.wide(), op) {
         (DType::F32, Sum) => Scalar::F32(0.0),
         (DType::F32, Prod) => Scalar::F32(1.0),
         (DType::F32, Max) => Scalar::F32(f32::NEG_INFINITY),
@@ -305,12 +444,13 @@ pub fn reduce_step(h: &mut Helpers, op: ReduceOp, d: DType, acc: &str, x: &str) 
         (_, And) => BinaryOp::And,
         _ => BinaryOp::Or,
     };
-    binary(h, bin, d, acc, x)
+    // Narrow dtypes accumulate wide and round once, at the end.
+    binary(h, bin, d.wide(), acc, x)
 }
 
 /// Whether `x` beats the best so far `b` for argmax (`max`) or argmin.
 pub fn arg_better(h: &mut Helpers, max: bool, d: DType, x: &str, b: &str) -> String {
-    match (d, max) {
+    match (d.wide(), max) {
         (DType::F32, true) => {
             h.use_("gt_nan_f32");
             format!("gt_nan_f32({x}, {b})")

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use pallas_ir::{BinaryOp, Scalar, Value};
+use pallas_ir::{BinaryOp, DType, Scalar, Value};
 
 use super::{from_bits, scalar, to_bits, unroll, Gen, GenError, Mem, Val, TILES};
 
@@ -16,14 +16,23 @@ impl Gen<'_> {
         ta: bool,
         tb: bool,
     ) -> Result<(), GenError> {
-        let (d, ash) = self.ty(a);
+        let (od, ash) = self.ty(a);
         let (_, bsh) = self.ty(b);
-        let (_, rs) = self.ty(r);
+        let (rd, rs) = self.ty(r);
         let kd = if ta { ash[0] } else { ash[1] };
         let n = rs[1].max(1);
+        // 32-bit operands into their own dtype: register-tiled. Narrow
+        // operands, or a result in another dtype: one invocation per
+        // element, accumulating in f32 or i32 and converting once.
+        let d = if od.is_float() {
+            DType::F32
+        } else {
+            DType::I32
+        };
         if let Some((t, _)) = TILES
             .into_iter()
             .find(|&(t, least)| rs[0] % t == 0 && n % t == 0 && rs[0] * n >= least)
+            .filter(|_| od == rd && !od.is_narrow())
         {
             return self.dot_tiled(r, a, b, ta, tb, t);
         }
@@ -47,12 +56,16 @@ impl Gen<'_> {
             for q in 0..u {
                 g.line(format!("{{ let k = k0 + {q}u;"));
                 let (x, y) = (g.elem(a, &ai)?, g.elem(b, &bi)?);
+                let (x, y) = (
+                    scalar::cast(&mut g.h, od, d, &x),
+                    scalar::cast(&mut g.h, od, d, &y),
+                );
                 let m = scalar::binary(&mut g.h, BinaryOp::Mul, d, &x, &y);
                 let s = scalar::binary(&mut g.h, BinaryOp::Add, d, &acc, &m);
                 g.line(format!("{acc} = {s}; }}"));
             }
             g.close();
-            Ok(acc.clone())
+            Ok(scalar::cast(&mut g.h, d, rd, &acc))
         })
     }
 

@@ -17,11 +17,12 @@ impl Gen<'_> {
             Op::Const(s) | Op::Full { value: s, .. } => scalar::literal(*s),
             Op::Iota { dtype, shape, dim } => {
                 let c = coord(e, shape, *dim);
-                match dtype {
+                let wide = match dtype.wide() {
                     DType::F32 => format!("f32({c})"),
                     DType::U32 => c,
                     _ => format!("i32({c})"),
-                }
+                };
+                scalar::narrow(&mut self.h, *dtype, &wide)
             }
             Op::Unary(op, x) => {
                 let (d, _) = self.ty(*x);
@@ -56,7 +57,7 @@ impl Gen<'_> {
             Op::Bitcast { x, to } => {
                 let (d, _) = self.ty(*x);
                 let a = self.elem(*x, e)?;
-                scalar::bitcast(d, *to, &a)
+                scalar::bitcast(&mut self.h, d, *to, &a)
             }
             Op::Reshape { x, .. } => self.elem(*x, e)?,
             Op::BroadcastInDim { x, shape, dims } => {

@@ -646,9 +646,11 @@ impl<'a> Gen<'a> {
                 for q in 0..u {
                     self.line(format!("{{ let j = lb + (j0 + {q}u) * {st}u;"));
                     let xe = self.elem(*x, "j")?;
-                    let step = scalar::binary(&mut self.h, BinaryOp::Add, d, &acc, &xe);
+                    // Summed wide; each output rounded (or wrapped) once.
+                    let step = scalar::binary(&mut self.h, BinaryOp::Add, d.wide(), &acc, &xe);
                     self.line(format!("{acc} = {step};"));
-                    let w = self.write_stmt(Mem::Area, &format!("{off}u + j"), &to_bits(d, &acc));
+                    let out = scalar::narrow(&mut self.h, d, &acc);
+                    let w = self.write_stmt(Mem::Area, &format!("{off}u + j"), &to_bits(d, &out));
                     self.line(format!("{w} }}"));
                 }
                 self.close();

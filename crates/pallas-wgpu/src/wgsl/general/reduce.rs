@@ -55,7 +55,8 @@ impl Gen<'_> {
                         g.line(format!("{acc} = {step}; }}"));
                     }
                     g.close();
-                    Ok(acc.clone())
+                    // A narrow dtype rounds (or wraps) its wide sum once.
+                    Ok(scalar::narrow(&mut g.h, d, &acc))
                 }
                 _ => {
                     let max = op == ReduceOp::Argmax;
@@ -139,7 +140,7 @@ impl Gen<'_> {
                 g.line(format!("{total} = {step};"));
             }
             g.close();
-            Ok(total.clone())
+            Ok(scalar::narrow(&mut g.h, d, &total))
         })
     }
 }
