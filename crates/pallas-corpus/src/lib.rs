@@ -406,6 +406,108 @@ pub fn flash_attention(seq_q: usize, seq_k: usize, d: usize, bq: usize, bk: usiz
     k.finish()
 }
 
+/// Flash attention as bf16 TPU kernels write it: `q`, `k`, `v` and `o` in
+/// bf16, both products accumulated in f32 (`preferred_element_type`), the
+/// running max, sum and output accumulator in f32 scratch, the
+/// probabilities cast to bf16 for `p @ v`, the output cast once at the end.
+pub fn flash_attention_bf16(seq_q: usize, seq_k: usize, d: usize, bq: usize, bk: usize) -> Kernel {
+    let bf = DType::BF16;
+    let nk = seq_k.div_ceil(bk) as i32;
+    let mut k = KernelBuilder::new("flash_attention_bf16");
+    k.grid(&[(seq_q.div_ceil(bq), Parallel), (nk as usize, Arbitrary)]);
+    k.input(
+        "q",
+        bf,
+        &[seq_q, d],
+        Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]),
+    );
+    k.input(
+        "k",
+        bf,
+        &[seq_k, d],
+        Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]),
+    );
+    k.input(
+        "v",
+        bf,
+        &[seq_k, d],
+        Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]),
+    );
+    k.output(
+        "o",
+        bf,
+        &[seq_q, d],
+        Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]),
+    );
+    k.scratch("m", F32, &[bq], MemorySpace::Vmem);
+    k.scratch("l", F32, &[bq], MemorySpace::Vmem);
+    k.scratch("acc", F32, &[bq, d], MemorySpace::Vmem);
+    k.body(|b, r| {
+        let j = b.program_id(1);
+        let first = b.eq(j, 0);
+        b.when(first, |b| {
+            b.store_all(r[4], f32::NEG_INFINITY);
+            b.store_all(r[5], 0.0f32);
+            b.store_all(r[6], 0.0f32);
+        });
+        let (q, kk, v) = (b.load_all(r[0]), b.load_all(r[1]), b.load_all(r[2]));
+        let qk = b.dot_general_into(q, kk, false, true, Some(F32));
+        let s = b.mul(qk, 1.0 / (d as f32).sqrt());
+        let m_prev = b.load_all(r[4]);
+        let m_cur = b.reduce_max(s, &[1]);
+        let m_new = b.max(m_prev, m_cur);
+        let mb = b.broadcast_in_dim(m_new, &[bq, bk], &[0]);
+        let sm = b.sub(s, mb);
+        let p = b.exp(sm);
+        let dm = b.sub(m_prev, m_new);
+        let alpha = b.exp(dm);
+        let l = b.load_all(r[5]);
+        let la = b.mul(alpha, l);
+        let ps = b.sum(p, &[1]);
+        let l_new = b.add(la, ps);
+        let acc = b.load_all(r[6]);
+        let ab = b.broadcast_in_dim(alpha, &[bq, d], &[0]);
+        let scaled = b.mul(acc, ab);
+        let pb = b.cast(p, bf);
+        let pv = b.dot_into(pb, v, F32);
+        let acc_new = b.add(scaled, pv);
+        b.store_all(r[4], m_new);
+        b.store_all(r[5], l_new);
+        b.store_all(r[6], acc_new);
+        let last = b.eq(j, nk - 1);
+        b.when(last, |b| {
+            let lb = b.broadcast_in_dim(l_new, &[bq, d], &[0]);
+            let o = b.div(acc_new, lb);
+            let ob = b.cast(o, bf);
+            b.store_all(r[3], ob);
+        });
+    });
+    k.finish()
+}
+
+/// Row softmax of an f16 `(rows, cols)` computed in f32: the block cast
+/// up, the softmax in f32, the result cast back to f16 once.
+pub fn softmax_f16(rows: usize, cols: usize, br: usize) -> Kernel {
+    let mut k = KernelBuilder::new("softmax_f16");
+    k.grid(&[(rows.div_ceil(br), Parallel)]);
+    k.input("x", DType::F16, &[rows, cols], row_spec(br, cols));
+    k.output("o", DType::F16, &[rows, cols], row_spec(br, cols));
+    k.body(|b, r| {
+        let xh = b.load_all(r[0]);
+        let x = b.cast(xh, F32);
+        let m = b.reduce_max(x, &[1]);
+        let mb = b.broadcast_in_dim(m, &[br, cols], &[0]);
+        let xs = b.sub(x, mb);
+        let e = b.exp(xs);
+        let s = b.sum(e, &[1]);
+        let sb = b.broadcast_in_dim(s, &[br, cols], &[0]);
+        let o = b.div(e, sb);
+        let oh = b.cast(o, DType::F16);
+        b.store_all(r[1], oh);
+    });
+    k.finish()
+}
+
 /// Gathers blocks of `br` rows of a table by an index table in scalar
 /// prefetch (the paged-attention pattern): output block `i` is table block
 /// `idx[i]`.

@@ -640,6 +640,24 @@ impl RegionBuilder<'_> {
             preferred: None,
         })
     }
+    /// [`RegionBuilder::dot_general`] with a result dtype (JAX's
+    /// `preferred_element_type`; `None`: the operands').
+    pub fn dot_general_into(
+        &mut self,
+        lhs: Value,
+        rhs: Value,
+        transpose_lhs: bool,
+        transpose_rhs: bool,
+        preferred: Option<DType>,
+    ) -> Value {
+        self.push1(Op::Dot {
+            lhs,
+            rhs,
+            transpose_lhs,
+            transpose_rhs,
+            preferred,
+        })
+    }
     /// Matrix product `lhs @ rhs` with a result dtype (JAX's
     /// `preferred_element_type`): `bf16 @ bf16` into `f32`, `i8 @ i8`
     /// into `i32`.
