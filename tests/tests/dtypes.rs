@@ -6,7 +6,7 @@
 use half::bf16;
 use ndarray::{ArrayD, IxDyn};
 use pallas_corpus as corpus;
-use pallas_exec::{ExecError, Executor, HostArray};
+use pallas_exec::{Executor, HostArray};
 use pallas_ir::{validate, DType};
 
 fn backends() -> Vec<Box<dyn Executor>> {
@@ -64,12 +64,7 @@ fn agree(k: &pallas_ir::Kernel, args: &[HostArray], cpu_exact: bool) -> HostArra
         }
     }
     let sim = outs.into_iter().next().unwrap().remove(0);
-    if have_gpu()
-        && !k
-            .params
-            .iter()
-            .any(|p| p.dtype().is_some_and(DType::is_fp8))
-    {
+    if have_gpu() {
         let gpu = run(&pallas_wgpu::Wgpu::default(), k, args).remove(0);
         within_one_ulp(&gpu, &sim, &format!("{} on the GPU", k.name));
     }
@@ -439,18 +434,6 @@ fn fp8_arithmetic_is_refused_and_bf16_literals_and_dot_into_parse() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("an f16 literal (out of its range)"), "{e}");
-}
-
-#[test]
-fn the_gpu_backend_names_an_fp8_dtype_it_does_not_run() {
-    let k = validate(&corpus::cast_store(128, 128, DType::F32, DType::F8E4M3FN)).unwrap();
-    match pallas_wgpu::Wgpu::default().compile(&k) {
-        Err(ExecError::Unsupported { what, .. }) => {
-            assert!(what.contains("dtype f8e4m3fn (parameter `o`)"), "{what}")
-        }
-        Err(e) => panic!("expected Unsupported, got {e}"),
-        Ok(_) => panic!("expected Unsupported"),
-    }
 }
 
 #[test]

@@ -74,16 +74,6 @@ impl Executor for Wgpu {
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
             // Unsupported operations are reported before a device is needed.
-            if let Some((d, at)) = vk.first_dtype(DType::is_fp8) {
-                return Err(ExecError::Unsupported {
-                    backend: BACKEND_NAME.into(),
-                    kernel: vk.kernel().name.clone(),
-                    what: format!(
-                        "dtype {d} ({at}): the GPU backend runs no fp8 yet; \
-                         run it on the simulator or the fast mode"
-                    ),
-                });
-            }
             generate(vk, &Limits::default()).map_err(|e| gen_error(vk, e))?;
             let gpu = Gpu::shared()?;
             let shader = generate(vk, &gpu.gen_limits()).map_err(|e| gen_error(vk, e))?;

@@ -109,6 +109,10 @@ fn helper_source(name: &str) -> &'static str {
         "rem_f32" => "fn rem_f32(a: f32, b: f32) -> f32 { return a - b * trunc(a / b); }\n",
         "round_bf16" => "fn round_bf16(x: f32) -> f32 { let b = bitcast<u32>(x); if ((b & 0x7fffffffu) > 0x7f800000u) { return bitcast<f32>((b | 0x400000u) & 0xffff0000u); } return bitcast<f32>((b + 0x7fffu + ((b >> 16u) & 1u)) & 0xffff0000u); }\n",
         "round_f16" => "fn round_f16(x: f32) -> f32 {\n  if (is_nan(x)) { return bitcast<f32>(0x7fc00000u); }\n  let b = bitcast<u32>(x);\n  let s = b & 0x80000000u;\n  let a = b & 0x7fffffffu;\n  if (a >= 0x477ff000u) { return bitcast<f32>(s | 0x7f800000u); }\n  if (a >= 0x38800000u) { return bitcast<f32>(s | ((a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u)); }\n  let r = round(abs(x) * 16777216.0f);\n  return bitcast<f32>(s | bitcast<u32>(r * 5.9604645e-8f));\n}\n",
+        "e4m3_bits" => "fn e4m3_bits(x: f32) -> u32 {\n  let b = bitcast<u32>(x);\n  let s = (b >> 24u) & 0x80u;\n  let a = b & 0x7fffffffu;\n  if (a > 0x43e80000u) { return s | 0x7fu; }\n  if (a >= 0x3c800000u) {\n    let r = (a + 0x7ffffu + ((a >> 20u) & 1u)) & 0xfff00000u;\n    return s | ((((r >> 23u) - 120u) << 3u) | ((r >> 20u) & 7u));\n  }\n  return s | u32(round(bitcast<f32>(a) * 512.0f));\n}\n",
+        "e4m3_value" => "fn e4m3_value(h: u32) -> f32 {\n  let s = (h & 0x80u) << 24u;\n  let e = (h >> 3u) & 0xfu;\n  let m = h & 7u;\n  if (e == 15u && m == 7u) { return bitcast<f32>(s | 0x7fc00000u); }\n  if (e == 0u) { return bitcast<f32>(s | bitcast<u32>(f32(m) * 0.001953125f)); }\n  return bitcast<f32>(s | ((e + 120u) << 23u) | (m << 20u));\n}\n",
+        "e5m2_bits" => "fn e5m2_bits(x: f32) -> u32 {\n  let b = bitcast<u32>(x);\n  let s = (b >> 24u) & 0x80u;\n  let a = b & 0x7fffffffu;\n  if (a > 0x7f800000u) { return s | 0x7fu; }\n  if (a >= 0x47700000u) { return s | 0x7cu; }\n  if (a >= 0x38800000u) {\n    let r = (a + 0xfffffu + ((a >> 21u) & 1u)) & 0xffe00000u;\n    return s | ((((r >> 23u) - 112u) << 2u) | ((r >> 21u) & 3u));\n  }\n  return s | u32(round(bitcast<f32>(a) * 65536.0f));\n}\n",
+        "e5m2_value" => "fn e5m2_value(h: u32) -> f32 {\n  let s = (h & 0x80u) << 24u;\n  let e = (h >> 2u) & 0x1fu;\n  let m = h & 3u;\n  if (e == 31u) { return bitcast<f32>(s | select(0x7fc00000u, 0x7f800000u, m == 0u)); }\n  if (e == 0u) { return bitcast<f32>(s | bitcast<u32>(f32(m) * 1.52587890625e-5f)); }\n  return bitcast<f32>(s | ((e + 112u) << 23u) | (m << 21u));\n}\n",
         "f16_bits" => "fn f16_bits(x: f32) -> u32 {\n  let b = bitcast<u32>(x);\n  let s = (b >> 16u) & 0x8000u;\n  let a = b & 0x7fffffffu;\n  if (a > 0x7f800000u) { return s | 0x7e00u; }\n  if (a >= 0x47800000u) { return s | 0x7c00u; }\n  if (a >= 0x38800000u) { return s | ((((a >> 23u) - 112u) << 10u) | ((a >> 13u) & 0x3ffu)); }\n  return s | u32(bitcast<f32>(a) * 16777216.0f);\n}\n",
         "f16_value" => "fn f16_value(h: u32) -> f32 {\n  let s = (h & 0x8000u) << 16u;\n  let e = (h >> 10u) & 0x1fu;\n  let m = h & 0x3ffu;\n  if (e == 0u) { return bitcast<f32>(s | bitcast<u32>(f32(m) * 5.9604645e-8f)); }\n  if (e == 31u) { return bitcast<f32>(s | 0x7f800000u | (m << 13u)); }\n  return bitcast<f32>(s | ((e + 112u) << 23u) | (m << 13u));\n}\n",
         "div_i32" => "fn div_i32(a: i32, b: i32) -> i32 { if (b == 0i) { return -1i; } return a / b; }\n",
@@ -174,6 +178,16 @@ pub fn narrow(h: &mut Helpers, d: DType, x: &str) -> String {
         DType::F16 => {
             h.use_("round_f16");
             format!("round_f16({x})")
+        }
+        DType::F8E4M3FN => {
+            h.use_("e4m3_bits");
+            h.use_("e4m3_value");
+            format!("e4m3_value(e4m3_bits({x}))")
+        }
+        DType::F8E5M2 => {
+            h.use_("e5m2_bits");
+            h.use_("e5m2_value");
+            format!("e5m2_value(e5m2_bits({x}))")
         }
         DType::I8 => format!("(({x} << 24u) >> 24u)"),
         DType::I16 => format!("(({x} << 16u) >> 16u)"),
@@ -376,11 +390,16 @@ fn cast_wide(h: &mut Helpers, from: DType, to: DType, x: &str) -> String {
 
 /// Reinterprets the 32 bits of `x` (dtype `from`) as dtype `to`.
 pub fn bitcast(h: &mut Helpers, from: DType, to: DType, x: &str) -> String {
-    if from == DType::F16 {
-        h.use_("f16_bits");
-    }
-    if to == DType::F16 {
-        h.use_("f16_value");
+    for (d, pair) in [
+        (from, ["f16_bits", "e4m3_bits", "e5m2_bits"]),
+        (to, ["f16_value", "e4m3_value", "e5m2_value"]),
+    ] {
+        match d {
+            DType::F16 => h.use_(pair[0]),
+            DType::F8E4M3FN => h.use_(pair[1]),
+            DType::F8E5M2 => h.use_(pair[2]),
+            _ => {}
+        }
     }
     if from.bits() == 32 {
         return from_bits(to, &to_bits(from, x));
@@ -390,6 +409,8 @@ pub fn bitcast(h: &mut Helpers, from: DType, to: DType, x: &str) -> String {
     let bits = match from {
         DType::BF16 => format!("(bitcast<u32>({x}) >> 16u)"),
         DType::F16 => format!("f16_bits({x})"),
+        DType::F8E4M3FN => format!("e4m3_bits({x})"),
+        DType::F8E5M2 => format!("e5m2_bits({x})"),
         d => format!("({} & {:#x}u)", to_bits(d, x), mask(d)),
     };
     of_own_bits(to, &bits)
@@ -401,6 +422,8 @@ fn of_own_bits(d: DType, bits: &str) -> String {
     match d {
         DType::BF16 => format!("bitcast<f32>({bits} << 16u)"),
         DType::F16 => format!("f16_value({bits})"),
+        DType::F8E4M3FN => format!("e4m3_value({bits})"),
+        DType::F8E5M2 => format!("e5m2_value({bits})"),
         DType::I8 | DType::I16 => {
             let sh = 32 - d.bits();
             format!("(bitcast<i32>({bits} << {sh}u) >> {sh}u)")
