@@ -101,7 +101,7 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
     let float_family = gpu_exact && g.below(2) == 0;
     let dtypes: &[DType] = match (gpu_exact, float_family) {
         (false, _) => &all,
-        (true, true) => &[DType::F32],
+        (true, true) => &[DType::F32, DType::BF16, DType::F16],
         (true, false) => &[
             DType::I32,
             DType::U32,
@@ -142,7 +142,7 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                 0 | 1 | 5 if dx.is_fp8() => (b.cast(x, DType::BF16), DType::BF16),
                 0 => {
                     let ops: &[UnaryOp] = match dx {
-                        DType::F32 if gpu_exact => &[
+                        DType::F32 | DType::BF16 | DType::F16 if gpu_exact => &[
                             UnaryOp::Neg,
                             UnaryOp::Abs,
                             UnaryOp::Floor,
@@ -178,7 +178,7 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                     let ops: &[BinaryOp] = match dx {
                         // No `mul`: products can overflow, and WGSL leaves
                         // results on infinities and NaN indeterminate.
-                        DType::F32 if gpu_exact => {
+                        DType::F32 | DType::BF16 | DType::F16 if gpu_exact => {
                             &[BinaryOp::Add, BinaryOp::Sub, BinaryOp::Max, BinaryOp::Min]
                         }
                         DType::F32 | DType::BF16 | DType::F16 => &[
@@ -277,6 +277,20 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                     }
                     (DType::F32, 0) => [f32::NAN, f32::INFINITY, -0.0, 1e30][g.below(4)].to_bits(),
                     (DType::F32, _) => ((g.next() % 2000) as f32 / 100.0 - 10.0).to_bits(),
+                    // Narrow floats: the same values, rounded to the dtype.
+                    (d, k) if d.is_float() && !d.is_fp8() => {
+                        let v = if k == 0 && gpu_exact {
+                            [-0.0f32, 0.0, 1e-3, -7.5][g.below(4)]
+                        } else if k == 0 {
+                            [f32::NAN, f32::INFINITY, -0.0, 1e30][g.below(4)]
+                        } else {
+                            (g.next() % 2000) as f32 / 100.0 - 10.0
+                        };
+                        pallas_exec::eval::narrow::to_bits(
+                            d,
+                            &pallas_exec::eval::Data::F32(vec![v]),
+                        )[0]
+                    }
                     (_, 0) => [0, 1, 31, 32, 0x8000_0000, 0xffff_ffff][g.below(6)],
                     _ => g.next(),
                 })
@@ -304,16 +318,19 @@ fn same_bits(a: &HostArray, b: &HostArray) -> bool {
 /// Like [`same_bits`], for a GPU: an f32 the CPU backends keep as a
 /// subnormal may come back flushed to zero (of either sign).
 fn same_bits_gpu(a: &HostArray, b: &HostArray) -> bool {
-    if a.dtype() != DType::F32 {
+    let d = a.dtype();
+    if !d.is_float() {
         return same_bits(a, b);
     }
-    let tiny = |w: u32| f32::from_bits(w).abs() < f32::MIN_POSITIVE;
+    // Floats of any width, by value: an f32 subnormal (a bf16 one too)
+    // may come back flushed to zero.
+    let value = |w: u32| Scalar::from_bits(d, w).as_f32().unwrap_or(0.0);
+    let tiny = |w: u32| value(w).abs() < f32::MIN_POSITIVE;
     let (x, y) = (a.to_bits(), b.to_bits());
-    a.shape() == b.shape()
+    d == b.dtype()
+        && a.shape() == b.shape()
         && x.iter().zip(&y).all(|(&p, &q)| {
-            p == q
-                || (f32::from_bits(p).is_nan() && f32::from_bits(q).is_nan())
-                || (tiny(p) && tiny(q))
+            p == q || (value(p).is_nan() && value(q).is_nan()) || (tiny(p) && tiny(q))
         })
 }
 
