@@ -682,4 +682,3 @@ fn every_conversion_keeps_nan_and_infinities_as_xla_does() {
         }
     }
 }
-
