@@ -335,75 +335,7 @@ pub fn block_sum(n: usize, block: usize) -> Kernel {
 /// Flash-attention forward for one head: `softmax(q k^T / sqrt(d)) v` with
 /// an online softmax over an `arbitrary` KV axis; scratch `m`, `l`, `acc`.
 pub fn flash_attention(seq_q: usize, seq_k: usize, d: usize, bq: usize, bk: usize) -> Kernel {
-    let nk = seq_k.div_ceil(bk) as i32;
-    let mut k = KernelBuilder::new("flash_attention");
-    k.grid(&[(seq_q.div_ceil(bq), Parallel), (nk as usize, Arbitrary)]);
-    k.input(
-        "q",
-        F32,
-        &[seq_q, d],
-        Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]),
-    );
-    k.input(
-        "k",
-        F32,
-        &[seq_k, d],
-        Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]),
-    );
-    k.input(
-        "v",
-        F32,
-        &[seq_k, d],
-        Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]),
-    );
-    k.output(
-        "o",
-        F32,
-        &[seq_q, d],
-        Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]),
-    );
-    k.scratch("m", F32, &[bq], MemorySpace::Vmem);
-    k.scratch("l", F32, &[bq], MemorySpace::Vmem);
-    k.scratch("acc", F32, &[bq, d], MemorySpace::Vmem);
-    k.body(|b, r| {
-        let j = b.program_id(1);
-        let first = b.eq(j, 0);
-        b.when(first, |b| {
-            b.store_all(r[4], f32::NEG_INFINITY);
-            b.store_all(r[5], 0.0f32);
-            b.store_all(r[6], 0.0f32);
-        });
-        let (q, kk, v) = (b.load_all(r[0]), b.load_all(r[1]), b.load_all(r[2]));
-        let qk = b.dot_general(q, kk, false, true);
-        let s = b.mul(qk, 1.0 / (d as f32).sqrt());
-        let m_prev = b.load_all(r[4]);
-        let m_cur = b.reduce_max(s, &[1]);
-        let m_new = b.max(m_prev, m_cur);
-        let mb = b.broadcast_in_dim(m_new, &[bq, bk], &[0]);
-        let sm = b.sub(s, mb);
-        let p = b.exp(sm);
-        let dm = b.sub(m_prev, m_new);
-        let alpha = b.exp(dm);
-        let l = b.load_all(r[5]);
-        let la = b.mul(alpha, l);
-        let ps = b.sum(p, &[1]);
-        let l_new = b.add(la, ps);
-        let acc = b.load_all(r[6]);
-        let ab = b.broadcast_in_dim(alpha, &[bq, d], &[0]);
-        let scaled = b.mul(acc, ab);
-        let pv = b.dot(p, v);
-        let acc_new = b.add(scaled, pv);
-        b.store_all(r[4], m_new);
-        b.store_all(r[5], l_new);
-        b.store_all(r[6], acc_new);
-        let last = b.eq(j, nk - 1);
-        b.when(last, |b| {
-            let lb = b.broadcast_in_dim(l_new, &[bq, d], &[0]);
-            let o = b.div(acc_new, lb);
-            b.store_all(r[3], o);
-        });
-    });
-    k.finish()
+    flash_attention_in(seq_q, seq_k, d, bq, bk, F32)
 }
 
 /// Flash attention as bf16 TPU kernels write it: `q`, `k`, `v` and `o` in
@@ -411,37 +343,58 @@ pub fn flash_attention(seq_q: usize, seq_k: usize, d: usize, bq: usize, bk: usiz
 /// running max, sum and output accumulator in f32 scratch, the
 /// probabilities cast to bf16 for `p @ v`, the output cast once at the end.
 pub fn flash_attention_bf16(seq_q: usize, seq_k: usize, d: usize, bq: usize, bk: usize) -> Kernel {
-    let bf = DType::BF16;
+    flash_attention_in(seq_q, seq_k, d, bq, bk, DType::BF16)
+}
+
+/// [`flash_attention`] with `q`, `k`, `v` and `o` of dtype `dt`; the
+/// statistics and the accumulator stay f32, and for a dtype other than
+/// f32 the products name f32 as their result and the probabilities and the
+/// output are cast (the f32 kernel has no casts).
+fn flash_attention_in(
+    seq_q: usize,
+    seq_k: usize,
+    d: usize,
+    bq: usize,
+    bk: usize,
+    dt: DType,
+) -> Kernel {
+    let narrow = dt != F32;
     let nk = seq_k.div_ceil(bk) as i32;
-    let mut k = KernelBuilder::new("flash_attention_bf16");
+    let name = if narrow {
+        format!("flash_attention_{dt}")
+    } else {
+        "flash_attention".to_string()
+    };
+    let mut k = KernelBuilder::new(&name);
     k.grid(&[(seq_q.div_ceil(bq), Parallel), (nk as usize, Arbitrary)]);
     k.input(
         "q",
-        bf,
+        dt,
         &[seq_q, d],
         Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]),
     );
     k.input(
         "k",
-        bf,
+        dt,
         &[seq_k, d],
         Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]),
     );
     k.input(
         "v",
-        bf,
+        dt,
         &[seq_k, d],
         Spec::block([bk, d], |b, g| vec![g[1], b.i32(0)]),
     );
     k.output(
         "o",
-        bf,
+        dt,
         &[seq_q, d],
         Spec::block([bq, d], |b, g| vec![g[0], b.i32(0)]),
     );
     k.scratch("m", F32, &[bq], MemorySpace::Vmem);
     k.scratch("l", F32, &[bq], MemorySpace::Vmem);
     k.scratch("acc", F32, &[bq, d], MemorySpace::Vmem);
+    let into = narrow.then_some(F32);
     k.body(|b, r| {
         let j = b.program_id(1);
         let first = b.eq(j, 0);
@@ -451,7 +404,7 @@ pub fn flash_attention_bf16(seq_q: usize, seq_k: usize, d: usize, bq: usize, bk:
             b.store_all(r[6], 0.0f32);
         });
         let (q, kk, v) = (b.load_all(r[0]), b.load_all(r[1]), b.load_all(r[2]));
-        let qk = b.dot_general_into(q, kk, false, true, Some(F32));
+        let qk = b.dot_general_into(q, kk, false, true, into);
         let s = b.mul(qk, 1.0 / (d as f32).sqrt());
         let m_prev = b.load_all(r[4]);
         let m_cur = b.reduce_max(s, &[1]);
@@ -468,8 +421,8 @@ pub fn flash_attention_bf16(seq_q: usize, seq_k: usize, d: usize, bq: usize, bk:
         let acc = b.load_all(r[6]);
         let ab = b.broadcast_in_dim(alpha, &[bq, d], &[0]);
         let scaled = b.mul(acc, ab);
-        let pb = b.cast(p, bf);
-        let pv = b.dot_into(pb, v, F32);
+        let pd = if narrow { b.cast(p, dt) } else { p };
+        let pv = b.dot_general_into(pd, v, false, false, into);
         let acc_new = b.add(scaled, pv);
         b.store_all(r[4], m_new);
         b.store_all(r[5], l_new);
@@ -478,8 +431,8 @@ pub fn flash_attention_bf16(seq_q: usize, seq_k: usize, d: usize, bq: usize, bk:
         b.when(last, |b| {
             let lb = b.broadcast_in_dim(l_new, &[bq, d], &[0]);
             let o = b.div(acc_new, lb);
-            let ob = b.cast(o, bf);
-            b.store_all(r[3], ob);
+            let o = if narrow { b.cast(o, dt) } else { o };
+            b.store_all(r[3], o);
         });
     });
     k.finish()

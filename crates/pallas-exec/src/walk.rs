@@ -337,10 +337,14 @@ fn exec<'k, M: Machine<'k>>(k: &'k Kernel, m: &mut M, inst: Inst) -> Result<(), 
         }
         _ => {
             let res = data.results[0];
-            let types = Types {
-                result: m.value_dtype(res),
-                operand: m.value_dtype(first_operand(&data.op).unwrap_or(res)),
+            // (Only a bitcast needs its operand's dtype: one lookup per op
+            // otherwise, on the per-grid-point path.)
+            let result = m.value_dtype(res);
+            let operand = match &data.op {
+                Op::Bitcast { x, .. } => m.value_dtype(*x),
+                _ => result,
             };
+            let types = Types { result, operand };
             if m.value_op(data) {
                 // A machine's own kernel computed in the wide dtype.
                 if types.result.is_narrow() {
@@ -362,22 +366,9 @@ fn exec<'k, M: Machine<'k>>(k: &'k Kernel, m: &mut M, inst: Inst) -> Result<(), 
 pub struct Types {
     /// Its result's dtype.
     pub result: DType,
-    /// Its first operand's dtype (the result's when it has none).
+    /// The operand's dtype for a bitcast (the result's otherwise: no
+    /// other op reads it).
     pub operand: DType,
-}
-
-/// The first value operand of a pure operation, if it has one.
-fn first_operand(op: &Op) -> Option<Value> {
-    match op {
-        Op::Unary(_, x)
-        | Op::Cast { x, .. }
-        | Op::Bitcast { x, .. }
-        | Op::Reduce { x, .. }
-        | Op::Cumsum { x, .. } => Some(*x),
-        Op::Binary(_, a, _) => Some(*a),
-        Op::Dot { lhs, .. } => Some(*lhs),
-        _ => None,
-    }
 }
 
 fn bind<R>(env: &mut Env<R>, results: &[Value], slots: Vec<Slot<R>>) {

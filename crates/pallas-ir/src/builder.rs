@@ -632,13 +632,7 @@ impl RegionBuilder<'_> {
         transpose_lhs: bool,
         transpose_rhs: bool,
     ) -> Value {
-        self.push1(Op::Dot {
-            lhs,
-            rhs,
-            transpose_lhs,
-            transpose_rhs,
-            preferred: None,
-        })
+        self.dot_general_into(lhs, rhs, transpose_lhs, transpose_rhs, None)
     }
     /// [`RegionBuilder::dot_general`] with a result dtype (JAX's
     /// `preferred_element_type`; `None`: the operands').
@@ -662,13 +656,7 @@ impl RegionBuilder<'_> {
     /// `preferred_element_type`): `bf16 @ bf16` into `f32`, `i8 @ i8`
     /// into `i32`.
     pub fn dot_into(&mut self, lhs: Value, rhs: Value, preferred: DType) -> Value {
-        self.push1(Op::Dot {
-            lhs,
-            rhs,
-            transpose_lhs: false,
-            transpose_rhs: false,
-            preferred: Some(preferred),
-        })
+        self.dot_general_into(lhs, rhs, false, false, Some(preferred))
     }
 
     fn whole(&self, r: Value) -> RefAt {

@@ -228,6 +228,22 @@ impl Region {
             .all(|(d, &n)| d.start == 0 && d.size == n && (d.stride == 1 || n <= 1))
     }
 
+    /// The dense rectangle at `origin` of `extent`, every dimension kept.
+    pub fn dense(origin: &[usize], extent: &[usize]) -> Region {
+        Region {
+            dims: origin
+                .iter()
+                .zip(extent)
+                .map(|(&start, &size)| DimRange {
+                    start,
+                    size,
+                    stride: 1,
+                    keep: true,
+                })
+                .collect(),
+        }
+    }
+
     /// Calls `f(buffer_offset, run_length)` for each contiguous run of the
     /// region in a buffer of `shape`, in row-major order of the region
     /// (no allocation up to 8 dimensions).
@@ -312,19 +328,7 @@ pub fn rect_runs(
 ) {
     let nd = extent.len();
     if nd > 8 {
-        let region = Region {
-            dims: origin
-                .iter()
-                .zip(extent)
-                .map(|(&start, &size)| DimRange {
-                    start,
-                    size,
-                    stride: 1,
-                    keep: true,
-                })
-                .collect(),
-        };
-        return region.runs(shape, f);
+        return Region::dense(origin, extent).runs(shape, f);
     }
     if extent.contains(&0) {
         return;
@@ -481,20 +485,8 @@ fn rect_pairs(
         return f(0, 0, 1);
     }
     if nd > 8 {
-        let whole = |o: &[usize]| Region {
-            dims: o
-                .iter()
-                .zip(extent)
-                .map(|(&start, &size)| DimRange {
-                    start,
-                    size,
-                    stride: 1,
-                    keep: true,
-                })
-                .collect(),
-        };
-        let s = whole(src_origin).offsets(src_shape);
-        let d = whole(dst_origin).offsets(dst_shape);
+        let s = Region::dense(src_origin, extent).offsets(src_shape);
+        let d = Region::dense(dst_origin, extent).offsets(dst_shape);
         for (a, b) in d.into_iter().zip(s) {
             f(a, b, 1);
         }

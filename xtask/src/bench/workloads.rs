@@ -309,8 +309,7 @@ fn widened(h: &HostArray) -> HostArray {
 /// dtype.
 fn cpu_widened(name: &str, reference: bool, kernel: &Kernel, args: Vec<HostArray>) -> Variant {
     let mut v = cpu(kernel, args);
-    let run = v.run;
-    let mut run = run;
+    let mut run = v.run;
     v.name = name.into();
     v.reference = reference;
     v.run = Box::new(move || run().map(|outs| outs.iter().map(widened).collect()));
@@ -363,8 +362,7 @@ fn matmul_lowp(n: usize, b: usize, dt: DType, acc: DType, out: DType, repeats: u
     );
     if out.is_int() {
         // The f32 kernel's sums of 8-bit products stay below 2^24: exact.
-        let run = f32_variant.run;
-        let mut run = run;
+        let mut run = f32_variant.run;
         f32_variant.run = Box::new(move || {
             run().map(|outs| {
                 outs.iter()
