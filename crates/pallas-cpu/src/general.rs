@@ -111,6 +111,7 @@ impl Worker<'_> {
     fn fault(&self, op: String, loc: Option<pallas_ir::Loc>, kind: FaultKind) -> ExecError {
         let k = self.g.vk.kernel();
         ExecError::from(Fault {
+            device: None,
             kernel: k.name.clone(),
             core: None,
             grid_point: (!k.grid.is_empty()).then(|| self.point.clone()),

@@ -53,6 +53,13 @@ impl Executor for Cpu {
 
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
+            if vk.kernel().is_multi_device() {
+                return Err(ExecError::Unsupported {
+                    backend: BACKEND_NAME.into(),
+                    kernel: vk.kernel().name.clone(),
+                    what: "a multi-device kernel (device mesh): the fast mode runs one device; remote copies and cross-device semaphores run on the simulator".into(),
+                });
+            }
             let plan = match fused::compile(vk) {
                 Ok(program) => Plan::Fused(program),
                 Err(_) => {

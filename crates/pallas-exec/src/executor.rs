@@ -304,15 +304,34 @@ fn check_arg_types(kernel: &Kernel, args: &[(DType, &[usize])]) -> Result<(), Ex
             RefElem::Semaphore(_) => DType::I32,
         };
         let (dtype, shape) = *a;
-        if dtype != want || shape != p.shape.as_slice() {
+        let expected = launch_shape(kernel, &p.shape);
+        if dtype != want || shape != expected.as_slice() {
+            let devices = if kernel.is_multi_device() {
+                " (a leading device axis, then one device's shard)"
+            } else {
+                ""
+            };
             return Err(bad(
                 &p.name,
-                format!("{want}{}", ShapeDisplay(&p.shape)),
+                format!("{want}{}{devices}", ShapeDisplay(&expected)),
                 format!("{dtype}{}", ShapeDisplay(shape)),
             ));
         }
     }
     Ok(())
+}
+
+/// The shape a launch argument or output of a parameter of shape `shape`
+/// has: the shape itself, or with a leading device axis for a kernel with a
+/// device mesh (device `d`'s shard is `array[d]`).
+pub fn launch_shape(kernel: &Kernel, shape: &[usize]) -> Vec<usize> {
+    if kernel.is_multi_device() {
+        let mut s = vec![kernel.num_devices().unwrap_or(0)];
+        s.extend_from_slice(shape);
+        s
+    } else {
+        shape.to_vec()
+    }
 }
 
 /// Runs a kernel once on a backend: compile (through the backend's cache,

@@ -67,11 +67,19 @@ pub enum FaultKind {
         /// The limit.
         limit: u64,
     },
-    /// Every core is waiting on a semaphore.
+    /// Every core (of every device) is waiting on a semaphore.
     #[error("deadlock: every running core waits on a semaphore ({detail})")]
     Deadlock {
-        /// What this core waits for.
+        /// Who waits for what.
         detail: String,
+    },
+    /// A device id outside the mesh.
+    #[error("device id {device} out of range: the mesh has {devices} devices")]
+    BadDevice {
+        /// Device asked for.
+        device: i64,
+        /// Devices in the mesh.
+        devices: usize,
     },
     /// A semaphore wait nothing could satisfy, on a backend that runs one
     /// program at a time (the fast mode, the GPU): no other core can
@@ -155,6 +163,9 @@ pub enum FaultKind {
 pub struct Fault {
     /// Kernel name.
     pub kernel: String,
+    /// Simulated device of a kernel with a device mesh (`None` without
+    /// one).
+    pub device: Option<usize>,
     /// Simulated core; `None` on backends without cores (the fast mode and
     /// the GPU run the grid without a core model).
     pub core: Option<usize>,
@@ -172,6 +183,9 @@ pub struct Fault {
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "kernel `{}`", self.kernel)?;
+        if let Some(d) = self.device {
+            write!(f, ", device {d}")?;
+        }
         if let Some(c) = self.core {
             write!(f, ", core {c}")?;
         }

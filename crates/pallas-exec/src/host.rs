@@ -234,6 +234,39 @@ impl HostArray {
         with_elem!(value.dtype(), T => ArrayD::from_elem(IxDyn(shape), T::from_bits32(bits)).into_host())
     }
 
+    /// Device `d`'s shard of an array with a leading device axis
+    /// (`array[d]`), or `None` past the axis.
+    pub fn shard(&self, d: usize) -> Option<HostArray> {
+        if self.shape().first().is_none_or(|&n| d >= n) {
+            return None;
+        }
+        Some(each!(self, a => a.index_axis(ndarray::Axis(0), d).to_owned().into_host()))
+    }
+
+    /// Stacks device shards along a new leading device axis; `None` when
+    /// there are none or their dtypes or shapes differ.
+    pub fn stack(shards: &[HostArray]) -> Option<HostArray> {
+        macro_rules! stack_as {
+            ($($v:ident),*) => {
+                match shards.first()? {
+                    $(HostArray::$v(_) => {
+                        let views = shards
+                            .iter()
+                            .map(|s| match s {
+                                HostArray::$v(a) => Some(a.view()),
+                                _ => None,
+                            })
+                            .collect::<Option<Vec<_>>>()?;
+                        HostArray::$v(ndarray::stack(ndarray::Axis(0), &views).ok()?)
+                    })*
+                }
+            };
+        }
+        Some(stack_as!(
+            F32, I32, U32, Bool, BF16, F16, I8, U8, I16, U16, F8E4M3FN, F8E5M2
+        ))
+    }
+
     /// An array of zeros.
     pub fn zeros(dtype: DType, shape: &[usize]) -> HostArray {
         HostArray::full(Scalar::zero(dtype), shape)

@@ -123,8 +123,11 @@ pub struct Layout {
     pub locals: Vec<(usize, Vec<usize>)>,
     /// Prefetch params copied to local SMEM: (param, local, hbm).
     pub prefetch: Vec<(usize, usize, usize)>,
-    /// Semaphore slots per core for scratch semaphores.
+    /// Semaphore slots per core for scratch semaphores (and the barrier
+    /// semaphore).
     pub sem_slots: usize,
+    /// The barrier semaphore's slot, when the body asks for it.
+    pub barrier_slot: Option<usize>,
     /// Grid dims in the parallel prefix.
     pub parallel_dims: usize,
 }
@@ -236,7 +239,16 @@ impl Layout {
             .iter()
             .take_while(|d| d.semantics == DimSemantics::Parallel)
             .count();
+        let barrier_slot = k
+            .insts
+            .iter()
+            .any(|(_, i)| matches!(i.op, pallas_ir::Op::BarrierSemaphore))
+            .then(|| {
+                sem_slots += 1;
+                sem_slots - 1
+            });
         Layout {
+            barrier_slot,
             homes,
             blocked,
             hbm_of_arg,

@@ -17,8 +17,8 @@ pub mod schedule;
 pub mod walk;
 
 pub use executor::{
-    check_args, check_views, run, CompileCache, CompiledKernel, ExecError, Executor, Launch,
-    RunReport,
+    check_args, check_views, launch_shape, run, CompileCache, CompiledKernel, ExecError, Executor,
+    Launch, RunReport,
 };
 pub use fault::{Fault, FaultKind};
 pub use host::{HostArray, HostError, HostView};

@@ -332,7 +332,12 @@ fn exec<'k, M: Machine<'k>>(k: &'k Kernel, m: &mut M, inst: Inst) -> Result<(), 
             m.close_scope()?;
             bind(m.env(), &data.results, ys);
         }
-        op if op.has_effect() || matches!(op, Op::ProgramId { .. } | Op::NumPrograms { .. }) => {
+        op if op.has_effect()
+            || matches!(
+                op,
+                Op::ProgramId { .. } | Op::NumPrograms { .. } | Op::AxisIndex { .. }
+            ) =>
+        {
             m.effect(data)?;
         }
         _ => {

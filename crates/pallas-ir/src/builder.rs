@@ -202,6 +202,7 @@ impl KernelBuilder {
             kernel: Kernel {
                 name: name.to_string(),
                 grid: Vec::new(),
+                mesh: Vec::new(),
                 params: Vec::new(),
                 aliases: Vec::new(),
                 values: Arena::new(),
@@ -219,6 +220,18 @@ impl KernelBuilder {
         self.kernel.grid = dims
             .iter()
             .map(|&(size, semantics)| GridDim { size, semantics })
+            .collect();
+        self
+    }
+
+    /// Sets the device mesh: `(axis name, size)` per axis.
+    pub fn mesh(&mut self, axes: &[(&str, usize)]) -> &mut Self {
+        self.kernel.mesh = axes
+            .iter()
+            .map(|&(name, size)| crate::kernel::MeshAxis {
+                name: name.to_string(),
+                size,
+            })
             .collect();
         self
     }
@@ -503,6 +516,23 @@ impl RegionBuilder<'_> {
     /// `pl.program_id(axis)`.
     pub fn program_id(&mut self, axis: usize) -> Value {
         self.push1(Op::ProgramId { axis })
+    }
+    /// `lax.axis_index(name)` of mesh axis `axis`.
+    pub fn axis_index(&mut self, axis: usize) -> Value {
+        self.push1(Op::AxisIndex { axis })
+    }
+    /// `pltpu.get_barrier_semaphore()`: a regular semaphore ref.
+    pub fn barrier_semaphore(&mut self) -> Value {
+        let v = self.push1(Op::BarrierSemaphore);
+        self.ref_types.insert(
+            v,
+            RefType {
+                elem: RefElem::Semaphore(SemaphoreKind::Regular),
+                shape: Vec::new(),
+                space: MemorySpace::Smem,
+            },
+        );
+        v
     }
     /// `pl.num_programs(axis)`.
     pub fn num_programs(&mut self, axis: usize) -> Value {
@@ -881,10 +911,60 @@ impl RegionBuilder<'_> {
     pub fn dma_wait(&mut self, dst: RefAt, sem: RefAt) {
         self.push(Op::DmaWait { dst, sem }, 0);
     }
+    /// Starts a copy from `src` here into `dst` on device `device`
+    /// (`make_async_remote_copy(...).start()`).
+    pub fn remote_dma_start(
+        &mut self,
+        src: RefAt,
+        dst: RefAt,
+        send: RefAt,
+        recv: RefAt,
+        device: impl Into<Operand>,
+    ) {
+        let device = self.operand(device);
+        self.push(
+            Op::RemoteDmaStart {
+                src,
+                dst,
+                send,
+                recv,
+                device,
+            },
+            0,
+        );
+    }
     /// Adds `inc` to a semaphore, on another core when `core` is given.
     pub fn semaphore_signal(&mut self, sem: RefAt, inc: impl Into<Operand>, core: Option<Value>) {
         let inc = self.operand(inc);
-        self.push(Op::SemaphoreSignal { sem, inc, core }, 0);
+        self.push(
+            Op::SemaphoreSignal {
+                sem,
+                inc,
+                core,
+                device: None,
+            },
+            0,
+        );
+    }
+    /// Adds `inc` to a semaphore on device `device` (`pl.semaphore_signal`
+    /// with `device_id`).
+    pub fn semaphore_signal_device(
+        &mut self,
+        sem: RefAt,
+        inc: impl Into<Operand>,
+        device: impl Into<Operand>,
+    ) {
+        let inc = self.operand(inc);
+        let device = Some(self.operand(device));
+        self.push(
+            Op::SemaphoreSignal {
+                sem,
+                inc,
+                core: None,
+                device,
+            },
+            0,
+        );
     }
     /// Waits for a semaphore to reach `value`, then subtracts it.
     pub fn semaphore_wait(&mut self, sem: RefAt, value: impl Into<Operand>) {

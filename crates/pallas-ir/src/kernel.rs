@@ -80,6 +80,15 @@ pub struct GridDim {
     pub semantics: DimSemantics,
 }
 
+/// One named axis of a device mesh (JAX's `Mesh` axis).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MeshAxis {
+    /// The axis name (`lax.axis_index(name)`).
+    pub name: String,
+    /// Number of devices along the axis.
+    pub size: usize,
+}
+
 /// What role a parameter plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ParamKind {
@@ -210,6 +219,9 @@ pub struct Kernel {
     pub name: String,
     /// Grid dimensions (empty: a single point).
     pub grid: Vec<GridDim>,
+    /// The device mesh the kernel runs on (empty: one device). Every
+    /// device runs the whole grid on its own shard of each parameter.
+    pub mesh: Vec<MeshAxis>,
     /// Parameters in order: scalar prefetch, inputs, outputs, scratch.
     pub params: Vec<Param>,
     /// `(input position, output position)` pairs, counted among the inputs
@@ -231,6 +243,7 @@ impl PartialEq for Kernel {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name
             && self.grid == other.grid
+            && self.mesh == other.mesh
             && self.params == other.params
             && self.aliases == other.aliases
             && self.values == other.values
@@ -245,6 +258,7 @@ impl std::hash::Hash for Kernel {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.name.hash(state);
         self.grid.hash(state);
+        self.mesh.hash(state);
         self.params.hash(state);
         self.aliases.hash(state);
         self.values.hash(state);
@@ -297,6 +311,19 @@ impl Kernel {
             .iter()
             .enumerate()
             .filter(move |(_, p)| p.kind == kind)
+    }
+
+    /// Number of devices: the product of the mesh axes (1 without a mesh),
+    /// or `None` on overflow.
+    pub fn num_devices(&self) -> Option<usize> {
+        self.mesh
+            .iter()
+            .try_fold(1usize, |acc, a| acc.checked_mul(a.size))
+    }
+
+    /// Whether the kernel declares a device mesh.
+    pub fn is_multi_device(&self) -> bool {
+        !self.mesh.is_empty()
     }
 
     /// Total number of grid points (1 for an empty grid), or `None` on

@@ -18,8 +18,8 @@ pub mod validate;
 pub use arena::{Arena, Handle};
 pub use dtype::{DType, Scalar};
 pub use kernel::{
-    BlockDim, BlockSpec, DimSemantics, GridDim, Inst, InstData, Kernel, Loc, Param, ParamKind,
-    Region, RegionData, SourceMap, Value, ValueData,
+    BlockDim, BlockSpec, DimSemantics, GridDim, Inst, InstData, Kernel, Loc, MeshAxis, Param,
+    ParamKind, Region, RegionData, SourceMap, Value, ValueData,
 };
 pub use ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, ReduceOp, RefAt, UnaryOp};
 pub use types::{MemorySpace, RefElem, RefType, SemaphoreKind, Type};

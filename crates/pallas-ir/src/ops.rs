@@ -304,6 +304,15 @@ pub enum Op {
         /// Grid axis.
         axis: usize,
     },
+    /// This device's coordinate along a mesh axis (`i32`; JAX's
+    /// `lax.axis_index`).
+    AxisIndex {
+        /// Mesh axis (an index into `Kernel::mesh`).
+        axis: usize,
+    },
+    /// The device's barrier semaphore (`pltpu.get_barrier_semaphore`): one
+    /// regular semaphore per core, which other devices signal to meet.
+    BarrierSemaphore,
     /// Elementwise unary op.
     Unary(UnaryOp, Value),
     /// Elementwise binary op; a scalar operand broadcasts against an array.
@@ -517,7 +526,26 @@ pub enum Op {
         /// A single DMA semaphore.
         sem: RefAt,
     },
-    /// Add `inc` to a semaphore (on another core when `core` is given).
+    /// Start a copy from this device's `src` into `dst` on another device
+    /// (`pltpu.make_async_remote_copy(...).start()`): `send` (a DMA
+    /// semaphore here) receives the bytes when the source has been read,
+    /// `recv` (the same DMA semaphore on the destination device) when the
+    /// data has arrived.
+    RemoteDmaStart {
+        /// Source region, on this device.
+        src: RefAt,
+        /// Destination region, named as this device sees it, on `device`.
+        dst: RefAt,
+        /// A single DMA semaphore on this device.
+        send: RefAt,
+        /// A single DMA semaphore, on the destination device.
+        recv: RefAt,
+        /// The destination device's logical id (scalar `i32`, row-major
+        /// over the mesh axes).
+        device: Value,
+    },
+    /// Add `inc` to a semaphore (on another core when `core` is given, on
+    /// another device when `device` is given).
     SemaphoreSignal {
         /// A single regular semaphore.
         sem: RefAt,
@@ -525,6 +553,8 @@ pub enum Op {
         inc: Value,
         /// Target core index (scalar `i32`), or this core.
         core: Option<Value>,
+        /// Target device's logical id (scalar `i32`), or this device.
+        device: Option<Value>,
     },
     /// Block until the semaphore holds at least `value`, then subtract it.
     SemaphoreWait {
@@ -556,6 +586,9 @@ impl Op {
             Op::Iota { .. } => "iota".into(),
             Op::ProgramId { .. } => "program_id".into(),
             Op::NumPrograms { .. } => "num_programs".into(),
+            Op::AxisIndex { .. } => "axis_index".into(),
+            Op::BarrierSemaphore => "barrier_semaphore".into(),
+            Op::RemoteDmaStart { .. } => "remote_dma_start".into(),
             Op::Unary(op, _) => op.name().into(),
             Op::Binary(op, _, _) => op.name().into(),
             Op::Compare(op, _, _) => format!("cmp_{}", op.name()),
@@ -610,6 +643,8 @@ impl Op {
             | Op::Iota { .. }
             | Op::ProgramId { .. }
             | Op::NumPrograms { .. }
+            | Op::AxisIndex { .. }
+            | Op::BarrierSemaphore
             | Op::RunScoped { .. } => {}
             Op::Unary(_, x)
             | Op::Cast { x, .. }
@@ -665,10 +700,28 @@ impl Op {
                 at(&mut v, dst);
                 at(&mut v, sem);
             }
-            Op::SemaphoreSignal { sem, inc, core } => {
+            Op::RemoteDmaStart {
+                src,
+                dst,
+                send,
+                recv,
+                device,
+            } => {
+                at(&mut v, src);
+                at(&mut v, dst);
+                at(&mut v, send);
+                at(&mut v, recv);
+                v.push(*device);
+            }
+            Op::SemaphoreSignal {
+                sem,
+                inc,
+                core,
+                device,
+            } => {
                 at(&mut v, sem);
                 v.push(*inc);
-                v.extend(core.iter().copied());
+                v.extend(core.iter().chain(device.iter()).copied());
             }
             Op::SemaphoreWait { sem, value } => {
                 at(&mut v, sem);
@@ -717,7 +770,8 @@ impl Op {
             | Op::Swap { dst, .. }
             | Op::Atomic { dst, .. }
             | Op::AtomicCas { dst, .. }
-            | Op::DmaStart { dst, .. } => Some(dst),
+            | Op::DmaStart { dst, .. }
+            | Op::RemoteDmaStart { dst, .. } => Some(dst),
             _ => None,
         }
     }
@@ -725,7 +779,7 @@ impl Op {
     /// Whether the op has an effect beyond computing its results: it
     /// touches memory or semaphores, prints, or runs nested regions (which
     /// may). Everything else is a pure function of its operands and the
-    /// grid point.
+    /// grid point and the device.
     pub fn has_effect(&self) -> bool {
         matches!(
             self,
@@ -735,6 +789,8 @@ impl Op {
                 | Op::Atomic { .. }
                 | Op::AtomicCas { .. }
                 | Op::DmaStart { .. }
+                | Op::RemoteDmaStart { .. }
+                | Op::BarrierSemaphore
                 | Op::DmaWait { .. }
                 | Op::SemaphoreSignal { .. }
                 | Op::SemaphoreWait { .. }

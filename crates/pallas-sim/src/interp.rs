@@ -1,6 +1,7 @@
 //! The per-core interpreter: runs regions of the body over core-local
 //! memory, shared HBM and shared semaphores.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use pallas_ir::{
@@ -43,9 +44,71 @@ pub struct Shared<'a> {
     pub t0: std::time::Instant,
     /// The value every vector-clock component starts at (race detection).
     pub clock_base: u32,
+    /// Devices (1 without a mesh) and cores per device; a core's global
+    /// index is `device * cores + core`.
+    pub devices: usize,
+    /// Cores per device.
+    pub cores: usize,
+    /// Remote copies into each core's local buffers, waiting to land.
+    pub inboxes: &'a [Inbox],
+    /// A name for each semaphore slot of the layout (for deadlock reports).
+    pub slot_names: Vec<String>,
+    /// The race shadow of each core's local buffer that remote copies
+    /// write (`global core * locals + local`), when race detection is on.
+    pub local_shadows: Vec<Option<usize>>,
+}
+
+/// Remote copies into one core's local buffers that have not landed yet:
+/// the core applies them between its operations (the receiving core owns
+/// its memory; a copy lands before the receive semaphore is signalled, so
+/// a core that waited for it sees it).
+#[derive(Default)]
+pub struct Inbox {
+    pending: AtomicUsize,
+    writes: Mutex<Vec<Incoming>>,
+}
+
+/// One remote copy into a local buffer.
+pub struct Incoming {
+    local: usize,
+    region: Region,
+    data: Data,
+    init: Option<Vec<bool>>,
+}
+
+impl Inbox {
+    fn push(&self, w: Incoming) {
+        self.writes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(w);
+        self.pending.fetch_add(1, Ordering::Release);
+    }
 }
 
 impl Shared<'_> {
+    /// How reports name a core given its global index: `core 1`, or
+    /// `device 2 core 1` for a kernel with a device mesh.
+    pub fn who(&self, global: usize) -> String {
+        if self.vk.kernel().is_multi_device() {
+            format!(
+                "device {} core {}",
+                global / self.cores,
+                global % self.cores
+            )
+        } else {
+            format!("core {global}")
+        }
+    }
+
+    /// The name of a semaphore slot.
+    pub fn slot_name(&self, slot: usize) -> String {
+        match self.slot_names.get(slot) {
+            Some(n) => n.clone(),
+            None => format!("a run_scoped semaphore (slot {slot})"),
+        }
+    }
+
     /// An HBM buffer to read: read-only ones without a lock.
     pub fn hbm(&self, i: usize) -> HbmRead<'_> {
         match &self.read_only[i] {
@@ -150,8 +213,10 @@ pub struct Counters {
 pub struct Core<'a> {
     /// Shared state.
     pub sh: &'a Shared<'a>,
-    /// Core index.
+    /// Global core index (`device * cores + core`).
     pub id: usize,
+    /// The first of this device's HBM buffers in `Shared::hbm`.
+    pub hbm_base: usize,
     env: Env<RefId>,
     /// The shape of each HBM buffer (they never change; read without a
     /// lock).
@@ -205,6 +270,7 @@ impl<'a> Core<'a> {
         Core {
             sh,
             id,
+            hbm_base: (id / sh.cores.max(1)) * sh.plan.num_hbm,
             env: Env::new(k.values.len()),
             hbm_shapes: (0..sh.hbm.len()).map(|i| sh.hbm(i).shape.clone()).collect(),
             scopes: Vec::new(),
@@ -213,7 +279,7 @@ impl<'a> Core<'a> {
             pending: Vec::new(),
             unwaited: Vec::new(),
             counters: Counters::default(),
-            vc: vec![sh.clock_base; sh.cfg.num_cores.max(1)],
+            vc: vec![sh.clock_base; sh.cores.max(1) * sh.devices],
             runs: Vec::new(),
             inflight: Vec::new(),
             events: Vec::new(),
@@ -243,7 +309,8 @@ impl<'a> Core<'a> {
         };
         Box::new(Fault {
             kernel: k.name.clone(),
-            core: Some(self.id),
+            device: k.is_multi_device().then_some(self.id / self.sh.cores),
+            core: Some(self.id % self.sh.cores),
             grid_point: (!k.grid.is_empty()).then(|| self.point.clone()),
             op,
             loc,
@@ -423,6 +490,7 @@ impl<'a> Core<'a> {
     /// Runs an operation with an effect (the walker runs the rest).
     fn effect(&mut self, data: &InstData) -> Result<(), Box<Fault>> {
         let k = self.sh.vk.kernel();
+        self.drain_inbox();
         let res = |i: usize| data.results[i];
         match &data.op {
             Op::ProgramId { axis } => {
@@ -463,26 +531,57 @@ impl<'a> Core<'a> {
                 self.put(res(0), old);
             }
             Op::DmaStart { src, dst, sem } => self.dma_start(src, dst, sem)?,
+            Op::RemoteDmaStart {
+                src,
+                dst,
+                send,
+                recv,
+                device,
+            } => {
+                let device = self.device_arg(*device)?;
+                self.remote_dma_start(src, dst, send, recv, device)?;
+            }
+            Op::AxisIndex { axis } => {
+                let mesh = &k.mesh;
+                let inner: usize = mesh[*axis + 1..].iter().map(|a| a.size).product();
+                let device = self.id / self.sh.cores;
+                let coord = (device / inner.max(1)) % mesh[*axis].size.max(1);
+                self.env.set_i32(res(0), coord as i32);
+            }
+            Op::BarrierSemaphore => {
+                let slot = self
+                    .sh
+                    .plan
+                    .barrier_slot
+                    .expect("the layout reserves the barrier slot");
+                self.set(res(0), Slot::Ref(RefId::Sem(slot)));
+            }
             Op::DmaWait { dst, sem } => self.dma_wait(dst, sem)?,
-            Op::SemaphoreSignal { sem, inc, core } => {
+            Op::SemaphoreSignal {
+                sem,
+                inc,
+                core,
+                device,
+            } => {
                 let slot = self.sem_slot(sem)?;
                 let n = self.t(*inc).as_i32() as i64;
-                let target = match core {
+                let cores = self.sh.cores;
+                let target_core = match core {
                     Some(c) => {
                         let c = self.t(*c).as_i32() as i64;
-                        if c < 0 || c as usize >= self.sh.cfg.num_cores {
-                            return Err(self.fail(
-                                None,
-                                FaultKind::BadCore {
-                                    core: c,
-                                    cores: self.sh.cfg.num_cores,
-                                },
-                            ));
+                        if c < 0 || c as usize >= cores {
+                            return Err(self.fail(None, FaultKind::BadCore { core: c, cores }));
                         }
                         c as usize
                     }
-                    None => self.id,
+                    None => self.id % cores,
                 };
+                let target_device = match device {
+                    Some(d) => self.device_arg(*d)?,
+                    None => self.id / cores,
+                };
+                let target = target_device * cores + target_core;
+                self.remote_slot_exists(target, slot)?;
                 let vc = self.sh.races.is_some().then_some(&self.vc[..]);
                 self.sh.sems.signal(target, slot, n, vc);
                 if self.sh.races.is_some() {
@@ -633,7 +732,7 @@ impl<'a> Core<'a> {
 
     /// Describes the current access for a race report.
     fn here(&self, what: &str) -> String {
-        races::describe(what, self.id, self.lin_point(), &self.sh.grid)
+        races::describe(what, &self.sh.who(self.id), self.lin_point(), &self.sh.grid)
     }
 
     /// Checks an HBM access (a region of buffer `hbm`) against the shadow
@@ -663,6 +762,27 @@ impl<'a> Core<'a> {
         write: bool,
         kind: races::AccessKind,
     ) -> Result<(), Box<Fault>> {
+        if self.sh.races.is_none() {
+            return Ok(());
+        }
+        let name = if self.sh.devices > 1 {
+            let device = hbm / self.sh.plan.num_hbm.max(1);
+            format!("{} (on device {device})", self.sh.hbm(hbm).name)
+        } else {
+            self.sh.hbm(hbm).name.clone()
+        };
+        self.check_shadow_runs(hbm, name, write, kind)
+    }
+
+    /// Checks the element runs in `self.runs` of the buffer behind race
+    /// shadow `shadow` (named `name` in a report).
+    fn check_shadow_runs(
+        &mut self,
+        shadow: usize,
+        name: String,
+        write: bool,
+        kind: races::AccessKind,
+    ) -> Result<(), Box<Fault>> {
         let Some(rs) = self.sh.races else {
             return Ok(());
         };
@@ -674,7 +794,7 @@ impl<'a> Core<'a> {
             write,
             kind,
         };
-        let hit = rs.shadows[hbm]
+        let hit = rs.shadows[shadow]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .access(&access, &runs);
@@ -686,7 +806,7 @@ impl<'a> Core<'a> {
                     if was_write { "write" } else { "read" },
                     e.kind.name()
                 ),
-                e.core1 as usize - 1,
+                &self.sh.who(e.core1 as usize - 1),
                 e.point,
                 &self.sh.grid,
             );
@@ -695,7 +815,6 @@ impl<'a> Core<'a> {
                 if write { "write" } else { "read" },
                 kind.name()
             ));
-            let name = self.sh.hbm(hbm).name.clone();
             return Err(self.fail(
                 None,
                 FaultKind::Race {
@@ -715,26 +834,31 @@ impl<'a> Core<'a> {
     /// nor their source written, until the wait. On by default: it is
     /// cheap and it is the commonest DMA bug.
     fn check_inflight(
-        &self,
+        &mut self,
         id: RefId,
         reg: &Region,
         write: bool,
         what: &str,
     ) -> Result<(), Box<Fault>> {
+        if let (RefId::Local(l), Some(_)) = (id, self.sh.races) {
+            if !self.sh.local_shadows.is_empty() {
+                self.check_local(self.id, l, reg, write, races::AccessKind::Core)?;
+            }
+        }
         if self.inflight.is_empty() {
             return Ok(());
         }
         let shape = self.ref_shape_of(id);
         for d in &self.inflight {
             let mut hit = None;
-            if d.dst.0 == id {
+            if d.dst.0 == id && !d.remote {
                 hit = races::region_overlap(&d.dst.1, reg, &shape);
             }
             if hit.is_none() && write && d.src.0 == id {
                 hit = races::region_overlap(&d.src.1, reg, &shape);
             }
             if let Some(index) = hit {
-                let started = races::describe("", self.id, d.point, &self.sh.grid);
+                let started = races::describe("", &self.sh.who(self.id), d.point, &self.sh.grid);
                 let started = started.trim_start_matches(" by ").to_string();
                 let second = self.here(what);
                 return Err(self.fail(
@@ -751,7 +875,10 @@ impl<'a> Core<'a> {
     /// be out of bounds, no DMA is in flight on this core, and written
     /// flags are not kept.
     fn whole_local(&self, at: &RefAt) -> Option<usize> {
-        if !self.inflight.is_empty() || self.sh.cfg.report_uninitialized_reads {
+        if !self.inflight.is_empty()
+            || self.sh.cfg.report_uninitialized_reads
+            || !self.sh.local_shadows.is_empty()
+        {
             return None;
         }
         match self.r(at.r) {
@@ -985,14 +1112,25 @@ impl<'a> Core<'a> {
         } else {
             None
         };
-        sems.wait(self.id, slot, n, vc)
-            .map_err(|WaitError::Deadlock| {
-                let detail = format!(
-                    "core {} in {what} for {n} on semaphore slot {slot}",
-                    self.id
-                );
-                self.fail(None, FaultKind::Deadlock { detail })
-            })
+        let r = sems.wait(self.id, slot, n, vc);
+        self.drain_inbox();
+        r.map_err(|WaitError::Deadlock(waiters)| {
+            let mut detail = format!(
+                "{} in {what} for {n} on {}",
+                self.sh.who(self.id),
+                self.sh.slot_name(slot)
+            );
+            for w in waiters.iter().filter(|w| w.core != self.id) {
+                detail.push_str(&format!(
+                    "; {} waits for {} on {} (it holds {})",
+                    self.sh.who(w.core),
+                    w.wants,
+                    self.sh.slot_name(w.slot),
+                    w.has
+                ));
+            }
+            self.fail(None, FaultKind::Deadlock { detail })
+        })
     }
 
     fn dma_start(&mut self, src: &RefAt, dst: &RefAt, sem: &RefAt) -> Result<(), Box<Fault>> {
@@ -1030,6 +1168,7 @@ impl<'a> Core<'a> {
             dst: (did, dreg.clone()),
             sem: slot,
             point: self.lin_point(),
+            remote: false,
         });
         if self.sh.cfg.trace.is_some() {
             let name = format!("DMA {} -> {}", self.ref_name(sid), dst_name);
@@ -1096,6 +1235,208 @@ impl<'a> Core<'a> {
             self.unwaited.remove(pos);
         }
         self.wait_sem(slot, bytes, "dma_wait")
+    }
+}
+
+impl Core<'_> {
+    /// A device id operand, checked against the mesh.
+    fn device_arg(&self, v: Value) -> Result<usize, Box<Fault>> {
+        let d = self.t(v).as_i32() as i64;
+        if d < 0 || d as usize >= self.sh.devices {
+            return Err(self.fail(
+                None,
+                FaultKind::BadDevice {
+                    device: d,
+                    devices: self.sh.devices,
+                },
+            ));
+        }
+        Ok(d as usize)
+    }
+
+    /// Errors when a semaphore slot this core names does not exist on the
+    /// target core (a `run_scoped` semaphore the target has not opened).
+    fn remote_slot_exists(&self, target: usize, slot: usize) -> Result<(), Box<Fault>> {
+        if target == self.id || slot < self.sh.plan.sem_slots {
+            return Ok(());
+        }
+        let have = self.sh.sems.lock().values[target].len();
+        if slot < have {
+            return Ok(());
+        }
+        Err(self.fail(
+            None,
+            FaultKind::Deadlock {
+                detail: format!(
+                    "{} signals {}, which {} has not opened",
+                    self.sh.who(self.id),
+                    self.sh.slot_name(slot),
+                    self.sh.who(target)
+                ),
+            },
+        ))
+    }
+
+    /// Applies the remote copies that have reached this core's local
+    /// buffers.
+    pub fn drain_inbox(&mut self) {
+        let Some(inbox) = self.sh.inboxes.get(self.id) else {
+            return;
+        };
+        if inbox.pending.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let writes = std::mem::take(&mut *inbox.writes.lock().unwrap_or_else(|e| e.into_inner()));
+        inbox.pending.fetch_sub(writes.len(), Ordering::AcqRel);
+        for w in writes {
+            let b = &mut self.local[w.local];
+            write_region(b, &w.region, &w.data);
+            if let Some(bits) = &w.init {
+                b.set_init(&w.region, bits);
+            }
+        }
+    }
+
+    /// The race shadow of local buffer `local` of core `core`, if remote
+    /// copies write it and race detection is on.
+    fn local_shadow(&self, core: usize, local: usize) -> Option<usize> {
+        let n = self.sh.plan.locals.len();
+        if local >= n {
+            return None;
+        }
+        self.sh
+            .local_shadows
+            .get(core * n + local)
+            .copied()
+            .flatten()
+    }
+
+    /// Checks an access to a local buffer that remote copies write against
+    /// its race shadow (as core `by` sees it: this core, or the target of
+    /// a remote copy).
+    pub fn check_local(
+        &mut self,
+        core: usize,
+        local: usize,
+        reg: &Region,
+        write: bool,
+        kind: races::AccessKind,
+    ) -> Result<(), Box<Fault>> {
+        let Some(shadow) = self.local_shadow(core, local) else {
+            return Ok(());
+        };
+        let shape = self.sh.plan.locals[local].1.clone();
+        let mut runs = std::mem::take(&mut self.runs);
+        runs.clear();
+        reg.runs(&shape, |o, n| runs.push((o, n)));
+        self.runs = runs;
+        let name = format!(
+            "{} (on {})",
+            self.sh.vk.kernel().params[self.sh.plan.locals[local].0].name,
+            self.sh.who(core)
+        );
+        self.check_shadow_runs(shadow, name, write, kind)
+    }
+
+    fn remote_dma_start(
+        &mut self,
+        src: &RefAt,
+        dst: &RefAt,
+        send: &RefAt,
+        recv: &RefAt,
+        device: usize,
+    ) -> Result<(), Box<Fault>> {
+        let (sid, sreg) = self.resolve(src, true)?.expect("resolves or fails");
+        let (did, dreg) = self.resolve(dst, true)?.expect("resolves or fails");
+        let send_slot = self.sem_slot(send)?;
+        let recv_slot = self.sem_slot(recv)?;
+        let cores = self.sh.cores;
+        let target = device * cores + self.id % cores;
+        self.remote_slot_exists(target, recv_slot)?;
+        let remote = match did {
+            RefId::Hbm(h) => RefId::Hbm(h - self.hbm_base + device * self.sh.plan.num_hbm),
+            RefId::Local(l) if l < self.sh.plan.locals.len() => RefId::Local(l),
+            RefId::Local(_) | RefId::Sem(_) => {
+                unreachable!("the validator allows parameter data refs only")
+            }
+        };
+        let bytes = (dreg.len() * self.dtype_of_ref(dst.r).size_bytes()) as i64;
+        self.counters.dmas += 1;
+        self.counters.dma_bytes += bytes as u64;
+        let dst_name = format!("{} (on {})", self.ref_name(did), self.sh.who(target));
+        let started = DmaStarted {
+            dst_name: dst_name.clone(),
+            sem: (
+                send.r,
+                match self.r(send.r) {
+                    RefId::Sem(base) => send_slot - base,
+                    _ => 0,
+                },
+            ),
+            loc: self.op.and_then(|i| self.sh.vk.kernel().inst_loc(i)),
+            point: self.point.clone(),
+        };
+        self.check_inflight(sid, &sreg, false, "remote_dma_start source")?;
+        if target == self.id {
+            self.check_inflight(did, &dreg, true, "remote_dma_start destination")?;
+        }
+        if self.sh.races.is_some() {
+            if let RefId::Hbm(h) = sid {
+                self.check_hbm(h, &sreg, false, races::AccessKind::Dma)?;
+            }
+            match remote {
+                RefId::Hbm(h) => self.check_hbm(h, &dreg, true, races::AccessKind::Dma)?,
+                RefId::Local(l) => {
+                    self.check_local(target, l, &dreg, true, races::AccessKind::Dma)?
+                }
+                RefId::Sem(_) => {}
+            }
+        }
+        self.inflight.push(InFlight {
+            src: (sid, sreg.clone()),
+            dst: (did, dreg.clone()),
+            sem: send_slot,
+            point: self.lin_point(),
+            remote: target != self.id,
+        });
+        if self.sh.cfg.trace.is_some() {
+            let name = format!("remote DMA {} -> {}", self.ref_name(sid), dst_name);
+            let ts = self.now_us();
+            self.dma_open.push((send_slot, name, ts));
+        }
+        // Remote copies run at their start in every DMA mode: the receiver
+        // waits on its own semaphore, which no wait of the sender's could
+        // complete.
+        let data = self.read(sid, &sreg);
+        let init = match sid {
+            RefId::Local(i) => self.local[i].init_of(&sreg),
+            RefId::Hbm(i) => self.sh.hbm(i).init_of(&sreg),
+            RefId::Sem(_) => None,
+        };
+        match remote {
+            RefId::Local(l) if target != self.id => self.sh.inboxes[target].push(Incoming {
+                local: l,
+                region: dreg,
+                data,
+                init,
+            }),
+            _ => {
+                self.with_buf(remote, |b| {
+                    write_region(b, &dreg, &data);
+                    if let Some(bits) = &init {
+                        b.set_init(&dreg, bits);
+                    }
+                });
+            }
+        }
+        self.sh.sems.signal(self.id, send_slot, bytes, None);
+        let vc = self.sh.races.is_some().then_some(&self.vc[..]);
+        self.sh.sems.signal(target, recv_slot, bytes, vc);
+        if self.sh.races.is_some() {
+            self.vc[self.id] += 1;
+        }
+        self.unwaited.push((send_slot, started));
+        Ok(())
     }
 }
 

@@ -92,6 +92,7 @@ impl Executor for Simulator {
                 if let Some(msg) = tpu::check(vk, &self.config).into_iter().next() {
                     return Err(ExecError::Fault(Box::new(Fault {
                         kernel: vk.kernel().name.clone(),
+                        device: None,
                         core: Some(0),
                         grid_point: None,
                         op: "compile".into(),
@@ -134,6 +135,31 @@ impl CompiledSim {
         check_args(k, args)?;
         let cfg = &self.config;
         let plan = &self.plan;
+        let multi = k.is_multi_device();
+        let devices = k.num_devices().unwrap_or(1).max(1);
+        let cores = cfg.num_cores.max(1);
+        let all_cores = devices * cores;
+        let fault_at = |op: &str, kind| {
+            Box::new(Fault {
+                kernel: k.name.clone(),
+                device: multi.then_some(0),
+                core: Some(0),
+                grid_point: None,
+                op: op.into(),
+                loc: None,
+                kind,
+            })
+        };
+        if all_cores > races::MAX_CORES {
+            return Err(ExecError::Unsupported {
+                backend: BACKEND_NAME.into(),
+                kernel: k.name.clone(),
+                what: format!(
+                    "{devices} devices x {cores} cores: the simulator runs at most {} cores in all",
+                    races::MAX_CORES
+                ),
+            });
+        }
         let footprint: u128 = k
             .params
             .iter()
@@ -147,71 +173,81 @@ impl CompiledSim {
                 p.shape.iter().map(|&d| d as u128).product::<u128>()
                     * p.dtype().map_or(4, |d| d.size_bytes()) as u128
             })
-            .sum();
-        let local = k.local_bytes() * cfg.num_cores.max(1) as u128;
+            .sum::<u128>()
+            * devices as u128;
+        let local = k.local_bytes() * all_cores as u128;
         for (what, bytes) in [
             ("the kernel's inputs and outputs", footprint),
             ("the cores' block buffers, scratch and semaphores", local),
         ] {
             if bytes > cfg.memory_limit_bytes as u128 {
-                return Err(self.fault(Box::new(Fault {
-                    kernel: k.name.clone(),
-                    core: Some(0),
-                    grid_point: None,
-                    op: "launch".into(),
-                    loc: None,
-                    kind: FaultKind::TooLarge {
+                return Err(self.fault(fault_at(
+                    "launch",
+                    FaultKind::TooLarge {
                         what: what.into(),
                         bytes,
                         limit: cfg.memory_limit_bytes as u128,
                     },
-                })));
+                )));
             }
         }
-        // HBM: arguments, then fresh outputs.
-        let mut hbm: Vec<Option<Buffer>> = (0..plan.num_hbm).map(|_| None).collect();
-        let arg_params = k
-            .params
-            .iter()
-            .filter(|p| matches!(p.kind, ParamKind::ScalarPrefetch | ParamKind::Input));
+        // HBM, one set of buffers per device (device `d`'s buffer `h` is
+        // `d * num_hbm + h`): arguments, then fresh outputs.
+        let num_hbm = plan.num_hbm;
+        let mut hbm: Vec<Option<Buffer>> = (0..num_hbm * devices).map(|_| None).collect();
         let mut pool = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()));
-        for ((p, a), &h) in arg_params.zip(args).zip(&plan.hbm_of_arg) {
-            let data = match pool
+        for d in 0..devices {
+            let arg_params = k
+                .params
                 .iter()
-                .position(|d| d.dtype() == a.dtype() && d.len() == a.len())
-            {
-                Some(i) => {
-                    let mut d = pool.swap_remove(i);
-                    d.fill_from_host(a);
-                    d
-                }
-                None => Data::from_host(a),
-            };
-            hbm[h] = Some(Buffer {
-                data,
-                shape: p.shape.clone(),
-                name: p.name.clone(),
-                init: cfg.report_uninitialized_reads.then(|| vec![true; a.len()]),
-            });
-        }
-        for ((_, p), &h) in k.params_of(ParamKind::Output).zip(&plan.hbm_of_output) {
-            if hbm[h].is_none() {
-                let dtype = p.dtype().unwrap_or(pallas_ir::DType::F32);
-                let n = p.shape.iter().product();
-                hbm[h] = Some(Buffer {
-                    data: uninit(dtype, n, cfg.uninitialized_memory),
+                .filter(|p| matches!(p.kind, ParamKind::ScalarPrefetch | ParamKind::Input));
+            for ((p, a), &h) in arg_params.zip(args).zip(&plan.hbm_of_arg) {
+                let shard;
+                let a = if multi {
+                    shard = a.shard(d).expect("check_args checked the device axis");
+                    &shard
+                } else {
+                    a
+                };
+                let data = match pool
+                    .iter()
+                    .position(|x| x.dtype() == a.dtype() && x.len() == a.len())
+                {
+                    Some(i) => {
+                        let mut x = pool.swap_remove(i);
+                        x.fill_from_host(a);
+                        x
+                    }
+                    None => Data::from_host(a),
+                };
+                hbm[d * num_hbm + h] = Some(Buffer {
+                    data,
                     shape: p.shape.clone(),
                     name: p.name.clone(),
-                    init: cfg.report_uninitialized_reads.then(|| vec![false; n]),
+                    init: cfg.report_uninitialized_reads.then(|| vec![true; a.len()]),
                 });
+            }
+            for ((_, p), &h) in k.params_of(ParamKind::Output).zip(&plan.hbm_of_output) {
+                if hbm[d * num_hbm + h].is_none() {
+                    let dtype = p.dtype().unwrap_or(pallas_ir::DType::F32);
+                    let n = p.shape.iter().product();
+                    hbm[d * num_hbm + h] = Some(Buffer {
+                        data: uninit(dtype, n, cfg.uninitialized_memory),
+                        shape: p.shape.clone(),
+                        name: p.name.clone(),
+                        init: cfg.report_uninitialized_reads.then(|| vec![false; n]),
+                    });
+                }
             }
         }
         // Arguments no output aliases are read-only for the launch: the
         // cores read them without a lock.
-        let mut read_only: Vec<Option<Buffer>> = (0..plan.num_hbm).map(|_| None).collect();
-        for &h in &plan.hbm_of_arg {
-            if !plan.hbm_of_output.contains(&h) {
-                read_only[h] = hbm[h].take();
+        let mut read_only: Vec<Option<Buffer>> = (0..hbm.len()).map(|_| None).collect();
+        for d in 0..devices {
+            for &h in &plan.hbm_of_arg {
+                if !plan.hbm_of_output.contains(&h) {
+                    read_only[d * num_hbm + h] = hbm[d * num_hbm + h].take();
+                }
             }
         }
         let hbm: Vec<Mutex<Buffer>> = hbm
@@ -225,17 +261,18 @@ impl CompiledSim {
                 }))
             })
             .collect();
-        let cores = cfg.num_cores.max(1);
         // Within a core, program order orders every access but those of
         // DMAs in flight, which are checked on every run; the shadows
         // compare cores, so one core has nothing for them to find.
-        let detect_races = cfg.detect_races && cores > 1;
-        let sems = sync::Semaphores::new(cores, plan.sem_slots, detect_races);
-        // Race shadows are kept between launches: every clock of a new
-        // launch starts above every clock the shadows hold, so old entries
-        // count as ordered before everything and need no reset.
-        let (race_state, clock_base) = if detect_races {
-            let lens: Vec<usize> = hbm
+        let detect_races = cfg.detect_races && all_cores > 1;
+        let sems = sync::Semaphores::new(all_cores, plan.sem_slots, detect_races);
+        // Local buffers that remote copies write get race shadows too,
+        // after the HBM buffers' (one per core).
+        let remote_locals = remote_destination_locals(&self.vk, plan);
+        let mut lens: Vec<usize> = Vec::new();
+        let mut local_shadows = Vec::new();
+        if detect_races {
+            lens = hbm
                 .iter()
                 .zip(&read_only)
                 .map(|(b, r)| match r {
@@ -243,15 +280,35 @@ impl CompiledSim {
                     None => b.lock().unwrap_or_else(|e| e.into_inner()).data.len(),
                 })
                 .collect();
+            if remote_locals.iter().any(|&r| r) {
+                for _ in 0..all_cores {
+                    for (l, (_, shape)) in plan.locals.iter().enumerate() {
+                        local_shadows.push(remote_locals[l].then(|| {
+                            lens.push(shape.iter().product());
+                            lens.len() - 1
+                        }));
+                    }
+                }
+            }
+        }
+        // Race shadows are kept between launches: every clock of a new
+        // launch starts above every clock the shadows hold, so old entries
+        // count as ordered before everything and need no reset.
+        let (race_state, clock_base) = if detect_races {
             let kept = self.races.lock().unwrap_or_else(|e| e.into_inner()).take();
             match kept {
-                Some((rs, base)) if rs.fits(&lens, cores) && base < races::CLOCK_RESET => {
+                Some((rs, base)) if rs.fits(&lens, all_cores) && base < races::CLOCK_RESET => {
                     (Some(rs), base)
                 }
-                _ => (Some(races::RaceState::new(&lens, cores)), 0),
+                _ => (Some(races::RaceState::new(&lens, all_cores)), 0),
             }
         } else {
             (None, 0)
+        };
+        let inboxes: Vec<interp::Inbox> = if multi {
+            (0..all_cores).map(|_| interp::Inbox::default()).collect()
+        } else {
+            Vec::new()
         };
         let shared = Shared {
             vk: &self.vk,
@@ -264,15 +321,21 @@ impl CompiledSim {
             grid: k.grid.iter().map(|d| d.size).collect(),
             t0: std::time::Instant::now(),
             clock_base,
+            devices,
+            cores,
+            inboxes: &inboxes,
+            slot_names: slot_names(k, plan),
+            local_shadows,
         };
-        // Split the parallel prefix contiguously across cores.
+        // Split the parallel prefix contiguously across each device's
+        // cores; every device runs the whole grid.
         let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), plan);
-        let works: Vec<CoreWork> = grid
-            .split(cores, cfg.random_seed)
-            .into_iter()
+        let split = grid.split(cores, cfg.random_seed);
+        let works: Vec<CoreWork> = (0..devices)
+            .flat_map(|_| split.iter().cloned())
             .map(|parallel| CoreWork { parallel })
             .collect();
-        let results: Vec<CoreResult> = if cores == 1 {
+        let results: Vec<CoreResult> = if all_cores == 1 {
             vec![run_core(&shared, 0, &works[0])]
         } else {
             std::thread::scope(|s| {
@@ -311,12 +374,15 @@ impl CompiledSim {
         }
         let mut report = RunReport::new(BACKEND_NAME);
         let mut events = Vec::new();
-        for (c, r) in results.into_iter().enumerate() {
+        for (g, r) in results.into_iter().enumerate() {
             let (counters, unwaited, pending, ev) = r.expect("faults returned above");
             events.extend(ev);
+            let device = multi.then_some(g / cores);
+            let c = g % cores;
             let end = |kind| {
                 Box::new(Fault {
                     kernel: k.name.clone(),
+                    device,
                     core: Some(c),
                     grid_point: None,
                     op: "end of kernel".into(),
@@ -328,6 +394,7 @@ impl CompiledSim {
             let never_waited = |s: interp::DmaStarted| {
                 Box::new(Fault {
                     kernel: k.name.clone(),
+                    device,
                     core: Some(c),
                     grid_point: (!k.grid.is_empty()).then_some(s.point),
                     op: "op `dma_start`".into(),
@@ -349,7 +416,7 @@ impl CompiledSim {
                 if let Home::Sem(base) = plan.homes[i] {
                     let n: usize = p.shape.iter().product();
                     for j in 0..n {
-                        let v = st.values[c][base + j];
+                        let v = st.values[g][base + j];
                         if v != 0 {
                             return Err(self.fault(end(FaultKind::SemaphoreLeftNonZero {
                                 name: p.name.clone(),
@@ -358,6 +425,16 @@ impl CompiledSim {
                             })));
                         }
                     }
+                }
+            }
+            if let Some(b) = plan.barrier_slot {
+                let v = st.values[g][b];
+                if v != 0 {
+                    return Err(self.fault(end(FaultKind::SemaphoreLeftNonZero {
+                        name: "barrier semaphore".into(),
+                        index: 0,
+                        value: v,
+                    })));
                 }
             }
             drop(st);
@@ -371,6 +448,9 @@ impl CompiledSim {
             report.add("flops", counters.flops);
         }
         report.add("cores", cores as u64);
+        if multi {
+            report.add("devices", devices as u64);
+        }
         if let Some(path) = &cfg.trace {
             let json = trace::to_json(&k.name, &events);
             std::fs::write(path, json).map_err(|e| ExecError::Backend {
@@ -388,21 +468,68 @@ impl CompiledSim {
             .zip(read_only)
             .map(|(m, r)| r.or_else(|| Some(m.into_inner().unwrap_or_else(|e| e.into_inner()))))
             .collect();
-        let outputs = plan
-            .hbm_of_output
-            .iter()
-            .zip(self.vk.output_dtypes())
-            .map(|(&h, d)| hbm[h].take().map(|b| b.data.into_host(&b.shape, d)))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| ExecError::Backend {
-                backend: BACKEND_NAME.into(),
-                message: "two outputs share one HBM buffer".into(),
-            })?;
+        let shared_buffer = || ExecError::Backend {
+            backend: BACKEND_NAME.into(),
+            message: "two outputs share one HBM buffer".into(),
+        };
+        let mut outputs = Vec::new();
+        for (&h, dt) in plan.hbm_of_output.iter().zip(self.vk.output_dtypes()) {
+            let mut shards = Vec::with_capacity(devices);
+            for d in 0..devices {
+                let b = hbm[d * num_hbm + h].take().ok_or_else(shared_buffer)?;
+                shards.push(b.data.into_host(&b.shape, dt));
+            }
+            outputs.push(if multi {
+                HostArray::stack(&shards).ok_or_else(shared_buffer)?
+            } else {
+                shards.pop().ok_or_else(shared_buffer)?
+            });
+        }
         // Keep the input buffers for the next launch.
         *self.pool.lock().unwrap_or_else(|e| e.into_inner()) =
             hbm.into_iter().flatten().map(|b| b.data).collect();
         Ok(Launch { outputs, report })
     }
+}
+
+/// Which local buffers of the layout remote copies write (by local index).
+fn remote_destination_locals(vk: &ValidatedKernel, plan: &Layout) -> Vec<bool> {
+    let k = vk.kernel();
+    let mut out = vec![false; plan.locals.len()];
+    let body = &k.regions[k.body];
+    for (_, inst) in k.insts.iter() {
+        if let pallas_ir::Op::RemoteDmaStart { dst, .. } = &inst.op {
+            if let Some(p) = body.args.iter().position(|&a| a == dst.r) {
+                if let Home::Local(l) = plan.homes[p] {
+                    out[l] = true;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A name for each semaphore slot of the layout.
+fn slot_names(k: &pallas_ir::Kernel, plan: &Layout) -> Vec<String> {
+    let mut names = vec![String::new(); plan.sem_slots];
+    for (i, p) in k.params.iter().enumerate() {
+        if let Home::Sem(base) = plan.homes[i] {
+            let n: usize = p.shape.iter().product();
+            for j in 0..n {
+                if let Some(s) = names.get_mut(base + j) {
+                    *s = if p.shape.is_empty() {
+                        format!("`{}`", p.name)
+                    } else {
+                        format!("`{}`[{j}]", p.name)
+                    };
+                }
+            }
+        }
+    }
+    if let Some(b) = plan.barrier_slot {
+        names[b] = "the barrier semaphore".into();
+    }
+    names
 }
 
 type CoreResult = Result<

@@ -21,7 +21,7 @@ impl Core<'_> {
         for (i, home) in self.sh.plan.homes.iter().enumerate() {
             let id = match *home {
                 Home::Local(l) => RefId::Local(l),
-                Home::Hbm(h) => RefId::Hbm(h),
+                Home::Hbm(h) => RefId::Hbm(self.hbm_base + h),
                 Home::Sem(s) => RefId::Sem(s),
             };
             self.set(body.args[i], Slot::Ref(id));
@@ -37,7 +37,7 @@ impl Core<'_> {
         self.bind_params();
         // Scalar prefetch: copy to this core's SMEM before the grid.
         for &(_, local, hbm) in &plan.prefetch {
-            let src = sh.hbm(hbm).data.clone();
+            let src = sh.hbm(self.hbm_base + hbm).data.clone();
             self.local[local].data = src;
             if let Some(init) = self.local[local].init.as_mut() {
                 init.fill(true);
@@ -86,6 +86,7 @@ impl Core<'_> {
                         }
                         BlockStep::Replace { write_back } => {
                             if write_back {
+                                self.drain_inbox();
                                 let prev = pipeline.previous(bi);
                                 self.race_check_block(bi, prev, true)?;
                                 self.copy_out(bi, prev);
@@ -124,6 +125,7 @@ impl Core<'_> {
                 std::sync::atomic::Ordering::Relaxed,
             );
         }
+        self.drain_inbox();
         for bi in 0..plan.blocked.len() {
             if let Some(last) = pipeline.finish(plan, bi) {
                 self.race_check_block(bi, &last, true)?;
@@ -139,6 +141,19 @@ impl Core<'_> {
         if self.sh.races.is_none() {
             return Ok(());
         }
+        if !self.sh.local_shadows.is_empty() {
+            // The block buffer is written by a copy-in and read by a
+            // write-back.
+            let b = &self.sh.plan.blocked[bi];
+            let shape = &self.sh.plan.locals[b.local].1;
+            let whole = crate::memory::Region::dense(&vec![0; shape.len()], shape);
+            let kind = if write {
+                crate::races::AccessKind::WriteBack
+            } else {
+                crate::races::AccessKind::CopyIn
+            };
+            self.check_local(self.id, b.local, &whole, !write, kind)?;
+        }
         self.race_check_block_shadow(bi, idx, write)
     }
 
@@ -150,13 +165,16 @@ impl Core<'_> {
         write: bool,
     ) -> Result<(), Box<Fault>> {
         let b = &self.sh.plan.blocked[bi];
-        let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
+        let w = Window::new(idx, &b.block, &self.hbm_shapes[self.hbm_base + b.hbm]);
         let (origin, extent, _) = w.parts();
         let mut runs = std::mem::take(&mut self.runs);
         runs.clear();
-        rect_runs(origin, extent, &self.hbm_shapes[b.hbm], |o, n| {
-            runs.push((o, n))
-        });
+        rect_runs(
+            origin,
+            extent,
+            &self.hbm_shapes[self.hbm_base + b.hbm],
+            |o, n| runs.push((o, n)),
+        );
         self.runs = runs;
         let kind = if write {
             crate::races::AccessKind::WriteBack
@@ -164,18 +182,19 @@ impl Core<'_> {
             crate::races::AccessKind::CopyIn
         };
         // A race found by the pipeline is the pipeline's, not the last op's.
-        self.check_hbm_runs(b.hbm, write, kind).map_err(|mut e| {
-            let name = &self.sh.vk.kernel().params[b.param].name;
-            let phase = if write { "write-back" } else { "copy-in" };
-            e.op = format!("{phase} of `{name}` block {idx:?}");
-            e.loc = None;
-            e
-        })
+        self.check_hbm_runs(self.hbm_base + b.hbm, write, kind)
+            .map_err(|mut e| {
+                let name = &self.sh.vk.kernel().params[b.param].name;
+                let phase = if write { "write-back" } else { "copy-in" };
+                e.op = format!("{phase} of `{name}` block {idx:?}");
+                e.loc = None;
+                e
+            })
     }
 
     fn copy_in(&mut self, bi: usize, idx: &[i64]) {
         let b = &self.sh.plan.blocked[bi];
-        let hbm = self.sh.hbm(b.hbm);
+        let hbm = self.sh.hbm(self.hbm_base + b.hbm);
         // A whole block that is one run of the array: one slice copy.
         if let Some((run, off)) = b.one_run.as_ref().and_then(|r| Some((r, r.offset(idx)?))) {
             let local = &mut self.local[b.local];
@@ -186,7 +205,7 @@ impl Core<'_> {
                 return;
             }
         }
-        let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
+        let w = Window::new(idx, &b.block, &self.hbm_shapes[self.hbm_base + b.hbm]);
         let (origin, extent, zeros) = w.parts();
         let local = &mut self.local[b.local];
         if extent.iter().zip(&b.block).any(|(e, b)| e != b) {
@@ -212,7 +231,7 @@ impl Core<'_> {
 
     fn copy_out(&mut self, bi: usize, idx: &[i64]) {
         let b = &self.sh.plan.blocked[bi];
-        let mut guard = self.sh.hbm_mut(b.hbm);
+        let mut guard = self.sh.hbm_mut(self.hbm_base + b.hbm);
         let hbm = &mut *guard;
         if let Some((run, off)) = b.one_run.as_ref().and_then(|r| Some((r, r.offset(idx)?))) {
             let local = &self.local[b.local];
@@ -223,7 +242,7 @@ impl Core<'_> {
                 return;
             }
         }
-        let w = Window::new(idx, &b.block, &self.hbm_shapes[b.hbm]);
+        let w = Window::new(idx, &b.block, &self.hbm_shapes[self.hbm_base + b.hbm]);
         let (origin, extent, zeros) = w.parts();
         let local = &self.local[b.local];
         copy_rect(

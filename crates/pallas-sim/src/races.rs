@@ -17,8 +17,9 @@ use std::sync::Mutex;
 use crate::interp::RefId;
 use pallas_exec::FaultKind;
 
-/// What moved an HBM element: the kinds of HBM access (kernels reach HBM
-/// only through DMAs and the block pipeline).
+/// What moved an element: the kinds of HBM access (kernels reach HBM
+/// only through DMAs and the block pipeline), and a core's own access to a
+/// local buffer that remote copies write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AccessKind {
     /// A DMA's source or destination.
@@ -28,6 +29,8 @@ pub enum AccessKind {
     CopyIn,
     /// A block written back after its last grid point.
     WriteBack,
+    /// A core's own access to a local buffer that remote copies write.
+    Core,
 }
 
 impl AccessKind {
@@ -37,6 +40,7 @@ impl AccessKind {
             AccessKind::Dma => "DMA",
             AccessKind::CopyIn => "block copy-in",
             AccessKind::WriteBack => "block write-back",
+            AccessKind::Core => "by the kernel body",
         }
     }
 
@@ -48,6 +52,7 @@ impl AccessKind {
         match b {
             1 => AccessKind::CopyIn,
             2 => AccessKind::WriteBack,
+            3 => AccessKind::Core,
             _ => AccessKind::Dma,
         }
     }
@@ -66,6 +71,10 @@ pub struct Epoch {
     /// Linear grid point.
     pub point: u32,
 }
+
+/// Most cores (of all devices together) an epoch can name: 10 bits of
+/// core + 1.
+pub const MAX_CORES: usize = 1023;
 
 const CLOCK_BITS: u32 = 25;
 const KIND_BITS: u32 = 2;
@@ -136,9 +145,9 @@ impl RaceState {
 }
 
 /// Describes an access for a report.
-pub fn describe(what: &str, core: usize, point: u32, grid: &[usize]) -> String {
+pub fn describe(what: &str, who: &str, point: u32, grid: &[usize]) -> String {
     if grid.is_empty() {
-        return format!("{what} by core {core}");
+        return format!("{what} by {who}");
     }
     let mut idx = vec![0; grid.len()];
     let mut rem = point as usize;
@@ -146,7 +155,7 @@ pub fn describe(what: &str, core: usize, point: u32, grid: &[usize]) -> String {
         idx[d] = rem % grid[d].max(1);
         rem /= grid[d].max(1);
     }
-    format!("{what} by core {core} at grid point {idx:?}")
+    format!("{what} by {who} at grid point {idx:?}")
 }
 
 /// What a checked access is.
@@ -212,6 +221,9 @@ pub struct InFlight {
     pub sem: usize,
     /// Linear grid point of its start.
     pub point: u32,
+    /// Whether the destination is on another core (a remote copy): only
+    /// its source is this core's to check.
+    pub remote: bool,
 }
 
 /// The first element (row-major flat index in a buffer of `shape`) that

@@ -1,5 +1,6 @@
-//! Semaphores shared by the simulated cores, with deadlock detection:
-//! when every running core waits, the wait fails instead of hanging.
+//! Semaphores shared by the simulated cores (of every device), with
+//! deadlock detection: when every running core waits, the wait fails
+//! instead of hanging, naming every waiter.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -14,10 +15,41 @@ pub struct SemState {
     waiting: Vec<Option<(usize, i64)>>,
     /// Which cores have finished.
     finished: Vec<bool>,
-    deadlock: bool,
+    /// The waiters when a deadlock was found.
+    deadlock: Option<Vec<Waiter>>,
+}
+
+/// A core found waiting in a deadlock.
+#[derive(Clone, Debug)]
+pub struct Waiter {
+    /// The core (global: `device * cores + core`).
+    pub core: usize,
+    /// The slot it waits on.
+    pub slot: usize,
+    /// The count it waits for.
+    pub wants: i64,
+    /// The count the slot holds.
+    pub has: i64,
 }
 
 impl SemState {
+    /// Every waiting core and what it waits for.
+    fn waiters(&self) -> Vec<Waiter> {
+        self.waiting
+            .iter()
+            .enumerate()
+            .filter_map(|(core, w)| {
+                let (slot, wants) = (*w)?;
+                Some(Waiter {
+                    core,
+                    slot,
+                    wants,
+                    has: self.values[core][slot],
+                })
+            })
+            .collect()
+    }
+
     /// Whether no core can make progress: every core has finished or waits
     /// for a count its semaphore does not hold (a waiter whose count has
     /// arrived but that has not woken yet is progress).
@@ -38,8 +70,8 @@ pub struct Semaphores {
 
 /// Why a wait failed.
 pub enum WaitError {
-    /// Every running core is waiting.
-    Deadlock,
+    /// Every running core is waiting: the waiters.
+    Deadlock(Vec<Waiter>),
 }
 
 impl Semaphores {
@@ -51,7 +83,7 @@ impl Semaphores {
                 clocks: track_clocks.then(|| vec![vec![vec![0; cores]; slots]; cores]),
                 waiting: vec![None; cores],
                 finished: vec![false; cores],
-                deadlock: false,
+                deadlock: None,
             }),
             changed: Condvar::new(),
         }
@@ -106,12 +138,14 @@ impl Semaphores {
                 return Ok(());
             }
             st.waiting[core] = Some((slot, n));
-            if st.deadlock || st.stuck() {
-                st.deadlock = true;
+            if st.deadlock.is_none() && st.stuck() {
+                st.deadlock = Some(st.waiters());
+            }
+            if let Some(w) = st.deadlock.clone() {
                 st.waiting[core] = None;
                 drop(st);
                 self.changed.notify_all();
-                return Err(WaitError::Deadlock);
+                return Err(WaitError::Deadlock(w));
             }
             st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
         }
@@ -145,8 +179,8 @@ impl Semaphores {
         let mut st = self.lock();
         st.finished[core] = true;
         st.waiting[core] = None;
-        if st.stuck() {
-            st.deadlock = true;
+        if st.deadlock.is_none() && st.stuck() {
+            st.deadlock = Some(st.waiters());
         }
         drop(st);
         self.changed.notify_all();

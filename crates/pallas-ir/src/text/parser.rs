@@ -10,8 +10,8 @@ use super::ParseError;
 use crate::arena::{Arena, Handle};
 use crate::dtype::{DType, Scalar};
 use crate::kernel::{
-    BlockDim, BlockSpec, DimSemantics, GridDim, InstData, Kernel, Loc, Param, ParamKind, Region,
-    RegionData, SourceMap, Value, ValueData,
+    BlockDim, BlockSpec, DimSemantics, GridDim, InstData, Kernel, Loc, MeshAxis, Param, ParamKind,
+    Region, RegionData, SourceMap, Value, ValueData,
 };
 use crate::ops::{AtomicOp, BinaryOp, CmpOp, Indexer, Offset, Op, ReduceOp, RefAt, UnaryOp};
 use crate::types::{MemorySpace, RefElem, RefType, SemaphoreKind};
@@ -26,6 +26,7 @@ pub fn parse(src: &str) -> Result<Kernel, ParseError> {
         k: Kernel {
             name: String::new(),
             grid: Vec::new(),
+            mesh: Vec::new(),
             params: Vec::new(),
             aliases: Vec::new(),
             values: Arena::new(),
@@ -511,6 +512,18 @@ impl Parser {
                 self.punct(",")?;
             }
         }
+        if self.eat_keyword("mesh") {
+            self.punct("(")?;
+            loop {
+                let name = self.ident("a mesh axis name")?;
+                let size = self.usize()?;
+                self.k.mesh.push(MeshAxis { name, size });
+                if self.eat_punct(")") {
+                    break;
+                }
+                self.punct(",")?;
+            }
+        }
         self.punct("{")?;
         loop {
             let loc = self.loc();
@@ -651,6 +664,21 @@ impl Parser {
             "num_programs" => Op::NumPrograms {
                 axis: self.usize()?,
             },
+            "axis_index" => {
+                let axis = match self.peek() {
+                    Tok::Ident(name) => {
+                        let name = name.clone();
+                        let Some(axis) = self.k.mesh.iter().position(|a| a.name == name) else {
+                            return self.fail("the name of an axis of the kernel's mesh");
+                        };
+                        self.bump();
+                        axis
+                    }
+                    _ => self.usize()?,
+                };
+                Op::AxisIndex { axis }
+            }
+            "barrier_semaphore" => Op::BarrierSemaphore,
             "cmp" => {
                 let c = self.ident("a comparison (eq, ne, lt, le, gt, ge)")?;
                 let Some(c) = CmpOp::from_name(&c) else {
@@ -900,6 +928,23 @@ impl Parser {
                     sem: self.ref_at()?,
                 }
             }
+            "remote_dma_start" => {
+                let src = self.ref_at()?;
+                self.punct("->")?;
+                let dst = self.ref_at()?;
+                self.keyword("send")?;
+                let send = self.ref_at()?;
+                self.keyword("recv")?;
+                let recv = self.ref_at()?;
+                self.keyword("device")?;
+                Op::RemoteDmaStart {
+                    src,
+                    dst,
+                    send,
+                    recv,
+                    device: self.value()?,
+                }
+            }
             "dma_wait" => {
                 let dst = self.ref_at()?;
                 self.keyword("sem")?;
@@ -913,7 +958,13 @@ impl Parser {
                 self.punct(",")?;
                 let inc = self.value()?;
                 let core = self.opt_value_after("core")?;
-                Op::SemaphoreSignal { sem, inc, core }
+                let device = self.opt_value_after("device")?;
+                Op::SemaphoreSignal {
+                    sem,
+                    inc,
+                    core,
+                    device,
+                }
             }
             "semaphore_wait" => {
                 let sem = self.ref_at()?;

@@ -113,7 +113,13 @@ impl Printer<'_> {
                 .iter()
                 .map(|d| format!("{} {}", d.semantics.name(), d.size)),
         );
-        self.line(0, &format!("kernel {} grid({grid}) {{", k.name));
+        let mesh = if k.mesh.is_empty() {
+            String::new()
+        } else {
+            let axes = join(k.mesh.iter().map(|a| format!("{} {}", a.name, a.size)));
+            format!(" mesh({axes})")
+        };
+        self.line(0, &format!("kernel {} grid({grid}){mesh} {{", k.name));
         for p in &k.params {
             self.param(p);
         }
@@ -208,6 +214,11 @@ impl Printer<'_> {
             } => format!("iota {dtype}{} dim {dim}", shape(s)),
             Op::ProgramId { axis } => format!("program_id {axis}"),
             Op::NumPrograms { axis } => format!("num_programs {axis}"),
+            Op::AxisIndex { axis } => match self.k.mesh.get(*axis) {
+                Some(a) => format!("axis_index {}", a.name),
+                None => format!("axis_index {axis}"),
+            },
+            Op::BarrierSemaphore => "barrier_semaphore".into(),
             Op::Unary(u, x) => format!("{} {}", u.name(), self.v(*x)),
             Op::Binary(b, x, y) => format!("{} {}, {}", b.name(), self.v(*x), self.v(*y)),
             Op::Compare(c, x, y) => format!("cmp {} {}, {}", c.name(), self.v(*x), self.v(*y)),
@@ -385,11 +396,33 @@ impl Printer<'_> {
             Op::DmaWait { dst, sem } => {
                 format!("dma_wait {} sem {}", self.at(dst), self.at(sem))
             }
-            Op::SemaphoreSignal { sem, inc, core } => format!(
-                "semaphore_signal {}, {}{}",
+            Op::RemoteDmaStart {
+                src,
+                dst,
+                send,
+                recv,
+                device,
+            } => format!(
+                "remote_dma_start {} -> {} send {} recv {} device {}",
+                self.at(src),
+                self.at(dst),
+                self.at(send),
+                self.at(recv),
+                self.v(*device)
+            ),
+            Op::SemaphoreSignal {
+                sem,
+                inc,
+                core,
+                device,
+            } => format!(
+                "semaphore_signal {}, {}{}{}",
                 self.at(sem),
                 self.v(*inc),
                 core.map(|c| format!(" core {}", self.v(c)))
+                    .unwrap_or_default(),
+                device
+                    .map(|d| format!(" device {}", self.v(d)))
                     .unwrap_or_default()
             ),
             Op::SemaphoreWait { sem, value } => {

@@ -29,6 +29,45 @@ pub enum ValidationErrorKind {
     /// Two parameters with one name.
     #[error("duplicate parameter name `{0}`")]
     DuplicateParam(String),
+    /// Two mesh axes with one name.
+    #[error("duplicate mesh axis name `{0}`")]
+    DuplicateMeshAxis(String),
+    /// A mesh axis of size 0.
+    #[error("mesh axis `{0}` has size 0; expected at least one device")]
+    EmptyMeshAxis(String),
+    /// A mesh with too many devices.
+    #[error("the mesh has {found} devices; at most {max} are simulated")]
+    TooManyDevices {
+        /// The limit.
+        max: usize,
+        /// The product of the mesh axes.
+        found: u128,
+    },
+    /// A mesh axis out of range.
+    #[error("mesh axis {axis} out of range: the mesh has {rank} axes")]
+    BadMeshAxis {
+        /// Axis.
+        axis: usize,
+        /// Mesh rank.
+        rank: usize,
+    },
+    /// A multi-device operation in a kernel without a mesh.
+    #[error("`{op}` needs a device mesh: declare one with `mesh(NAME SIZE, ...)` after the grid")]
+    NoMesh {
+        /// The operation.
+        op: &'static str,
+    },
+    /// A remote copy into `run_scoped` scratch.
+    #[error("a remote copy's destination must be a kernel parameter: run_scoped scratch need not exist on the other device")]
+    RemoteScratch,
+    /// A constant device id outside the mesh.
+    #[error("device {device} is outside the mesh of {devices} devices")]
+    BadDevice {
+        /// The device id.
+        device: i64,
+        /// Devices in the mesh.
+        devices: usize,
+    },
     /// Parameters out of the order prefetch, inputs, outputs, scratch.
     #[error("parameter `{name}` is {kind} but comes after a {after} parameter; expected order: prefetch, in, out, scratch")]
     ParamOrder {

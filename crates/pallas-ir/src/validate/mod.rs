@@ -16,6 +16,10 @@ use crate::kernel::{
 };
 use crate::types::{num_elements, MemorySpace, RefElem, RefType, Type};
 
+/// Most devices a mesh may have (a simulated device is a thread and its
+/// own copy of every parameter).
+pub const MAX_DEVICES: usize = 1024;
+
 /// How deep regions may nest (loops in branches in loops ...).
 pub const MAX_NESTING: usize = 64;
 
@@ -26,6 +30,8 @@ pub enum RefOrigin {
     Param(usize),
     /// A `run_scoped` scratch ref.
     Scoped,
+    /// The barrier semaphore (`barrier_semaphore`).
+    Barrier,
 }
 
 /// A kernel that passed validation, with the type of every value.
@@ -206,6 +212,25 @@ impl<'k> Validator<'k> {
         }
         let grid_sizes: Vec<usize> = k.grid.iter().map(|d| d.size).collect();
         self.check_shape(&grid_sizes);
+        self.context = "mesh".into();
+        let mut axis_names = std::collections::HashSet::new();
+        for a in &k.mesh {
+            if !is_ident(&a.name) {
+                self.err(ValidationErrorKind::InvalidName(a.name.clone()));
+            } else if !axis_names.insert(a.name.as_str()) {
+                self.err(ValidationErrorKind::DuplicateMeshAxis(a.name.clone()));
+            }
+            if a.size == 0 {
+                self.err(ValidationErrorKind::EmptyMeshAxis(a.name.clone()));
+            }
+        }
+        match k.num_devices() {
+            Some(n) if n <= MAX_DEVICES => {}
+            _ => self.err(ValidationErrorKind::TooManyDevices {
+                max: MAX_DEVICES,
+                found: k.mesh.iter().map(|a| a.size as u128).product(),
+            }),
+        }
 
         let mut names = std::collections::HashSet::new();
         let nprefetch = k.params_of(ParamKind::ScalarPrefetch).count();
@@ -513,6 +538,9 @@ impl<'k> Validator<'k> {
                                     shape.clone(),
                                 )));
                             }
+                        }
+                        if matches!(k.insts[inst].op, crate::ops::Op::BarrierSemaphore) {
+                            self.origins[res.index()] = Some(RefOrigin::Barrier);
                         }
                         self.types[res.index()] = Some(t);
                     }

@@ -53,6 +53,7 @@ impl Validator<'_> {
     fn ref_name(&self, origin: Option<RefOrigin>) -> String {
         match origin {
             Some(RefOrigin::Param(i)) => self.k.params[i].name.clone(),
+            Some(RefOrigin::Barrier) => "barrier semaphore".into(),
             _ => "scoped scratch".into(),
         }
     }
@@ -333,6 +334,28 @@ impl Validator<'_> {
         }
     }
 
+    fn need_mesh(&mut self, op: &'static str) -> Option<()> {
+        if self.k.mesh.is_empty() {
+            self.err(E::NoMesh { op });
+            return None;
+        }
+        Some(())
+    }
+
+    /// A device id: a scalar `i32`, inside the mesh when it is a constant.
+    fn device(&mut self, v: Value) -> Option<()> {
+        self.scalar(v, "device id", DType::I32)?;
+        let devices = self.k.num_devices().unwrap_or(usize::MAX);
+        if let Some(Op::Const(c)) = self.k.def_inst(v).map(|i| &self.k.insts[i].op) {
+            let d = c.as_i64().unwrap_or(-1);
+            if d < 0 || d as u128 >= devices as u128 {
+                self.err(E::BadDevice { device: d, devices });
+                return None;
+            }
+        }
+        Some(())
+    }
+
     fn grid_axis(&mut self, axis: usize) -> Option<()> {
         let rank = self.k.grid.len();
         if axis < rank {
@@ -375,6 +398,25 @@ impl Validator<'_> {
             Op::ProgramId { axis } | Op::NumPrograms { axis } => {
                 self.grid_axis(*axis)?;
                 one(Type::scalar(DType::I32))
+            }
+            Op::AxisIndex { axis } => {
+                self.need_mesh("axis_index")?;
+                if *axis >= self.k.mesh.len() {
+                    self.err(E::BadMeshAxis {
+                        axis: *axis,
+                        rank: self.k.mesh.len(),
+                    });
+                    return None;
+                }
+                one(Type::scalar(DType::I32))
+            }
+            Op::BarrierSemaphore => {
+                self.need_mesh("barrier_semaphore")?;
+                one(Type::Ref(RefType {
+                    elem: RefElem::Semaphore(SemaphoreKind::Regular),
+                    shape: Vec::new(),
+                    space: MemorySpace::Smem,
+                }))
             }
             Op::Unary(u, x) => {
                 let (d, s) = self.val(*x, "operand")?;
@@ -830,11 +872,52 @@ impl Validator<'_> {
                 m?;
                 Some(vec![])
             }
-            Op::SemaphoreSignal { sem, inc, core } => {
+            Op::RemoteDmaStart {
+                src,
+                dst,
+                send,
+                recv,
+                device,
+            } => {
+                self.need_mesh("remote_dma_start")?;
+                if !matches!(
+                    self.origins[dst.r.index()],
+                    Some(RefOrigin::Param(_)) | None
+                ) {
+                    self.err(E::RemoteScratch);
+                    return None;
+                }
+                let s = self.dma_endpoint(src, false);
+                let d = self.dma_endpoint(dst, true);
+                let m1 = self.semaphore(send, Some(SemaphoreKind::Dma));
+                let m2 = self.semaphore(recv, Some(SemaphoreKind::Dma));
+                let dev = self.device(*device);
+                let ((ds_, ss), (dd, sd), (), (), ()) = (s?, d?, m1?, m2?, dev?);
+                self.same_dtype("remote dma dst", ds_, dd)?;
+                if ss != sd {
+                    self.err(E::ShapeMismatch {
+                        what: "remote dma dst",
+                        expected: st(&ss),
+                        found: st(&sd),
+                    });
+                    return None;
+                }
+                Some(vec![])
+            }
+            Op::SemaphoreSignal {
+                sem,
+                inc,
+                core,
+                device,
+            } => {
                 self.semaphore(sem, Some(SemaphoreKind::Regular))?;
                 self.scalar(*inc, "increment", DType::I32)?;
                 if let Some(c) = core {
                     self.scalar(*c, "core index", DType::I32)?;
+                }
+                if let Some(d) = device {
+                    self.need_mesh("semaphore_signal with a device")?;
+                    self.device(*d)?;
                 }
                 Some(vec![])
             }

@@ -60,7 +60,7 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Option<Shader> {
     let param_buf = |v: Value| -> Option<usize> {
         match vk.ref_origin(v)? {
             RefOrigin::Param(i) => super::buffer_of_param(k, i, &arg_buffers, &out_buffers),
-            RefOrigin::Scoped => None,
+            RefOrigin::Scoped | RefOrigin::Barrier => None,
         }
     };
     let mut h = Helpers::default();

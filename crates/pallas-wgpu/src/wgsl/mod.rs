@@ -134,6 +134,15 @@ pub enum GenError {
 /// Generates the module for a kernel: the coarsened elementwise form when
 /// the kernel allows it, the general form otherwise.
 pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Result<Shader, GenError> {
+    if vk.kernel().is_multi_device() {
+        // One dispatch is one device's grid; devices would need one
+        // dispatch each, a buffer per device's HBM and remote copies as
+        // copies between them, with cross-device semaphores between
+        // dispatches (a wait inside a dispatch cannot see another).
+        return Err(GenError::Unsupported(
+            "a multi-device kernel (device mesh): one dispatch runs one device's grid, and a semaphore wait inside it cannot see another device's signal".into(),
+        ));
+    }
     check_sizes(vk)?;
     let shader = match elementwise::generate(vk, limits) {
         Some(s) => s,

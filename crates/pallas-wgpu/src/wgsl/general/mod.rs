@@ -239,6 +239,7 @@ impl<'a> Gen<'a> {
             None => ("block pipeline".into(), None),
         };
         self.faults.push(ShaderFault::Kernel(Fault {
+            device: None,
             kernel: k.name.clone(),
             core: None,
             grid_point: None,
@@ -554,6 +555,12 @@ impl<'a> Gen<'a> {
                 let n = k.grid[*axis].size;
                 self.produce(result()?, |_, _| Ok(format!("{n}i")))?;
             }
+            Op::AxisIndex { .. } | Op::BarrierSemaphore | Op::RemoteDmaStart { .. } => {
+                return Err(unsupported(format!(
+                    "`{}` (a multi-device operation; this backend runs one device)",
+                    data.op.name()
+                )));
+            }
             Op::Load { .. } => {
                 if !self.resolve_load(inst)? {
                     self.produce(result()?, |g, e| g.expr(inst, e))?;
@@ -859,7 +866,7 @@ impl<'a> Gen<'a> {
                 let bytes = (n * d.loc.dtype.size_bytes()) as i64;
                 self.sem_wait(sem, &format!("{bytes}i"))?;
             }
-            Op::SemaphoreSignal { sem, inc, core } => {
+            Op::SemaphoreSignal { sem, inc, core, .. } => {
                 if core.is_some() {
                     return Err(unsupported(format!(
                         "{what} to another core (one dispatch cannot hand off between workgroups)"
