@@ -8,6 +8,8 @@
 //! printed at its default size, and the test crate holds an independent
 //! plain-ndarray implementation of each.
 
+pub mod collectives;
+
 use pallas_ir::builder::{at, ds, full, ref_at, KernelBuilder, Spec, SQUEEZED};
 use pallas_ir::DType;
 use pallas_ir::DType::{F32, I32};

@@ -1,0 +1,427 @@
+//! Multi-device kernels (issue 16): the collective corpus on 2, 4 and 8
+//! simulated devices against independent references (plain loops over the
+//! stacked shards), under every DMA mode, seed and core count, with race
+//! detection on; planted bugs reported with devices, cores and semaphores;
+//! the fast mode and the GPU refuse them by name.
+
+use ndarray::{ArrayD, IxDyn};
+use pallas_corpus::collectives as coll;
+use pallas_exec::{ExecError, Executor, FaultKind, HostArray};
+use pallas_ir::{text, validate, Kernel};
+use pallas_sim::{DmaExecutionMode, Options, Simulator};
+
+const ROWS: usize = 8;
+const COLS: usize = 128;
+
+/// Deterministic values in [-1, 1) (a multiplicative hash).
+fn unit(i: usize, seed: u32) -> f32 {
+    let h = (i as u32)
+        .wrapping_mul(2654435761)
+        .wrapping_add(seed.wrapping_mul(40503));
+    ((h >> 8) as f64 / (1u32 << 23) as f64 - 1.0) as f32
+}
+
+fn array(shape: &[usize], seed: u32) -> ArrayD<f32> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(|i| unit(i, seed)).collect()).unwrap()
+}
+
+/// Race detection on, uninitialized reads reported.
+fn checked(cores: usize, seed: u64, mode: DmaExecutionMode) -> Options {
+    Options {
+        num_cores: cores,
+        random_seed: seed,
+        dma_execution_mode: mode,
+        detect_races: true,
+        report_uninitialized_reads: true,
+        ..Options::default()
+    }
+}
+
+fn run(opts: Options, k: &Kernel, args: &[HostArray]) -> Result<Vec<HostArray>, ExecError> {
+    let vk = validate(k).unwrap_or_else(|e| panic!("{}: {e}", k.name));
+    pallas_exec::run(&Simulator::new(opts), &vk, args).map(|l| l.outputs)
+}
+
+fn f32s(a: &HostArray) -> &ArrayD<f32> {
+    a.as_f32().expect("f32 output")
+}
+
+/// Every option set a kernel must give the same answer under.
+fn option_sets() -> Vec<Options> {
+    vec![
+        checked(1, 0, DmaExecutionMode::Eager),
+        checked(1, 7, DmaExecutionMode::OnWait),
+        Options {
+            detect_races: false,
+            ..checked(2, 3, DmaExecutionMode::Eager)
+        },
+    ]
+}
+
+#[test]
+fn right_permute_moves_each_shard_one_device_right() {
+    for n in [2, 4, 8] {
+        let x = array(&[n, ROWS, COLS], 1);
+        for opts in option_sets() {
+            let out = run(
+                opts,
+                &coll::right_permute(n, ROWS, COLS),
+                &[x.clone().into()],
+            )
+            .unwrap();
+            let o = f32s(&out[0]);
+            for d in 0..n {
+                let from = (d + n - 1) % n;
+                assert_eq!(
+                    o.index_axis(ndarray::Axis(0), d),
+                    x.index_axis(ndarray::Axis(0), from),
+                    "n={n} device {d}"
+                );
+            }
+        }
+    }
+}
+
+/// `o[d][j] == x[j]` on every device `d`.
+fn assert_gathered(o: &ArrayD<f32>, x: &ArrayD<f32>, n: usize, what: &str) {
+    assert_eq!(o.shape(), &[n, n, ROWS, COLS], "{what}");
+    for d in 0..n {
+        for j in 0..n {
+            for r in 0..ROWS {
+                for c in 0..COLS {
+                    assert_eq!(
+                        o[[d, j, r, c]],
+                        x[[j, r, c]],
+                        "{what}: device {d} slot {j} [{r}, {c}]"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn ring_all_gather_gathers_every_shard_everywhere() {
+    for n in [2, 4, 8] {
+        let x = array(&[n, ROWS, COLS], 2);
+        for opts in option_sets() {
+            let out = run(
+                opts,
+                &coll::ring_all_gather(n, ROWS, COLS),
+                &[x.clone().into()],
+            )
+            .unwrap();
+            assert_gathered(f32s(&out[0]), &x, n, &format!("ring n={n}"));
+        }
+    }
+}
+
+#[test]
+fn bidirectional_all_gather_gathers_every_shard_everywhere() {
+    for n in [2, 4, 8] {
+        let x = array(&[n, ROWS, COLS], 3);
+        for opts in option_sets() {
+            let k = coll::bidirectional_all_gather(n, ROWS, COLS);
+            let out = run(opts, &k, &[x.clone().into()]).unwrap();
+            assert_gathered(f32s(&out[0]), &x, n, &format!("bidirectional n={n}"));
+        }
+    }
+}
+
+/// The f64 sum over devices of `x[e][chunk]`, and the bound an f32 sum of
+/// `n` terms in any order stays within: `n * 2^-24 * sum |terms|`.
+fn chunk_sum(x: &ArrayD<f32>, n: usize, chunk: usize, r: usize, c: usize) -> (f64, f64) {
+    let terms = (0..n).map(|e| x[[e, chunk, r, c]] as f64);
+    let sum: f64 = terms.clone().sum();
+    let mag: f64 = terms.map(f64::abs).sum();
+    (sum, n as f64 * mag * f64::powi(2.0, -24))
+}
+
+#[test]
+fn ring_reduce_scatter_sums_chunk_d_onto_device_d() {
+    for n in [2, 4, 8] {
+        let x = array(&[n, n, ROWS, COLS], 4);
+        for opts in option_sets() {
+            let out = run(
+                opts,
+                &coll::ring_reduce_scatter(n, ROWS, COLS),
+                &[x.clone().into()],
+            )
+            .unwrap();
+            let o = f32s(&out[0]);
+            assert_eq!(o.shape(), &[n, ROWS, COLS]);
+            for d in 0..n {
+                for r in 0..ROWS {
+                    for c in 0..COLS {
+                        let (want, tol) = chunk_sum(&x, n, d, r, c);
+                        let got = o[[d, r, c]] as f64;
+                        assert!(
+                            (got - want).abs() <= tol,
+                            "n={n} device {d} [{r}, {c}]: {got} vs {want} (tol {tol:e})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn all_reduce_leaves_the_whole_sum_on_every_device() {
+    for n in [2, 4, 8] {
+        let x = array(&[n, n, ROWS, COLS], 5);
+        for opts in option_sets() {
+            let out = run(opts, &coll::all_reduce(n, ROWS, COLS), &[x.clone().into()]).unwrap();
+            let o = f32s(&out[0]);
+            assert_eq!(o.shape(), &[n, n, ROWS, COLS]);
+            for d in 0..n {
+                for j in 0..n {
+                    for r in 0..ROWS {
+                        for c in 0..COLS {
+                            let (want, tol) = chunk_sum(&x, n, j, r, c);
+                            let got = o[[d, j, r, c]] as f64;
+                            assert!(
+                                (got - want).abs() <= tol,
+                                "n={n} device {d} chunk {j}: {got} vs {want}"
+                            );
+                            // One ring order: every device holds the same bits.
+                            assert_eq!(o[[d, j, r, c]].to_bits(), o[[0, j, r, c]].to_bits());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn collectives_print_parse_and_run_the_same() {
+    for e in coll::all(4, ROWS, COLS) {
+        let printed = text::print(&e.kernel);
+        let parsed =
+            text::parse(&printed).unwrap_or_else(|err| panic!("{}: {err}\n{printed}", e.name));
+        assert_eq!(parsed, e.kernel, "{}", e.name);
+    }
+}
+
+/// The printed name of a parameter's ref in the body (`%3`): body
+/// arguments are numbered first, in parameter order.
+fn arg(k: &Kernel, name: &str) -> String {
+    format!("%{}", k.params.iter().position(|p| p.name == name).unwrap())
+}
+
+/// The names of the ring's right and left neighbours: the first two
+/// `rem` results of the body (see the corpus' `ring`).
+fn neighbours(printed: &str) -> (String, String) {
+    let mut rems = printed
+        .lines()
+        .filter(|l| l.contains(" = rem "))
+        .map(|l| l.trim().split(" = ").next().unwrap().to_string());
+    (rems.next().unwrap(), rems.next().unwrap())
+}
+
+/// Runs a planted-bug variant (the correct kernel's text with one edit)
+/// and returns its fault.
+fn planted(k: &Kernel, from: &str, to: &str, args: &[HostArray]) -> pallas_exec::Fault {
+    let printed = text::print(k);
+    assert!(printed.contains(from), "`{from}` not in\n{printed}");
+    let buggy = text::parse(&printed.replacen(from, to, 1)).unwrap();
+    match run(checked(1, 0, DmaExecutionMode::Eager), &buggy, args) {
+        Err(ExecError::Fault(f)) => *f,
+        other => panic!("{}: expected a fault, got {:?}", k.name, other.map(|_| ())),
+    }
+}
+
+#[test]
+fn a_missing_receive_wait_is_a_race_on_the_forwarded_slot() {
+    let n = 4;
+    let k = coll::ring_all_gather(n, ROWS, COLS);
+    let x: HostArray = array(&[n, ROWS, COLS], 6).into();
+    let printed = text::print(&k);
+    // The receive wait is the last `dma_wait` of the loop body.
+    let recv = format!("sem {}[]", arg(&k, "recv"));
+    let recv_wait = printed
+        .lines()
+        .rfind(|l| l.contains("dma_wait") && l.contains(&recv))
+        .unwrap()
+        .to_string();
+    let f = planted(&k, &recv_wait, "", &[x]);
+    let s = f.to_string();
+    assert!(matches!(f.kind, FaultKind::Race { .. }), "{s}");
+    assert!(f.device.is_some(), "{s}");
+    assert!(
+        s.contains("(on device"),
+        "names the device whose memory races: {s}"
+    );
+    assert!(s.contains("device") && s.contains("core 0"), "{s}");
+}
+
+#[test]
+fn a_signal_to_the_wrong_neighbour_deadlocks_naming_who_waits() {
+    let n = 4;
+    let k = coll::ring_reduce_scatter(n, ROWS, COLS);
+    let x: HostArray = array(&[n, n, ROWS, COLS], 7).into();
+    let printed = text::print(&k);
+    // The left neighbour clamped at 0 instead of wrapping around: device 0
+    // signals itself where it should signal device 3, which then waits at
+    // the barrier forever.
+    let (_, left) = neighbours(&printed);
+    let me = printed
+        .lines()
+        .find(|l| l.contains("axis_index"))
+        .unwrap()
+        .trim()
+        .split(" = ")
+        .next()
+        .unwrap()
+        .to_string();
+    let line = printed
+        .lines()
+        .find(|l| l.trim().starts_with(&format!("{left} = rem ")))
+        .unwrap()
+        .to_string();
+    let clamped = format!(
+        "    %one = const 1:i32\n    %zero = const 0:i32\n    %down = sub {me}, %one\n    {left} = max %down, %zero"
+    );
+    let f = planted(&k, &line, &clamped, &[x]);
+    let s = f.to_string();
+    assert!(matches!(f.kind, FaultKind::Deadlock { .. }), "{s}");
+    assert!(
+        s.contains("device 3 core 0 waits for 2 on the barrier semaphore"),
+        "names the waiting device and semaphore: {s}"
+    );
+}
+
+#[test]
+fn reading_the_destination_before_the_copy_completes_is_a_race() {
+    let n = 4;
+    let k = coll::ring_reduce_scatter(n, ROWS, COLS);
+    let x: HostArray = array(&[n, n, ROWS, COLS], 8).into();
+    let printed = text::print(&k);
+    // Move the last receive wait after the load of `buf` that follows it.
+    let lines: Vec<&str> = printed.lines().collect();
+    let buf = arg(&k, "buf");
+    let w = lines
+        .iter()
+        .rposition(|l| l.contains(&format!("dma_wait {buf}")))
+        .unwrap();
+    let load = w + 1;
+    assert!(
+        lines[load].contains(&format!("load {buf}")),
+        "{}",
+        lines[load]
+    );
+    let mut edited: Vec<&str> = lines.clone();
+    edited.swap(w, load);
+    let buggy = text::parse(&edited.join("\n")).unwrap();
+    let f = match run(checked(1, 0, DmaExecutionMode::Eager), &buggy, &[x]) {
+        Err(ExecError::Fault(f)) => *f,
+        other => panic!("expected a race, got {:?}", other.map(|_| ())),
+    };
+    let s = f.to_string();
+    assert!(matches!(f.kind, FaultKind::Race { .. }), "{s}");
+    assert!(s.contains("buf"), "names the buffer: {s}");
+    assert!(s.contains("remote") || s.contains("DMA"), "{s}");
+}
+
+#[test]
+fn a_receive_never_waited_leaves_its_semaphore_counting() {
+    let n = 2;
+    let k = coll::right_permute(n, ROWS, COLS);
+    let x: HostArray = array(&[n, ROWS, COLS], 9).into();
+    let printed = text::print(&k);
+    let line = printed
+        .lines()
+        .find(|l| l.contains(&format!("dma_wait {}", arg(&k, "o"))))
+        .unwrap()
+        .to_string();
+    let f = planted(&k, &line, "", &[x]);
+    let s = f.to_string();
+    match &f.kind {
+        FaultKind::SemaphoreLeftNonZero { name, value, .. } => {
+            assert_eq!(name, "recv", "{s}");
+            assert_eq!(*value as usize, ROWS * COLS * 4, "{s}");
+        }
+        other => panic!("expected a leftover semaphore, got {other:?}: {s}"),
+    }
+    assert!(s.contains("device"), "{s}");
+}
+
+#[test]
+fn an_extra_barrier_signal_is_left_on_the_barrier() {
+    let n = 4;
+    let k = coll::ring_all_gather(n, ROWS, COLS);
+    let x: HostArray = array(&[n, ROWS, COLS], 10).into();
+    let printed = text::print(&k);
+    let line = printed
+        .lines()
+        .find(|l| l.contains("semaphore_signal"))
+        .unwrap()
+        .to_string();
+    let f = planted(&k, &line, &format!("{line}\n{line}"), &[x]);
+    assert!(
+        matches!(&f.kind, FaultKind::SemaphoreLeftNonZero { name, .. } if name == "barrier semaphore"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_device_id_outside_the_mesh_is_a_fault() {
+    let n = 2;
+    let k = coll::right_permute(n, ROWS, COLS);
+    let x: HostArray = array(&[n, ROWS, COLS], 11).into();
+    let printed = text::print(&k);
+    // The right neighbour times n instead of modulo n: device 0 sends to
+    // device 2 of 2.
+    let line = printed
+        .lines()
+        .find(|l| l.contains("= rem "))
+        .unwrap()
+        .to_string();
+    let f = planted(&k, &line, &line.replace(" = rem ", " = mul "), &[x]);
+    assert!(
+        matches!(
+            f.kind,
+            FaultKind::BadDevice {
+                device: 2,
+                devices: 2
+            }
+        ),
+        "{f}"
+    );
+}
+
+#[test]
+fn launch_arguments_carry_a_leading_device_axis() {
+    let k = coll::right_permute(4, ROWS, COLS);
+    let x: HostArray = array(&[ROWS, COLS], 12).into();
+    match run(Options::default(), &k, &[x]) {
+        Err(ExecError::BadArgument { expected, .. }) => {
+            assert!(
+                expected.contains("[4, 8, 128]") && expected.contains("device axis"),
+                "{expected}"
+            )
+        }
+        other => panic!("expected a bad argument, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn the_fast_mode_and_the_gpu_refuse_multi_device_kernels_by_name() {
+    let vk = validate(&coll::ring_all_gather(2, ROWS, COLS)).unwrap();
+    let cpu = pallas_cpu::Cpu::default();
+    match cpu.compile(&vk) {
+        Err(ExecError::Unsupported { what, .. }) => {
+            assert!(what.contains("multi-device"), "{what}")
+        }
+        other => panic!("expected Unsupported, got {:?}", other.map(|_| ())),
+    }
+    let gpu = pallas_wgpu::Wgpu::default();
+    match gpu.compile(&vk) {
+        Err(ExecError::Unsupported { what, .. }) => {
+            assert!(what.contains("multi-device"), "{what}")
+        }
+        other => panic!("expected Unsupported, got {:?}", other.map(|_| ())),
+    }
+}
