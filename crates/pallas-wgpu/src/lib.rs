@@ -111,7 +111,7 @@ impl CompiledKernel for CompiledWgpu {
         let s = &self.pipeline.shader;
         if d.fault != 0 {
             return Err(match s.faults.get(d.fault as usize - 1) {
-                Some(ShaderFault::Kernel(f)) => ExecError::from(f.clone()),
+                Some(ShaderFault::Kernel(f)) => ExecError::Fault(f.clone()),
                 Some(ShaderFault::Driver(what)) => ExecError::Backend {
                     backend: BACKEND_NAME.into(),
                     message: format!("kernel `{}`: {what}", k.name),

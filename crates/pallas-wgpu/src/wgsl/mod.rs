@@ -348,7 +348,7 @@ pub(crate) fn buffer_decls(bufs: &[GlobalBuffer]) -> String {
 pub enum ShaderFault {
     /// The kernel misbehaved: the fault, less the grid point (the shader
     /// does not record it).
-    Kernel(pallas_exec::Fault),
+    Kernel(Box<pallas_exec::Fault>),
     /// The driver stopped the shader short: not the kernel's fault.
     Driver(String),
 }

@@ -238,7 +238,7 @@ impl<'a> Gen<'a> {
             Some(i) => (format!("op `{}`", k.insts[i].op.name()), k.inst_loc(i)),
             None => ("block pipeline".into(), None),
         };
-        self.faults.push(ShaderFault::Kernel(Fault {
+        self.faults.push(ShaderFault::Kernel(Box::new(Fault {
             device: None,
             kernel: k.name.clone(),
             core: None,
@@ -246,7 +246,7 @@ impl<'a> Gen<'a> {
             op,
             loc,
             kind,
-        }));
+        })));
         self.faults.len()
     }
 
