@@ -175,10 +175,15 @@ fn arguments(vk: &ValidatedKernel, args: &RunArgs) -> Result<Vec<HostArray>, Fai
             HostArray::read_npy(Path::new(file))
         }
         .map_err(|e| Failure::Input(e.to_string()))?;
-        if a.dtype() != want || a.shape() != p.shape.as_slice() {
+        let shape = pallas_exec::launch_shape(k, &p.shape);
+        if a.dtype() != want || a.shape() != shape.as_slice() {
+            let devices = if k.is_multi_device() {
+                " (a leading device axis, then one device's shard)"
+            } else {
+                ""
+            };
             return Err(Failure::Input(format!(
-                "{file}: input `{name}` must be {want}{:?}, the file holds {}{:?}",
-                p.shape,
+                "{file}: input `{name}` must be {want}{shape:?}{devices}, the file holds {}{:?}",
                 a.dtype(),
                 a.shape()
             )));
@@ -193,7 +198,7 @@ fn arguments(vk: &ValidatedKernel, args: &RunArgs) -> Result<Vec<HostArray>, Fai
             (Some(a), _) => Ok(a),
             (None, Some(_)) => Ok(random_array(
                 p.dtype().unwrap_or(pallas_ir::DType::I32),
-                &p.shape,
+                &pallas_exec::launch_shape(k, &p.shape),
                 &mut state,
             )),
             (None, None) => Err(Failure::Input(format!(
