@@ -425,3 +425,43 @@ fn the_fast_mode_and_the_gpu_refuse_multi_device_kernels_by_name() {
         other => panic!("expected Unsupported, got {:?}", other.map(|_| ())),
     }
 }
+
+/// Validation errors of `text`, joined.
+fn invalid(text_: &str) -> String {
+    let k = text::parse(text_).unwrap_or_else(|e| panic!("{e}\n{text_}"));
+    validate(&k).expect_err("should not validate").to_string()
+}
+
+#[test]
+fn the_validator_checks_meshes_and_device_operations() {
+    let no_mesh = "kernel k grid() {\n  scratch s: sem\n  body(%s) {\n    %d = const 0:i32\n    %one = const 1:i32\n    semaphore_signal %s[], %one device %d\n  }\n}\n";
+    assert!(
+        invalid(no_mesh).contains("needs a device mesh"),
+        "{}",
+        invalid(no_mesh)
+    );
+    let outside = no_mesh
+        .replace("grid()", "grid() mesh(x 2)")
+        .replace("const 0:i32", "const 2:i32");
+    assert!(
+        invalid(&outside).contains("device 2 is outside the mesh of 2 devices"),
+        "{}",
+        invalid(&outside)
+    );
+    let twice = "kernel k grid() mesh(x 2, x 2) {\n  body() {\n  }\n}\n";
+    assert!(
+        invalid(twice).contains("duplicate mesh axis name `x`"),
+        "{}",
+        invalid(twice)
+    );
+    let empty = "kernel k grid() mesh(x 0) {\n  body() {\n  }\n}\n";
+    assert!(invalid(empty).contains("has size 0"), "{}", invalid(empty));
+    let scoped = "kernel k grid() mesh(x 2) {\n  in x: f32[8] vmem\n  scratch s: dma_sem[2]\n  body(%x, %s) {\n    %d = const 1:i32\n    run_scoped(%t: f32[8] vmem) {\n      remote_dma_start %x[:] -> %t[:] send %s[0] recv %s[1] device %d\n    }\n  }\n}\n";
+    assert!(
+        invalid(scoped).contains("must be a kernel parameter"),
+        "{}",
+        invalid(scoped)
+    );
+    let unknown_axis = "kernel k grid() mesh(x 2) {\n  body() {\n    %i = axis_index y\n  }\n}\n";
+    assert!(text::parse(unknown_axis).is_err());
+}
