@@ -77,19 +77,30 @@ pub fn ring_all_gather(n: usize, rows: usize, cols: usize) -> Kernel {
         b.dma_start(xa.clone(), slot(me), one_sem(local));
         b.dma_wait(slot(me), one_sem(local));
         barrier(b, left, right);
-        b.for_loop(0, n as i32 - 1, 1, &[], |b, i, _| {
-            // Step i forwards slot (me - i) mod n and receives
-            // (me - i - 1) mod n from the left.
-            let back = b.sub(me, i);
-            let s = ring_offset(b, back, 0, n);
-            b.remote_dma_start(slot(s), slot(s), one_sem(send), one_sem(recv), right);
-            b.dma_wait(slot(s), one_sem(send));
-            let got = ring_offset(b, back, -1, n);
-            b.dma_wait(slot(got), one_sem(recv));
-            vec![]
-        });
+        forward_around(b, n, (me, right), slot, (one_sem(send), one_sem(recv)));
     });
     k.finish()
+}
+
+/// The all-gather steps: for `n - 1` steps, step `i` forwards slot
+/// `(me - i) mod n` to the right neighbour's same slot and waits for slot
+/// `(me - i - 1) mod n` from the left, on DMA semaphores `(send, recv)`.
+fn forward_around(
+    b: &mut RegionBuilder,
+    n: usize,
+    (me, right): (Value, Value),
+    slot: impl Fn(Value) -> pallas_ir::RefAt,
+    (send, recv): (pallas_ir::RefAt, pallas_ir::RefAt),
+) {
+    b.for_loop(0, n as i32 - 1, 1, &[], |b, i, _| {
+        let back = b.sub(me, i);
+        let s = ring_offset(b, back, 0, n);
+        b.remote_dma_start(slot(s), slot(s), send.clone(), recv.clone(), right);
+        b.dma_wait(slot(s), send.clone());
+        let got = ring_offset(b, back, -1, n);
+        b.dma_wait(slot(got), recv.clone());
+        vec![]
+    });
 }
 
 /// Ring reduce-scatter (f32 sum) in VMEM: `x` holds `n` chunks; device
@@ -142,15 +153,7 @@ pub fn all_reduce(n: usize, rows: usize, cols: usize) -> Kernel {
         // Phase 2: all-gather of the chunks on semaphores [1].
         let (me, _, right) = ring(b, n);
         let slot = |s| ref_at(o, &[at(s), full(), full()]);
-        b.for_loop(0, n as i32 - 1, 1, &[], |b, i, _| {
-            let back = b.sub(me, i);
-            let s = ring_offset(b, back, 0, n);
-            b.remote_dma_start(slot(s), slot(s), sem(send, 1), sem(recv, 1), right);
-            b.dma_wait(slot(s), sem(send, 1));
-            let got = ring_offset(b, back, -1, n);
-            b.dma_wait(slot(got), sem(recv, 1));
-            vec![]
-        });
+        forward_around(b, n, (me, right), slot, (sem(send, 1), sem(recv, 1)));
     });
     k.finish()
 }

@@ -86,47 +86,7 @@ pub fn vector_add(n: usize, block: usize) -> Kernel {
 /// K axis `arbitrary`, accumulating in an f32 VMEM scratch, written out on
 /// the last K step.
 pub fn matmul(m: usize, n: usize, kd: usize, bm: usize, bn: usize, bk: usize) -> Kernel {
-    let nk = kd.div_ceil(bk) as i32;
-    let mut k = KernelBuilder::new("matmul");
-    k.grid(&[
-        (m.div_ceil(bm), Parallel),
-        (n.div_ceil(bn), Parallel),
-        (nk as usize, Arbitrary),
-    ]);
-    k.input(
-        "x",
-        F32,
-        &[m, kd],
-        Spec::block([bm, bk], |_, g| vec![g[0], g[2]]),
-    );
-    k.input(
-        "y",
-        F32,
-        &[kd, n],
-        Spec::block([bk, bn], |_, g| vec![g[2], g[1]]),
-    );
-    k.output(
-        "o",
-        F32,
-        &[m, n],
-        Spec::block([bm, bn], |_, g| vec![g[0], g[1]]),
-    );
-    k.scratch("acc", F32, &[bm, bn], MemorySpace::Vmem);
-    k.body(|b, r| {
-        let kk = b.program_id(2);
-        let first = b.eq(kk, 0);
-        b.when(first, |b| b.store_all(r[3], 0.0f32));
-        let (x, y, acc) = (b.load_all(r[0]), b.load_all(r[1]), b.load_all(r[3]));
-        let p = b.dot(x, y);
-        let sum = b.add(acc, p);
-        b.store_all(r[3], sum);
-        let last = b.eq(kk, nk - 1);
-        b.when(last, |b| {
-            let acc = b.load_all(r[3]);
-            b.store_all(r[2], acc);
-        });
-    });
-    k.finish()
+    matmul_in("matmul", m, n, kd, [bm, bn, bk], F32, None, F32)
 }
 
 /// Tiled `o = x @ y` in a low precision, as TPU kernels write it: `x` and
@@ -143,8 +103,28 @@ pub fn matmul_lowp(
     acc: DType,
     out: DType,
 ) -> Kernel {
+    let name = format!("matmul_{dt}_{acc}_{out}");
+    matmul_in(&name, m, n, kd, [bm, bn, bk], dt, Some(acc), out)
+}
+
+/// The tiled matmul of [`matmul`] and [`matmul_lowp`]: operands of `dt`,
+/// each step's `dot` into `preferred` (its operands' dtype when `None`)
+/// added to a scratch of that dtype, cast to `out` on the last K step when
+/// it differs.
+#[allow(clippy::too_many_arguments)]
+fn matmul_in(
+    name: &str,
+    m: usize,
+    n: usize,
+    kd: usize,
+    [bm, bn, bk]: [usize; 3],
+    dt: DType,
+    preferred: Option<DType>,
+    out: DType,
+) -> Kernel {
+    let acc = preferred.unwrap_or(dt);
     let nk = kd.div_ceil(bk) as i32;
-    let mut k = KernelBuilder::new(&format!("matmul_{dt}_{acc}_{out}"));
+    let mut k = KernelBuilder::new(name);
     k.grid(&[
         (m.div_ceil(bm), Parallel),
         (n.div_ceil(bn), Parallel),
@@ -174,13 +154,16 @@ pub fn matmul_lowp(
         let first = b.eq(kk, 0);
         b.when(first, |b| b.store_all(r[3], pallas_ir::Scalar::zero(acc)));
         let (x, y, a) = (b.load_all(r[0]), b.load_all(r[1]), b.load_all(r[3]));
-        let p = b.dot_into(x, y, acc);
+        let p = match preferred {
+            Some(d) => b.dot_into(x, y, d),
+            None => b.dot(x, y),
+        };
         let sum = b.add(a, p);
         b.store_all(r[3], sum);
         let last = b.eq(kk, nk - 1);
         b.when(last, |b| {
             let a = b.load_all(r[3]);
-            let o = b.cast(a, out);
+            let o = if out == acc { a } else { b.cast(a, out) };
             b.store_all(r[2], o);
         });
     });

@@ -51,11 +51,57 @@ pub struct Shared<'a> {
     pub cores: usize,
     /// Remote copies into each core's local buffers, waiting to land.
     pub inboxes: &'a [Inbox],
-    /// A name for each semaphore slot of the layout (for deadlock reports).
-    pub slot_names: Vec<String>,
+    /// The semaphore each slot of the layout belongs to: its name and its
+    /// flat index in it (the barrier semaphore is `("barrier semaphore",
+    /// 0)`), for reports.
+    pub slot_owners: &'a [(String, usize)],
     /// The race shadow of each core's local buffer that remote copies
     /// write (`global core * locals + local`), when race detection is on.
     pub local_shadows: Vec<Option<usize>>,
+}
+
+/// A buffer with a race shadow, named in a race report only.
+#[derive(Clone, Copy)]
+enum Shadowed {
+    /// An HBM buffer (of any device).
+    Hbm(usize),
+    /// A local buffer of a core that remote copies write.
+    Local {
+        /// The owning core (global index).
+        core: usize,
+        /// The local buffer.
+        local: usize,
+    },
+}
+
+impl Shadowed {
+    /// The buffer's name, with its device or core where there are several.
+    fn name(self, sh: &Shared) -> String {
+        match self {
+            Shadowed::Hbm(h) if sh.devices > 1 => {
+                let device = h / sh.plan.num_hbm.max(1);
+                format!("{} (on device {device})", sh.hbm(h).name)
+            }
+            Shadowed::Hbm(h) => sh.hbm(h).name.clone(),
+            Shadowed::Local { core, local } => format!(
+                "{} (on {})",
+                sh.vk.kernel().params[sh.plan.locals[local].0].name,
+                sh.who(core)
+            ),
+        }
+    }
+}
+
+/// The name of semaphore slot `slot` given the slots' owners (see
+/// [`Shared::slot_owners`]).
+pub fn slot_name(plan: &Layout, owners: &[(String, usize)], slot: usize) -> String {
+    if plan.barrier_slot == Some(slot) {
+        return "the barrier semaphore".into();
+    }
+    match owners.get(slot) {
+        Some((name, i)) => format!("`{name}`[{i}]"),
+        None => format!("a run_scoped semaphore (slot {slot})"),
+    }
 }
 
 /// Remote copies into one core's local buffers that have not landed yet:
@@ -101,12 +147,10 @@ impl Shared<'_> {
         }
     }
 
-    /// The name of a semaphore slot.
+    /// The name of a semaphore slot: `` `sems`[1] ``, the barrier
+    /// semaphore, or a `run_scoped` semaphore.
     pub fn slot_name(&self, slot: usize) -> String {
-        match self.slot_names.get(slot) {
-            Some(n) => n.clone(),
-            None => format!("a run_scoped semaphore (slot {slot})"),
-        }
+        slot_name(self.plan, self.slot_owners, slot)
     }
 
     /// An HBM buffer to read: read-only ones without a lock.
@@ -175,9 +219,9 @@ pub struct PendingDma {
 pub struct DmaStarted {
     /// Destination ref name.
     pub dst_name: String,
-    /// The semaphore ref it signals and the slot within it (named only
-    /// when a fault is reported, see [`sem_name`]).
-    pub sem: (Value, usize),
+    /// The semaphore slot it signals (named only when a fault is reported,
+    /// see [`Shared::slot_name`]).
+    pub sem: usize,
     /// Location of the `dma_start`.
     pub loc: Option<pallas_ir::Loc>,
     /// Grid point of the start (empty for a kernel without a grid).
@@ -762,24 +806,15 @@ impl<'a> Core<'a> {
         write: bool,
         kind: races::AccessKind,
     ) -> Result<(), Box<Fault>> {
-        if self.sh.races.is_none() {
-            return Ok(());
-        }
-        let name = if self.sh.devices > 1 {
-            let device = hbm / self.sh.plan.num_hbm.max(1);
-            format!("{} (on device {device})", self.sh.hbm(hbm).name)
-        } else {
-            self.sh.hbm(hbm).name.clone()
-        };
-        self.check_shadow_runs(hbm, name, write, kind)
+        self.check_shadow_runs(hbm, Shadowed::Hbm(hbm), write, kind)
     }
 
     /// Checks the element runs in `self.runs` of the buffer behind race
-    /// shadow `shadow` (named `name` in a report).
+    /// shadow `shadow` (`of` names it in a report).
     fn check_shadow_runs(
         &mut self,
         shadow: usize,
-        name: String,
+        of: Shadowed,
         write: bool,
         kind: races::AccessKind,
     ) -> Result<(), Box<Fault>> {
@@ -815,6 +850,7 @@ impl<'a> Core<'a> {
                 if write { "write" } else { "read" },
                 kind.name()
             ));
+            let name = of.name(self.sh);
             return Err(self.fail(
                 None,
                 FaultKind::Race {
@@ -1141,18 +1177,7 @@ impl<'a> Core<'a> {
         self.counters.dmas += 1;
         self.counters.dma_bytes += bytes as u64;
         let dst_name = self.ref_name(did);
-        let started = DmaStarted {
-            dst_name: dst_name.clone(),
-            sem: (
-                sem.r,
-                match self.r(sem.r) {
-                    RefId::Sem(base) => slot - base,
-                    _ => 0,
-                },
-            ),
-            loc: self.op.and_then(|i| self.sh.vk.kernel().inst_loc(i)),
-            point: self.point.clone(),
-        };
+        let started = self.started(dst_name.clone(), slot);
         self.check_inflight(sid, &sreg, false, "dma_start source")?;
         self.check_inflight(did, &dreg, true, "dma_start destination")?;
         if self.sh.races.is_some() {
@@ -1193,18 +1218,33 @@ impl<'a> Core<'a> {
     }
 
     fn copy_dma(&mut self, sid: RefId, sreg: &Region, did: RefId, dreg: &Region) {
-        let data = self.read(sid, sreg);
-        let bits = match sid {
+        let (data, init) = self.read_with_init(sid, sreg);
+        self.with_buf(did, |b| {
+            write_region(b, dreg, &data);
+            if let Some(bits) = &init {
+                b.set_init(dreg, bits);
+            }
+        });
+    }
+
+    /// A copy's source data, with its written-flags when they are kept.
+    fn read_with_init(&self, sid: RefId, sreg: &Region) -> (Data, Option<Vec<bool>>) {
+        let init = match sid {
             RefId::Local(i) => self.local[i].init_of(sreg),
             RefId::Hbm(i) => self.sh.hbm(i).init_of(sreg),
             RefId::Sem(_) => None,
         };
-        self.with_buf(did, |b| {
-            write_region(b, dreg, &data);
-            if let Some(bits) = &bits {
-                b.set_init(dreg, bits);
-            }
-        });
+        (self.read(sid, sreg), init)
+    }
+
+    /// Where a DMA into `dst_name` signalling `slot` starts: here.
+    fn started(&self, dst_name: String, slot: usize) -> DmaStarted {
+        DmaStarted {
+            dst_name,
+            sem: slot,
+            loc: self.op.and_then(|i| self.sh.vk.kernel().inst_loc(i)),
+            point: self.point.clone(),
+        }
     }
 
     fn dma_wait(&mut self, dst: &RefAt, sem: &RefAt) -> Result<(), Box<Fault>> {
@@ -1311,9 +1351,9 @@ impl Core<'_> {
             .flatten()
     }
 
-    /// Checks an access to a local buffer that remote copies write against
-    /// its race shadow (as core `by` sees it: this core, or the target of
-    /// a remote copy).
+    /// Checks an access to local buffer `local` of core `core` (this core,
+    /// or the target of a remote copy) against its race shadow, if remote
+    /// copies write it.
     pub fn check_local(
         &mut self,
         core: usize,
@@ -1325,17 +1365,12 @@ impl Core<'_> {
         let Some(shadow) = self.local_shadow(core, local) else {
             return Ok(());
         };
-        let shape = self.sh.plan.locals[local].1.clone();
+        let sh = self.sh;
         let mut runs = std::mem::take(&mut self.runs);
         runs.clear();
-        reg.runs(&shape, |o, n| runs.push((o, n)));
+        reg.runs(&sh.plan.locals[local].1, |o, n| runs.push((o, n)));
         self.runs = runs;
-        let name = format!(
-            "{} (on {})",
-            self.sh.vk.kernel().params[self.sh.plan.locals[local].0].name,
-            self.sh.who(core)
-        );
-        self.check_shadow_runs(shadow, name, write, kind)
+        self.check_shadow_runs(shadow, Shadowed::Local { core, local }, write, kind)
     }
 
     fn remote_dma_start(
@@ -1364,18 +1399,7 @@ impl Core<'_> {
         self.counters.dmas += 1;
         self.counters.dma_bytes += bytes as u64;
         let dst_name = format!("{} (on {})", self.ref_name(did), self.sh.who(target));
-        let started = DmaStarted {
-            dst_name: dst_name.clone(),
-            sem: (
-                send.r,
-                match self.r(send.r) {
-                    RefId::Sem(base) => send_slot - base,
-                    _ => 0,
-                },
-            ),
-            loc: self.op.and_then(|i| self.sh.vk.kernel().inst_loc(i)),
-            point: self.point.clone(),
-        };
+        let started = self.started(dst_name.clone(), send_slot);
         self.check_inflight(sid, &sreg, false, "remote_dma_start source")?;
         if target == self.id {
             self.check_inflight(did, &dreg, true, "remote_dma_start destination")?;
@@ -1407,27 +1431,17 @@ impl Core<'_> {
         // Remote copies run at their start in every DMA mode: the receiver
         // waits on its own semaphore, which no wait of the sender's could
         // complete.
-        let data = self.read(sid, &sreg);
-        let init = match sid {
-            RefId::Local(i) => self.local[i].init_of(&sreg),
-            RefId::Hbm(i) => self.sh.hbm(i).init_of(&sreg),
-            RefId::Sem(_) => None,
-        };
         match remote {
-            RefId::Local(l) if target != self.id => self.sh.inboxes[target].push(Incoming {
-                local: l,
-                region: dreg,
-                data,
-                init,
-            }),
-            _ => {
-                self.with_buf(remote, |b| {
-                    write_region(b, &dreg, &data);
-                    if let Some(bits) = &init {
-                        b.set_init(&dreg, bits);
-                    }
+            RefId::Local(l) if target != self.id => {
+                let (data, init) = self.read_with_init(sid, &sreg);
+                self.sh.inboxes[target].push(Incoming {
+                    local: l,
+                    region: dreg,
+                    data,
+                    init,
                 });
             }
+            _ => self.copy_dma(sid, &sreg, remote, &dreg),
         }
         self.sh.sems.signal(self.id, send_slot, bytes, None);
         let vc = self.sh.races.is_some().then_some(&self.vc[..]);
@@ -1479,19 +1493,6 @@ pub fn fmt_tensor(t: &Tensor) -> String {
         items.join(", "),
         if t.data.len() > n { ", ..." } else { "" }
     )
-}
-
-/// A semaphore slot as the kernel names it: `` `sem`[1] `` for a parameter,
-/// `a run_scoped semaphore, slot 1` otherwise.
-pub fn sem_name(k: &pallas_ir::Kernel, sem: Value, slot: usize) -> String {
-    let param = k
-        .regions
-        .get(k.body)
-        .and_then(|r| r.args.iter().position(|&a| a == sem));
-    match param {
-        Some(i) => format!("`{}`[{slot}]", k.params[i].name),
-        None => format!("a run_scoped semaphore, slot {slot}"),
-    }
 }
 
 impl<'k> Machine<'k> for Core<'k> {

@@ -88,6 +88,7 @@ impl Executor for Simulator {
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
             let plan = Layout::new(vk);
+            let remote_locals = remote_destination_locals(vk, &plan);
             if self.config.target == Target::Tpu {
                 if let Some(msg) = tpu::check(vk, &self.config).into_iter().next() {
                     return Err(ExecError::Fault(Box::new(Fault {
@@ -105,6 +106,7 @@ impl Executor for Simulator {
                 vk: vk.clone(),
                 plan,
                 config: self.config.clone(),
+                remote_locals,
                 pool: Mutex::new(Vec::new()),
                 races: Mutex::new(None),
             }))
@@ -120,6 +122,8 @@ pub struct CompiledSim {
     /// Input buffers kept from the last launch, so that a repeated launch
     /// copies its arguments into memory that is already mapped.
     pool: Mutex<Vec<Data>>,
+    /// Which local buffers of the layout remote copies write.
+    remote_locals: Vec<bool>,
     /// Race shadows kept from the last launch, with the next clock base.
     races: Mutex<Option<(races::RaceState, u32)>>,
 }
@@ -268,7 +272,6 @@ impl CompiledSim {
         let sems = sync::Semaphores::new(all_cores, plan.sem_slots, detect_races);
         // Local buffers that remote copies write get race shadows too,
         // after the HBM buffers' (one per core).
-        let remote_locals = remote_destination_locals(&self.vk, plan);
         let mut lens: Vec<usize> = Vec::new();
         let mut local_shadows = Vec::new();
         if detect_races {
@@ -280,10 +283,10 @@ impl CompiledSim {
                     None => b.lock().unwrap_or_else(|e| e.into_inner()).data.len(),
                 })
                 .collect();
-            if remote_locals.iter().any(|&r| r) {
+            if self.remote_locals.iter().any(|&r| r) {
                 for _ in 0..all_cores {
                     for (l, (_, shape)) in plan.locals.iter().enumerate() {
-                        local_shadows.push(remote_locals[l].then(|| {
+                        local_shadows.push(self.remote_locals[l].then(|| {
                             lens.push(shape.iter().product());
                             lens.len() - 1
                         }));
@@ -310,6 +313,7 @@ impl CompiledSim {
         } else {
             Vec::new()
         };
+        let owners = slot_owners(k, plan);
         let shared = Shared {
             vk: &self.vk,
             cfg,
@@ -324,7 +328,7 @@ impl CompiledSim {
             devices,
             cores,
             inboxes: &inboxes,
-            slot_names: slot_names(k, plan),
+            slot_owners: &owners,
             local_shadows,
         };
         // Split the parallel prefix contiguously across each device's
@@ -401,7 +405,7 @@ impl CompiledSim {
                     loc: s.loc,
                     kind: FaultKind::DmaNotWaited {
                         dst: s.dst_name,
-                        sem: interp::sem_name(k, s.sem.0, s.sem.1),
+                        sem: interp::slot_name(plan, &owners, s.sem),
                     },
                 })
             };
@@ -412,30 +416,13 @@ impl CompiledSim {
                 return Err(self.fault(never_waited(s)));
             }
             let st = sems.lock();
-            for (i, p) in k.params.iter().enumerate() {
-                if let Home::Sem(base) = plan.homes[i] {
-                    let n: usize = p.shape.iter().product();
-                    for j in 0..n {
-                        let v = st.values[g][base + j];
-                        if v != 0 {
-                            return Err(self.fault(end(FaultKind::SemaphoreLeftNonZero {
-                                name: p.name.clone(),
-                                index: j,
-                                value: v,
-                            })));
-                        }
-                    }
-                }
-            }
-            if let Some(b) = plan.barrier_slot {
-                let v = st.values[g][b];
-                if v != 0 {
-                    return Err(self.fault(end(FaultKind::SemaphoreLeftNonZero {
-                        name: "barrier semaphore".into(),
-                        index: 0,
-                        value: v,
-                    })));
-                }
+            let left = owners.iter().zip(&st.values[g]).find(|(_, &v)| v != 0);
+            if let Some(((name, index), &value)) = left {
+                return Err(self.fault(end(FaultKind::SemaphoreLeftNonZero {
+                    name: name.clone(),
+                    index: *index,
+                    value,
+                })));
             }
             drop(st);
             report.add("grid_points", counters.grid_points);
@@ -509,27 +496,22 @@ fn remote_destination_locals(vk: &ValidatedKernel, plan: &Layout) -> Vec<bool> {
     out
 }
 
-/// A name for each semaphore slot of the layout.
-fn slot_names(k: &pallas_ir::Kernel, plan: &Layout) -> Vec<String> {
-    let mut names = vec![String::new(); plan.sem_slots];
+/// The semaphore each slot of the layout belongs to: the parameter's name
+/// and the flat index in it, or the barrier semaphore.
+fn slot_owners(k: &pallas_ir::Kernel, plan: &Layout) -> Vec<(String, usize)> {
+    let mut owners = vec![(String::new(), 0); plan.sem_slots];
     for (i, p) in k.params.iter().enumerate() {
         if let Home::Sem(base) = plan.homes[i] {
             let n: usize = p.shape.iter().product();
             for j in 0..n {
-                if let Some(s) = names.get_mut(base + j) {
-                    *s = if p.shape.is_empty() {
-                        format!("`{}`", p.name)
-                    } else {
-                        format!("`{}`[{j}]", p.name)
-                    };
-                }
+                owners[base + j] = (p.name.clone(), j);
             }
         }
     }
     if let Some(b) = plan.barrier_slot {
-        names[b] = "the barrier semaphore".into();
+        owners[b] = ("barrier semaphore".into(), 0);
     }
-    names
+    owners
 }
 
 type CoreResult = Result<

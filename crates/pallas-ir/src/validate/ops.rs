@@ -241,6 +241,24 @@ impl Validator<'_> {
         Some((d, a.shape))
     }
 
+    /// A copy's source and destination: data refs of one dtype and shape,
+    /// the destination writable.
+    fn copy_endpoints(&mut self, src: &RefAt, dst: &RefAt, what: &'static str) -> Option<()> {
+        let s = self.dma_endpoint(src, false);
+        let d = self.dma_endpoint(dst, true);
+        let ((ds_, ss), (dd, sd)) = (s?, d?);
+        self.same_dtype(what, ds_, dd)?;
+        if ss != sd {
+            self.err(E::ShapeMismatch {
+                what,
+                expected: st(&ss),
+                found: st(&sd),
+            });
+            return None;
+        }
+        Some(())
+    }
+
     fn need_dtype(
         &mut self,
         what: &'static str,
@@ -850,19 +868,10 @@ impl Validator<'_> {
                 Some(results)
             }
             Op::DmaStart { src, dst, sem } => {
-                let s = self.dma_endpoint(src, false);
-                let d = self.dma_endpoint(dst, true);
+                let c = self.copy_endpoints(src, dst, "dma dst");
                 let m = self.semaphore(sem, Some(SemaphoreKind::Dma));
-                let ((ds_, ss), (dd, sd), ()) = (s?, d?, m?);
-                self.same_dtype("dma dst", ds_, dd)?;
-                if ss != sd {
-                    self.err(E::ShapeMismatch {
-                        what: "dma dst",
-                        expected: st(&ss),
-                        found: st(&sd),
-                    });
-                    return None;
-                }
+                c?;
+                m?;
                 Some(vec![])
             }
             Op::DmaWait { dst, sem } => {
@@ -887,21 +896,14 @@ impl Validator<'_> {
                     self.err(E::RemoteScratch);
                     return None;
                 }
-                let s = self.dma_endpoint(src, false);
-                let d = self.dma_endpoint(dst, true);
+                let c = self.copy_endpoints(src, dst, "remote dma dst");
                 let m1 = self.semaphore(send, Some(SemaphoreKind::Dma));
                 let m2 = self.semaphore(recv, Some(SemaphoreKind::Dma));
                 let dev = self.device(*device);
-                let ((ds_, ss), (dd, sd), (), (), ()) = (s?, d?, m1?, m2?, dev?);
-                self.same_dtype("remote dma dst", ds_, dd)?;
-                if ss != sd {
-                    self.err(E::ShapeMismatch {
-                        what: "remote dma dst",
-                        expected: st(&ss),
-                        found: st(&sd),
-                    });
-                    return None;
-                }
+                c?;
+                m1?;
+                m2?;
+                dev?;
                 Some(vec![])
             }
             Op::SemaphoreSignal {
