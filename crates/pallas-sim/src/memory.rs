@@ -1,6 +1,7 @@
 //! Memory buffers, ref regions (indexers resolved to offsets) and the
 //! block copies between HBM and VMEM.
 
+use pallas_exec::eval::shape::{next_index, next_index_offset};
 use pallas_exec::eval::{narrow, Data};
 use pallas_exec::options::{UninitializedMemory, POISON};
 use pallas_ir::DType;
@@ -355,19 +356,8 @@ pub fn rect_runs(
     let mut off = base;
     loop {
         f(off, run);
-        let mut d = inner;
-        loop {
-            if d == 0 {
-                return;
-            }
-            d -= 1;
-            idx[d] += 1;
-            off += strides[d];
-            if idx[d] < extent[d] {
-                break;
-            }
-            off -= strides[d] * idx[d];
-            idx[d] = 0;
+        if !next_index_offset(&mut idx[..inner], extent, &strides, &mut off) {
+            return;
         }
     }
 }
@@ -510,17 +500,8 @@ fn rect_pairs(
             dof += (dst_origin[d] + idx[d]) * ds[d];
         }
         f(dof, so, run);
-        let mut d = nd - 1;
-        loop {
-            if d == 0 {
-                return;
-            }
-            d -= 1;
-            idx[d] += 1;
-            if idx[d] < extent[d] {
-                break;
-            }
-            idx[d] = 0;
+        if !next_index(&mut idx[..nd - 1], extent) {
+            return;
         }
     }
 }

@@ -14,6 +14,40 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// Advances a row-major multi-index `idx` over `extent` (the last
+/// dimension fastest); `false` once it wraps back to all zeros.
+#[inline]
+pub fn next_index(idx: &mut [usize], extent: &[usize]) -> bool {
+    for d in (0..idx.len()).rev() {
+        idx[d] += 1;
+        if idx[d] < extent[d] {
+            return true;
+        }
+        idx[d] = 0;
+    }
+    false
+}
+
+/// [`next_index`] keeping `off = base + sum(idx[d] * strides[d])` in step.
+#[inline]
+pub fn next_index_offset(
+    idx: &mut [usize],
+    extent: &[usize],
+    strides: &[usize],
+    off: &mut usize,
+) -> bool {
+    for d in (0..idx.len()).rev() {
+        idx[d] += 1;
+        *off += strides[d];
+        if idx[d] < extent[d] {
+            return true;
+        }
+        *off -= strides[d] * extent[d];
+        idx[d] = 0;
+    }
+    false
+}
+
 /// Calls `f(flat_index, multi_index)` for every element of `shape`,
 /// row-major.
 pub fn for_each_index(shape: &[usize], mut f: impl FnMut(usize, &[usize])) {
@@ -24,13 +58,7 @@ pub fn for_each_index(shape: &[usize], mut f: impl FnMut(usize, &[usize])) {
     let mut idx = vec![0usize; shape.len()];
     for flat in 0..n {
         f(flat, &idx);
-        for d in (0..shape.len()).rev() {
-            idx[d] += 1;
-            if idx[d] < shape[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
+        next_index(&mut idx, shape);
     }
 }
 
@@ -78,19 +106,8 @@ pub fn strided_gather(x: &Data, shape: &[usize], base: usize, in_strides: &[usiz
             _ => return out,
         }
         // Next outer index, keeping `off` in step.
-        let mut d = nd - 1;
-        loop {
-            if d == 0 {
-                return out;
-            }
-            d -= 1;
-            idx[d] += 1;
-            off += in_strides[d];
-            if idx[d] < shape[d] {
-                break;
-            }
-            off -= in_strides[d] * shape[d];
-            idx[d] = 0;
+        if !next_index_offset(&mut idx, shape, in_strides, &mut off) {
+            return out;
         }
     }
 }
@@ -445,19 +462,8 @@ pub fn strided_scatter(
             }
         }
         k += inner;
-        let mut d = nd - 1;
-        loop {
-            if d == 0 {
-                return;
-            }
-            d -= 1;
-            idx[d] += 1;
-            off += strides[d];
-            if idx[d] < shape[d] {
-                break;
-            }
-            off -= strides[d] * shape[d];
-            idx[d] = 0;
+        if !next_index_offset(&mut idx, shape, strides, &mut off) {
+            return;
         }
     }
 }

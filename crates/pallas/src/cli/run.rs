@@ -264,11 +264,13 @@ fn make_backend(name: &str, options: &Options) -> Result<Box<dyn Executor>, Fail
 fn with_progress<T>(total: u64, progress: &pallas_sim::Progress, f: impl FnOnce() -> T) -> T {
     let finished = AtomicBool::new(false);
     std::thread::scope(|s| {
-        s.spawn(|| {
+        let watcher = s.spawn(|| {
             let start = Instant::now();
             let mut bar: Option<indicatif::ProgressBar> = None;
             while !finished.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(50));
+                // Woken early when the run ends, so that it never waits
+                // for the next tick.
+                std::thread::park_timeout(Duration::from_millis(50));
                 if bar.is_none() && start.elapsed() > Duration::from_millis(500) {
                     let b = indicatif::ProgressBar::new(total);
                     if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -288,6 +290,7 @@ fn with_progress<T>(total: u64, progress: &pallas_sim::Progress, f: impl FnOnce(
         });
         let r = f();
         finished.store(true, Ordering::Relaxed);
+        watcher.thread().unpark();
         r
     })
 }
@@ -361,9 +364,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
                 unchecked.join(", --")
             ));
         }
-        let start = Instant::now();
-        let result = with_progress(total, &progress, || {
-            pallas_exec::run(exec.as_ref(), &vk, &inputs)
+        // Timed inside: the progress watcher's wind-down is not the run's.
+        let (result, elapsed) = with_progress(total, &progress, || {
+            let start = Instant::now();
+            let r = pallas_exec::run(exec.as_ref(), &vk, &inputs);
+            (r, start.elapsed())
         });
         let launch = match result {
             Ok(l) => l,
@@ -397,7 +402,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
                 return Err(Failure::Kernel(format!("{name}: {what}")));
             }
         };
-        let secs = start.elapsed().as_secs_f64();
+        let secs = elapsed.as_secs_f64();
         let counters: Vec<String> = launch
             .report
             .counters
