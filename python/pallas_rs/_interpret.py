@@ -32,7 +32,7 @@ from jax._src import config as jax_config
 from jax._src.interpreters import mlir
 from jax._src.pallas import pallas_call as pallas_call_mod
 
-from . import _native
+from . import _devices, _native
 from ._lowering import LoweredKernel, lower_pallas_call
 from ._lowering.emitter import RAW_BITS
 from .errors import KernelError, LoweringError, PallasRsError, UnsupportedError
@@ -121,11 +121,11 @@ _kernels = _BoundedCache()
 _compiled_by_text = _BoundedCache()
 
 
-def _key(params, backend):
+def _key(params, backend, mesh_axes):
     return (params["jaxpr"], params["grid_mapping"],
             tuple(params.get("input_output_aliases") or ()),
             params.get("compiler_params"), params.get("name"),
-            tuple(params["out_avals"]), backend)
+            tuple(params["out_avals"]), backend, mesh_axes)
 
 
 def num_dynamic(params) -> int:
@@ -133,13 +133,14 @@ def num_dynamic(params) -> int:
     return int(getattr(params["grid_mapping"], "num_dynamic_grid_bounds", 0))
 
 
-def lower(params, dynamic_grid=None) -> LoweredKernel:
+def lower(params, dynamic_grid=None, mesh_axes=()) -> LoweredKernel:
     """The `.pk` kernel of a `pallas_call` equation's parameters (for a
-    dynamic grid, with its dimensions' sizes given; 1 where not)."""
+    dynamic grid, with its dimensions' sizes given; 1 where not), inside a
+    `shard_map` over `mesh_axes` (`(name, size)` pairs) if any."""
     _count("lowerings")
     if dynamic_grid is None:
         dynamic_grid = (1,) * num_dynamic(params)
-    lk = lower_pallas_call(params, tuple(dynamic_grid))
+    lk = lower_pallas_call(params, tuple(dynamic_grid), tuple(mesh_axes))
     problem = _native.check(lk.text)
     if problem is not None:
         raise LoweringError(
@@ -149,14 +150,15 @@ def lower(params, dynamic_grid=None) -> LoweredKernel:
     return lk
 
 
-def kernel_for(params, backend: BackendParams, dynamic_grid=()) -> Kernel:
-    """Lowers and compiles a `pallas_call` once per kernel, backend and
-    sizes of its dynamic grid dimensions."""
-    key = (_key(params, backend), tuple(dynamic_grid))
+def kernel_for(params, backend: BackendParams, dynamic_grid=(),
+               mesh_axes=()) -> Kernel:
+    """Lowers and compiles a `pallas_call` once per kernel, backend, sizes
+    of its dynamic grid dimensions and enclosing mesh."""
+    key = (_key(params, backend, mesh_axes), tuple(dynamic_grid))
     k = _kernels.get(key)
     if k is not None:
         return k
-    lk = lower(params, dynamic_grid)
+    lk = lower(params, dynamic_grid, mesh_axes)
     text_key = (lk.text, backend)
     compiled = _compiled_by_text.get(text_key)
     if compiled is None:
@@ -248,7 +250,8 @@ def _fault_to_error(k: Kernel, e) -> KernelError:
         text += f" (.pk line {line}; see pallas_rs.to_pk)"
     return KernelError(
         text, kind=details.get("kind"), kernel=details.get("kernel"),
-        backend=details.get("backend"), core=details.get("core"),
+        backend=details.get("backend"), device=details.get("device"),
+        core=details.get("core"),
         grid_point=details.get("grid_point"), op=details.get("op"),
         pk_line=line, pk_column=details.get("column"), source=source)
 
@@ -285,26 +288,50 @@ def _from_native(o: np.ndarray, dtype) -> np.ndarray:
     return np.asarray(o, dtype=dtype)
 
 
-def _host_call(params, backend: BackendParams):
+def _host_call(params, backend: BackendParams, mesh_axes=()):
     """The host function of one `pallas_call`: operands in (dynamic grid
     bounds first), outputs out. A kernel without a dynamic grid is
     compiled now; one with a dynamic grid is compiled per grid size, when
     the sizes arrive (and checked now, with size 1, so that an unsupported
-    primitive is reported before anything runs)."""
+    primitive is reported before anything runs).
+
+    Returns `(call, out_avals, num_devices)`. For a multi-device kernel
+    (`num_devices > 1`) `call` takes this device's logical id first and
+    meets the other devices' calls in one launch (see `_devices`)."""
     nd = num_dynamic(params)
-    k0 = kernel_for(params, backend, (1,) * nd)
+    k0 = kernel_for(params, backend, (1,) * nd, mesh_axes)
     out_avals = k0.out_avals
 
-    def call(*args):
-        k = k0
-        if nd:
-            sizes = tuple(int(np.asarray(a)) for a in args[:nd])
-            k = kernel_for(params, backend, sizes)
-            args = args[nd:]
-        outs = launch(k, args)
+    def kernel(args):
+        if not nd:
+            return k0, args
+        sizes = tuple(int(np.asarray(a)) for a in args[:nd])
+        return kernel_for(params, backend, sizes, mesh_axes), args[nd:]
+
+    def shaped(outs):
         return tuple(_from_native(o, a.dtype).reshape(a.shape)
                      for o, a in zip(outs, out_avals))
-    return call, out_avals
+
+    n = k0.lowered.num_devices
+    if n == 1:
+        def call(*args):
+            k, args = kernel(args)
+            return shaped(launch(k, args))
+        return call, out_avals, 1
+
+    rendezvous = _devices.Rendezvous(k0.lowered.name, n)
+
+    def launch_all(per_device):
+        k, first = kernel(per_device[0])
+        skip = len(per_device[0]) - len(first)
+        stacked = [np.stack([np.asarray(a[skip + i]) for a in per_device])
+                   for i in range(len(first))]
+        outs = launch(k, stacked)
+        return [shaped([o[d] for o in outs]) for d in range(n)]
+
+    def call(device, *args):
+        return rendezvous.run(int(np.asarray(device)), args, launch_all)
+    return call, out_avals, n
 
 
 # -- hooks into the pallas_call primitive ---------------------------------------
@@ -313,17 +340,40 @@ _original_impl = pallas_call_mod.pallas_call_p.impl
 _original_lowering = pallas_call_mod._pallas_call_lowering
 
 
+def _backend_of(interpret):
+    """The backend a `pallas_call` equation runs on, or None for JAX's own
+    path: its `interpret` parameter when `pallas_call` was built inside a
+    `pallas_rs.interpret` context, else the context active now (a
+    `pallas_call` built outside, run inside: JAX reads the config when
+    `pl.pallas_call(...)` is called, which may be before the context)."""
+    if isinstance(interpret, BackendParams):
+        return interpret
+    active = jax_config.pallas_tpu_interpret_mode_context_manager.value
+    return active if isinstance(active, BackendParams) else None
+
+
 def _impl(*args, interpret, **params):
-    if not isinstance(interpret, BackendParams):
+    backend = _backend_of(interpret)
+    if backend is None:
         return _original_impl(*args, interpret=interpret, **params)
-    call, _ = _host_call(params, interpret)
+    interpret = backend
+    call, _, n = _host_call(params, interpret, _devices.mesh_axes())
+    if n > 1:
+        raise UnsupportedError(
+            f"kernel `{params.get('name')}` names other devices; a "
+            "multi-device kernel runs under `jax.jit(jax.shard_map(...))`")
     return [jax.numpy.asarray(o) for o in call(*args)]
 
 
 def _lowering(ctx, *in_nodes, interpret, **params):
-    if not isinstance(interpret, BackendParams):
+    backend = _backend_of(interpret)
+    if backend is None:
         return _original_lowering(ctx, *in_nodes, interpret=interpret, **params)
-    call, out_avals = _host_call(params, interpret)
+    interpret = backend
+    mesh_axes = _devices.mesh_axes()
+    call, out_avals, n = _host_call(params, interpret, mesh_axes)
+    if n > 1:
+        return _devices.lower_multi_device_call(ctx, in_nodes, call, mesh_axes)
     out_shapes = tuple(jax.ShapeDtypeStruct(a.shape, a.dtype)
                        for a in out_avals)
 

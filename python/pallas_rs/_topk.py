@@ -9,12 +9,20 @@ from jax._src import core as jax_core
 from ._interpret import lower
 
 
-def _pallas_calls(jaxpr):
+def _pallas_calls(jaxpr, mesh_axes=()):
+    """Each `pallas_call` equation with the axes of the `shard_map`s
+    around it."""
     for eqn in jaxpr.eqns:
         if eqn.primitive.name == "pallas_call":
-            yield eqn
+            yield eqn, mesh_axes
+        inner = mesh_axes
+        if eqn.primitive.name == "shard_map":
+            manual = eqn.params.get("newly_manual_axes") or ()
+            inner = mesh_axes + tuple(
+                (name, int(size)) for name, size in eqn.params["mesh"].shape.items()
+                if name in manual)
         for sub in jax_core.jaxprs_in_params(eqn.params):
-            yield from _pallas_calls(sub)
+            yield from _pallas_calls(sub, inner)
 
 
 def to_pk(fn, *args, **kwargs) -> str:
@@ -23,7 +31,8 @@ def to_pk(fn, *args, **kwargs) -> str:
     and use the `pallas` command line on it (`pallas check`, `pallas run
     --backend all`, `pallas wgsl`)."""
     closed = jax.make_jaxpr(fn)(*args, **kwargs)
-    texts = [lower(eqn.params).text for eqn in _pallas_calls(closed.jaxpr)]
+    texts = [lower(eqn.params, mesh_axes=axes).text
+             for eqn, axes in _pallas_calls(closed.jaxpr)]
     if not texts:
         raise ValueError("the function launches no pallas_call")
     return "\n".join(texts)

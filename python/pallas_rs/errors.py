@@ -24,19 +24,21 @@ class KernelError(PallasRsError, RuntimeError):
     a deadlock, a DMA never waited for, ...
 
     Attributes: `kind` (`out_of_bounds`, `race`, `deadlock`, ...), `kernel`,
-    `backend`, `core`, `grid_point` (a tuple, or None outside the grid),
+    `backend`, `device` (the device of a multi-device kernel, where one is
+    to blame), `core`, `grid_point` (a tuple, or None outside the grid),
     `op` (the IR operation or phase), `pk_line` and `pk_column` (the place in
     the kernel's `.pk` text, see `pallas_rs.to_pk`), and `source` (the
     Python `file:line` of the kernel code that did it, where known).
     """
 
     def __init__(self, message: str, *, kind=None, kernel=None, backend=None,
-                 core=None, grid_point=None, op=None, pk_line=None,
+                 device=None, core=None, grid_point=None, op=None, pk_line=None,
                  pk_column=None, source=None):
         super().__init__(message)
         self.kind = kind
         self.kernel = kernel
         self.backend = backend
+        self.device = device
         self.core = core
         self.grid_point = tuple(grid_point) if grid_point is not None else None
         self.op = op

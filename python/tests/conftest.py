@@ -3,8 +3,14 @@ with CI=true a missing device fails instead of skipping)."""
 
 import os
 
-import numpy as np
-import pytest
+# Eight host CPU devices for the multi-device tests (test_distributed): set
+# before anything imports JAX.
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " "
+                               "--xla_force_host_platform_device_count=8").strip()
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 BACKENDS = ["sim", "cpu", "wgpu"]
 

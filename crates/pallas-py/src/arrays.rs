@@ -1,7 +1,8 @@
 //! NumPy arrays to and from the IR's host arrays.
 
 use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pallas::{DType, HostArray, HostView, Param};
+use pallas::exec::launch_shape;
+use pallas::{DType, HostArray, HostView, Kernel, Param};
 use pyo3::prelude::*;
 
 use crate::errors::bad_argument;
@@ -14,12 +15,13 @@ pub struct ParamSig {
 }
 
 impl ParamSig {
-    /// The signature of a scalar-prefetch or input parameter.
-    pub fn of(p: &Param) -> ParamSig {
+    /// The signature of a scalar-prefetch or input parameter of `kernel`
+    /// (led by the device axis on a multi-device kernel).
+    pub fn of(kernel: &Kernel, p: &Param) -> ParamSig {
         ParamSig {
             name: p.name.clone(),
             dtype: p.dtype().unwrap_or(DType::I32),
-            shape: p.shape.clone(),
+            shape: launch_shape(kernel, &p.shape),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The module's exceptions and how backend errors map onto them.
 //!
 //! Every exception's `args` are `(message, details)`: `details` is a dict of
-//! the fault's fields (`kind`, `kernel`, `core`, `grid_point`, `op`,
+//! the fault's fields (`kind`, `kernel`, `device`, `core`, `grid_point`, `op`,
 //! `line`, `column`, `backend`) where the backend reports them, so that the
 //! Python side can name the kernel's Python line.
 
@@ -73,6 +73,7 @@ pub fn bad_option(message: String) -> PyErr {
 struct Details {
     kind: Option<String>,
     kernel: Option<String>,
+    device: Option<usize>,
     core: Option<usize>,
     grid_point: Option<Vec<usize>>,
     op: Option<String>,
@@ -86,6 +87,7 @@ impl Details {
         d.set_item("backend", backend)?;
         d.set_item("kind", self.kind)?;
         d.set_item("kernel", self.kernel)?;
+        d.set_item("device", self.device)?;
         d.set_item("core", self.core)?;
         d.set_item("grid_point", self.grid_point)?;
         d.set_item("op", self.op)?;
@@ -175,6 +177,7 @@ fn fault_details(f: &KernelFault) -> Details {
     Details {
         kind: Some(variant_name(&format!("{:?}", f.kind))),
         kernel: Some(f.kernel.clone()),
+        device: f.device,
         core: f.core,
         grid_point: f.grid_point.clone(),
         op: Some(f.op.clone()),

@@ -95,7 +95,7 @@ fn compile(
         .params
         .iter()
         .filter(|p| matches!(p.kind, ParamKind::ScalarPrefetch | ParamKind::Input))
-        .map(arrays::ParamSig::of)
+        .map(|p| arrays::ParamSig::of(vk.kernel(), p))
         .collect();
     let compiled = py
         .detach(|| executor.compile(&vk))

@@ -10,6 +10,7 @@ from jax._src import source_info_util
 
 from ..errors import UnsupportedError
 from .emitter import Emitter, pk_dtype
+from .mesh import Mesh
 
 
 def source_of(eqn) -> str | None:
@@ -38,6 +39,8 @@ class Ctx:
         self.used: list[set] = []
         # i32 values that are a bool converted (a `pl.when` condition).
         self.from_bool: dict = {}
+        # The enclosing `shard_map`'s mesh axes (none outside one).
+        self.mesh = Mesh({})
 
     # -- errors --------------------------------------------------------
     @property

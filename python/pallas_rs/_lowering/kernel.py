@@ -10,6 +10,7 @@ from jax._src.pallas import core as pallas_core
 
 from .context import Ctx
 from .emitter import Ref, Val, shape_text
+from .mesh import Mesh
 from .rules import RULES
 
 
@@ -27,6 +28,9 @@ class LoweredKernel:
     num_outputs: int
     # Parameter name -> Python place of its BlockSpec's index map.
     index_maps: dict = dataclasses.field(default_factory=dict)
+    # Devices of the kernel's mesh: more than 1 when the body names
+    # devices (a multi-device kernel, launched once for all of them).
+    num_devices: int = 1
 
     def source_of_line(self, line):
         """The Python place behind a `.pk` line, or the nearest earlier
@@ -93,16 +97,19 @@ def _semantics(compiler_params, n):
     return out
 
 
-def lower_pallas_call(params, dynamic_grid=()) -> LoweredKernel:
+def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
     """Lowers the parameters of a `pallas_call` equation to a kernel.
     `dynamic_grid` gives the values of the grid's dynamic dimensions
-    (`DynamicGridDim`), in order: the kernel is lowered for those sizes."""
+    (`DynamicGridDim`), in order: the kernel is lowered for those sizes.
+    `mesh_axes` are the `(name, size)` axes of the enclosing `shard_map`,
+    which the kernel's body may name."""
     gm = params["grid_mapping"]
     jaxpr = params["jaxpr"]
     dbg = getattr(jaxpr, "debug_info", None)
     func_name = getattr(dbg, "func_name", None) or "kernel"
     name = _ident(params.get("name") or func_name.split(" ")[0], "kernel")
     ctx = Ctx(name, RULES)
+    ctx.mesh = Mesh.from_axis_sizes(mesh_axes)
     em = ctx.em
     origin = getattr(dbg, "func_src_info", None)
     ctx.origin = origin
@@ -138,6 +145,7 @@ def lower_pallas_call(params, dynamic_grid=()) -> LoweredKernel:
     grid = ", ".join(f"{s} {n}" for s, n in zip(semantics, grid_sizes))
     em.line(f"# lowered by pallas_rs from {origin or func_name}")
     em.line(f"kernel {name} grid({grid}) {{")
+    header = len(em.lines) - 1
     em.depth += 1
 
     refs = []
@@ -183,9 +191,12 @@ def lower_pallas_call(params, dynamic_grid=()) -> LoweredKernel:
     em.line("}")
     em.depth -= 1
     em.line("}")
+    # The mesh is declared once the body is known to name devices.
+    em.lines[header] = f"kernel {name} grid({grid}){ctx.mesh.header()} {{"
     return LoweredKernel(name=name, text=em.text(), sources=dict(em.sources),
                          origin=origin, num_prefetch=n_idx, num_inputs=n_in,
-                         num_outputs=n_out, index_maps=index_maps)
+                         num_outputs=n_out, index_maps=index_maps,
+                         num_devices=ctx.mesh.num_devices)
 
 
 def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:

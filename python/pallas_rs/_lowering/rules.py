@@ -11,6 +11,7 @@ from __future__ import annotations
 from jax import tree_util
 from jax._src import core as jax_core
 
+from . import mesh
 from .emitter import Ref, Val, literal, shape_text
 from .indexing import view
 
@@ -594,14 +595,9 @@ def _run_scoped(ctx, eqn):
 
 # -- DMAs and semaphores ---------------------------------------------------
 
-def _dma_parts(ctx, eqn):
-    parts = tree_util.tree_unflatten(eqn.params["tree"], eqn.invars)
-    src, dst, sem, src_sem, device_id = parts
-    if device_id is not None:
-        raise ctx.unsupported(
-            f"a remote DMA (`{eqn.primitive.name}` with a device_id): "
-            "multi-device kernels are not supported yet")
-    return src, dst, sem
+def _dma_parts(eqn):
+    """A DMA primitive's `(src, dst, dst_sem, src_sem, device_id)`."""
+    return tree_util.tree_unflatten(eqn.params["tree"], eqn.invars)
 
 
 def _at(ctx, tref):
@@ -615,15 +611,24 @@ def _at(ctx, tref):
 def _dma_start(ctx, eqn):
     if eqn.params.get("add"):
         raise ctx.unsupported("a DMA with add=True")
-    src, dst, sem = _dma_parts(ctx, eqn)
-    ctx.em.line(f"dma_start {_at(ctx, src).text()} -> {_at(ctx, dst).text()} "
-                f"sem {_at(ctx, sem).text()}")
+    src, dst, sem, src_sem, device_id = _dma_parts(eqn)
+    head = f"{_at(ctx, src).text()} -> {_at(ctx, dst).text()}"
+    if device_id is None:
+        ctx.em.line(f"dma_start {head} sem {_at(ctx, sem).text()}")
+        return []
+    # A remote copy: `sem` counts on the receiving device, `src_sem` here.
+    dev = mesh.device_id(ctx, device_id, eqn.params.get("device_id_type"))
+    ctx.em.line(f"remote_dma_start {head} send {_at(ctx, src_sem).text()} "
+                f"recv {_at(ctx, sem).text()} device {dev.name}")
     return []
 
 
 @rule("dma_wait")
 def _dma_wait(ctx, eqn):
-    src, dst, sem = _dma_parts(ctx, eqn)
+    # A wait is always local: on the receive semaphore for the destination's
+    # bytes, or (a remote copy's `wait_send`, operands swapped) on the send
+    # semaphore for the source's. Its `device_id` names no device to wait on.
+    src, dst, sem, src_sem, device_id = _dma_parts(eqn)
     ctx.em.line(f"dma_wait {_at(ctx, dst).text()} sem {_at(ctx, sem).text()}")
     return []
 
@@ -635,12 +640,13 @@ def _sem_view(ctx, ref, transforms):
 @rule("semaphore_signal")
 def _semaphore_signal(ctx, eqn):
     ref, transforms, inc, device_id, core_index = _args(eqn)
-    if device_id is not None:
-        raise ctx.unsupported("a semaphore signal to another device")
     text = f"semaphore_signal {_sem_view(ctx, ref, transforms).text()}, " \
            f"{_val(ctx, inc).name}"
     if core_index is not None:
         text += f" core {_val(ctx, core_index).name}"
+    if device_id is not None:
+        dev = mesh.device_id(ctx, device_id, eqn.params.get("device_id_type"))
+        text += f" device {dev.name}"
     ctx.em.line(text)
     return []
 
@@ -680,3 +686,6 @@ def _tile(ctx, eqn):
                   f"{shape_text(dims)}", x.dtype, wide)
     out = _shape(_out(eqn))
     return ctx.em.op(f"reshape {b.name} to {shape_text(out)}", x.dtype, out)
+
+
+mesh.register(rule)
