@@ -631,6 +631,7 @@ impl<'a> Core<'a> {
                 if self.sh.races.is_some() {
                     self.vc[self.id] += 1;
                 }
+                self.sh.sems.yield_turn(self.id);
             }
             Op::SemaphoreWait { sem, value } => {
                 let slot = self.sem_slot(sem)?;
@@ -1450,6 +1451,7 @@ impl Core<'_> {
             self.vc[self.id] += 1;
         }
         self.unwaited.push((send_slot, started));
+        self.sh.sems.yield_turn(self.id);
         Ok(())
     }
 }

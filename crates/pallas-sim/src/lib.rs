@@ -269,7 +269,12 @@ impl CompiledSim {
         // DMAs in flight, which are checked on every run; the shadows
         // compare cores, so one core has nothing for them to find.
         let detect_races = cfg.detect_races && all_cores > 1;
-        let sems = sync::Semaphores::new(all_cores, plan.sem_slots, detect_races);
+        // The cores of a multi-device kernel take turns in a seeded order,
+        // so that an interleaving-dependent fault reproduces with the seed.
+        // A single device's cores still run freely, in parallel (turns
+        // would serialize them).
+        let turns = (devices > 1 && all_cores > 1).then_some(cfg.random_seed);
+        let sems = sync::Semaphores::new(all_cores, plan.sem_slots, detect_races, turns);
         // Local buffers that remote copies write get race shadows too,
         // after the HBM buffers' (one per core).
         let mut lens: Vec<usize> = Vec::new();
@@ -525,6 +530,7 @@ type CoreResult = Result<
 >;
 
 fn run_core(sh: &Shared, id: usize, work: &CoreWork) -> CoreResult {
+    sh.sems.begin(id);
     let mut core = Core::new(sh, id);
     let r = core.run_grid(work);
     sh.sems.finish(id);

@@ -1,6 +1,13 @@
 //! Semaphores shared by the simulated cores (of every device), with
 //! deadlock detection: when every running core waits, the wait fails
 //! instead of hanging, naming every waiter.
+//!
+//! With a seeded turn order ([`Semaphores::new`]'s `turns`), one core runs
+//! at a time and the turn moves only at synchronization points (signals,
+//! waits, remote copies, a core's end), to a core drawn from a seeded
+//! generator among those that can run. Everything between two turns runs
+//! alone, so a launch is a function of its inputs and the seed: a race or
+//! deadlock that depends on the interleaving reproduces with the seed.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -17,6 +24,27 @@ pub struct SemState {
     finished: Vec<bool>,
     /// The waiters when a deadlock was found.
     deadlock: Option<Vec<Waiter>>,
+    /// The seeded turn order, if the cores take turns.
+    turns: Option<Turns>,
+}
+
+/// Whose turn it is, and the generator that picks the next.
+struct Turns {
+    /// The core allowed to run.
+    current: usize,
+    /// splitmix64 state.
+    state: u64,
+}
+
+impl Turns {
+    /// The next draw of splitmix64.
+    fn next(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
 }
 
 /// A core found waiting in a deadlock.
@@ -50,6 +78,32 @@ impl SemState {
             .collect()
     }
 
+    /// Whether core `c` can run: not finished, and not waiting for a count
+    /// its semaphore does not hold.
+    fn ready(&self, c: usize) -> bool {
+        !self.finished[c]
+            && match self.waiting[c] {
+                None => true,
+                Some((s, n)) => self.values[c][s] >= n,
+            }
+    }
+
+    /// Gives the turn to a core drawn among those that can run (none when
+    /// none can: the launch is over or deadlocked).
+    fn pass_turn(&mut self) {
+        let ready: Vec<usize> = (0..self.finished.len())
+            .filter(|&c| self.ready(c))
+            .collect();
+        if let (Some(t), false) = (self.turns.as_mut(), ready.is_empty()) {
+            t.current = ready[(t.next() % ready.len() as u64) as usize];
+        }
+    }
+
+    /// Whether `core` may run now.
+    fn may_run(&self, core: usize) -> bool {
+        self.deadlock.is_some() || self.turns.as_ref().is_none_or(|t| t.current == core)
+    }
+
     /// Whether no core can make progress: every core has finished or waits
     /// for a count its semaphore does not hold (a waiter whose count has
     /// arrived but that has not woken yet is progress).
@@ -75,18 +129,57 @@ pub enum WaitError {
 }
 
 impl Semaphores {
-    /// `cores` cores with `slots` semaphores each, all zero.
-    pub fn new(cores: usize, slots: usize, track_clocks: bool) -> Self {
-        Semaphores {
-            state: Mutex::new(SemState {
-                values: vec![vec![0; slots]; cores],
-                clocks: track_clocks.then(|| vec![vec![vec![0; cores]; slots]; cores]),
-                waiting: vec![None; cores],
-                finished: vec![false; cores],
-                deadlock: None,
+    /// `cores` cores with `slots` semaphores each, all zero. With
+    /// `turns`, the cores take turns in the order that seed draws.
+    pub fn new(cores: usize, slots: usize, track_clocks: bool, turns: Option<u64>) -> Self {
+        let mut st = SemState {
+            values: vec![vec![0; slots]; cores],
+            clocks: track_clocks.then(|| vec![vec![vec![0; cores]; slots]; cores]),
+            waiting: vec![None; cores],
+            finished: vec![false; cores],
+            deadlock: None,
+            turns: turns.map(|seed| Turns {
+                current: 0,
+                state: seed,
             }),
+        };
+        st.pass_turn();
+        Semaphores {
+            state: Mutex::new(st),
             changed: Condvar::new(),
         }
+    }
+
+    /// Blocks until `core` may run (at once without turns).
+    fn await_turn<'a>(
+        &'a self,
+        core: usize,
+        mut st: MutexGuard<'a, SemState>,
+    ) -> MutexGuard<'a, SemState> {
+        while !st.may_run(core) {
+            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        st
+    }
+
+    /// Called by each core before it runs anything: waits for its first
+    /// turn.
+    pub fn begin(&self, core: usize) {
+        let st = self.lock();
+        drop(self.await_turn(core, st));
+    }
+
+    /// A synchronization point of `core` (which holds the turn): the turn
+    /// goes to a core drawn among those that can run, maybe this one, and
+    /// `core` continues when it is drawn again.
+    pub fn yield_turn(&self, core: usize) {
+        let mut st = self.lock();
+        if st.turns.is_none() {
+            return;
+        }
+        st.pass_turn();
+        self.changed.notify_all();
+        drop(self.await_turn(core, st));
     }
 
     /// Locks the state.
@@ -127,7 +220,7 @@ impl Semaphores {
     ) -> Result<(), WaitError> {
         let mut st = self.lock();
         loop {
-            if st.values[core][slot] >= n {
+            if st.may_run(core) && st.values[core][slot] >= n {
                 st.values[core][slot] -= n;
                 st.waiting[core] = None;
                 if let (Some(clocks), Some(vc)) = (st.clocks.as_ref(), vc) {
@@ -135,6 +228,8 @@ impl Semaphores {
                         *a = (*a).max(b);
                     }
                 }
+                drop(st);
+                self.yield_turn(core);
                 return Ok(());
             }
             st.waiting[core] = Some((slot, n));
@@ -146,6 +241,12 @@ impl Semaphores {
                 drop(st);
                 self.changed.notify_all();
                 return Err(WaitError::Deadlock(w));
+            }
+            if st.may_run(core) && st.turns.is_some() {
+                // Blocked while holding the turn: hand it on (someone can
+                // run, or this would have been a deadlock).
+                st.pass_turn();
+                self.changed.notify_all();
             }
             st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
         }
@@ -181,6 +282,9 @@ impl Semaphores {
         st.waiting[core] = None;
         if st.deadlock.is_none() && st.stuck() {
             st.deadlock = Some(st.waiters());
+        }
+        if st.turns.as_ref().is_some_and(|t| t.current == core) {
+            st.pass_turn();
         }
         drop(st);
         self.changed.notify_all();
