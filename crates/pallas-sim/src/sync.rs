@@ -4,7 +4,7 @@
 //!
 //! With a seeded turn order ([`Semaphores::new`]'s `turns`), one core runs
 //! at a time and the turn moves only at synchronization points (signals,
-//! waits, remote copies, a core's end), to a core drawn from a seeded
+//! waits that block, remote copies, a core's end), to a core drawn from a seeded
 //! generator among those that can run. Everything between two turns runs
 //! alone, so a launch is a function of its inputs and the seed: a race or
 //! deadlock that depends on the interleaving reproduces with the seed.
@@ -120,6 +120,9 @@ impl SemState {
 pub struct Semaphores {
     state: Mutex<SemState>,
     changed: Condvar,
+    /// With turns: one condition per core, so that passing the turn wakes
+    /// only the core that gets it.
+    turn_given: Vec<Condvar>,
 }
 
 /// Why a wait failed.
@@ -147,6 +150,7 @@ impl Semaphores {
         Semaphores {
             state: Mutex::new(st),
             changed: Condvar::new(),
+            turn_given: (0..cores).map(|_| Condvar::new()).collect(),
         }
     }
 
@@ -157,9 +161,30 @@ impl Semaphores {
         mut st: MutexGuard<'a, SemState>,
     ) -> MutexGuard<'a, SemState> {
         while !st.may_run(core) {
-            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = self.sleep(core, st);
         }
         st
+    }
+
+    /// Sleeps until woken: on `core`'s own condition with turns, else on
+    /// the shared one.
+    fn sleep<'a>(&'a self, core: usize, st: MutexGuard<'a, SemState>) -> MutexGuard<'a, SemState> {
+        let cv = if st.turns.is_some() {
+            &self.turn_given[core]
+        } else {
+            &self.changed
+        };
+        cv.wait(st).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes whoever may now proceed: with turns the core holding the turn
+    /// (every core on a deadlock), else every sleeper.
+    fn wake(&self, st: &SemState) {
+        match &st.turns {
+            Some(t) if st.deadlock.is_none() => self.turn_given[t.current].notify_one(),
+            Some(_) => self.turn_given.iter().for_each(Condvar::notify_one),
+            None => self.changed.notify_all(),
+        }
     }
 
     /// Called by each core before it runs anything: waits for its first
@@ -178,8 +203,10 @@ impl Semaphores {
             return;
         }
         st.pass_turn();
-        self.changed.notify_all();
-        drop(self.await_turn(core, st));
+        if !st.may_run(core) {
+            self.wake(&st);
+            drop(self.await_turn(core, st));
+        }
     }
 
     /// Locks the state.
@@ -201,8 +228,11 @@ impl Semaphores {
                 }
             }
         }
-        drop(st);
-        self.changed.notify_all();
+        // With turns, a waiter proceeds only when given the turn.
+        if st.turns.is_none() {
+            drop(st);
+            self.changed.notify_all();
+        }
     }
 
     /// Reads a semaphore.
@@ -228,8 +258,8 @@ impl Semaphores {
                         *a = (*a).max(b);
                     }
                 }
-                drop(st);
-                self.yield_turn(core);
+                // Not a turn point: a wait that needs no one else changes
+                // nothing another core can see.
                 return Ok(());
             }
             st.waiting[core] = Some((slot, n));
@@ -238,17 +268,16 @@ impl Semaphores {
             }
             if let Some(w) = st.deadlock.clone() {
                 st.waiting[core] = None;
-                drop(st);
-                self.changed.notify_all();
+                self.wake(&st);
                 return Err(WaitError::Deadlock(w));
             }
             if st.may_run(core) && st.turns.is_some() {
                 // Blocked while holding the turn: hand it on (someone can
                 // run, or this would have been a deadlock).
                 st.pass_turn();
-                self.changed.notify_all();
+                self.wake(&st);
             }
-            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = self.sleep(core, st);
         }
     }
 
@@ -286,7 +315,6 @@ impl Semaphores {
         if st.turns.as_ref().is_some_and(|t| t.current == core) {
             st.pass_turn();
         }
-        drop(st);
-        self.changed.notify_all();
+        self.wake(&st);
     }
 }
