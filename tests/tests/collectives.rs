@@ -407,18 +407,84 @@ fn launch_arguments_carry_a_leading_device_axis() {
     }
 }
 
+/// Runs a kernel on the fast mode.
+fn run_cpu(k: &Kernel, args: &[HostArray]) -> Result<Vec<HostArray>, ExecError> {
+    let vk = validate(k).unwrap_or_else(|e| panic!("{}: {e}", k.name));
+    pallas_exec::run(&pallas_cpu::Cpu::default(), &vk, args).map(|l| l.outputs)
+}
+
 #[test]
-fn the_fast_mode_and_the_gpu_refuse_multi_device_kernels_by_name() {
-    let vk = validate(&coll::ring_all_gather(2, ROWS, COLS)).unwrap();
-    let cpu = pallas_cpu::Cpu::default();
-    match cpu.compile(&vk) {
+fn the_fast_mode_runs_hbm_collectives_as_the_simulator_does() {
+    for n in [2, 4, 8] {
+        let x: HostArray = array(&[n, ROWS, COLS], 9).into();
+        for k in [
+            coll::right_permute(n, ROWS, COLS),
+            coll::ring_all_gather(n, ROWS, COLS),
+        ] {
+            let cpu = run_cpu(&k, std::slice::from_ref(&x)).unwrap();
+            let sim = run(
+                checked(1, 0, DmaExecutionMode::Eager),
+                &k,
+                std::slice::from_ref(&x),
+            )
+            .unwrap();
+            assert_eq!(f32s(&cpu[0]), f32s(&sim[0]), "{} n={n}", k.name);
+        }
+        let gathered = run_cpu(
+            &coll::ring_all_gather(n, ROWS, COLS),
+            std::slice::from_ref(&x),
+        )
+        .unwrap();
+        assert_gathered(
+            f32s(&gathered[0]),
+            x.as_f32().unwrap(),
+            n,
+            &format!("cpu ring n={n}"),
+        );
+    }
+}
+
+#[test]
+fn the_fast_mode_reports_a_deadlock_across_devices_instead_of_hanging() {
+    let n = 4;
+    let k = coll::ring_all_gather(n, ROWS, COLS);
+    let printed = text::print(&k);
+    let (_, left) = neighbours(&printed);
+    // Every device names device 0 as its left neighbour: devices 1 to 3
+    // get one barrier signal, not two.
+    let lines: Vec<&str> = printed.lines().collect();
+    let def = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(&format!("{left} = rem")))
+        .unwrap();
+    let (lhs, _) = def.split_once(" = ").unwrap();
+    let zero = format!("{lhs} = const 0:i32");
+    let buggy = text::parse(&printed.replacen(def.trim_start(), zero.trim_start(), 1)).unwrap();
+    let x: HostArray = array(&[n, ROWS, COLS], 1).into();
+    match run_cpu(&buggy, &[x]) {
+        Err(ExecError::Fault(f)) => {
+            let s = f.to_string();
+            assert!(matches!(f.kind, FaultKind::Deadlock { .. }), "{s}");
+            assert!(s.contains("device 3 waits for 2"), "{s}");
+        }
+        other => panic!("expected a deadlock, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn the_fast_mode_refuses_remote_copies_into_vmem_and_the_gpu_refuses_meshes() {
+    let vk = validate(&coll::ring_reduce_scatter(2, ROWS, COLS)).unwrap();
+    match pallas_cpu::Cpu::default().compile(&vk) {
         Err(ExecError::Unsupported { what, .. }) => {
-            assert!(what.contains("multi-device"), "{what}")
+            assert!(
+                what.contains("remote copy into `buf`, a local (VMEM) buffer"),
+                "{what}"
+            )
         }
         other => panic!("expected Unsupported, got {:?}", other.map(|_| ())),
     }
-    let gpu = pallas_wgpu::Wgpu::default();
-    match gpu.compile(&vk) {
+    let vk = validate(&coll::ring_all_gather(2, ROWS, COLS)).unwrap();
+    match pallas_wgpu::Wgpu::default().compile(&vk) {
         Err(ExecError::Unsupported { what, .. }) => {
             assert!(what.contains("multi-device"), "{what}")
         }

@@ -6,8 +6,17 @@
 //! `dot` goes through ndarray's matrixmultiply. DMAs are local copies (done
 //! at the start, so every wait is satisfied); cross-core semaphore signals
 //! are refused as unsupported.
+//!
+//! A multi-device kernel (a mesh) runs each device's whole grid on a thread
+//! of its own, with its own HBM buffers; remote copies write the other
+//! device's HBM at their start, and semaphores live in one table shared by
+//! the devices ([`crate::mesh`]), where a wait blocks until another device
+//! signals. A remote copy into a local (VMEM) buffer is refused: a
+//! device's local buffers belong to its thread.
 
 use std::sync::Mutex;
+
+use crate::mesh::MeshSems;
 
 use ndarray::{ArrayView2, ArrayViewMut2, Ix2};
 use pallas_exec::analysis::ref_name;
@@ -50,6 +59,20 @@ pub fn compile(vk: &ValidatedKernel) -> Result<General, String> {
         }
     }
     let layout = Layout::new(vk);
+    if k.is_multi_device() {
+        let body = &k.regions[k.body];
+        for (_, inst) in k.insts.iter() {
+            if let Op::RemoteDmaStart { dst, .. } = &inst.op {
+                let p = body.args.iter().position(|&a| a == dst.r);
+                if let Some(p) = p.filter(|&p| !matches!(layout.homes[p], Home::Hbm(_))) {
+                    return Err(format!(
+                        "a remote copy into `{}`, a local (VMEM) buffer: the fast mode's devices keep their local buffers to themselves (the simulator runs it; in HBM, memory space `any`, the fast mode does too)",
+                        k.params[p].name
+                    ));
+                }
+            }
+        }
+    }
     let local_dtypes = layout
         .locals
         .iter()
@@ -76,10 +99,24 @@ struct Buffer {
     shape: Vec<usize>,
 }
 
+/// The devices of a multi-device launch, as one worker sees them.
+#[derive(Clone, Copy)]
+struct MeshCtx<'a> {
+    /// Every device's semaphores.
+    sems: &'a MeshSems,
+    /// Every device's HBM buffers.
+    hbm: &'a [Vec<Mutex<Buffer>>],
+    /// This worker's device.
+    device: usize,
+}
+
 /// One worker: block buffers, scratch, values, semaphores.
 struct Worker<'a> {
     g: &'a General,
     hbm: &'a [Mutex<Buffer>],
+    /// Set on a multi-device launch: semaphores then live in the shared
+    /// table, not in `sems`.
+    mesh: Option<MeshCtx<'a>>,
     env: Env<RefId>,
     local: Vec<Buffer>,
     sems: Vec<i64>,
@@ -111,7 +148,7 @@ impl Worker<'_> {
     fn fault(&self, op: String, loc: Option<pallas_ir::Loc>, kind: FaultKind) -> ExecError {
         let k = self.g.vk.kernel();
         ExecError::from(Fault {
-            device: None,
+            device: self.mesh.map(|m| m.device),
             kernel: k.name.clone(),
             core: None,
             grid_point: (!k.grid.is_empty()).then(|| self.point.clone()),
@@ -352,7 +389,52 @@ impl Worker<'_> {
                 let bytes = (d.len() * d.dtype().size_bytes()) as i64;
                 self.write(did, &dk, db, &ds, &d);
                 let slot = self.sem_slot(sem)?;
-                self.sems[slot] += bytes;
+                self.sem_add(None, slot, bytes)?;
+            }
+            Op::RemoteDmaStart {
+                src,
+                dst,
+                send,
+                recv,
+                device,
+            } => {
+                let target = self.device_arg(*device)?;
+                let (sid, sk, sb, ss) = self.region(src, false)?;
+                let (did, dk, db, ds) = self.region(dst, true)?;
+                let d = self.read(sid, &sk, sb, &ss);
+                let bytes = (d.len() * d.dtype().size_bytes()) as i64;
+                let mesh = self.mesh.expect("a mesh kernel runs with its mesh");
+                let RefId::Hbm(h) = did else {
+                    unreachable!("compile refuses remote copies into local buffers")
+                };
+                shape::strided_scatter(
+                    &mut mesh.hbm[target][h]
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .data,
+                    &dk,
+                    db,
+                    &ds,
+                    &d,
+                );
+                let (send, recv) = (self.sem_slot(send)?, self.sem_slot(recv)?);
+                self.sem_add(None, send, bytes)?;
+                self.sem_add(Some(target), recv, bytes)?;
+            }
+            Op::AxisIndex { axis } => {
+                let mesh = &k.mesh;
+                let inner: usize = mesh[*axis + 1..].iter().map(|a| a.size).product();
+                let device = self.mesh.map_or(0, |m| m.device);
+                let coord = (device / inner.max(1)) % mesh[*axis].size.max(1);
+                set(self, Tensor::scalar(Scalar::I32(coord as i32)));
+            }
+            Op::BarrierSemaphore => {
+                let slot = self
+                    .g
+                    .layout
+                    .barrier_slot
+                    .expect("the layout reserves the barrier slot");
+                self.env[data.results[0].index()] = Slot::Ref(RefId::Sem(slot));
             }
             Op::DmaWait { dst, sem } => {
                 let (_, dk, _, _) = self.region(dst, false)?;
@@ -364,9 +446,16 @@ impl Worker<'_> {
                 let slot = self.sem_slot(sem)?;
                 self.wait(sem, slot, bytes)?;
             }
-            Op::SemaphoreSignal { sem, inc, .. } => {
+            Op::SemaphoreSignal {
+                sem, inc, device, ..
+            } => {
                 let slot = self.sem_slot(sem)?;
-                self.sems[slot] += self.t(*inc).as_i32() as i64;
+                let target = match device {
+                    Some(d) => Some(self.device_arg(*d)?),
+                    None => None,
+                };
+                let n = self.t(*inc).as_i32() as i64;
+                self.sem_add(target, slot, n)?;
             }
             Op::SemaphoreWait { sem, value } => {
                 let slot = self.sem_slot(sem)?;
@@ -375,7 +464,10 @@ impl Worker<'_> {
             }
             Op::SemaphoreRead { sem } => {
                 let slot = self.sem_slot(sem)?;
-                let v = self.sems[slot] as i32;
+                let v = match self.mesh {
+                    Some(m) => m.sems.read(m.device, slot),
+                    None => self.sems[slot],
+                } as i32;
                 set(self, Tensor::scalar(Scalar::I32(v)));
             }
             Op::DebugPrint { fmt, args } => {
@@ -392,7 +484,42 @@ impl Worker<'_> {
         Ok(())
     }
 
+    /// Adds `n` to a semaphore slot of this device, or of `device`.
+    fn sem_add(&mut self, device: Option<usize>, slot: usize, n: i64) -> Result<(), ExecError> {
+        match self.mesh {
+            Some(m) => m
+                .sems
+                .signal(device.unwrap_or(m.device), slot, n)
+                .map_err(|detail| self.fail(FaultKind::Deadlock { detail })),
+            None => {
+                self.sems[slot] += n;
+                Ok(())
+            }
+        }
+    }
+
+    /// A device id operand, checked against the mesh.
+    fn device_arg(&self, v: Value) -> Result<usize, ExecError> {
+        let d = self.t(v).as_i32() as i64;
+        let devices = self.g.vk.kernel().num_devices().unwrap_or(1);
+        if d < 0 || d as usize >= devices {
+            return Err(self.fail(FaultKind::BadDevice { device: d, devices }));
+        }
+        Ok(d as usize)
+    }
+
     fn wait(&mut self, sem: &RefAt, slot: usize, n: i64) -> Result<(), ExecError> {
+        if let Some(m) = self.mesh {
+            return m.sems.wait(m.device, slot, n).map_err(|waiters| {
+                self.fail(FaultKind::Deadlock {
+                    detail: format!(
+                        "every device waits on a semaphore (device {} on `{}`): {waiters}",
+                        m.device,
+                        ref_name(self.g.vk.kernel(), sem.r)
+                    ),
+                })
+            });
+        }
         if self.sems[slot] < n {
             return Err(self.fail(FaultKind::WaitNeverReturns {
                 sem: ref_name(self.g.vk.kernel(), sem.r),
@@ -549,7 +676,11 @@ impl<'k> Machine<'k> for Worker<'k> {
     }
 
     fn open_scope(&mut self, scratch: &'k [RefType]) -> Result<Vec<Slot>, ExecError> {
-        self.scopes.push((self.local.len(), self.sems.len()));
+        let sem_base = match self.mesh {
+            Some(m) => m.sems.open(m.device, 0),
+            None => self.sems.len(),
+        };
+        self.scopes.push((self.local.len(), sem_base));
         let mut args = Vec::new();
         for t in scratch {
             let n: usize = t.shape.iter().product();
@@ -561,10 +692,13 @@ impl<'k> Machine<'k> for Worker<'k> {
                         shape: t.shape.clone(),
                     });
                 }
-                RefElem::Semaphore(_) => {
-                    args.push(Slot::Ref(RefId::Sem(self.sems.len())));
-                    self.sems.resize(self.sems.len() + n, 0);
-                }
+                RefElem::Semaphore(_) => match self.mesh {
+                    Some(m) => args.push(Slot::Ref(RefId::Sem(m.sems.open(m.device, n)))),
+                    None => {
+                        args.push(Slot::Ref(RefId::Sem(self.sems.len())));
+                        self.sems.resize(self.sems.len() + n, 0);
+                    }
+                },
             }
         }
         Ok(args)
@@ -573,7 +707,10 @@ impl<'k> Machine<'k> for Worker<'k> {
     fn close_scope(&mut self) -> Result<(), ExecError> {
         if let Some((locals, sems)) = self.scopes.pop() {
             self.local.truncate(locals);
-            self.sems.truncate(sems);
+            match self.mesh {
+                Some(m) => m.sems.close(m.device, sems),
+                None => self.sems.truncate(sems),
+            }
         }
         Ok(())
     }
@@ -746,8 +883,9 @@ fn dot_int8(
 }
 
 impl General {
-    /// Runs the kernel: returns the outputs and the grid points run.
-    pub fn launch(&self, inputs: Vec<Data>) -> Result<(Vec<Data>, u64), ExecError> {
+    /// One device's HBM buffers: its arguments, and its outputs (zero
+    /// unless aliased to an argument).
+    fn device_hbm(&self, inputs: Vec<Data>) -> Vec<Mutex<Buffer>> {
         let k = self.vk.kernel();
         let mut hbm: Vec<Option<Buffer>> = (0..self.layout.num_hbm).map(|_| None).collect();
         let arg_params = k
@@ -772,23 +910,41 @@ impl General {
                 });
             }
         }
-        let hbm: Vec<Mutex<Buffer>> = hbm
-            .into_iter()
+        hbm.into_iter()
             .map(|b| {
                 Mutex::new(b.unwrap_or(Buffer {
                     data: Data::F32(Vec::new()),
                     shape: vec![0],
                 }))
             })
+            .collect()
+    }
+
+    /// The outputs held in one device's HBM buffers.
+    fn outputs(&self, hbm: Vec<Mutex<Buffer>>) -> Vec<Data> {
+        let mut hbm: Vec<Option<Buffer>> = hbm
+            .into_iter()
+            .map(|m| Some(m.into_inner().unwrap_or_else(|e| e.into_inner())))
             .collect();
-        let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), &self.layout);
-        let ppoints = grid.parallel_points();
-        let all: Vec<usize> = (0..ppoints).collect();
-        let chunk = ppoints.div_ceil(rayon::current_num_threads() * 4).max(1);
-        use rayon::prelude::*;
-        let worker = || Worker {
+        self.layout
+            .hbm_of_output
+            .iter()
+            .map(|&h| {
+                hbm[h]
+                    .take()
+                    .map(|b| b.data)
+                    .unwrap_or(Data::F32(Vec::new()))
+            })
+            .collect()
+    }
+
+    /// A fresh worker on one device's HBM.
+    fn worker<'a>(&'a self, hbm: &'a [Mutex<Buffer>], mesh: Option<MeshCtx<'a>>) -> Worker<'a> {
+        let k = self.vk.kernel();
+        Worker {
             g: self,
-            hbm: &hbm,
+            hbm,
+            mesh,
             env: Env::new(k.values.len()),
             scopes: Vec::new(),
             local: self
@@ -805,9 +961,25 @@ impl General {
             point: Vec::new(),
             points: 0,
             op: None,
-        };
+        }
+    }
+
+    /// Runs the kernel: returns the outputs and the grid points run. A
+    /// multi-device kernel's arguments and outputs lead with the device
+    /// axis.
+    pub fn launch(&self, inputs: Vec<Data>) -> Result<(Vec<Data>, u64), ExecError> {
+        let k = self.vk.kernel();
+        if k.is_multi_device() {
+            return self.launch_mesh(inputs);
+        }
+        let hbm = self.device_hbm(inputs);
+        let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), &self.layout);
+        let ppoints = grid.parallel_points();
+        let all: Vec<usize> = (0..ppoints).collect();
+        let chunk = ppoints.div_ceil(rayon::current_num_threads() * 4).max(1);
+        use rayon::prelude::*;
         let points: Result<Vec<u64>, ExecError> = if ppoints <= 1 {
-            let mut w = worker();
+            let mut w = self.worker(&hbm, None);
             w.run(&all).map(|_| vec![w.points])
         } else {
             // Every chunk's result, in grid order: the fault reported is
@@ -816,26 +988,76 @@ impl General {
             let each: Vec<Result<u64, ExecError>> = all
                 .par_chunks(chunk)
                 .map(|c| {
-                    let mut w = worker();
+                    let mut w = self.worker(&hbm, None);
                     w.run(c).map(|_| w.points)
                 })
                 .collect();
             each.into_iter().collect()
         };
         let points: u64 = points?.iter().sum();
-        let mut hbm: Vec<Option<Buffer>> = hbm
-            .into_iter()
-            .map(|m| Some(m.into_inner().unwrap_or_else(|e| e.into_inner())))
+        Ok((self.outputs(hbm), points))
+    }
+
+    /// A multi-device launch: each device's shard of every argument, its
+    /// whole grid on a thread of its own, the outputs stacked again.
+    fn launch_mesh(&self, inputs: Vec<Data>) -> Result<(Vec<Data>, u64), ExecError> {
+        let k = self.vk.kernel();
+        let devices = k.num_devices().unwrap_or(1).max(1);
+        let shard = |d: usize, x: &Data| {
+            let n = x.len() / devices;
+            let mut part = Data::zeros(x.dtype(), n);
+            part.copy_range(0, x, d * n, n);
+            part
+        };
+        let hbm: Vec<Vec<Mutex<Buffer>>> = (0..devices)
+            .map(|d| self.device_hbm(inputs.iter().map(|x| shard(d, x)).collect()))
             .collect();
-        let outs = self
-            .layout
-            .hbm_of_output
-            .iter()
-            .map(|&h| {
-                hbm[h]
-                    .take()
-                    .map(|b| b.data)
-                    .unwrap_or(Data::F32(Vec::new()))
+        let sems = MeshSems::new(devices, self.layout.sem_slots);
+        let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), &self.layout);
+        let all: Vec<usize> = (0..grid.parallel_points()).collect();
+        let results: Vec<Result<u64, ExecError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..devices)
+                .map(|device| {
+                    let (hbm, sems, all) = (&hbm, &sems, &all);
+                    s.spawn(move || {
+                        let mesh = MeshCtx { sems, hbm, device };
+                        let mut w = self.worker(&hbm[device], Some(mesh));
+                        let r = w.run(all).map(|_| w.points);
+                        sems.finish(device);
+                        r
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        // The first fault that is not a consequence of another (a device
+        // that failed leaves the others waiting: a deadlock).
+        let mut points = 0;
+        let mut faults = Vec::new();
+        for r in results {
+            match r {
+                Ok(p) => points += p,
+                Err(e) => faults.push(e),
+            }
+        }
+        faults.sort_by_key(
+            |e| matches!(e, ExecError::Fault(f) if matches!(f.kind, FaultKind::Deadlock { .. })),
+        );
+        if let Some(e) = faults.into_iter().next() {
+            return Err(e);
+        }
+        let per_device: Vec<Vec<Data>> = hbm.into_iter().map(|h| self.outputs(h)).collect();
+        let outs = (0..self.layout.hbm_of_output.len())
+            .map(|o| {
+                let n = per_device[0][o].len();
+                let mut all = Data::zeros(per_device[0][o].dtype(), n * devices);
+                for (d, outs) in per_device.iter().enumerate() {
+                    all.copy_range(d * n, &outs[o], 0, n);
+                }
+                all
             })
             .collect();
         Ok((outs, points))

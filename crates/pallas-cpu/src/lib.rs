@@ -23,6 +23,7 @@
 mod fused;
 mod general;
 pub mod math;
+mod mesh;
 
 use std::sync::Arc;
 
@@ -53,14 +54,13 @@ impl Executor for Cpu {
 
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
-            if vk.kernel().is_multi_device() {
-                return Err(ExecError::Unsupported {
-                    backend: BACKEND_NAME.into(),
-                    kernel: vk.kernel().name.clone(),
-                    what: "a multi-device kernel (device mesh): the fast mode runs one device; remote copies and cross-device semaphores run on the simulator".into(),
-                });
-            }
-            let plan = match fused::compile(vk) {
+            // A multi-device kernel runs per device on the general path.
+            let fused = if vk.kernel().is_multi_device() {
+                Err(())
+            } else {
+                fused::compile(vk).map_err(|_| ())
+            };
+            let plan = match fused {
                 Ok(program) => Plan::Fused(program),
                 Err(_) => {
                     let g = general::compile(vk).map_err(|what| ExecError::Unsupported {
@@ -74,7 +74,10 @@ impl Executor for Cpu {
             let outputs = vk
                 .kernel()
                 .params_of(ParamKind::Output)
-                .map(|(_, p)| (p.dtype().unwrap_or(DType::F32), p.shape.clone()))
+                .map(|(_, p)| {
+                    let shape = pallas_exec::launch_shape(vk.kernel(), &p.shape);
+                    (p.dtype().unwrap_or(DType::F32), shape)
+                })
                 .collect();
             Ok(Arc::new(CompiledCpu {
                 vk: vk.clone(),
