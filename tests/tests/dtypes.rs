@@ -186,6 +186,37 @@ fn int8_matmul_into_i32_is_exact() {
 }
 
 #[test]
+fn int8_matmul_at_the_extremes_is_exact_past_two_to_the_24() {
+    // -128 * -128 summed 2048 times is 2^25: past what one f32 sum holds
+    // exactly, so the fast mode's chunked sgemm must split K. The +127
+    // columns make every partial sum odd-sized and mixed in sign.
+    let (m, n, kd) = (8, 8, 2048);
+    let x: Vec<i8> = (0..m * kd)
+        .map(|i| if i % 13 == 3 { 127 } else { -128 })
+        .collect();
+    let y: Vec<i8> = (0..kd * n)
+        .map(|i| if i % 11 == 1 { 127 } else { -128 })
+        .collect();
+    let args = [
+        HostArray::I8(ArrayD::from_shape_vec(IxDyn(&[m, kd]), x.clone()).unwrap()),
+        HostArray::I8(ArrayD::from_shape_vec(IxDyn(&[kd, n]), y.clone()).unwrap()),
+    ];
+    let k = corpus::matmul_lowp(m, n, kd, [8, 8, kd], DType::I8, DType::I32, DType::I32);
+    let HostArray::I32(o) = same_on_every_backend(&k, &args) else {
+        panic!("an i32 output")
+    };
+    for i in 0..m {
+        for j in 0..n {
+            let want: i64 = (0..kd)
+                .map(|p| x[i * kd + p] as i64 * y[p * n + j] as i64)
+                .sum();
+            assert!(want.abs() > 1 << 24, "the case must pass 2^24");
+            assert_eq!(o[[i, j]] as i64, want, "o[{i}, {j}]");
+        }
+    }
+}
+
+#[test]
 fn uint8_matmul_zero_extends_and_wraps_to_u8_without_a_preferred_dtype() {
     let (m, n, kd) = (8, 8, 16);
     let x: Vec<u8> = (0..m * kd)

@@ -748,11 +748,12 @@ impl<'k> Machine<'k> for Worker<'k> {
                     Data::I32(v) => v,
                     _ => Vec::new(),
                 };
+                let chunk = exact_chunk(self.value_dtype(*lhs), self.value_dtype(*rhs));
                 let t = dot_int8(
                     self.env.t(*lhs),
                     self.env.t(*rhs),
                     (*transpose_lhs, *transpose_rhs),
-                    out,
+                    (out, chunk),
                     old,
                 );
                 self.env.put(res, t);
@@ -806,11 +807,20 @@ fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
     shape::dot(a, b, ta, tb)
 }
 
+/// How many products of 8-bit integers of these dtypes an f32 sum holds
+/// exactly: the largest power of two `c` with `c * max|a * b| <= 2^24`
+/// (every integer up to 2^24 is an f32, so no partial sum of at most `c`
+/// products rounds, in any order). `i8 x i8`: products up to 2^14, 1024
+/// terms; `i8 x u8`: 512; `u8 x u8`: 256.
+fn exact_chunk(a: DType, b: DType) -> usize {
+    let max = |d: DType| if d == DType::U8 { 255u64 } else { 128 };
+    let limit = (1u64 << 24) / (max(a) * max(b));
+    1usize << (63 - limit.leading_zeros())
+}
+
 /// `dot` of 8-bit integers (`i8` or `u8`, held in i32/u32) into `out`,
-/// through sgemm and exact: every product is an integer of at most 2^16 in
-/// magnitude, so a sum over at most 256 of them stays below 2^24, where
-/// every integer is an f32 and no addition rounds, in any order. K is cut
-/// into chunks of 256, each multiplied in f32, and the chunks are summed
+/// through sgemm and exact: K is cut into chunks of [`exact_chunk`] terms,
+/// each multiplied in f32 (exact, see there), and the chunks are summed
 /// in wrapping i32. The f32 copies live in per-thread scratch: allocating
 /// them per grid point cost more than the product (each one a fresh
 /// `mmap` and its page faults, once the allocator hands large blocks to
@@ -819,10 +829,9 @@ fn dot_int8(
     a: &Tensor,
     b: &Tensor,
     (ta, tb): (bool, bool),
-    out: DType,
+    (out, chunk): (DType, usize),
     mut acc: Vec<i32>,
 ) -> Tensor {
-    const CHUNK: usize = 256;
     thread_local! {
         static SCRATCH: std::cell::RefCell<[Vec<f32>; 3]> = const {
             std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()])
@@ -855,7 +864,7 @@ fn dot_int8(
         acc.resize(m * n, 0);
         let mut k0 = 0;
         while k0 < kd {
-            let k1 = (k0 + CHUNK).min(kd);
+            let k1 = (k0 + chunk).min(kd);
             let mut p =
                 ArrayViewMut2::from_shape((m, n), &mut part[..]).expect("the scratch holds m * n");
             ndarray::linalg::general_mat_mul(
@@ -1061,5 +1070,26 @@ impl General {
             })
             .collect();
         Ok((outs, points))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_chunks_keep_every_partial_sum_below_two_to_the_24() {
+        for (a, b, want) in [
+            (DType::I8, DType::I8, 1024),
+            (DType::I8, DType::U8, 512),
+            (DType::U8, DType::I8, 512),
+            (DType::U8, DType::U8, 256),
+        ] {
+            let c = exact_chunk(a, b);
+            assert_eq!(c, want, "{a:?} x {b:?}");
+            let max = |d| if d == DType::U8 { 255u64 } else { 128 };
+            assert!(c as u64 * max(a) * max(b) <= 1 << 24);
+            assert!(2 * c as u64 * max(a) * max(b) > 1 << 24);
+        }
     }
 }
