@@ -51,14 +51,15 @@ def _sharded(mesh, shape, spec, seed=0):
     return jax.device_put(x, jax.sharding.NamedSharding(mesh, spec))
 
 
-def _shard_map(kernel_call, mesh, in_spec, out_spec):
-    return jax.jit(jax.shard_map(kernel_call, mesh=mesh, in_specs=in_spec,
-                                 out_specs=out_spec, check_vma=False))
+def _shard_map(kernel_call, mesh, in_spec, out_spec, jit=True):
+    f = jax.shard_map(kernel_call, mesh=mesh, in_specs=in_spec,
+                      out_specs=out_spec, check_vma=False)
+    return jax.jit(f) if jit else f
 
 
-def right_permute(mesh, bug=None):
+def right_permute(mesh, bug=None, jit=True):
     """Each device sends its (8, 128) shard to its right neighbour (HBM to
-    HBM)."""
+    HBM); `jit=False` leaves the `shard_map` unjitted (run eagerly)."""
     n = mesh.shape["x"]
 
     def kernel(x_ref, o_ref, send, recv):
@@ -89,7 +90,8 @@ def right_permute(mesh, bug=None):
         shards = np.split(x, n, axis=1)
         return np.concatenate([shards[(d - 1) % n] for d in range(n)], axis=1)
 
-    return _shard_map(call, mesh, P(None, "x"), P(None, "x")), x, reference
+    return (_shard_map(call, mesh, P(None, "x"), P(None, "x"), jit), x,
+            reference)
 
 
 def ring_all_gather(mesh, bug=None, rows=8):

@@ -89,6 +89,14 @@ def test_megabyte_shards_on_8_devices():
     np.testing.assert_array_equal(got, reference(np.asarray(x)))
 
 
+def test_an_unjitted_shard_map_runs_too():
+    fn, x, reference = collectives.right_permute(collectives.mesh_of(4),
+                                                 jit=False)
+    with pallas_rs.interpret("sim", detect_races=True):
+        got = np.asarray(fn(x))
+    np.testing.assert_array_equal(got, reference(np.asarray(x)))
+
+
 def test_one_launch_for_all_devices():
     fn, x, _ = collectives.right_permute(collectives.mesh_of(4))
     pallas_rs.reset_stats()
@@ -119,6 +127,7 @@ def test_missing_receive_wait_is_a_race():
     err = _fault(collectives.ring_all_gather, "no_recv_wait",
                  detect_races=True)
     assert err.kind == "race", err
+    assert err.device is not None and err.grid_point is not None, err
     text = str(err)
     assert "device" in text and "remote" in text.lower(), text
     assert "collectives.py" in text  # the Python line of the kernel
