@@ -219,6 +219,103 @@ def all_reduce(mesh, bug=None):
     return _shard_map(summed, mesh, P(None, "x"), P(None, "x")), x, reference
 
 
+def reduce_scatter(mesh, bug=None, rows=16):
+    """A bidirectional ring reduce-scatter (sum) over a grid of n steps:
+    each device's input holds one (rows, 128) chunk per device; the top
+    halves of the chunks travel left and the bottom halves right, each
+    device adding its own contribution as a partial sum passes, through an
+    HBM double buffer (an output) with REGULAR `capacity` semaphores that
+    tell a sender a slot is free again. Device c ends with the sum of every
+    device's chunk c."""
+    n = mesh.shape["x"]
+    half = rows // 2
+    top, bottom = pl.ds(0, half), pl.ds(half, half)
+
+    def kernel(x_ref, o_ref, hbm, local_sem, send_l, recv_l, send_r, recv_r,
+               cap_l, cap_r, acc, tmp):
+        step = pl.program_id(0)
+        me, left, right = _neighbours(n, bug)
+        slot = lax.rem(step, 2)
+        # The chunks whose partial sums pass through here at this step.
+        c_left = lax.rem(me + step + 1, n)
+        c_right = lax.rem(me - step - 1 + 2 * n, n)
+
+        @pl.when(step == 0)
+        def _():
+            _barrier(left, right, bug)
+            acc[top, :] = x_ref[c_left, top, :]
+            acc[bottom, :] = x_ref[c_right, bottom, :]
+
+        @pl.when(step > 0)
+        def _():
+            prev = pltpu.make_async_copy(hbm.at[1 - slot], tmp, local_sem)
+            prev.start()
+            prev.wait()
+            acc[top, :] = tmp[top, :] + x_ref[c_left, top, :]
+            acc[bottom, :] = tmp[bottom, :] + x_ref[c_right, bottom, :]
+
+            # Slot 1 - slot is read: its senders may fill it again.
+            @pl.when(step <= n - 3)
+            def _():
+                pl.semaphore_signal(cap_l, 1, device_id=(right,),
+                                    device_id_type=MESH)
+                pl.semaphore_signal(cap_r, 1, device_id=(left,),
+                                    device_id_type=MESH)
+
+        @pl.when(step < n - 1)
+        def _():
+            @pl.when(step >= 2)
+            def _():
+                if bug != "no_capacity_wait":
+                    pl.semaphore_wait(cap_l, 1)
+                    pl.semaphore_wait(cap_r, 1)
+
+            to_left = pltpu.make_async_remote_copy(
+                src_ref=acc.at[top], dst_ref=hbm.at[slot, top],
+                send_sem=send_l, recv_sem=recv_l, device_id=(left,),
+                device_id_type=MESH)
+            to_right = pltpu.make_async_remote_copy(
+                src_ref=acc.at[bottom], dst_ref=hbm.at[slot, bottom],
+                send_sem=send_r, recv_sem=recv_r, device_id=(right,),
+                device_id_type=MESH)
+            to_left.start()
+            to_right.start()
+            to_left.wait()
+            to_right.wait()
+
+        @pl.when(step == n - 1)
+        def _():
+            o_ref[...] = acc[...]
+
+    call = pl.pallas_call(
+        kernel,
+        out_shape=(jax.ShapeDtypeStruct((rows, 128), jnp.float32),
+                   jax.ShapeDtypeStruct((2, rows, 128), jnp.float32)),
+        grid_spec=pltpu.PrefetchScalarGridSpec(
+            num_scalar_prefetch=0,
+            in_specs=[pl.BlockSpec(memory_space=pltpu.VMEM)],
+            out_specs=[pl.BlockSpec(memory_space=pltpu.VMEM),
+                       pl.BlockSpec(memory_space=pl.ANY)],
+            grid=(n,),
+            scratch_shapes=[pltpu.SemaphoreType.DMA] * 5
+            + [pltpu.SemaphoreType.REGULAR] * 2
+            + [pltpu.VMEM((rows, 128), jnp.float32)] * 2),
+        compiler_params=pltpu.CompilerParams(collective_id=0),
+    )
+
+    def per_device(x):
+        return call(x.reshape(n, rows, 128))[0]
+
+    x = _sharded(mesh, (rows * n, 128 * n), P(None, "x"), seed=4)
+
+    def reference(x):
+        shards = [s.reshape(n, rows, 128).astype(np.float64)
+                  for s in np.split(x, n, axis=1)]
+        return np.concatenate([sum(s[c] for s in shards) for c in range(n)])
+
+    return _shard_map(per_device, mesh, P(None, "x"), P("x", None)), x, reference
+
+
 def shipped_all_gather(mesh, memory_space=pltpu.VMEM):
     """JAX's shipped `jax.experimental.pallas.ops.tpu.all_gather`,
     unchanged: halves of each shard travel both ways round the ring."""
@@ -234,6 +331,7 @@ KERNELS = {
     "right_permute": right_permute,
     "ring_all_gather": ring_all_gather,
     "all_reduce": all_reduce,
+    "reduce_scatter": reduce_scatter,
     "shipped_all_gather_vmem": functools.partial(shipped_all_gather,
                                                  memory_space=pltpu.VMEM),
     "shipped_all_gather_hbm": functools.partial(shipped_all_gather,

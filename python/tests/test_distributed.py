@@ -41,10 +41,19 @@ OPTIONS = [
 ]
 
 
-def _sum_tolerance(x, n):
-    """|error| of an f32 sum of n terms, per element: n * 2^-24 * sum|x|."""
-    parts = np.abs(np.stack(np.split(x.astype(np.float64), n, axis=1)))
-    return n * 2.0 ** -24 * np.concatenate([parts.sum(0)] * n, axis=1)
+SUMS = ("all_reduce", "reduce_scatter")
+
+
+def _check(name, got, x, reference, n):
+    """Exact for the moves; for the sums within n * 2^-24 * sum|x| per
+    element of an f64 sum (the reference is linear: applied to |x| it
+    gives the sums of magnitudes)."""
+    want = reference(x)
+    if name in SUMS:
+        tol = n * 2.0 ** -24 * reference(np.abs(x).astype(np.float64))
+        assert np.all(np.abs(got - want) <= tol), np.max(np.abs(got - want))
+    else:
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: "-".join(
@@ -55,27 +64,19 @@ def test_collective_matches_jax_and_numpy(name, opts):
     fn, x, reference = collectives.KERNELS[name](collectives.mesh_of(n))
     with pallas_rs.interpret("sim", **opts):
         got = np.asarray(fn(x))
-    want = reference(np.asarray(x))
-    if name == "all_reduce":
-        assert np.all(np.abs(got - want) <= _sum_tolerance(np.asarray(x), n))
-    else:
-        np.testing.assert_array_equal(got, want)
+    _check(name, got, np.asarray(x), reference, n)
     # JAX's interpret mode adds in the same order: the same bits.
     np.testing.assert_array_equal(got, _jax(name, n))
 
 
 @pytest.mark.parametrize("n", [2, 8])
 @pytest.mark.parametrize("name", ["ring_all_gather", "all_reduce",
-                                  "shipped_all_gather_hbm"])
+                                  "reduce_scatter", "shipped_all_gather_hbm"])
 def test_collective_on_2_and_8_devices(name, n):
     fn, x, reference = collectives.KERNELS[name](collectives.mesh_of(n))
     with pallas_rs.interpret("sim", detect_races=True):
         got = np.asarray(fn(x))
-    want = reference(np.asarray(x))
-    if name == "all_reduce":
-        assert np.all(np.abs(got - want) <= _sum_tolerance(np.asarray(x), n))
-    else:
-        np.testing.assert_array_equal(got, want)
+    _check(name, got, np.asarray(x), reference, n)
 
 
 def test_megabyte_shards_on_8_devices():
@@ -150,6 +151,16 @@ def test_missing_receive_wait_leaves_the_semaphore_counted():
     assert "recv" in str(err) and "4096" in str(err), err
 
 
+def test_capacity_never_waited_is_left_counting():
+    """Without its capacity waits the reduce-scatter still orders every
+    slot's reuse (each direction's receive waits on the other's send, so
+    no race is reported, rightly), but the signals stay counted."""
+    err = _fault(collectives.reduce_scatter, "no_capacity_wait",
+                 detect_races=True)
+    assert err.kind == "semaphore_left_non_zero", err
+    assert "cap_l" in str(err)
+
+
 def test_extra_signal_is_left_on_the_barrier():
     err = _fault(collectives.right_permute, "extra_signal")
     assert "barrier" in str(err), err
@@ -158,7 +169,8 @@ def test_extra_signal_is_left_on_the_barrier():
 # -- what cannot run -----------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["right_permute", "ring_all_gather",
-                                  "all_reduce", "shipped_all_gather_hbm"])
+                                  "all_reduce", "reduce_scatter",
+                                  "shipped_all_gather_hbm"])
 def test_the_fast_mode_runs_collectives_into_hbm(name):
     fn, x, reference = collectives.KERNELS[name](collectives.mesh_of(4))
     with pallas_rs.interpret("cpu"):
