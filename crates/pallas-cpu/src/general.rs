@@ -11,8 +11,11 @@
 //! of its own, with its own HBM buffers; remote copies write the other
 //! device's HBM at their start, and semaphores live in one table shared by
 //! the devices ([`crate::mesh`]), where a wait blocks until another device
-//! signals. A remote copy into a local (VMEM) buffer is refused: a
-//! device's local buffers belong to its thread.
+//! signals. A remote copy into a local (VMEM) buffer goes to the target
+//! device's inbox (its local buffers belong to its thread), which the
+//! target applies when one of its waits returns and before it writes a
+//! block back: the copy has landed by the time its receive semaphore
+//! lets the target read it.
 
 use std::sync::Mutex;
 
@@ -59,20 +62,6 @@ pub fn compile(vk: &ValidatedKernel) -> Result<General, String> {
         }
     }
     let layout = Layout::new(vk);
-    if k.is_multi_device() {
-        let body = &k.regions[k.body];
-        for (_, inst) in k.insts.iter() {
-            if let Op::RemoteDmaStart { dst, .. } = &inst.op {
-                let p = body.args.iter().position(|&a| a == dst.r);
-                if let Some(p) = p.filter(|&p| !matches!(layout.homes[p], Home::Hbm(_))) {
-                    return Err(format!(
-                        "a remote copy into `{}`, a local (VMEM) buffer: the fast mode's devices keep their local buffers to themselves (the simulator runs it; in HBM, memory space `any`, the fast mode does too)",
-                        k.params[p].name
-                    ));
-                }
-            }
-        }
-    }
     let local_dtypes = layout
         .locals
         .iter()
@@ -106,8 +95,21 @@ struct MeshCtx<'a> {
     sems: &'a MeshSems,
     /// Every device's HBM buffers.
     hbm: &'a [Vec<Mutex<Buffer>>],
+    /// Every device's remote copies into its local buffers, not yet
+    /// applied.
+    inboxes: &'a [Mutex<Vec<Incoming>>],
     /// This worker's device.
     device: usize,
+}
+
+/// A remote copy into a local buffer of another device: where, and the
+/// data.
+struct Incoming {
+    local: usize,
+    kept: Vec<usize>,
+    base: usize,
+    strides: Vec<usize>,
+    data: Data,
 }
 
 /// One worker: block buffers, scratch, values, semaphores.
@@ -404,19 +406,29 @@ impl Worker<'_> {
                 let d = self.read(sid, &sk, sb, &ss);
                 let bytes = (d.len() * d.dtype().size_bytes()) as i64;
                 let mesh = self.mesh.expect("a mesh kernel runs with its mesh");
-                let RefId::Hbm(h) = did else {
-                    unreachable!("compile refuses remote copies into local buffers")
-                };
-                shape::strided_scatter(
-                    &mut mesh.hbm[target][h]
+                match did {
+                    RefId::Hbm(h) => shape::strided_scatter(
+                        &mut mesh.hbm[target][h]
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .data,
+                        &dk,
+                        db,
+                        &ds,
+                        &d,
+                    ),
+                    RefId::Local(local) => mesh.inboxes[target]
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .data,
-                    &dk,
-                    db,
-                    &ds,
-                    &d,
-                );
+                        .push(Incoming {
+                            local,
+                            kept: dk,
+                            base: db,
+                            strides: ds,
+                            data: d,
+                        }),
+                    RefId::Sem(_) => unreachable!("the validator allows data refs only"),
+                }
                 let (send, recv) = (self.sem_slot(send)?, self.sem_slot(recv)?);
                 self.sem_add(None, send, bytes)?;
                 self.sem_add(Some(target), recv, bytes)?;
@@ -508,9 +520,24 @@ impl Worker<'_> {
         Ok(d as usize)
     }
 
+    /// Applies the remote copies other devices made into this device's
+    /// local buffers.
+    fn drain_inbox(&mut self) {
+        let Some(m) = self.mesh else { return };
+        let incoming = std::mem::take(
+            &mut *m.inboxes[m.device]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for c in incoming {
+            let buf = &mut self.local[c.local].data;
+            shape::strided_scatter(buf, &c.kept, c.base, &c.strides, &c.data);
+        }
+    }
+
     fn wait(&mut self, sem: &RefAt, slot: usize, n: i64) -> Result<(), ExecError> {
         if let Some(m) = self.mesh {
-            return m.sems.wait(m.device, slot, n).map_err(|waiters| {
+            m.sems.wait(m.device, slot, n).map_err(|waiters| {
                 self.fail(FaultKind::Deadlock {
                     detail: format!(
                         "every device waits on a semaphore (device {} on `{}`): {waiters}",
@@ -518,7 +545,9 @@ impl Worker<'_> {
                         ref_name(self.g.vk.kernel(), sem.r)
                     ),
                 })
-            });
+            })?;
+            self.drain_inbox();
+            return Ok(());
         }
         if self.sems[slot] < n {
             return Err(self.fail(FaultKind::WaitNeverReturns {
@@ -559,6 +588,9 @@ impl Worker<'_> {
     /// write-back), only the part inside the array; the pipeline checked
     /// the block index.
     fn copy_block(&mut self, b: &Blocked, idx: &[i64], to_hbm: bool) {
+        if to_hbm {
+            self.drain_inbox();
+        }
         let mut hbm = self.hbm[b.hbm].lock().unwrap_or_else(|e| e.into_inner());
         let shape = hbm.shape.clone();
         let origin: Vec<usize> = idx
@@ -1022,14 +1054,21 @@ impl General {
             .map(|d| self.device_hbm(inputs.iter().map(|x| shard(d, x)).collect()))
             .collect();
         let sems = MeshSems::new(devices, self.layout.sem_slots);
+        let inboxes: Vec<Mutex<Vec<Incoming>>> =
+            (0..devices).map(|_| Mutex::new(Vec::new())).collect();
         let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), &self.layout);
         let all: Vec<usize> = (0..grid.parallel_points()).collect();
         let results: Vec<Result<u64, ExecError>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..devices)
                 .map(|device| {
-                    let (hbm, sems, all) = (&hbm, &sems, &all);
+                    let (hbm, sems, all, inboxes) = (&hbm, &sems, &all, &inboxes);
                     s.spawn(move || {
-                        let mesh = MeshCtx { sems, hbm, device };
+                        let mesh = MeshCtx {
+                            sems,
+                            hbm,
+                            inboxes,
+                            device,
+                        };
                         let mut w = self.worker(&hbm[device], Some(mesh));
                         let r = w.run(all).map(|_| w.points);
                         sems.finish(device);
