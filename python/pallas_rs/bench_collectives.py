@@ -1,7 +1,8 @@
 """`python -m pallas_rs.bench_collectives`: a ring all-gather of 8 devices
 x 1 MiB each (f32 (2048, 128) per device) under `jax.shard_map` on 8 CPU
 devices, in one run: JAX's TPU interpret mode and `pallas_rs.interpret`
-on the simulator, both with race detection, and the ratio. Each variant
+on the simulator, both with race detection, and the ratio; and the fast
+mode, which checks nothing. Each variant
 runs in a process of its own, under a time limit.
 
     python -m pallas_rs.bench_collectives [--devices N] [--rows R]
@@ -89,6 +90,7 @@ def _time(fn, repeats):
 VARIANTS = {
     "jax": "JAX TPU interpret mode (eager DMAs)",
     "sim": "pallas_rs.interpret('sim')",
+    "cpu": "pallas_rs.interpret('cpu') (no checks)",
 }
 
 
@@ -108,8 +110,10 @@ def measure(variant, devices, rows, repeats):
     if variant == "jax":
         context = pltpu.force_tpu_interpret_mode(pltpu.InterpretParams(
             detect_races=True, dma_execution_mode="eager"))
-    else:
+    elif variant == "sim":
         context = pallas_rs.interpret("sim", detect_races=True)
+    else:
+        context = pallas_rs.interpret("cpu")
     with context:
         fn = ring_all_gather(mesh, rows)
         if not np.array_equal(np.asarray(fn(xs)), want):
@@ -123,7 +127,7 @@ def run(devices=8, rows=2048, repeats=3, timeout_s=300.0, out=print):
     is reported and the other still measured."""
     mib = rows * 128 * 4 / 2 ** 20
     out(f"ring all-gather, {devices} devices x {mib:g} MiB (f32 ({rows}, 128) "
-        "each), race detection on")
+        "each); JAX and sim with race detection")
     rows_out, by = [], {}
     for variant, name in VARIANTS.items():
         cmd = [sys.executable, "-m", "pallas_rs.bench_collectives",
