@@ -5,7 +5,9 @@
 //! the rest.
 //!
 //! Each is a builder function; `examples/kernels/*.pk` holds each one
-//! printed at its default size, and the test crate holds an independent
+//! printed at its default size (and `ring_all_gather.pk`, a hand-written
+//! 4-device collective for the command line; the collectives themselves
+//! are in [`collectives`]), and the test crate holds an independent
 //! plain-ndarray implementation of each.
 
 pub mod collectives;

@@ -43,7 +43,7 @@ fn examples() -> Vec<PathBuf> {
 #[test]
 fn every_example_runs_on_every_backend() {
     let files = examples();
-    assert_eq!(files.len(), 12);
+    assert_eq!(files.len(), 13);
     for f in files {
         let (code, out, err) = text(&pallas(&[
             "run",
@@ -561,4 +561,39 @@ fn one_options_value_for_every_backend_and_a_note_where_checks_do_not_apply() {
     let (code, said, err) = text(&out);
     assert_eq!(code, 0, "{err}");
     assert!(!said.contains("leaves aside"), "{said}");
+}
+
+#[test]
+fn devices_checks_the_kernels_mesh_and_inputs_lead_with_the_device_axis() {
+    let k = "examples/kernels/ring_all_gather.pk";
+    let (code, out, err) = text(&pallas(&[
+        "run",
+        k,
+        "--random",
+        "0",
+        "--devices",
+        "4",
+        "--detect-races",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    // Four devices, each gathering four (8, 128) shards.
+    assert!(out.contains("output `o`: f32[4, 4, 8, 128]"), "{out}");
+    let (code, _, err) = text(&pallas(&["run", k, "--random", "0", "--devices", "8"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(
+            "--devices 8: kernel `ring_all_gather` runs on 4 device(s): its mesh is (x 4)"
+        ),
+        "{err}"
+    );
+    let (code, _, err) = text(&pallas(&[
+        "run",
+        "examples/kernels/seed.pk",
+        "--random",
+        "0",
+        "--devices",
+        "2",
+    ]));
+    assert_ne!(code, 0);
+    assert!(err.contains("it declares no mesh"), "{err}");
 }

@@ -83,9 +83,16 @@ pub struct RunArgs {
     /// Simulator: make reads of never-written memory errors.
     #[arg(long)]
     report_uninitialized_reads: bool,
-    /// Simulator: seed for the order of parallel grid points (0: in order).
+    /// Simulator: seed for the order of parallel grid points (0: in order),
+    /// and for the order in which a multi-device kernel's devices take
+    /// turns.
     #[arg(long, default_value_t = 0)]
     order_seed: u64,
+    /// Devices the kernel is expected to run on: a check, since the mesh
+    /// is part of the kernel (`mesh(x 4)`); inputs and outputs of a mesh
+    /// kernel lead with the device axis.
+    #[arg(long, value_name = "N")]
+    devices: Option<usize>,
     /// Simulator: write a Chrome trace (open it in Perfetto) to this file.
     #[arg(long, value_name = "FILE.json")]
     trace: Option<PathBuf>,
@@ -341,6 +348,26 @@ fn without_backend_prefix(name: &str, e: &ExecError) -> String {
 /// `pallas run`.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let vk = load(&args.kernel)?;
+    if let Some(want) = args.devices {
+        let k = vk.kernel();
+        let has = k.num_devices().unwrap_or(1);
+        if has != want {
+            let mesh = if k.is_multi_device() {
+                let axes: Vec<String> = k
+                    .mesh
+                    .iter()
+                    .map(|a| format!("{} {}", a.name, a.size))
+                    .collect();
+                format!("its mesh is ({})", axes.join(", "))
+            } else {
+                "it declares no mesh".into()
+            };
+            return Err(Failure::Input(format!(
+                "--devices {want}: kernel `{}` runs on {has} device(s): {mesh}; the mesh is part of the kernel (`kernel {} grid(...) mesh(x {want})`)",
+                k.name, k.name
+            )));
+        }
+    }
     let inputs = arguments(&vk, args)?;
     let names: Vec<String> = if args.backend == "all" {
         pallas::backends().into_iter().map(String::from).collect()
