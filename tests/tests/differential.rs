@@ -91,8 +91,8 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
         }
         seen_arbitrary |= d.1 == DimSemantics::Arbitrary;
     }
-    // Every dtype on the CPU backends (narrow ones included); the GPU runs
-    // 32-bit dtypes and bool.
+    // Every dtype on the CPU backends and the GPU alike (the GPU's kernels
+    // keep floats and integers apart, below).
     let all = DType::ALL;
     // On a GPU, f32 arithmetic may be reassociated (lavapipe turns
     // `(x + a) + b` into `x + (a + b)`), so its kernels are either all f32
@@ -101,7 +101,13 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
     let float_family = gpu_exact && g.below(2) == 0;
     let dtypes: &[DType] = match (gpu_exact, float_family) {
         (false, _) => &all,
-        (true, true) => &[DType::F32, DType::BF16, DType::F16],
+        (true, true) => &[
+            DType::F32,
+            DType::BF16,
+            DType::F16,
+            DType::F8E4M3FN,
+            DType::F8E5M2,
+        ],
         (true, false) => &[
             DType::I32,
             DType::U32,
@@ -209,6 +215,7 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                     };
                     (b.binary(ops[pick(ops.len())], x, y), dx)
                 }
+                2 if float_family && dx.is_fp8() => (b.cast(x, DType::BF16), DType::BF16),
                 2 if float_family => (b.unary(UnaryOp::Floor, x), dx),
                 2 => (b.compare(CmpOp::ALL[pick(6)], x, y), DType::Bool),
                 3 => {
@@ -223,6 +230,7 @@ fn gen_elementwise(data: Vec<u32>, gpu_exact: bool) -> (pallas_ir::Kernel, Vec<H
                         .collect();
                     match bools.first() {
                         Some(&cond) => (b.select(cond, x, y), dx),
+                        None if float_family && dx.is_fp8() => (b.cast(x, DType::F32), DType::F32),
                         None if float_family => (b.unary(UnaryOp::Abs, x), dx),
                         None => (b.compare(CmpOp::Lt, x, y), DType::Bool),
                     }
@@ -448,6 +456,18 @@ fn the_generator_makes_varied_kernels() {
     assert!(partial > 50, "partial edge blocks in {partial} of 300");
     // Every dtype reaches the sim-versus-cpu comparison.
     assert_eq!(dtypes.len(), DType::ALL.len(), "dtypes made: {dtypes:?}");
+    // And the GPU comparison.
+    let mut gpu_dtypes = std::collections::BTreeSet::new();
+    for seed in 0..300u32 {
+        let (k, _) = gen_elementwise(seed_data(seed, 97), true);
+        validate(&k).unwrap();
+        gpu_dtypes.extend(k.params.iter().filter_map(|p| p.dtype()));
+    }
+    assert_eq!(
+        gpu_dtypes.len(),
+        DType::ALL.len(),
+        "GPU dtypes made: {gpu_dtypes:?}"
+    );
 }
 
 /// A random row-wise kernel over f32 `[R, C]` in blocks of whole rows:
