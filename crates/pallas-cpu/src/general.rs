@@ -19,6 +19,7 @@
 
 use std::sync::Mutex;
 
+use crate::int8;
 use crate::mesh::MeshSems;
 
 use ndarray::{ArrayView2, ArrayViewMut2, Ix2};
@@ -877,6 +878,23 @@ fn dot_int8(
             _ => {}
         }
     }
+    let dims = if ta {
+        (a.shape[1], a.shape[0])
+    } else {
+        (a.shape[0], a.shape[1])
+    };
+    let n = if tb { b.shape[0] } else { b.shape[1] };
+    let (m, kd) = dims;
+    let done = match (&a.data, &b.data) {
+        (Data::I32(x), Data::I32(y)) => int8::gemm(x, y, (m, kd, n), (ta, tb), &mut acc),
+        (Data::I32(x), Data::U32(y)) => int8::gemm(x, y, (m, kd, n), (ta, tb), &mut acc),
+        (Data::U32(x), Data::I32(y)) => int8::gemm(x, y, (m, kd, n), (ta, tb), &mut acc),
+        (Data::U32(x), Data::U32(y)) => int8::gemm(x, y, (m, kd, n), (ta, tb), &mut acc),
+        _ => false,
+    };
+    if done {
+        return int8_result(acc, out, vec![m, n]);
+    }
     SCRATCH.with(|cell| {
         let [xs, ys, part] = &mut *cell.borrow_mut();
         fill(xs, a);
@@ -911,16 +929,18 @@ fn dot_int8(
             }
             k0 = k1;
         }
-        let mut data = Data::I32(acc);
-        if out.wide() == DType::U32 {
-            data = eval::cast(&data, DType::U32);
-        }
-        eval::narrow::narrow(out, &mut data);
-        Tensor {
-            data,
-            shape: vec![m, n],
-        }
+        int8_result(acc, out, vec![m, n])
     })
+}
+
+/// The i32 sums of an 8-bit `dot` as a tensor of `out`.
+fn int8_result(acc: Vec<i32>, out: DType, shape: Vec<usize>) -> Tensor {
+    let mut data = Data::I32(acc);
+    if out.wide() == DType::U32 {
+        data = eval::cast(&data, DType::U32);
+    }
+    eval::narrow::narrow(out, &mut data);
+    Tensor { data, shape }
 }
 
 impl General {

@@ -22,6 +22,7 @@
 
 mod fused;
 mod general;
+mod int8;
 pub mod math;
 mod mesh;
 
