@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
-import time
 
 import jax
+
+from .bench import _time
 
 
 def ring_all_gather(mesh, rows):
@@ -75,16 +75,6 @@ def ring_all_gather(mesh, rows):
     P = jax.sharding.PartitionSpec
     return jax.jit(jax.shard_map(per_device, mesh=mesh, in_specs=P("x", None),
                                  out_specs=P("x", None), check_vma=False))
-
-
-def _time(fn, repeats):
-    jax.block_until_ready(fn())
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), min(times)
 
 
 VARIANTS = {
