@@ -435,10 +435,7 @@ impl Worker<'_> {
                 self.sem_add(Some(target), recv, bytes)?;
             }
             Op::AxisIndex { axis } => {
-                let mesh = &k.mesh;
-                let inner: usize = mesh[*axis + 1..].iter().map(|a| a.size).product();
-                let device = self.mesh.map_or(0, |m| m.device);
-                let coord = (device / inner.max(1)) % mesh[*axis].size.max(1);
+                let coord = k.mesh_coordinate(*axis, self.mesh.map_or(0, |m| m.device));
                 set(self, Tensor::scalar(Scalar::I32(coord as i32)));
             }
             Op::BarrierSemaphore => {
@@ -878,13 +875,12 @@ fn dot_int8(
             _ => {}
         }
     }
-    let dims = if ta {
+    let (m, kd) = if ta {
         (a.shape[1], a.shape[0])
     } else {
         (a.shape[0], a.shape[1])
     };
     let n = if tb { b.shape[0] } else { b.shape[1] };
-    let (m, kd) = dims;
     let done = match (&a.data, &b.data) {
         (Data::I32(x), Data::I32(y)) => int8::gemm(x, y, (m, kd, n), (ta, tb), &mut acc),
         (Data::I32(x), Data::U32(y)) => int8::gemm(x, y, (m, kd, n), (ta, tb), &mut acc),
@@ -907,7 +903,6 @@ fn dot_int8(
         };
         let x = if ta { xa.reversed_axes() } else { xa };
         let y = if tb { ya.reversed_axes() } else { ya };
-        let (m, kd, n) = (x.nrows(), x.ncols(), y.ncols());
         part.clear();
         part.resize(m * n, 0.0);
         acc.clear();

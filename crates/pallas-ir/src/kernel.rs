@@ -326,6 +326,13 @@ impl Kernel {
         !self.mesh.is_empty()
     }
 
+    /// Device `device`'s coordinate along mesh axis `axis`: devices are
+    /// numbered row-major over the mesh's axes (the last varies fastest).
+    pub fn mesh_coordinate(&self, axis: usize, device: usize) -> usize {
+        let inner: usize = self.mesh[axis + 1..].iter().map(|a| a.size).product();
+        (device / inner.max(1)) % self.mesh[axis].size.max(1)
+    }
+
     /// Total number of grid points (1 for an empty grid), or `None` on
     /// overflow.
     pub fn num_grid_points(&self) -> Option<usize> {

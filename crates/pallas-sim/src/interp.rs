@@ -586,10 +586,7 @@ impl<'a> Core<'a> {
                 self.remote_dma_start(src, dst, send, recv, device)?;
             }
             Op::AxisIndex { axis } => {
-                let mesh = &k.mesh;
-                let inner: usize = mesh[*axis + 1..].iter().map(|a| a.size).product();
-                let device = self.id / self.sh.cores;
-                let coord = (device / inner.max(1)) % mesh[*axis].size.max(1);
+                let coord = k.mesh_coordinate(*axis, self.id / self.sh.cores);
                 self.env.set_i32(res(0), coord as i32);
             }
             Op::BarrierSemaphore => {

@@ -121,7 +121,8 @@ pub struct Semaphores {
     state: Mutex<SemState>,
     changed: Condvar,
     /// With turns: one condition per core, so that passing the turn wakes
-    /// only the core that gets it.
+    /// only the core that gets it. Empty without turns, which is how
+    /// [`Semaphores::yield_turn`] returns without taking the lock.
     turn_given: Vec<Condvar>,
 }
 
@@ -150,7 +151,9 @@ impl Semaphores {
         Semaphores {
             state: Mutex::new(st),
             changed: Condvar::new(),
-            turn_given: (0..cores).map(|_| Condvar::new()).collect(),
+            turn_given: (0..if turns.is_some() { cores } else { 0 })
+                .map(|_| Condvar::new())
+                .collect(),
         }
     }
 
@@ -198,10 +201,10 @@ impl Semaphores {
     /// goes to a core drawn among those that can run, maybe this one, and
     /// `core` continues when it is drawn again.
     pub fn yield_turn(&self, core: usize) {
-        let mut st = self.lock();
-        if st.turns.is_none() {
+        if self.turn_given.is_empty() {
             return;
         }
+        let mut st = self.lock();
         st.pass_turn();
         if !st.may_run(core) {
             self.wake(&st);
