@@ -6,20 +6,15 @@
 
 Backends: "sim" (a faithful simulator of the TPU memory hierarchy, with
 JAX's interpret-mode checks and more), "cpu" (a fast compiled mode) and
-"wgpu" (the grid in one GPU dispatch). Supports JAX 0.10.x.
+"wgpu" (the grid in one GPU dispatch). Supports JAX 0.10.x, 0.11.x and
+0.12.x (`pallas_rs._compat` reads JAX's internals for all of them).
 """
 
 from __future__ import annotations
 
-import jax as _jax
-
-_SUPPORTED = "0.10"
-if not _jax.__version__.startswith(_SUPPORTED + "."):
-    raise ImportError(
-        f"pallas_rs supports JAX {_SUPPORTED}.x (>=0.10.0, <0.11); found JAX "
-        f"{_jax.__version__}. Install a supported version, e.g. "
-        "`pip install jax==0.10.2`.")
-
+# Importing _compat refuses a JAX outside the supported range (an
+# ImportError naming the installed version and the range).
+from ._compat import SUPPORTED_TEXT as SUPPORTED_JAX
 from . import _native  # noqa: E402
 from ._interpret import (BackendParams, interpret, reset_stats,  # noqa: E402
                          stats)
@@ -38,7 +33,7 @@ def backends() -> list:
 __all__ = [
     "interpret", "to_pk", "backends", "stats", "reset_stats",
     "KernelError", "UnsupportedError", "LoweringError", "PallasRsError",
-    "BackendParams",
+    "BackendParams", "SUPPORTED_JAX",
 ]
 
 _interpret_install = __import__("pallas_rs._interpret", fromlist=["install"])

@@ -16,9 +16,9 @@ import threading
 
 import numpy as np
 from jax import lax
-from jax._src import callback as jax_callback
-from jax._src import core as jax_core
-from jax._src.interpreters import mlir
+
+from . import _compat
+from ._compat import mlir
 
 # How long a device waits for the others before it gives up (seconds).
 RENDEZVOUS_TIMEOUT_S = 300.0
@@ -27,7 +27,7 @@ RENDEZVOUS_TIMEOUT_S = 300.0
 def mesh_axes() -> tuple:
     """The `(name, size)` axes of the enclosing `shard_map`'s mesh (empty
     outside one), in the axis environment's order."""
-    sizes = jax_core.get_axis_env().axis_sizes
+    sizes = _compat.axis_sizes()
     return tuple((name, int(size)) for name, size in sizes.items()
                  if name is not None)
 
@@ -52,7 +52,7 @@ def lower_multi_device_call(ctx, in_nodes, call, axes):
     own interpret mode hangs so on a 2-core machine from a few hundred KiB
     per device). The raw host callback hands over the arrays XLA already
     holds."""
-    i32 = jax_core.ShapedArray((), np.dtype(np.int32))
+    i32 = _compat.ShapedArray((), np.dtype(np.int32))
     id_ctx = ctx.replace(avals_in=[], avals_out=[i32])
     (device,) = mlir.lower_fun(lambda: [logical_id(axes)],
                                multiple_results=True)(id_ctx)
@@ -60,14 +60,10 @@ def lower_multi_device_call(ctx, in_nodes, call, axes):
     def host(device, *args):
         return call(device, *(np.asarray(a) for a in args))
 
-    sharding = jax_callback._callback_op_sharding(
-        ctx.module_context.axis_context, None, ctx.avals_out)
     call_ctx = ctx.replace(avals_in=[i32, *ctx.avals_in])
-    results, _, _ = jax_callback.emit_python_callback(
-        call_ctx, host, None, [device, *in_nodes], [i32, *ctx.avals_in],
-        ctx.avals_out, has_side_effect=False, returns_token=False,
-        sharding=sharding)
-    return results
+    return _compat.emit_host_callback(
+        call_ctx, host, [device, *in_nodes], [i32, *ctx.avals_in],
+        ctx.avals_out)
 
 
 class RendezvousError(RuntimeError):

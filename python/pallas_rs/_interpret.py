@@ -28,11 +28,8 @@ import threading
 
 import jax
 import numpy as np
-from jax._src import config as jax_config
-from jax._src.interpreters import mlir
-from jax._src.pallas import pallas_call as pallas_call_mod
-
-from . import _devices, _native
+from . import _compat, _devices, _native
+from ._compat import mlir
 from ._lowering import LoweredKernel, lower_pallas_call
 from ._lowering.emitter import RAW_BITS
 from .errors import KernelError, LoweringError, PallasRsError, UnsupportedError
@@ -130,7 +127,7 @@ def _key(params, backend, mesh_axes):
 
 def num_dynamic(params) -> int:
     """How many dynamic grid bounds lead the `pallas_call`'s operands."""
-    return int(getattr(params["grid_mapping"], "num_dynamic_grid_bounds", 0))
+    return _compat.num_dynamic_grid_bounds(params["grid_mapping"])
 
 
 def lower(params, dynamic_grid=None, mesh_axes=()) -> LoweredKernel:
@@ -225,7 +222,7 @@ class _QuietKernelErrors(logging.Filter):
         return not isinstance(exc, PallasRsError)
 
 
-logging.getLogger("jax._src.callback").addFilter(_QuietKernelErrors())
+logging.getLogger(_compat.CALLBACK_LOGGER).addFilter(_QuietKernelErrors())
 
 
 def _fault_to_error(k: Kernel, e) -> KernelError:
@@ -336,8 +333,8 @@ def _host_call(params, backend: BackendParams, mesh_axes=()):
 
 # -- hooks into the pallas_call primitive ---------------------------------------
 
-_original_impl = pallas_call_mod.pallas_call_p.impl
-_original_lowering = pallas_call_mod._pallas_call_lowering
+_original_impl = _compat.original_pallas_call_impl
+_original_lowering = _compat.original_pallas_call_lowering
 
 
 def _backend_of(interpret):
@@ -348,7 +345,7 @@ def _backend_of(interpret):
     `pl.pallas_call(...)` is called, which may be before the context)."""
     if isinstance(interpret, BackendParams):
         return interpret
-    active = jax_config.pallas_tpu_interpret_mode_context_manager.value
+    active = _compat.interpret_config().value
     return active if isinstance(active, BackendParams) else None
 
 
@@ -386,11 +383,11 @@ def _lowering(ctx, *in_nodes, interpret, **params):
 
 def install():
     """Installs the hooks (idempotent; done at import)."""
-    p = pallas_call_mod.pallas_call_p
+    p = _compat.pallas_call_p
     if getattr(p, "_pallas_rs_installed", False):
         return
     p.def_impl(_impl)
-    mlir.register_lowering(p, _lowering)
+    _compat.register_lowering(p, _lowering)
     p._pallas_rs_installed = True
 
 
@@ -442,12 +439,12 @@ class interpret(contextlib.ContextDecorator):
 
     def __enter__(self):
         install()
-        cfg = jax_config.pallas_tpu_interpret_mode_context_manager
+        cfg = _compat.interpret_config()
         self._prev.append(cfg.swap_local(self.params))
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        cfg = jax_config.pallas_tpu_interpret_mode_context_manager
+        cfg = _compat.interpret_config()
         cfg.set_local(self._prev.pop())
         if (exc is not None and not isinstance(exc, PallasRsError)
                 and isinstance(exc, RuntimeError)):

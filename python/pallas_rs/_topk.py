@@ -4,8 +4,7 @@ launches."""
 from __future__ import annotations
 
 import jax
-from jax._src import core as jax_core
-
+from . import _compat
 from ._interpret import lower
 
 
@@ -21,7 +20,7 @@ def _pallas_calls(jaxpr, mesh_axes=()):
             inner = mesh_axes + tuple(
                 (name, int(size)) for name, size in eqn.params["mesh"].shape.items()
                 if name in manual)
-        for sub in jax_core.jaxprs_in_params(eqn.params):
+        for sub in _compat.jaxprs_in_params(eqn.params):
             yield from _pallas_calls(sub, inner)
 
 

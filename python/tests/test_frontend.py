@@ -221,15 +221,45 @@ def test_second_eager_call_compiles_nothing():
     assert after["launches"] == before["launches"] + 1
 
 
-def test_another_jax_version_is_refused_at_import():
+@pytest.mark.parametrize("version", ["0.9.1", "0.13.0", "1.0.0", "weird"])
+def test_a_jax_outside_the_range_is_refused_at_import(version):
     import subprocess
     import sys
-    code = ("import jax; jax.__version__ = '0.9.1'\n"
+    code = (f"import jax; jax.__version__ = {version!r}\n"
             "try:\n"
             "    import pallas_rs\n"
             "except ImportError as e:\n"
             "    print('refused:', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True).stdout
-    assert "refused: pallas_rs supports JAX 0.10.x" in out, out
-    assert "found JAX 0.9.1" in out, out
+    assert "refused: pallas_rs supports JAX 0.10.x, 0.11.x and 0.12.x" in out, out
+    assert f"found JAX {version}" in out, out
+
+
+@pytest.mark.parametrize("text, parsed, ok", [
+    ("0.10.2", (0, 10, 2), True), ("0.11.2", (0, 11, 2), True),
+    ("0.12.0.1", (0, 12, 0, 1), True), ("0.12.1.dev20261201", (0, 12, 1), True),
+    ("0.12.0rc1", (0, 12, 0), True), ("0.13.0", (0, 13, 0), False),
+    ("0.9.9", (0, 9, 9), False), ("", (), False)])
+def test_jax_versions_parse_and_check(text, parsed, ok):
+    from pallas_rs import _compat
+    assert _compat.parse_version(text) == parsed
+    if ok:
+        assert _compat.check_version(text) == parsed
+    else:
+        with pytest.raises(ImportError, match="found JAX"):
+            _compat.check_version(text)
+
+
+def test_an_unknown_scan_layout_is_unsupported_naming_the_jax_version():
+    from pallas_rs import _compat
+    with pytest.raises(pallas_rs.UnsupportedError) as info:
+        _compat.scan_counts({"jaxpr": None, "length": 3})
+    assert f"JAX {jax.__version__}" in str(info.value)
+    assert "`scan`" in str(info.value)
+
+
+def test_the_installed_jax_is_in_the_supported_range():
+    from pallas_rs import _compat
+    assert _compat.SUPPORTED_FROM <= _compat.JAX_VERSION < _compat.SUPPORTED_BELOW
+    assert pallas_rs.SUPPORTED_JAX == _compat.SUPPORTED_TEXT

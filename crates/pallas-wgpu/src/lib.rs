@@ -13,6 +13,7 @@
 //! `workgroups` and, when the adapter has timestamp queries,
 //! `device_ns`.
 
+pub mod disk_cache;
 pub mod runtime;
 pub mod wgsl;
 

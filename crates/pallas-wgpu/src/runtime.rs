@@ -2,7 +2,8 @@
 //! compiled kernel, buffers kept across launches, one dispatch per launch.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ndarray::{ArrayD, IxDyn};
 use pallas_exec::HostArray;
@@ -10,6 +11,7 @@ use pallas_ir::DType;
 
 use pallas_exec::ExecError;
 
+use crate::disk_cache::DiskCache;
 use crate::wgsl::{self, Shader};
 use crate::BACKEND_NAME;
 
@@ -27,6 +29,33 @@ pub struct Gpu {
     pub timestamps: bool,
     /// Whether `shader-f16` was enabled (the adapter has it).
     pub f16: bool,
+    /// Compiled pipelines kept on disk across processes (Vulkan).
+    disk_cache: Option<DiskCache>,
+    /// Held around every call into the device when the backend is GL,
+    /// whose wgpu-hal context cannot be shared by threads at once.
+    exclusive: Option<Mutex<()>>,
+}
+
+/// The wgpu backends tried when `WGPU_BACKEND` names none: Vulkan, Metal,
+/// DX12 (and WebGPU in a browser). OpenGL only when asked for by name.
+pub const DEFAULT_BACKENDS: wgpu::Backends = wgpu::Backends::PRIMARY;
+
+/// Runs `f`, turning a panic inside the GPU stack into a backend error
+/// naming `what`: a wgpu or driver panic never reaches the caller.
+pub fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, ExecError>) -> Result<T, ExecError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            Err(backend_error(format!(
+                "{what}: the GPU stack panicked: {why}"
+            )))
+        }
+    }
 }
 
 fn backend_error(message: impl Into<String>) -> ExecError {
@@ -40,19 +69,36 @@ static GPU: OnceLock<Result<Arc<Gpu>, String>> = OnceLock::new();
 
 impl Gpu {
     /// The process's device, created on first use. `WGPU_BACKEND`,
-    /// `WGPU_ADAPTER_NAME` and `WGPU_POWER_PREF` choose among adapters.
+    /// `WGPU_ADAPTER_NAME` and `WGPU_POWER_PREF` choose among adapters;
+    /// without `WGPU_BACKEND` only [`DEFAULT_BACKENDS`] are tried, so a
+    /// machine with OpenGL alone has no device unless `WGPU_BACKEND=gl`.
     pub fn shared() -> Result<Arc<Gpu>, ExecError> {
-        GPU.get_or_init(|| Gpu::create().map(Arc::new))
-            .clone()
-            .map_err(|message| ExecError::NoDevice {
-                backend: BACKEND_NAME.into(),
-                message,
+        GPU.get_or_init(|| {
+            guarded("opening the device", || {
+                Gpu::create().map_err(|message| ExecError::NoDevice {
+                    backend: BACKEND_NAME.into(),
+                    message,
+                })
             })
+            .map(Arc::new)
+            .map_err(|e| match e {
+                ExecError::NoDevice { message, .. } => message,
+                other => other.to_string(),
+            })
+        })
+        .clone()
+        .map_err(|message| ExecError::NoDevice {
+            backend: BACKEND_NAME.into(),
+            message,
+        })
     }
 
     fn create() -> Result<Gpu, String> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = DEFAULT_BACKENDS;
+        let desc = desc.with_env();
+        let asked = desc.backends;
+        let instance = wgpu::Instance::new(desc);
         let options = wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::from_env()
                 .unwrap_or(wgpu::PowerPreference::HighPerformance),
@@ -61,11 +107,23 @@ impl Gpu {
             apply_limit_buckets: false,
         };
         let adapter = pollster::block_on(instance.request_adapter(&options))
-            .map_err(|e| format!("no GPU adapter ({e}); on a machine without a GPU install Mesa's lavapipe (mesa-vulkan-drivers)"))?;
+            .map_err(|e| {
+                let gl = if asked.contains(wgpu::Backends::GL) {
+                    ""
+                } else {
+                    "; OpenGL is not tried unless WGPU_BACKEND=gl"
+                };
+                format!(
+                    "no GPU adapter among backends {asked:?} ({e}); on a machine without a GPU install Mesa's lavapipe (mesa-vulkan-drivers){gl}"
+                )
+            })?;
         let info = adapter.get_info();
         let limits = adapter.limits();
         let features = adapter.features();
-        let required = features & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16);
+        let required = features
+            & (wgpu::Features::TIMESTAMP_QUERY
+                | wgpu::Features::SHADER_F16
+                | wgpu::Features::PIPELINE_CACHE);
         // The adapter's own limits first; some drivers (NVIDIA through
         // EGL) refuse those and open with the WebGPU defaults.
         let mut opened = None;
@@ -104,6 +162,8 @@ impl Gpu {
         device.on_uncaptured_error(Arc::new(|e| {
             eprintln!("pallas-wgpu: uncaptured wgpu error: {e}")
         }));
+        let disk_cache = DiskCache::open(&device, &info);
+        let exclusive = (info.backend == wgpu::Backend::Gl).then(|| Mutex::new(()));
         Ok(Gpu {
             info,
             device,
@@ -111,7 +171,22 @@ impl Gpu {
             limits,
             timestamps,
             f16,
+            disk_cache,
+            exclusive,
         })
+    }
+
+    /// The lock every call into a GL device holds (`None` on other
+    /// backends, which are safe to use from several threads).
+    fn exclusive(&self) -> Option<MutexGuard<'_, ()>> {
+        self.exclusive
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Where compiled pipelines are kept across processes, if anywhere.
+    pub fn pipeline_cache_path(&self) -> Option<&std::path::Path> {
+        self.disk_cache.as_ref().map(|c| c.path())
     }
 
     /// The generator's view of the device limits.
@@ -243,8 +318,14 @@ pub struct Dispatched {
 }
 
 impl Pipeline {
-    /// Validates the module with naga and creates the pipeline.
+    /// Validates the module with naga and creates the pipeline (a panic
+    /// inside wgpu becomes a backend error).
     pub fn new(gpu: Arc<Gpu>, shader: Shader, kernel: &str) -> Result<Pipeline, ExecError> {
+        let what = format!("kernel `{kernel}`: creating the pipeline");
+        guarded(&what, || Pipeline::create(gpu, shader, kernel))
+    }
+
+    fn create(gpu: Arc<Gpu>, shader: Shader, kernel: &str) -> Result<Pipeline, ExecError> {
         if let Err(e) = validate_wgsl(&shader.source) {
             return Err(backend_error(format!(
                 "kernel `{kernel}`: the generated WGSL does not validate:\n{e}\n--- WGSL ---\n{}",
@@ -273,6 +354,7 @@ impl Pipeline {
             )));
         }
         let device = &gpu.device;
+        let _exclusive = gpu.exclusive();
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(kernel),
@@ -315,7 +397,7 @@ impl Pipeline {
             module: &module,
             entry_point: Some("main"),
             compilation_options: Default::default(),
-            cache: None,
+            cache: gpu.disk_cache.as_ref().map(|c| &c.cache),
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(backend_error(format!(
@@ -323,6 +405,10 @@ impl Pipeline {
                 shader.source
             )));
         }
+        if let Some(c) = &gpu.disk_cache {
+            c.save();
+        }
+        drop(_exclusive);
         Ok(Pipeline {
             gpu,
             shader,
@@ -427,8 +513,20 @@ impl Pipeline {
 
     /// Uploads the arguments (the bytes of each scalar-prefetch and input
     /// argument, 32 bits an element), runs the one dispatch, and reads the
-    /// outputs (of the given dtypes and shapes) back.
+    /// outputs (of the given dtypes and shapes) back. A panic inside wgpu
+    /// becomes a backend error.
     pub fn run(
+        &self,
+        args: &[Cow<[u8]>],
+        outputs: &[(DType, Vec<usize>)],
+    ) -> Result<Dispatched, ExecError> {
+        guarded("the launch", || {
+            let _exclusive = self.gpu.exclusive();
+            self.dispatch(args, outputs)
+        })
+    }
+
+    fn dispatch(
         &self,
         args: &[Cow<[u8]>],
         outputs: &[(DType, Vec<usize>)],

@@ -5,8 +5,8 @@ one rule per primitive."""
 from __future__ import annotations
 
 import numpy as np
-from jax._src import core as jax_core
-from jax._src import source_info_util
+
+from .. import _compat
 
 from ..errors import UnsupportedError
 from .emitter import Emitter, pk_dtype
@@ -15,10 +15,7 @@ from .mesh import Mesh
 
 def source_of(eqn) -> str | None:
     """The Python `file:line` of the user code behind a jaxpr equation."""
-    try:
-        frame = source_info_util.user_frame(eqn.source_info.traceback)
-    except Exception:  # noqa: BLE001 - source info is best effort
-        frame = None
+    frame = _compat.user_frame(eqn)
     if frame is None:
         return None
     return f"{frame.file_name}:{frame.start_line}"
@@ -68,7 +65,7 @@ class Ctx:
     def read(self, atom):
         """The `.pk` value (or ref) of a jaxpr atom; literals become
         constants."""
-        if isinstance(atom, jax_core.Literal):
+        if isinstance(atom, _compat.Literal):
             value = np.asarray(atom.val)
             dtype = self.dtype(atom.aval, "literal")
             if value.shape != ():
@@ -82,14 +79,14 @@ class Ctx:
 
     def static_int(self, atom):
         """An integer known at trace time, or None."""
-        if isinstance(atom, jax_core.Literal):
+        if isinstance(atom, _compat.Literal):
             v = np.asarray(atom.val)
             if v.shape == () and np.issubdtype(v.dtype, np.integer):
                 return int(v)
         return None
 
     def bind(self, var, value):
-        if isinstance(var, jax_core.DropVar):
+        if isinstance(var, _compat.DropVar):
             return
         self.env[var] = value
 
@@ -97,13 +94,11 @@ class Ctx:
     def lower_jaxpr(self, jaxpr, args, consts=()):
         """Lowers a jaxpr inline with its invars bound to `args` (and its
         constvars to `consts`); returns the values of its outvars."""
-        for v, c in zip(jaxpr.constvars, consts):
-            self.bind(v, c)
-        for v, a in zip(jaxpr.invars, args):
+        for v, a in zip(_compat.all_invars(jaxpr), [*consts, *args]):
             self.bind(v, a)
         used = {v for e in jaxpr.eqns for v in e.invars
-                if isinstance(v, jax_core.Var)}
-        used.update(v for v in jaxpr.outvars if isinstance(v, jax_core.Var))
+                if isinstance(v, _compat.Var)}
+        used.update(v for v in jaxpr.outvars if isinstance(v, _compat.Var))
         self.used.append(used)
         try:
             for eqn in jaxpr.eqns:
@@ -114,7 +109,7 @@ class Ctx:
 
     def is_used(self, var) -> bool:
         """Whether the jaxpr being lowered reads `var`."""
-        return (not isinstance(var, jax_core.DropVar)
+        return (not isinstance(var, _compat.DropVar)
                 and bool(self.used) and var in self.used[-1])
 
     def lower_closed(self, closed, args):

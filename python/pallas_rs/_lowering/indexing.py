@@ -4,7 +4,7 @@ underlying ref."""
 
 from __future__ import annotations
 
-from jax._src.state import indexing
+from .. import _compat
 
 from .emitter import Ref, Val
 
@@ -64,7 +64,7 @@ class View:
         return tuple(self.dims[d][2] for d in self.live())
 
     def apply(self, ctx, transform):
-        if not isinstance(transform, indexing.NDIndexer):
+        if not isinstance(transform, _compat.NDIndexer):
             raise ctx.unsupported(
                 f"the ref transform {type(transform).__name__} (only "
                 "indexing with integers and pl.ds slices is supported)")
@@ -79,7 +79,7 @@ class View:
                 f"view of {len(live)}")
         for d, ix in zip(live, transform.indices):
             _, start, _size, stride = self.dims[d]
-            if isinstance(ix, indexing.Slice):
+            if isinstance(ix, _compat.Slice):
                 s2 = _index_value(ctx, ix.start)
                 st2 = int(ix.stride)
                 self.dims[d] = ("slice", _add(ctx, start, _mul(ctx, s2, stride)),

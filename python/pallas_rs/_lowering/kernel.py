@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from jax._src.pallas import core as pallas_core
+from .. import _compat
 
 from .context import Ctx
 from .emitter import Ref, Val, shape_text
@@ -214,9 +214,9 @@ def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:
         return Ref(em.fresh(), dt, shape, "any")
     dims, view_shape = [], []
     for i, d in enumerate(bm.block_shape):
-        if d is None or isinstance(d, pallas_core.Squeezed):
+        if d is None or isinstance(d, _compat.Squeezed):
             dims.append("_")
-        elif isinstance(d, pallas_core.Blocked):
+        elif isinstance(d, _compat.Blocked):
             if int(d.block_size) > shape[i]:
                 raise ctx.unsupported(
                     f"`{name}`: block dimension {i} is {int(d.block_size)}, "

@@ -9,8 +9,8 @@ only where they give XLA's result exactly (`square` is `x * x`, `clamp` is
 from __future__ import annotations
 
 from jax import tree_util
-from jax._src import core as jax_core
 
+from .. import _compat
 from . import mesh
 from .emitter import Ref, Val, literal, shape_text
 from .indexing import view
@@ -504,11 +504,11 @@ def _emit_cond(ctx, index, branches, first, operands, results):
 @rule("scan")
 def _scan(ctx, eqn):
     p = eqn.params
-    nc, nk = int(p["num_consts"]), int(p["num_carry"])
+    nc, nk = _compat.scan_counts(p)
     body = p["jaxpr"]
     n_xs = len(eqn.invars) - nc - nk
     n_ys = len(eqn.outvars) - nk
-    if n_xs or any(not isinstance(v, jax_core.DropVar)
+    if n_xs or any(not isinstance(v, _compat.DropVar)
                    for v in eqn.outvars[nk:]):
         raise ctx.unsupported(
             "`scan` over arrays (xs or stacked ys); only fori_loop-style "
@@ -564,7 +564,7 @@ def _call(ctx, eqn):
     if inner is None:
         raise ctx.unsupported(f"`{eqn.primitive.name}` without a jaxpr")
     args = [ctx.read(a) for a in eqn.invars]
-    if isinstance(inner, jax_core.ClosedJaxpr):
+    if isinstance(inner, _compat.ClosedJaxpr):
         return ctx.lower_closed(inner, args)
     return ctx.lower_jaxpr(inner, args)
 
@@ -577,7 +577,9 @@ def _run_scoped(ctx, eqn):
     from .kernel import scratch_ref  # the declaration of a scratch ref
     em = ctx.em
     refs, decls = [], []
-    for var in body.invars:
+    # The body's leading inputs are the values it closes over (the
+    # equation's operands); the rest are the scoped refs.
+    for var in _compat.all_invars(body)[len(eqn.invars):]:
         elem, space = scratch_ref(ctx, var.aval)
         r = Ref(em.fresh(), elem, _shape(var.aval.inner_aval), space)
         refs.append(r)
@@ -656,7 +658,7 @@ def _semaphore_wait(ctx, eqn):
     ref, transforms, value, decrement = _args(eqn)
     # `decrement` arrives as a literal operand (True unless asked otherwise).
     known_true = decrement is None or decrement is True or (
-        isinstance(decrement, jax_core.Literal) and bool(decrement.val))
+        isinstance(decrement, _compat.Literal) and bool(decrement.val))
     if not known_true:
         raise ctx.unsupported(
             "`semaphore_wait` with decrement=False (or not known when traced)")

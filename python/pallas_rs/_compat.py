@@ -1,0 +1,176 @@
+"""Every place pallas_rs reads JAX's internals, in one module, so that a new
+JAX release is a change here and nowhere else.
+
+Supported: JAX 0.10.x, 0.11.x and 0.12.x. What differs between them, and
+how each difference is handled, is listed in ARCHITECTURE.md ("JAX
+versions"). The rest of the package imports JAX's private modules only
+through the names defined here; a construct this module does not
+understand raises `UnsupportedError` naming the JAX version and the
+construct, never an AttributeError or KeyError from the lowering.
+"""
+
+from __future__ import annotations
+
+import jax
+
+# The supported range: [SUPPORTED_FROM, SUPPORTED_BELOW).
+SUPPORTED_FROM = (0, 10, 0)
+SUPPORTED_BELOW = (0, 13, 0)
+SUPPORTED_TEXT = "JAX 0.10.x, 0.11.x and 0.12.x (>=0.10.0, <0.13)"
+
+
+def parse_version(text: str) -> tuple:
+    """`"0.12.0.1"` -> `(0, 12, 0, 1)`; a suffix such as `.dev20260101`
+    or `rc1` ends the numeric part."""
+    parts = []
+    for piece in str(text).split("."):
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) != len(piece):
+            break
+    return tuple(parts)
+
+
+def check_version(text: str) -> tuple:
+    """The parsed version, or ImportError naming it and the supported
+    range."""
+    v = parse_version(text)
+    if not v or not (SUPPORTED_FROM <= v < SUPPORTED_BELOW):
+        raise ImportError(
+            f"pallas_rs supports {SUPPORTED_TEXT}; found JAX {text}. Install "
+            "a supported version, e.g. `pip install 'jax>=0.10,<0.13'`.")
+    return v
+
+
+JAX_VERSION_TEXT = jax.__version__
+JAX_VERSION = check_version(JAX_VERSION_TEXT)
+
+# Past the version check: JAX's private modules.
+from jax._src import callback as _callback  # noqa: E402
+from jax._src import config as _config  # noqa: E402
+from jax._src import core as _core  # noqa: E402
+from jax._src import source_info_util as _source_info  # noqa: E402
+from jax._src.interpreters import mlir  # noqa: E402,F401 (re-exported)
+from jax._src.pallas import core as _pallas_core  # noqa: E402
+from jax._src.pallas import pallas_call as _pallas_call  # noqa: E402
+from jax._src.state import indexing as _indexing  # noqa: E402
+
+from .errors import UnsupportedError  # noqa: E402
+
+# -- jaxpr building blocks ------------------------------------------------------
+Literal = _core.Literal
+DropVar = _core.DropVar
+Var = _core.Var
+# JAX 0.12 folded ClosedJaxpr into Jaxpr (a Jaxpr may carry its constants'
+# values: `consts`, with `constvars` the inputs they belong to, and
+# `.jaxpr` returning itself); before, a ClosedJaxpr wrapped a Jaxpr.
+ClosedJaxpr = getattr(_core, "ClosedJaxpr", _core.Jaxpr)
+ShapedArray = _core.ShapedArray
+jaxprs_in_params = _core.jaxprs_in_params
+
+
+
+def all_invars(jaxpr) -> list:
+    """A jaxpr's inputs, its constvars first: the values of a closed
+    jaxpr's constants, or of the values an open jaxpr closes over (a
+    `run_scoped` body's), bind to the leading ones. The same on every
+    version: JAX 0.12 keeps constvars without attached values as plain
+    leading invars, and `constvars + invars` is its `all_invars`."""
+    return list(jaxpr.constvars) + list(jaxpr.invars)
+
+
+# -- Pallas block shapes and ref indexers ---------------------------------------
+Squeezed = _pallas_core.Squeezed
+Blocked = _pallas_core.Blocked
+NDIndexer = _indexing.NDIndexer
+Slice = _indexing.Slice
+
+
+def unsupported(construct: str) -> UnsupportedError:
+    """The error for a JAX construct this module does not understand."""
+    return UnsupportedError(
+        f"pallas_rs does not understand {construct} in JAX "
+        f"{JAX_VERSION_TEXT} (supported: {SUPPORTED_TEXT}); please report "
+        "it with the JAX version", primitive=None, source=None)
+
+
+# -- the pallas_call primitive and the interpret-mode config ----------------------
+pallas_call_p = _pallas_call.pallas_call_p
+original_pallas_call_impl = pallas_call_p.impl
+original_pallas_call_lowering = _pallas_call._pallas_call_lowering
+
+
+def interpret_config():
+    """JAX's config that `pltpu.force_tpu_interpret_mode` sets and that
+    `pallas_call` reads at trace time (part of the jit cache key)."""
+    return _config.pallas_tpu_interpret_mode_context_manager
+
+
+def register_lowering(primitive, rule):
+    """Registers `rule` as the MLIR lowering of `primitive` on every
+    platform."""
+    mlir.register_lowering(primitive, rule)
+
+
+def num_dynamic_grid_bounds(grid_mapping) -> int:
+    """How many dynamic grid bounds lead a `pallas_call`'s operands."""
+    return int(getattr(grid_mapping, "num_dynamic_grid_bounds", 0))
+
+
+# -- control flow parameters ------------------------------------------------------
+
+def scan_counts(params) -> tuple:
+    """`(num_consts, num_carry)` of a `scan` equation. JAX 0.10 gives them
+    as parameters; 0.11 and later give `ft_in`, a FlatTree of (consts,
+    carry, xs)."""
+    if "num_consts" in params and "num_carry" in params:
+        return int(params["num_consts"]), int(params["num_carry"])
+    ft_in = params.get("ft_in")
+    if ft_in is not None:
+        try:
+            consts, carry, _xs = ft_in.unpack()
+            return len(list(consts)), len(list(carry))
+        except (AttributeError, TypeError, ValueError):
+            pass
+    raise unsupported("the parameters of `scan` "
+                      f"({', '.join(sorted(params))})")
+
+
+# -- source locations -----------------------------------------------------------
+
+def user_frame(eqn):
+    """The user's frame (`file_name`, `start_line`) behind an equation, or
+    None."""
+    try:
+        return _source_info.user_frame(eqn.source_info.traceback)
+    except Exception:  # noqa: BLE001 - source info is best effort
+        return None
+
+
+# -- shard_map: the axis environment and host callbacks per device ----------------
+
+def axis_sizes() -> dict:
+    """The enclosing `shard_map`'s axes, name -> size (empty outside
+    one)."""
+    return dict(_core.get_axis_env().axis_sizes)
+
+
+def emit_host_callback(ctx, host, operands, avals_in, avals_out):
+    """Emits a raw host callback (no copy onto device 0, unlike
+    `jax.pure_callback`) taking the host arrays XLA holds; returns the
+    result nodes."""
+    sharding = _callback._callback_op_sharding(
+        ctx.module_context.axis_context, None, avals_out)
+    results, _, _ = _callback.emit_python_callback(
+        ctx, host, None, list(operands), list(avals_in), list(avals_out),
+        has_side_effect=False, returns_token=False, sharding=sharding)
+    return results
+
+
+CALLBACK_LOGGER = "jax._src.callback"
