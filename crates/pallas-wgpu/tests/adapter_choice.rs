@@ -138,7 +138,7 @@ fn child_on_gl() {
             s.spawn(move || {
                 for n in 0..8u32 {
                     let x = input(t * 100 + n);
-                    let r = run(backend, vk, &[x.clone()]).unwrap();
+                    let r = run(backend, vk, std::slice::from_ref(&x)).unwrap();
                     assert_eq!(r.outputs[0], expected(&x), "thread {t} launch {n}");
                 }
             });
