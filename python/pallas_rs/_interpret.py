@@ -256,7 +256,9 @@ def _fault_to_error(k: Kernel, e) -> KernelError:
 def launch(k: Kernel, args) -> list:
     """Runs a compiled kernel on NumPy arrays (scalar prefetch, inputs)."""
     _count("launches")
-    arrays = [_to_native(np.ascontiguousarray(np.asarray(a))) for a in args]
+    # order="C" keeps a rank-0 operand rank 0 (ascontiguousarray makes it
+    # shape (1,)).
+    arrays = [_to_native(np.asarray(a, order="C")) for a in args]
     try:
         return k.compiled.launch(arrays)
     except _native.Fault as e:

@@ -38,6 +38,9 @@ class Ctx:
         self.from_bool: dict = {}
         # The enclosing `shard_map`'s mesh axes (none outside one).
         self.mesh = Mesh({})
+        # The kernel grid dimension of each of the author's grid axes (the
+        # body's `program_id(i)`): all of them, less those `jax.vmap` added.
+        self.grid_axes: list = []
 
     # -- errors --------------------------------------------------------
     @property

@@ -78,14 +78,17 @@ def scratch_ref(ctx, aval):
     return ctx.dtype(inner, "scratch buffer"), space
 
 
-def _semantics(compiler_params, n):
+def _semantics(compiler_params, n, vmapped=()):
+    """Each grid dimension's semantics: the compiler params' for the
+    author's dimensions, parallel for those `jax.vmap` added (batch
+    elements are independent)."""
     sem = getattr(compiler_params, "dimension_semantics", None)
-    if sem is None:
-        return ["arbitrary"] * n
-    out = []
-    for s in sem:
-        s = str(s).lower()
-        out.append("parallel" if "parallel" in s else "arbitrary")
+    user = ["arbitrary"] * (n - len(vmapped)) if sem is None else [
+        "parallel" if "parallel" in str(s).lower() else "arbitrary"
+        for s in sem]
+    user = iter(user)
+    out = ["parallel" if i in vmapped else next(user, "arbitrary")
+           for i in range(n)]
     # The IR wants the parallel dimensions first; a parallel dimension after
     # an arbitrary one runs in order, which a parallel dimension allows.
     seen_arbitrary = False
@@ -141,7 +144,10 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
         seen.add(nm)
         names.append(nm)
 
-    semantics = _semantics(params.get("compiler_params"), len(gm.grid))
+    vmapped = tuple(int(d) for d in getattr(gm, "vmapped_dims", ()) or ())
+    ctx.grid_axes = [i for i in range(len(gm.grid)) if i not in vmapped]
+    semantics = _semantics(params.get("compiler_params"), len(gm.grid),
+                           vmapped)
     grid = ", ".join(f"{s} {n}" for s, n in zip(semantics, grid_sizes))
     em.line(f"# lowered by pallas_rs from {origin or func_name}")
     em.line(f"kernel {name} grid({grid}) {{")
@@ -244,7 +250,8 @@ def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:
         if isinstance(o, Val) and o.dtype != "i32":
             o = em.op(f"cast {o.name} to i32", "i32", ())
         idx.append(o)
-    em.line("yield " + ", ".join(o.name for o in idx))
+    if idx:  # a rank-0 array's index map yields nothing
+        em.line("yield " + ", ".join(o.name for o in idx))
     em.depth -= 1
     em.line("}")
     return Ref(em.fresh(), dt, tuple(view_shape), space)

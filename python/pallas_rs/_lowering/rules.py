@@ -11,7 +11,7 @@ from __future__ import annotations
 from jax import tree_util
 
 from .. import _compat
-from . import mesh
+from . import mesh, shuffles
 from .emitter import Ref, Val, literal, shape_text
 from .indexing import view
 
@@ -352,14 +352,26 @@ def _dot_general(ctx, eqn):
 
 # -- grid ----------------------------------------------------------------
 
+def _grid_axis(ctx, eqn) -> int:
+    """The kernel grid dimension of a body's `program_id(axis)`: `axis`
+    counts the author's grid, which leaves out the dimensions `jax.vmap`
+    added."""
+    axis = int(eqn.params["axis"])
+    if not 0 <= axis < len(ctx.grid_axes):
+        raise ctx.unsupported(
+            f"`{eqn.primitive.name}({axis})` on a grid of "
+            f"{len(ctx.grid_axes)} dimensions")
+    return ctx.grid_axes[axis]
+
+
 @rule("program_id")
 def _program_id(ctx, eqn):
-    return ctx.em.op(f"program_id {int(eqn.params['axis'])}", "i32", ())
+    return ctx.em.op(f"program_id {_grid_axis(ctx, eqn)}", "i32", ())
 
 
 @rule("num_programs")
 def _num_programs(ctx, eqn):
-    return ctx.em.op(f"num_programs {int(eqn.params['axis'])}", "i32", ())
+    return ctx.em.op(f"num_programs {_grid_axis(ctx, eqn)}", "i32", ())
 
 
 # -- refs ----------------------------------------------------------------
@@ -691,3 +703,4 @@ def _tile(ctx, eqn):
 
 
 mesh.register(rule)
+shuffles.register(rule, _val, lambda ctx, atom: ctx.static_int(atom))

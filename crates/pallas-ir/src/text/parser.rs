@@ -472,9 +472,14 @@ impl Parser {
                 }
                 Tok::Ident(s) if s == "yield" => {
                     self.bump();
-                    let mut ys = vec![self.value()?];
-                    while self.eat_punct(",") {
+                    // `yield` alone yields nothing (the index map of a
+                    // rank-0 array); the printer leaves it out.
+                    let mut ys = Vec::new();
+                    if !matches!(self.peek(), Tok::Punct("}")) {
                         ys.push(self.value()?);
+                        while self.eat_punct(",") {
+                            ys.push(self.value()?);
+                        }
                     }
                     self.k.regions[region].yields = ys;
                     self.punct("}")?;

@@ -1,0 +1,127 @@
+"""Rules for primitives that move elements around a value: `roll` (JAX's
+TPU `pltpu.roll`, static or dynamic shift, with or without a stride), built
+from the IR's slices and concatenations, or, for a shift known only at run
+time, a scoped VMEM buffer holding the value twice and one dynamic load.
+Both give `jnp.roll`'s result exactly (elements move toward higher
+indices)."""
+
+from __future__ import annotations
+
+from .emitter import Ref, Val, shape_text
+
+
+def _slice(ctx, x: Val, axis: int, start: int, stop: int) -> Val:
+    starts = [0] * len(x.shape)
+    limits = list(x.shape)
+    starts[axis], limits[axis] = start, stop
+    shape = list(x.shape)
+    shape[axis] = stop - start
+    return ctx.em.op(
+        f"slice {x.name} start {shape_text(starts)} limit {shape_text(limits)} "
+        f"strides {shape_text([1] * len(x.shape))}", x.dtype, shape)
+
+
+def _concat(ctx, parts, axis: int) -> Val:
+    if len(parts) == 1:
+        return parts[0]
+    shape = list(parts[0].shape)
+    shape[axis] = sum(p.shape[axis] for p in parts)
+    names = ", ".join(p.name for p in parts)
+    return ctx.em.op(f"concatenate {names} axis {axis}", parts[0].dtype, shape)
+
+
+def roll_static(ctx, x: Val, shift: int, axis: int) -> Val:
+    """`jnp.roll(x, shift, axis)` for a shift known now."""
+    n = x.shape[axis]
+    k = shift % n if n else 0
+    if k == 0:
+        return x
+    return _concat(ctx, [_slice(ctx, x, axis, n - k, n),
+                         _slice(ctx, x, axis, 0, n - k)], axis)
+
+
+def _i32(ctx, k: int) -> Val:
+    return ctx.em.const(k, "i32")
+
+
+def _start_of(ctx, shift: Val, n: int) -> Val:
+    """The first element of the doubled buffer that a roll by `shift`
+    starts at: `(n - shift mod n) mod n`, for any sign of `shift`."""
+    em = ctx.em
+    nv = _i32(ctx, n)
+    r = em.op(f"rem {shift.name}, {nv.name}", "i32", ())
+    zero = _i32(ctx, 0)
+    neg = em.op(f"cmp lt {r.name}, {zero.name}", "bool", ())
+    fixed = em.op(f"add {r.name}, {nv.name}", "i32", ())
+    r = em.op(f"select {neg.name}, {fixed.name}, {r.name}", "i32", ())
+    back = em.op(f"sub {nv.name}, {r.name}", "i32", ())
+    return em.op(f"rem {back.name}, {nv.name}", "i32", ())
+
+
+def roll_dynamic(ctx, x: Val, shift: Val, axis: int, stride=None,
+                 stride_axis=None) -> Val:
+    """A roll by a shift known at run time: `x` stored twice along `axis`
+    in a scoped VMEM buffer, then read back from the shifted start (per
+    slice along `stride_axis`, each `stride` further, when strided)."""
+    em = ctx.em
+    n = x.shape[axis]
+    if shift.dtype != "i32":
+        shift = em.op(f"cast {shift.name} to i32", "i32", ())
+    wide = list(x.shape)
+    wide[axis] = 2 * n
+    buf = Ref(em.fresh(), x.dtype, tuple(wide), "vmem")
+    out = Val(em.fresh(), x.dtype, x.shape)
+
+    def index(what):
+        """An indexer of the buffer: `what` for the dimensions it names,
+        whole ones elsewhere."""
+        return ", ".join(what.get(i, ":") for i in range(len(wide)))
+
+    with em.block(f"{out.name} = run_scoped({buf.name}: {x.dtype}"
+                  f"{shape_text(wide)} vmem) {{"):
+        em.line(f"store {buf.name}[{index({axis: f'ds(0, {n})'})}], {x.name}")
+        em.line(f"store {buf.name}[{index({axis: f'ds({n}, {n})'})}], {x.name}")
+        if stride is None:
+            start = _start_of(ctx, shift, n)
+            v = em.op(f"load {buf.name}[{index({axis: f'ds({start.name}, {n})'})}]",
+                      x.dtype, x.shape)
+        else:
+            rows = []
+            row_shape = list(x.shape)
+            row_shape[stride_axis] = 1
+            for i in range(x.shape[stride_axis]):
+                step = _i32(ctx, i * int(stride))
+                s = em.op(f"add {shift.name}, {step.name}", "i32", ())
+                start = _start_of(ctx, s, n)
+                rows.append(em.op(
+                    f"load {buf.name}[{index({axis: f'ds({start.name}, {n})', stride_axis: f'ds({i}, 1)'})}]",
+                    x.dtype, row_shape))
+            v = _concat(ctx, rows, stride_axis)
+        em.line(f"yield {v.name}")
+    return out
+
+
+def register(rule, val, static_int):
+    """Registers this module's rules with the rules table's decorator."""
+
+    @rule("roll")
+    def _roll(ctx, eqn):
+        x = val(ctx, eqn.invars[0])
+        axis = int(eqn.params["axis"])
+        stride, stride_axis = eqn.params.get("stride"), eqn.params.get("stride_axis")
+        if not x.shape:
+            return x
+        k = static_int(ctx, eqn.invars[1])
+        if k is not None:
+            if stride is None:
+                return roll_static(ctx, x, k, axis)
+            rows = [roll_static(ctx, _slice(ctx, x, int(stride_axis), i, i + 1),
+                                k + i * int(stride), axis)
+                    for i in range(x.shape[int(stride_axis)])]
+            return _concat(ctx, rows, int(stride_axis))
+        shift = val(ctx, eqn.invars[1])
+        if shift.shape != ():
+            raise ctx.unsupported("`roll` with a shift that is not a scalar")
+        return roll_dynamic(ctx, x, shift, axis,
+                            None if stride is None else int(stride),
+                            None if stride_axis is None else int(stride_axis))

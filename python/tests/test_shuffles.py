@@ -1,0 +1,110 @@
+"""`pltpu.roll` (static and run-time shifts, strided or not, any sign) and
+rank-0 operands, on every backend, against JAX's TPU interpret mode run
+here (and NumPy's `roll` as a second, independent check)."""
+
+import jax
+import numpy as np
+import pytest
+from jax.experimental import pallas as pl
+from jax.experimental.pallas import tpu as pltpu
+
+import pallas_rs
+from helpers import assert_close, jax_interpret
+
+
+def _roll_call(shape, dtype, axis, stride, stride_axis, dynamic, shift):
+    def kernel(x_ref, s_ref, o_ref):
+        amount = s_ref[0] if dynamic else shift
+        o_ref[...] = pltpu.roll(x_ref[...], amount, axis, stride=stride,
+                                stride_axis=stride_axis)
+
+    def call(x, s):
+        return pl.pallas_call(
+            kernel, out_shape=jax.ShapeDtypeStruct(shape, dtype),
+            in_specs=[pl.BlockSpec(memory_space=pltpu.VMEM),
+                      pl.BlockSpec(memory_space=pltpu.SMEM)])(x, s)
+    return call
+
+
+def _numpy_roll(x, shift, axis, stride, stride_axis):
+    if stride is None:
+        return np.roll(x, shift, axis)
+    rows = np.split(x, x.shape[stride_axis], stride_axis)
+    return np.concatenate([np.roll(r, shift + i * stride, axis)
+                           for i, r in enumerate(rows)], stride_axis)
+
+
+CASES = [
+    # shape, axis, stride, stride_axis, shift
+    ((8, 128), 1, None, None, 3),
+    ((15, 256), 0, None, None, 2),
+    ((5, 8, 64), 0, None, None, 7),
+    ((8, 128), 1, None, None, 129),
+    ((8, 128), 1, None, None, 0),
+    ((8, 128), 1, 2, 0, 3),
+    ((4, 128), 1, 1, 0, 129),
+]
+
+
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-ax{c[1]}-st{c[2]}-s{c[4]}")
+def test_roll_matches_jax_and_numpy(case, dynamic, backend):
+    shape, axis, stride, stride_axis, shift = case
+    x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    s = np.array([shift], np.int32)
+    fn = _roll_call(shape, np.float32, axis, stride, stride_axis, dynamic, shift)
+    want = jax_interpret(("roll", case, dynamic), fn, (x, s))
+    np.testing.assert_array_equal(want, _numpy_roll(x, shift, axis, stride,
+                                                    stride_axis))
+    with pallas_rs.interpret(backend):
+        got = jax.jit(fn)(x, s)
+    assert_close(got, want, 0, 0, f"roll {case} on {backend}")
+
+
+@pytest.mark.parametrize("shift", [-1, -130, 2**31 - 1])
+def test_roll_by_a_negative_or_huge_run_time_shift(shift, backend):
+    shape = (8, 128)
+    x = np.arange(1024, dtype=np.int32).reshape(shape)
+    s = np.array([shift], np.int32)
+    fn = _roll_call(shape, np.int32, 1, None, None, True, None)
+    with pallas_rs.interpret(backend):
+        got = np.asarray(jax.jit(fn)(x, s))
+    np.testing.assert_array_equal(got, np.roll(x, shift, 1))
+
+
+def test_rank_0_operands_lower_and_run(backend):
+    """A scalar (shape ()) input and output: its index map yields nothing."""
+    def kernel(x_ref, y_ref, o_ref):
+        o_ref[...] = x_ref[...] * 2 + y_ref[...]
+
+    def fn(x, y):
+        return pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct(
+            (), np.float32))(x, y)
+
+    x, y = np.float32(3.5), np.float32(-1.25)
+    want = jax_interpret(("rank0",), fn, (x, y))
+    with pallas_rs.interpret(backend):
+        got = jax.jit(fn)(x, y)
+    assert_close(got, want, 0, 0, f"rank 0 on {backend}")
+    text = pallas_rs.to_pk(fn, x, y)
+    assert "yield \n" not in text and "yield\n" not in text, text
+
+
+def test_vmap_program_id_counts_the_authors_grid(backend):
+    """Under `jax.vmap` JAX adds a leading grid dimension; the body's
+    `program_id(0)` is still the author's first dimension."""
+    def kernel(x_ref, o_ref):
+        i = pl.program_id(0)
+        o_ref[i] = x_ref[i] + i
+
+    def one(x):
+        return pl.pallas_call(kernel, grid=(4,),
+                              out_shape=jax.ShapeDtypeStruct((4,), np.int32))(x)
+
+    x = np.arange(12, dtype=np.int32).reshape(3, 4)
+    fn = jax.vmap(one)
+    want = jax_interpret(("vmap_pid",), fn, (x,))
+    np.testing.assert_array_equal(want, x + np.arange(4))
+    with pallas_rs.interpret(backend):
+        got = jax.jit(fn)(x)
+    assert_close(got, want, 0, 0, f"vmap program_id on {backend}")
