@@ -108,3 +108,48 @@ def test_vmap_program_id_counts_the_authors_grid(backend):
     with pallas_rs.interpret(backend):
         got = jax.jit(fn)(x)
     assert_close(got, want, 0, 0, f"vmap program_id on {backend}")
+
+
+def _moves(x_ref, s_ref, o_ref, p_ref, q_ref, r_ref):
+    from jax import lax
+    import jax.numpy as jnp
+    v = x_ref[...]
+    i, j = s_ref[0], s_ref[1]
+    o_ref[...] = lax.dynamic_slice(v, (i, j), (2, 16))
+    p_ref[...] = lax.dynamic_update_slice(
+        v, jnp.full((2, 16), -1.0, jnp.float32), (i, j))
+    a, b, c = jnp.split(v, [2, 5], axis=0)
+    q_ref[...] = jnp.concatenate([c, b, a], axis=0)
+    r_ref[...] = jnp.pad(v[:, :120], ((1, 0), (3, 5)), constant_values=7.0)[:8]
+
+
+def _moves_call(x, s):
+    f32 = np.float32
+    return pl.pallas_call(
+        _moves,
+        out_shape=[jax.ShapeDtypeStruct((2, 16), f32),
+                   jax.ShapeDtypeStruct((8, 128), f32),
+                   jax.ShapeDtypeStruct((8, 128), f32),
+                   jax.ShapeDtypeStruct((8, 128), f32)],
+        in_specs=[pl.BlockSpec(memory_space=pltpu.VMEM),
+                  pl.BlockSpec(memory_space=pltpu.SMEM)])(x, s)
+
+
+@pytest.mark.parametrize("starts", [(3, 5), (7, 120), (-2, 200)],
+                         ids=["inside", "clamped-high", "clamped-both"])
+def test_dynamic_slice_update_split_pad_match_jax(starts, backend):
+    """`lax.dynamic_slice`/`dynamic_update_slice` of a value (starts
+    clamped as XLA does), `jnp.split` and `jnp.pad` (low, high, negative)."""
+    x = np.arange(8 * 128, dtype=np.float32).reshape(8, 128)
+    s = np.array(starts, np.int32)
+    want = jax_interpret(("moves", starts), _moves_call, (x, s))
+    # NumPy's view of the window, as a second check: `lax.dynamic_slice`
+    # wraps a negative start once (as Python indexing does), then XLA
+    # clamps the window into range.
+    i, j = (st + n if st < 0 else st for st, n in zip(starts, (8, 128)))
+    i, j = min(max(i, 0), 6), min(max(j, 0), 112)
+    np.testing.assert_array_equal(want[0], x[i:i + 2, j:j + 16])
+    with pallas_rs.interpret(backend):
+        got = jax.jit(_moves_call)(x, s)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert_close(g, w, 0, 0, f"output {k} on {backend}")

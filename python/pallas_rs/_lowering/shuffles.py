@@ -1,9 +1,14 @@
-"""Rules for primitives that move elements around a value: `roll` (JAX's
-TPU `pltpu.roll`, static or dynamic shift, with or without a stride), built
-from the IR's slices and concatenations, or, for a shift known only at run
-time, a scoped VMEM buffer holding the value twice and one dynamic load.
-Both give `jnp.roll`'s result exactly (elements move toward higher
-indices)."""
+"""Rules for primitives that move elements around a value, built from the
+IR's slices and concatenations, or, where a position is known only at run
+time, a scoped VMEM buffer and dynamic loads and stores:
+
+* `roll` (JAX's TPU `pltpu.roll`: static or run-time shift, with or
+  without a stride), exactly `jnp.roll` (elements move toward higher
+  indices);
+* `split` (slices), `pad` (low/high padding, negative padding as slices;
+  interior padding is refused by name);
+* `dynamic_slice` and `dynamic_update_slice` of a value, their start
+  indices clamped into range as XLA does."""
 
 from __future__ import annotations
 
@@ -101,6 +106,53 @@ def roll_dynamic(ctx, x: Val, shift: Val, axis: int, stride=None,
     return out
 
 
+def _scalar_i32(ctx, v: Val) -> Val:
+    if v.shape != ():
+        raise ctx.unsupported("a start index that is not a scalar")
+    return v if v.dtype == "i32" else ctx.em.op(f"cast {v.name} to i32", "i32", ())
+
+
+def _clamped_start(ctx, start: Val, dim: int, size: int) -> Val:
+    """`clamp(start, 0, dim - size)`, as XLA clamps dynamic slices."""
+    em = ctx.em
+    lo, hi = _i32(ctx, 0), _i32(ctx, dim - size)
+    s = em.op(f"max {start.name}, {lo.name}", "i32", ())
+    return em.op(f"min {s.name}, {hi.name}", "i32", ())
+
+
+def _window(starts, sizes, full):
+    """An indexer: `ds(start, size)` per dimension (`:` where whole)."""
+    parts = []
+    for st, size, n in zip(starts, sizes, full):
+        if isinstance(st, int) and st == 0 and size == n:
+            parts.append(":")
+        else:
+            parts.append(f"ds({st if isinstance(st, int) else st.name}, {size})")
+    return ", ".join(parts)
+
+
+def dynamic_update(ctx, x: Val, update: Val | None, starts, sizes) -> Val:
+    """Through a scoped VMEM buffer holding `x`: the window at `starts`
+    (already clamped) of `sizes` read back (`update` None), or `x` with
+    that window replaced by `update`."""
+    em = ctx.em
+    buf = Ref(em.fresh(), x.dtype, tuple(x.shape), "vmem")
+    out_shape = tuple(sizes) if update is None else x.shape
+    out = Val(em.fresh(), x.dtype, out_shape)
+    whole = ", ".join(":" for _ in x.shape)
+    with em.block(f"{out.name} = run_scoped({buf.name}: {x.dtype}"
+                  f"{shape_text(x.shape)} vmem) {{"):
+        em.line(f"store {buf.name}[{whole}], {x.name}")
+        window = _window(starts, sizes, x.shape)
+        if update is None:
+            v = em.op(f"load {buf.name}[{window}]", x.dtype, out_shape)
+        else:
+            em.line(f"store {buf.name}[{window}], {update.name}")
+            v = em.op(f"load {buf.name}[{whole}]", x.dtype, x.shape)
+        em.line(f"yield {v.name}")
+    return out
+
+
 def register(rule, val, static_int):
     """Registers this module's rules with the rules table's decorator."""
 
@@ -125,3 +177,67 @@ def register(rule, val, static_int):
         return roll_dynamic(ctx, x, shift, axis,
                             None if stride is None else int(stride),
                             None if stride_axis is None else int(stride_axis))
+
+    @rule("split")
+    def _split(ctx, eqn):
+        x = val(ctx, eqn.invars[0])
+        axis = int(eqn.params["axis"])
+        outs, at = [], 0
+        for size in eqn.params["sizes"]:
+            outs.append(_slice(ctx, x, axis, at, at + int(size)))
+            at += int(size)
+        return outs
+
+    @rule("pad")
+    def _pad(ctx, eqn):
+        x = val(ctx, eqn.invars[0])
+        fill = val(ctx, eqn.invars[1])
+        for axis, (lo, hi, interior) in enumerate(eqn.params["padding_config"]):
+            lo, hi, interior = int(lo), int(hi), int(interior)
+            if interior:
+                raise ctx.unsupported("`pad` with interior padding")
+            n = x.shape[axis]
+            # Negative padding cuts.
+            x = _slice(ctx, x, axis, max(0, -lo), n - max(0, -hi))
+            parts = []
+            for width in (lo, None, hi):
+                if width is None:
+                    parts.append(x)
+                elif width > 0:
+                    shape = list(x.shape)
+                    shape[axis] = width
+                    parts.append(ctx.em.op(
+                        f"broadcast_in_dim {fill.name} to {shape_text(shape)} "
+                        "dims []", x.dtype, shape))
+            x = _concat(ctx, parts, axis)
+        return x
+
+    @rule("dynamic_slice")
+    def _dynamic_slice(ctx, eqn):
+        x = val(ctx, eqn.invars[0])
+        sizes = [int(s) for s in eqn.params["slice_sizes"]]
+        starts = []
+        for atom, n, size in zip(eqn.invars[1:], x.shape, sizes):
+            k = static_int(ctx, atom)
+            if k is not None:
+                starts.append(min(max(k, 0), n - size))
+            else:
+                starts.append(_clamped_start(ctx, _scalar_i32(ctx, val(ctx, atom)),
+                                             n, size))
+        if all(isinstance(st, int) for st in starts):
+            for axis, (st, size) in enumerate(zip(starts, sizes)):
+                if (st, size) != (0, x.shape[axis]):
+                    x = _slice(ctx, x, axis, st, st + size)
+            return x
+        return dynamic_update(ctx, x, None, starts, sizes)
+
+    @rule("dynamic_update_slice")
+    def _dynamic_update_slice(ctx, eqn):
+        x, upd = val(ctx, eqn.invars[0]), val(ctx, eqn.invars[1])
+        starts = []
+        for atom, n, size in zip(eqn.invars[2:], x.shape, upd.shape):
+            k = static_int(ctx, atom)
+            starts.append(min(max(k, 0), n - size) if k is not None else
+                          _clamped_start(ctx, _scalar_i32(ctx, val(ctx, atom)),
+                                         n, size))
+        return dynamic_update(ctx, x, upd, starts, upd.shape)
