@@ -112,6 +112,13 @@ def interpret_config():
     return _config.pallas_tpu_interpret_mode_context_manager
 
 
+def interpret_params_type():
+    """JAX's `pltpu.InterpretParams` class (the TPU interpret mode's
+    options)."""
+    from jax.experimental.pallas import tpu as pltpu
+    return pltpu.InterpretParams
+
+
 def register_lowering(primitive, rule):
     """Registers `rule` as the MLIR lowering of `primitive` on every
     platform."""

@@ -49,16 +49,26 @@ IGNORED_OPTIONS = ("grid_point_recorder", "allow_hbm_allocation_in_run_scoped")
 
 @dataclasses.dataclass(frozen=True)
 class BackendParams:
-    """The value `pallas_call` carries as its `interpret` parameter inside
-    `pallas_rs.interpret`: which backend and options run it."""
+    """The value of JAX's interpret-mode config inside `pallas_rs.interpret`:
+    which backend and options run each `pallas_call`.
+
+    It is falsy on purpose: JAX picks a call's interpret setting as
+    `config or interpret=`, so a falsy config lets the call's own
+    `interpret=` argument through to the equation (where `_backend_of`
+    merges a call's `pltpu.InterpretParams` into these options), while the
+    config's presence still routes the call here and keys JAX's jit
+    cache."""
     backend: str = "sim"
     options: tuple = ()
 
     def option_dict(self) -> dict:
         return dict(self.options)
 
+    def __bool__(self):
+        return False
 
-_stats = {"lowerings": 0, "compilations": 0, "launches": 0}
+
+_stats = {"lowerings": 0, "compilations": 0, "launches": 0, "jax_kernels": 0}
 _stats_lock = threading.Lock()
 
 
@@ -69,8 +79,9 @@ def _count(what):
 
 def stats() -> dict:
     """Counts since import (or `reset_stats()`): `lowerings` (jaxpr to
-    `.pk`), `compilations` (`.pk` to a backend's compiled kernel) and
-    `launches` (calls into Rust)."""
+    `.pk`), `compilations` (`.pk` to a backend's compiled kernel),
+    `launches` (calls into Rust) and `jax_kernels` (`pallas_call`s run or
+    lowered by JAX itself, outside a `pallas_rs.interpret` context)."""
     with _stats_lock:
         return dict(_stats)
 
@@ -341,19 +352,41 @@ _original_lowering = _compat.original_pallas_call_lowering
 
 def _backend_of(interpret):
     """The backend a `pallas_call` equation runs on, or None for JAX's own
-    path: its `interpret` parameter when `pallas_call` was built inside a
-    `pallas_rs.interpret` context, else the context active now (a
-    `pallas_call` built outside, run inside: JAX reads the config when
-    `pl.pallas_call(...)` is called, which may be before the context)."""
+    path: the `pallas_rs.interpret` context active now (whenever the
+    `pallas_call` was built), with the call's own `interpret=
+    pltpu.InterpretParams(...)` options merged in (see `merge_call_options`)."""
     if isinstance(interpret, BackendParams):
         return interpret
     active = _compat.interpret_config().value
-    return active if isinstance(active, BackendParams) else None
+    if not isinstance(active, BackendParams):
+        return None
+    return merge_call_options(active, interpret)
+
+
+def merge_call_options(active: BackendParams, interpret) -> BackendParams:
+    """The context's backend and options, with those a call set explicitly
+    in its own `pltpu.InterpretParams` (fields that differ from
+    `InterpretParams()`'s defaults and that the simulator knows) taking
+    precedence. Only the simulator takes them; the other backends check
+    nothing and run as they are."""
+    if active.backend != "sim" or not dataclasses.is_dataclass(interpret) \
+            or not isinstance(interpret, _compat.interpret_params_type()):
+        return active
+    defaults = type(interpret)()
+    explicit = {f.name: getattr(interpret, f.name)
+                for f in dataclasses.fields(interpret)
+                if f.name in SIM_OPTIONS
+                and getattr(interpret, f.name) != getattr(defaults, f.name)}
+    if not explicit:
+        return active
+    options = {**active.option_dict(), **explicit}
+    return BackendParams(active.backend, _check_options(active.backend, options))
 
 
 def _impl(*args, interpret, **params):
     backend = _backend_of(interpret)
     if backend is None:
+        _count("jax_kernels")
         return _original_impl(*args, interpret=interpret, **params)
     interpret = backend
     call, _, n = _host_call(params, interpret, _devices.mesh_axes())
@@ -367,6 +400,7 @@ def _impl(*args, interpret, **params):
 def _lowering(ctx, *in_nodes, interpret, **params):
     backend = _backend_of(interpret)
     if backend is None:
+        _count("jax_kernels")
         return _original_lowering(ctx, *in_nodes, interpret=interpret, **params)
     interpret = backend
     mesh_axes = _devices.mesh_axes()

@@ -7,6 +7,7 @@ point) and off unless asked for.
     pytest --pallas-rs=sim --pallas-rs-option detect_races=true tests/
     pytest --pallas-rs=cpu --pallas-rs-report launches.jsonl tests/
     pytest --pallas-rs-report jax.jsonl tests/    # JAX alone, same report
+                                                  # (`launches`: JAX's own kernels)
 
 Each test runs inside `pallas_rs.interpret(backend, **options)`. The
 number of launches into Rust a test made is recorded (`launches` in the
@@ -70,11 +71,11 @@ class _PallasRs:
     """The plugin's state when `--pallas-rs` is given."""
 
     def __init__(self, config):
+        # Imported only when asked for (the import checks JAX's version);
+        # under JAX alone its hooks only count JAX's own kernels.
+        import pallas_rs
+        self.pallas_rs = pallas_rs
         self.backend = config.getoption("pallas_rs_backend")
-        self.pallas_rs = None
-        if self.backend:
-            import pallas_rs  # only when asked: the import checks JAX's version
-            self.pallas_rs = pallas_rs
         self.options = parse_options(config.getoption("pallas_rs_options"))
         # Checked now: a bad option is a usage error, not a failing test.
         try:
@@ -88,14 +89,17 @@ class _PallasRs:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        if self.pallas_rs is None:  # a report of JAX alone
+        # Under a backend: launches into Rust. Under JAX alone: the
+        # pallas_calls JAX ran itself, so that a test that runs no kernel
+        # can be told apart.
+        key = "launches" if self.backend else "jax_kernels"
+        before = self.pallas_rs.stats()[key]
+        if self.backend:
+            with self.pallas_rs.interpret(self.backend, **self.options):
+                yield
+        else:
             yield
-            return
-        before = self.pallas_rs.stats()["launches"]
-        with self.pallas_rs.interpret(self.backend, **self.options):
-            outcome = yield
-        del outcome
-        n = self.pallas_rs.stats()["launches"] - before
+        n = self.pallas_rs.stats()[key] - before
         self.launches[item.nodeid] = n
         item.user_properties.append(("launches", n))
 
@@ -116,7 +120,7 @@ class _PallasRs:
             self.report.flush()
 
     def pytest_terminal_summary(self, terminalreporter):
-        if self.pallas_rs is None:
+        if not self.backend:
             return
         total = sum(self.launches.values())
         reached = sum(1 for n in self.launches.values() if n > 0)

@@ -263,3 +263,42 @@ def test_the_installed_jax_is_in_the_supported_range():
     from pallas_rs import _compat
     assert _compat.SUPPORTED_FROM <= _compat.JAX_VERSION < _compat.SUPPORTED_BELOW
     assert pallas_rs.SUPPORTED_JAX == _compat.SUPPORTED_TEXT
+
+
+def _reads_fresh_scratch(interpret):
+    def kernel(o_ref, s_ref):
+        o_ref[...] = s_ref[...]
+
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct((8, 128), jnp.float32),
+        scratch_shapes=[pltpu.VMEM((8, 128), jnp.float32)],
+        interpret=interpret)()
+
+
+def test_a_calls_own_interpret_params_win_over_the_contexts_defaults():
+    # The context's default fills fresh memory with NaN; the call asks
+    # for zeros, and gets them.
+    with pallas_rs.interpret("sim"):
+        nan = np.asarray(_reads_fresh_scratch(False))
+        zero = np.asarray(_reads_fresh_scratch(
+            pltpu.InterpretParams(uninitialized_memory="zero")))
+    assert np.isnan(nan).all()
+    np.testing.assert_array_equal(zero, np.zeros((8, 128), np.float32))
+    # A call's setting equal to JAX's default cannot be told from no
+    # setting: the context's choice stands then.
+    with pallas_rs.interpret("sim", uninitialized_memory="zero"):
+        zero = np.asarray(_reads_fresh_scratch(
+            pltpu.InterpretParams(uninitialized_memory="nan")))
+    np.testing.assert_array_equal(zero, np.zeros((8, 128), np.float32))
+
+
+def test_call_options_merge_only_what_the_call_set():
+    from pallas_rs._interpret import BackendParams, merge_call_options
+    active = BackendParams("sim", (("detect_races", True),))
+    merged = merge_call_options(active, pltpu.InterpretParams(random_seed=3))
+    assert merged.option_dict() == {"detect_races": True, "random_seed": 3}
+    # Not InterpretParams (True, False): the context as it is.
+    assert merge_call_options(active, True) is active
+    # The fast mode takes no simulator options.
+    cpu = BackendParams("cpu", ())
+    assert merge_call_options(cpu, pltpu.InterpretParams(random_seed=3)) is cpu

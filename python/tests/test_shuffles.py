@@ -153,3 +153,24 @@ def test_dynamic_slice_update_split_pad_match_jax(starts, backend):
         got = jax.jit(_moves_call)(x, s)
     for k, (g, w) in enumerate(zip(got, want)):
         assert_close(g, w, 0, 0, f"output {k} on {backend}")
+
+
+def test_pallas_broadcast_to_stretches_size_1_dimensions(backend):
+    """`jax._src.state.primitives.broadcast_to` (Pallas' equal-rank
+    broadcast, what `jnp.broadcast_to` on a ref's value becomes in some
+    kernels): size-1 dimensions stretch."""
+    from jax._src.state.primitives import broadcast_to
+
+    def kernel(x_ref, o_ref, p_ref):
+        o_ref[...] = broadcast_to(x_ref[...], (8, 128))
+        p_ref[...] = broadcast_to(x_ref[0:1, 0:1], (8, 128))
+
+    def fn(x):
+        out = jax.ShapeDtypeStruct((8, 128), np.float32)
+        return pl.pallas_call(kernel, out_shape=[out, out])(x)
+
+    x = np.arange(128, dtype=np.float32).reshape(1, 128)
+    with pallas_rs.interpret(backend):
+        o, p = jax.jit(fn)(x)
+    np.testing.assert_array_equal(o, np.broadcast_to(x, (8, 128)))
+    np.testing.assert_array_equal(p, np.full((8, 128), x[0, 0]))

@@ -239,6 +239,27 @@ def _broadcast_in_dim(ctx, eqn):
                      f"{shape_text(dims)}", x.dtype, shape)
 
 
+@rule("broadcast_to")
+def _broadcast_to_rule(ctx, eqn):
+    """Pallas' equal-rank `broadcast_to` (NumPy rules: size-1 dimensions
+    stretch): the stretched dimensions dropped, then `broadcast_in_dim`."""
+    x = _val(ctx, eqn.invars[0])
+    shape = tuple(int(d) for d in eqn.params["shape"])
+    if shape == x.shape:
+        return x
+    offset = len(shape) - len(x.shape)
+    keep = [i for i, n in enumerate(x.shape) if n == shape[i + offset]]
+    kept = tuple(x.shape[i] for i in keep)
+    if kept != x.shape:
+        x = ctx.em.op(f"reshape {x.name} to {shape_text(kept)}", x.dtype, kept)
+    if not kept:
+        return ctx.em.op(f"broadcast_in_dim {x.name} to {shape_text(shape)} "
+                         "dims []", x.dtype, shape)
+    return ctx.em.op(
+        f"broadcast_in_dim {x.name} to {shape_text(shape)} dims "
+        f"{shape_text([i + offset for i in keep])}", x.dtype, shape)
+
+
 @rule("reshape", "squeeze", "expand_dims")
 def _reshape(ctx, eqn):
     x = _val(ctx, eqn.invars[0])
