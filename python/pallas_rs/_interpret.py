@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import re
 import threading
 
 import jax
@@ -32,7 +33,8 @@ from . import _compat, _devices, _native
 from ._compat import mlir
 from ._lowering import LoweredKernel, lower_pallas_call
 from ._lowering.emitter import RAW_BITS
-from .errors import KernelError, LoweringError, PallasRsError, UnsupportedError
+from .errors import (KernelError, LoweringError, PallasRsError,
+                     UnsupportedError, kernel_error_class)
 
 # Options named as JAX's InterpretParams, then pallas-rs's own.
 SIM_OPTIONS = (
@@ -251,17 +253,43 @@ def _fault_to_error(k: Kernel, e) -> KernelError:
                 source = place
                 break
     text = message
+    phrase = _jax_phrase(k, message)
+    if phrase:
+        text += f"\n  ({phrase})"
     if source:
         where = "index map" if line is None else "kernel source"
         text += f"\n  in the {where} at {source}"
     if line is not None:
         text += f" (.pk line {line}; see pallas_rs.to_pk)"
-    return KernelError(
+    return kernel_error_class(details.get("kind"))(
         text, kind=details.get("kind"), kernel=details.get("kernel"),
         backend=details.get("backend"), device=details.get("device"),
         core=details.get("core"),
         grid_point=details.get("grid_point"), op=details.get("op"),
         pk_line=line, pk_column=details.get("column"), source=source)
+
+
+_OOB_ACCESS = re.compile(r"out-of-bounds (read|write) of `([^`]*)`")
+_OOB_BLOCK = re.compile(r"index map of `([^`]*)`: block index (-?\d+)")
+_REVISIT = re.compile(r"output `([^`]*)` revisits block (\[[^\]]*\])")
+
+
+def _jax_phrase(k: Kernel, message: str):
+    """How JAX's interpret mode words the same fault (its key phrase, which
+    users' tests match), or None."""
+    m = _OOB_ACCESS.search(message)
+    if m:
+        return f"Out-of-bounds {m.group(1)} of {m.group(2)}"
+    m = _OOB_BLOCK.search(message)
+    if m:
+        kind = k.lowered.param_kinds.get(m.group(1), "input")
+        kind = "output" if kind == "out" else "input"
+        return (f"Out-of-bounds block index {m.group(2)} for {kind} "
+                f"\"{m.group(1)}\"")
+    m = _REVISIT.search(message)
+    if m:
+        return f"Revisited block {m.group(2)} of output {m.group(1)}"
+    return None
 
 
 def launch(k: Kernel, args) -> list:

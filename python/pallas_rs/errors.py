@@ -47,6 +47,23 @@ class KernelError(PallasRsError, RuntimeError):
         self.source = source
 
 
+class KernelIndexError(KernelError, IndexError):
+    """An out-of-bounds access or block index: a `KernelError` that is also
+    an `IndexError`, as JAX's interpret mode raises for the same fault."""
+
+
+class KernelValueError(KernelError, ValueError):
+    """A fault JAX's interpret mode reports as a `ValueError` (an HBM ref
+    loaded or stored directly)."""
+
+
+def kernel_error_class(kind):
+    """The `KernelError` subclass for a fault kind."""
+    if kind in ("out_of_bounds", "block_index_out_of_range"):
+        return KernelIndexError
+    return KernelError
+
+
 class LoweringError(PallasRsError, RuntimeError):
     """pallas-rs produced kernel text its own validator refused: a bug in
     the lowering. The message holds the validator's errors and the text."""

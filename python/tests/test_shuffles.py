@@ -174,3 +174,31 @@ def test_pallas_broadcast_to_stretches_size_1_dimensions(backend):
         o, p = jax.jit(fn)(x)
     np.testing.assert_array_equal(o, np.broadcast_to(x, (8, 128)))
     np.testing.assert_array_equal(p, np.full((8, 128), x[0, 0]))
+
+
+def _stacks(x_ref, o_ref, p_ref, q_ref):
+    import jax.numpy as jnp
+    from jax import lax
+    v = x_ref[...]
+    o_ref[...] = jnp.stack([v, -v], axis=1)
+    a, b = lax.unstack(v[0:2], axis=0)
+    p_ref[...] = a - b
+    q_ref[...] = pltpu.bitcast(v, np.int32)
+
+
+def _stacks_call(x):
+    return pl.pallas_call(_stacks, out_shape=[
+        jax.ShapeDtypeStruct((8, 2, 128), np.float32),
+        jax.ShapeDtypeStruct((128,), np.float32),
+        jax.ShapeDtypeStruct((8, 128), np.int32)])(x)
+
+
+def test_stack_unstack_and_same_width_tpu_bitcast_match_jax(backend):
+    x = np.random.default_rng(3).standard_normal((8, 128)).astype(np.float32)
+    want = jax_interpret(("stacks",), _stacks_call, (x,))
+    np.testing.assert_array_equal(want[0], np.stack([x, -x], axis=1))
+    np.testing.assert_array_equal(want[2], x.view(np.int32))
+    with pallas_rs.interpret(backend):
+        got = jax.jit(_stacks_call)(x)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert_close(g, w, 0, 0, f"output {k} on {backend}")

@@ -407,13 +407,34 @@ impl<'a> Core<'a> {
     /// Resolves indexers; `Ok(None)` for an out-of-bounds read when such
     /// reads give uninitialized values.
     fn resolve(&self, at: &RefAt, write: bool) -> Result<Option<(RefId, Region)>, Box<Fault>> {
+        self.resolve_access(at, write, !write)
+    }
+
+    /// Resolves a DMA's source: out of bounds it is a read fault whatever
+    /// `out_of_bounds_reads` says (a copy has no uninitialized fallback).
+    fn resolve_copy_source(&self, at: &RefAt) -> Result<(RefId, Region), Box<Fault>> {
+        Ok(self
+            .resolve_access(at, false, false)?
+            .expect("resolves or fails"))
+    }
+
+    /// Resolves indexers for an access (`write` or a read); `may_fall_back`:
+    /// whether an out-of-bounds read may give uninitialized values.
+    fn resolve_access(
+        &self,
+        at: &RefAt,
+        write: bool,
+        may_fall_back: bool,
+    ) -> Result<Option<(RefId, Region)>, Box<Fault>> {
         let id = self.r(at.r);
         let shape = self.ref_shape(at.r, id);
         let mut dims = Dims::new();
         for (d, (ix, &extent)) in at.idx.iter().zip(shape).enumerate() {
             let span = Span::of(ix, extent, &self.env);
             if let Some(index) = span.out_of_bounds(extent) {
-                if !write && self.sh.cfg.out_of_bounds_reads == OutOfBoundsReads::Uninitialized {
+                if may_fall_back
+                    && self.sh.cfg.out_of_bounds_reads == OutOfBoundsReads::Uninitialized
+                {
                     return Ok(None);
                 }
                 return Err(self.fail(
@@ -1168,7 +1189,7 @@ impl<'a> Core<'a> {
     }
 
     fn dma_start(&mut self, src: &RefAt, dst: &RefAt, sem: &RefAt) -> Result<(), Box<Fault>> {
-        let (sid, sreg) = self.resolve(src, true)?.expect("resolves or fails");
+        let (sid, sreg) = self.resolve_copy_source(src)?;
         let (did, dreg) = self.resolve(dst, true)?.expect("resolves or fails");
         let slot = self.sem_slot(sem)?;
         let bytes = (dreg.len() * self.dtype_of_ref(dst.r).size_bytes()) as i64;
@@ -1379,7 +1400,7 @@ impl Core<'_> {
         recv: &RefAt,
         device: usize,
     ) -> Result<(), Box<Fault>> {
-        let (sid, sreg) = self.resolve(src, true)?.expect("resolves or fails");
+        let (sid, sreg) = self.resolve_copy_source(src)?;
         let (did, dreg) = self.resolve(dst, true)?.expect("resolves or fails");
         let send_slot = self.sem_slot(send)?;
         let recv_slot = self.sem_slot(recv)?;

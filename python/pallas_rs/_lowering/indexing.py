@@ -89,6 +89,21 @@ class View:
                 self.dims[d] = ("index", _add(ctx, start, _mul(ctx, i, stride)))
         return self
 
+    def defer_static_out_of_bounds(self, ctx):
+        """An index known now to fall outside the ref is the kernel's
+        fault, found when it runs (as JAX finds it, honouring
+        `out_of_bounds_reads`), not a text the validator refuses: such an
+        index or slice start becomes a run-time value."""
+        for d, (n, e) in enumerate(zip(self.ref.shape, self.dims)):
+            if e[0] == "index" and isinstance(e[1], int) and not 0 <= e[1] < n:
+                self.dims[d] = ("index", ctx.em.const(e[1], "i32"))
+            elif e[0] == "slice" and isinstance(e[1], int):
+                _, start, size, stride = e
+                last = start + (size - 1) * stride if size else start
+                if start < 0 or (size and last >= n):
+                    self.dims[d] = ("slice", ctx.em.const(start, "i32"), size,
+                                    stride)
+
     def text(self) -> str:
         parts = []
         for n, e in zip(self.ref.shape, self.dims):
@@ -113,4 +128,5 @@ def view(ctx, ref, transforms) -> View:
     v = View(ref)
     for t in transforms or ():
         v.apply(ctx, t)
+    v.defer_static_out_of_bounds(ctx)
     return v

@@ -31,6 +31,8 @@ class LoweredKernel:
     # Devices of the kernel's mesh: more than 1 when the body names
     # devices (a multi-device kernel, launched once for all of them).
     num_devices: int = 1
+    # Parameter name -> "prefetch", "in", "out" or "scratch".
+    param_kinds: dict = dataclasses.field(default_factory=dict)
 
     def source_of_line(self, line):
         """The Python place behind a `.pk` line, or the nearest earlier
@@ -202,7 +204,8 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
     return LoweredKernel(name=name, text=em.text(), sources=dict(em.sources),
                          origin=origin, num_prefetch=n_idx, num_inputs=n_in,
                          num_outputs=n_out, index_maps=index_maps,
-                         num_devices=ctx.mesh.num_devices)
+                         num_devices=ctx.mesh.num_devices,
+                         param_kinds=dict(zip(names, kinds)))
 
 
 def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:

@@ -241,3 +241,37 @@ def register(rule, val, static_int):
                           _clamped_start(ctx, _scalar_i32(ctx, val(ctx, atom)),
                                          n, size))
         return dynamic_update(ctx, x, upd, starts, upd.shape)
+
+    def _expand(ctx, x: Val, axis: int) -> Val:
+        shape = list(x.shape)
+        shape.insert(axis, 1)
+        return ctx.em.op(f"reshape {x.name} to {shape_text(shape)}", x.dtype, shape)
+
+    @rule("stack")
+    def _stack(ctx, eqn):
+        axis = int(eqn.params["axis"])
+        return _concat(ctx, [_expand(ctx, val(ctx, a), axis)
+                             for a in eqn.invars], axis)
+
+    @rule("unstack")
+    def _unstack(ctx, eqn):
+        x = val(ctx, eqn.invars[0])
+        axis = int(eqn.params["axis"])
+        shape = list(x.shape)
+        del shape[axis]
+        return [ctx.em.op(f"reshape {_slice(ctx, x, axis, i, i + 1).name} to "
+                          f"{shape_text(shape)}", x.dtype, shape)
+                for i in range(x.shape[axis])]
+
+    @rule("bitcast")
+    def _tpu_bitcast(ctx, eqn):
+        # `pltpu.bitcast` between types of one width; packing narrower
+        # types into wider ones (or back) changes the shape.
+        x = val(ctx, eqn.invars[0])
+        out = eqn.outvars[0].aval
+        to = ctx.dtype(out)
+        if tuple(out.shape) != x.shape:
+            raise ctx.unsupported(
+                f"`pltpu.bitcast` from {x.dtype} to {to} (types of different "
+                "widths pack elements)")
+        return ctx.em.op(f"bitcast {x.name} to {to}", to, x.shape)
