@@ -11,6 +11,8 @@ construct, never an AttributeError or KeyError from the lowering.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 
 # The supported range: [SUPPORTED_FROM, SUPPORTED_BELOW).
@@ -119,10 +121,53 @@ def interpret_params_type():
     return pltpu.InterpretParams
 
 
+def jax_raises_on_races() -> bool:
+    """Whether JAX's interpret mode stops at a race by default
+    (`InterpretParams.on_race`, from JAX 0.12) rather than reporting it
+    and going on."""
+    return "on_race" in {f.name for f in
+                         dataclasses.fields(interpret_params_type())}
+
+
+def record_races(found: bool) -> None:
+    """Sets JAX's TPU interpret-mode race state (`races.races_found` of
+    `jax._src.pallas.mosaic.interpret.interpret_pallas_call`) as a launch
+    with race detection leaves it."""
+    try:
+        from jax._src.pallas.mosaic.interpret import interpret_pallas_call as m
+        from jax._src.pallas.mosaic.interpret import race_detection_state as r
+    except ImportError:
+        return
+    cls = r.RaceDetectionState
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if (f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING):
+            kwargs[f.name] = 1  # `num_cores` (JAX 0.10, 0.11)
+    state = cls(**kwargs)
+    state.races_found = bool(found)
+    m.races = state
+
+
 def register_lowering(primitive, rule):
     """Registers `rule` as the MLIR lowering of `primitive` on every
     platform."""
     mlir.register_lowering(primitive, rule)
+
+
+def pass_effect_tokens(ctx) -> None:
+    """Sets a lowering rule's output effect tokens to its input ones (for
+    an equation with ordered effects whose lowering orders nothing)."""
+    if getattr(ctx, "tokens_in", None) is not None and ctx.tokens_in.effects():
+        ctx.set_tokens_out(ctx.tokens_in)
+
+
+def without_effect_tokens(ctx):
+    """The lowering context with no effect tokens, for lowering a function
+    whose own effects (a host callback) are unordered."""
+    if getattr(ctx, "tokens_in", None) is None or not ctx.tokens_in.effects():
+        return ctx
+    return ctx.replace(tokens_in=mlir.TokenSet(), tokens_out=None)
 
 
 def num_dynamic_grid_bounds(grid_mapping) -> int:

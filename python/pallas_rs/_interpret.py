@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+import sys
 import threading
 
 import jax
@@ -38,7 +39,7 @@ from .errors import (KernelError, LoweringError, PallasRsError,
 
 # Options named as JAX's InterpretParams, then pallas-rs's own.
 SIM_OPTIONS = (
-    "detect_races", "num_cores_or_threads", "random_seed",
+    "detect_races", "on_race", "num_cores_or_threads", "random_seed",
     "dma_execution_mode", "out_of_bounds_reads", "uninitialized_memory",
     "skip_floating_point_ops", "target_tpu", "trace",
     "report_uninitialized_reads", "max_loop_iterations",
@@ -102,6 +103,8 @@ class Kernel:
     lowered: LoweredKernel
     compiled: object
     out_avals: tuple
+    # The backend and options it was compiled with.
+    backend: BackendParams | None = None
 
 
 class _BoundedCache:
@@ -174,7 +177,7 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=(),
     if compiled is None:
         compiled = _compile(lk, backend)
         _compiled_by_text.put(text_key, compiled)
-    k = Kernel(lk, compiled, tuple(params["out_avals"]))
+    k = Kernel(lk, compiled, tuple(params["out_avals"]), backend)
     _kernels.put(key, k)
     return k
 
@@ -253,7 +256,7 @@ def _fault_to_error(k: Kernel, e) -> KernelError:
                 source = place
                 break
     text = message
-    phrase = _jax_phrase(k, message)
+    phrase = _jax_phrase(k, message, details.get("grid_point"))
     if phrase:
         text += f"\n  ({phrase})"
     if source:
@@ -274,7 +277,7 @@ _OOB_BLOCK = re.compile(r"index map of `([^`]*)`: block index (-?\d+)")
 _REVISIT = re.compile(r"output `([^`]*)` revisits block (\[[^\]]*\])")
 
 
-def _jax_phrase(k: Kernel, message: str):
+def _jax_phrase(k: Kernel, message: str, grid_point=None):
     """How JAX's interpret mode words the same fault (its key phrase, which
     users' tests match), or None."""
     m = _OOB_ACCESS.search(message)
@@ -288,7 +291,11 @@ def _jax_phrase(k: Kernel, message: str):
                 f"\"{m.group(1)}\"")
     m = _REVISIT.search(message)
     if m:
-        return f"Revisited block {m.group(2)} of output {m.group(1)}"
+        outputs = [n for n, kind in k.lowered.param_kinds.items() if kind == "out"]
+        which = outputs.index(m.group(1)) if m.group(1) in outputs else m.group(1)
+        where = f" in iteration {tuple(grid_point)}" if grid_point else ""
+        return (f"Revisited block {m.group(2)} of output {which}{where} "
+                f"(`{m.group(1)}`)")
     return None
 
 
@@ -299,7 +306,7 @@ def launch(k: Kernel, args) -> list:
     # shape (1,)).
     arrays = [_to_native(np.asarray(a, order="C")) for a in args]
     try:
-        return k.compiled.launch(arrays)
+        outs, counters, notes = k.compiled.launch_with_report(arrays)
     except _native.Fault as e:
         err = _fault_to_error(k, e)
         _recent_faults.add(err)
@@ -308,6 +315,26 @@ def launch(k: Kernel, args) -> list:
         raise UnsupportedError(e.args[0]) from None
     except _native.BadArgument as e:
         raise ValueError(e.args[0]) from None
+    _report_races(k, counters, notes)
+    return outs
+
+
+def _report_races(k: Kernel, counters: dict, notes: list):
+    """Races recorded rather than raised (`on_race="warn"`) are printed,
+    and, where race detection was asked for, JAX's own race state
+    (`races.races_found`, which users' tests read) is set as JAX's
+    interpret mode sets it."""
+    opts = k.backend.option_dict() if k.backend is not None else {}
+    if not (opts.get("detect_races") or opts.get("on_race") == "warn"):
+        return
+    n = int(counters.get("races", 0))
+    for note in notes:
+        if note.startswith("race: "):
+            print(f"pallas_rs: {note}", file=sys.stderr)
+    if n > len([x for x in notes if x.startswith("race: ")]):
+        print(f"pallas_rs: {n} races in all in kernel `{k.lowered.name}`",
+              file=sys.stderr)
+    _compat.record_races(n > 0)
 
 
 def _to_native(a: np.ndarray) -> np.ndarray:
@@ -405,6 +432,9 @@ def merge_call_options(active: BackendParams, interpret) -> BackendParams:
                 for f in dataclasses.fields(interpret)
                 if f.name in SIM_OPTIONS
                 and getattr(interpret, f.name) != getattr(defaults, f.name)}
+    if not _compat.jax_raises_on_races():
+        # Before JAX 0.12 its interpret mode reports a race and goes on.
+        explicit.setdefault("on_race", "warn")
     if not explicit:
         return active
     options = {**active.option_dict(), **explicit}
@@ -433,16 +463,24 @@ def _lowering(ctx, *in_nodes, interpret, **params):
     interpret = backend
     mesh_axes = _devices.mesh_axes()
     call, out_avals, n = _host_call(params, interpret, mesh_axes)
+    # A call's own `interpret=pltpu.InterpretParams(...)` gives the
+    # equation JAX's ordered IO effects; a launch here has no order to
+    # keep with other effects: it is lowered without the effect tokens,
+    # which pass through.
+    inner = _compat.without_effect_tokens(ctx)
     if n > 1:
-        return _devices.lower_multi_device_call(ctx, in_nodes, call, mesh_axes)
-    out_shapes = tuple(jax.ShapeDtypeStruct(a.shape, a.dtype)
-                       for a in out_avals)
+        outs = _devices.lower_multi_device_call(inner, in_nodes, call, mesh_axes)
+    else:
+        out_shapes = tuple(jax.ShapeDtypeStruct(a.shape, a.dtype)
+                           for a in out_avals)
 
-    def run(*args):
-        return list(jax.pure_callback(call, out_shapes, *args,
-                                      vmap_method="sequential"))
+        def run(*args):
+            return list(jax.pure_callback(call, out_shapes, *args,
+                                          vmap_method="sequential"))
 
-    return mlir.lower_fun(run, multiple_results=True)(ctx, *in_nodes)
+        outs = mlir.lower_fun(run, multiple_results=True)(inner, *in_nodes)
+    _compat.pass_effect_tokens(ctx)
+    return outs
 
 
 def install():
@@ -486,7 +524,9 @@ class interpret(contextlib.ContextDecorator):
     `backend` is `"sim"` (the faithful simulator), `"cpu"` (the fast mode)
     or `"wgpu"` (the GPU, or Mesa's lavapipe). Options, named as JAX's
     `pltpu.InterpretParams` where one exists (simulator only):
-    `detect_races`, `num_cores_or_threads`, `random_seed`,
+    `detect_races`, `on_race` ("raise", the default, or "warn": print
+    each race and go on, setting JAX's `races.races_found`),
+    `num_cores_or_threads`, `random_seed`,
     `dma_execution_mode` ("eager" or "on_wait"), `out_of_bounds_reads`
     ("raise" or "uninitialized"), `uninitialized_memory` ("nan" or "zero"),
     `skip_floating_point_ops`; and pallas-rs's own: `target_tpu` (check the

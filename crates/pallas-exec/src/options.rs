@@ -32,6 +32,17 @@ pub enum DmaExecutionMode {
     OnWait,
 }
 
+/// What a detected data race does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnRace {
+    /// Stop the launch with a `Race` fault naming both sides.
+    Raise,
+    /// Record the race (the run report's `races` counter and a note per
+    /// race, the first few in full) and go on, as JAX's interpret mode
+    /// does before JAX 0.12.
+    Warn,
+}
+
 /// Which hardware's constraints to check beyond the interpret mode's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -91,6 +102,8 @@ pub struct Options {
     /// the core's own accesses on every run; on one core there is no other
     /// core to race with, so this adds nothing there.
     pub detect_races: bool,
+    /// What a detected race does.
+    pub on_race: OnRace,
     /// Make a read of memory nobody wrote an error.
     pub report_uninitialized_reads: bool,
     /// Write a Chrome trace (one event per grid point and DMA per core) to
@@ -121,6 +134,7 @@ impl Default for Options {
             random_seed: 0,
             debug_print: true,
             detect_races: false,
+            on_race: OnRace::Raise,
             report_uninitialized_reads: false,
             trace: None,
             target: Target::Interpret,
@@ -170,6 +184,11 @@ impl Options {
     /// Turns race detection on or off.
     pub fn detect_races(mut self, v: bool) -> Self {
         self.detect_races = v;
+        self
+    }
+    /// Sets what a detected race does.
+    pub fn on_race(mut self, v: OnRace) -> Self {
+        self.on_race = v;
         self
     }
     /// Makes reads of uninitialized memory errors.
@@ -241,6 +260,7 @@ impl Options {
         );
         note(self.random_seed != d.random_seed, "order-seed");
         note(self.detect_races != d.detect_races, "detect-races");
+        note(self.on_race != d.on_race, "on-race");
         note(
             self.report_uninitialized_reads != d.report_uninitialized_reads,
             "report-uninitialized-reads",

@@ -118,11 +118,17 @@ fn block_rank() {
 }
 
 #[test]
-fn block_larger_than_array() {
+fn an_empty_block_dimension() {
     assert_eq!(
-        one_error("kernel k grid(parallel 2) {\n  in x: f32[16] vmem block[32] map(%i) {\n    yield %i\n  }\n  body(%x) {\n  }\n}"),
-        "kernel `k`: param `x` at 2:3: block dimension 0 is 32, expected 1..=16 (the array's size)"
+        one_error("kernel k grid(parallel 2) {\n  in x: f32[16] vmem block[0] map(%i) {\n    yield %i\n  }\n  body(%x) {\n  }\n}"),
+        "kernel `k`: param `x` at 2:3: block dimension 0 is 0, expected at least 1 (the array's size is 16)"
     );
+}
+
+#[test]
+fn a_block_larger_than_the_array_is_valid() {
+    let src = "kernel k grid(parallel 1) {\n  in x: f32[16] vmem block[32] map(%i) {\n    yield %i\n  }\n  body(%x) {\n  }\n}";
+    assert!(pallas_ir::text::parse_and_validate(src).is_ok());
 }
 
 #[test]

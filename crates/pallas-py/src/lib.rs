@@ -50,6 +50,35 @@ impl Compiled {
         py: Python<'py>,
         args: Vec<Bound<'py, PyAny>>,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        Ok(self.run(py, args)?.0)
+    }
+
+    /// Like `launch`, and also the run report: `(outputs, counters,
+    /// notes)`, the counters a dict (`grid_points`, `races` where races
+    /// were recorded rather than raised, ...) and the notes a list of
+    /// strings.
+    #[allow(clippy::type_complexity)]
+    fn launch_with_report<'py>(
+        &self,
+        py: Python<'py>,
+        args: Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<(Vec<Bound<'py, PyAny>>, Bound<'py, PyDict>, Vec<String>)> {
+        let (outputs, report) = self.run(py, args)?;
+        let counters = PyDict::new(py);
+        for (k, v) in &report.counters {
+            counters.set_item(k, v)?;
+        }
+        Ok((outputs, counters, report.notes))
+    }
+}
+
+impl Compiled {
+    /// One launch: the outputs as NumPy arrays, and the run report.
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        args: Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<(Vec<Bound<'py, PyAny>>, pallas::exec::RunReport)> {
         if args.len() != self.inputs.len() {
             return Err(errors::bad_argument(format!(
                 "kernel `{}`: expected {} arrays (scalar prefetch and inputs), found {}",
@@ -69,11 +98,12 @@ impl Compiled {
         let compiled = &self.compiled;
         let launched = py.detach(|| compiled.launch_views(&views));
         let launch = launched.map_err(|e| errors::from_exec(&self.backend, e))?;
-        launch
+        let outputs = launch
             .outputs
             .into_iter()
             .map(|a| arrays::to_numpy(py, a))
-            .collect()
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok((outputs, launch.report))
     }
 }
 

@@ -2,7 +2,7 @@
 //! `InterpretParams` where one exists.
 
 use pallas::exec::options::{
-    DmaExecutionMode, Options, OutOfBoundsReads, Target, UninitializedMemory,
+    DmaExecutionMode, OnRace, Options, OutOfBoundsReads, Target, UninitializedMemory,
 };
 use pallas::exec::Executor;
 use pyo3::prelude::*;
@@ -15,6 +15,7 @@ use crate::errors::bad_option;
 /// checks).
 const SIM_OPTIONS: &[&str] = &[
     "detect_races",
+    "on_race",
     "num_cores_or_threads",
     "random_seed",
     "dma_execution_mode",
@@ -72,6 +73,11 @@ fn apply(cfg: Options, key: &str, value: &Bound<'_, PyAny>) -> PyResult<Options>
     };
     Ok(match key {
         "detect_races" => cfg.detect_races(flag(value)?),
+        "on_race" => cfg.on_race(choice(
+            key,
+            &text(value)?,
+            &[("raise", OnRace::Raise), ("warn", OnRace::Warn)],
+        )?),
         "num_cores_or_threads" => {
             let n = count(value)?;
             if n == 0 || n > 1024 {

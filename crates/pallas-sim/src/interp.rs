@@ -15,7 +15,7 @@ use crate::sync::{Semaphores, WaitError};
 use pallas_exec::eval::shape;
 use pallas_exec::eval::{self as tensor, Data, Tensor};
 use pallas_exec::layout::Layout;
-use pallas_exec::options::{DmaExecutionMode, Options as SimConfig, OutOfBoundsReads};
+use pallas_exec::options::{DmaExecutionMode, OnRace, Options as SimConfig, OutOfBoundsReads};
 use pallas_exec::walk::{self, Env, Machine, Span};
 use pallas_exec::{Fault, FaultKind};
 
@@ -58,6 +58,23 @@ pub struct Shared<'a> {
     /// The race shadow of each core's local buffer that remote copies
     /// write (`global core * locals + local`), when race detection is on.
     pub local_shadows: Vec<Option<usize>>,
+    /// Races recorded instead of raised (`OnRace::Warn`).
+    pub race_warnings: &'a Mutex<RaceWarnings>,
+}
+
+/// Races found under [`OnRace::Warn`]: how many, and the first few in
+/// full.
+#[derive(Default)]
+pub struct RaceWarnings {
+    /// Races found.
+    pub count: u64,
+    /// The first [`RaceWarnings::KEPT`] reports.
+    pub reports: Vec<String>,
+}
+
+impl RaceWarnings {
+    /// Reports kept in full.
+    pub const KEPT: usize = 16;
 }
 
 /// A buffer with a race shadow, named in a race report only.
@@ -870,7 +887,7 @@ impl<'a> Core<'a> {
                 kind.name()
             ));
             let name = of.name(self.sh);
-            return Err(self.fail(
+            return self.race_found(self.fail(
                 None,
                 FaultKind::Race {
                     name,
@@ -883,7 +900,24 @@ impl<'a> Core<'a> {
         Ok(())
     }
 
-    /// Checks a core access against the DMAs in flight.
+    /// A race found: the launch's fault, or under [`OnRace::Warn`] a
+    /// recorded report, and the run goes on.
+    fn race_found(&self, fault: Box<Fault>) -> Result<(), Box<Fault>> {
+        if self.sh.cfg.on_race == OnRace::Raise {
+            return Err(fault);
+        }
+        let mut w = self
+            .sh
+            .race_warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        w.count += 1;
+        if w.reports.len() < RaceWarnings::KEPT {
+            w.reports.push(fault.to_string());
+        }
+        Ok(())
+    }
+
     /// Checks an access against the DMAs in flight on this core (started,
     /// not yet waited for): their destination may not be read or written,
     /// nor their source written, until the wait. On by default: it is
@@ -916,7 +950,7 @@ impl<'a> Core<'a> {
                 let started = races::describe("", &self.sh.who(self.id), d.point, &self.sh.grid);
                 let started = started.trim_start_matches(" by ").to_string();
                 let second = self.here(what);
-                return Err(self.fail(
+                return self.race_found(self.fail(
                     None,
                     races::dma_race(&self.ref_name(id), index, started, second),
                 ));

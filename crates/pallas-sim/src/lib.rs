@@ -319,6 +319,7 @@ impl CompiledSim {
             Vec::new()
         };
         let owners = slot_owners(k, plan);
+        let race_warnings = Mutex::new(interp::RaceWarnings::default());
         let shared = Shared {
             vk: &self.vk,
             cfg,
@@ -335,6 +336,7 @@ impl CompiledSim {
             inboxes: &inboxes,
             slot_owners: &owners,
             local_shadows,
+            race_warnings: &race_warnings,
         };
         // Split the parallel prefix contiguously across each device's
         // cores; every device runs the whole grid.
@@ -440,6 +442,15 @@ impl CompiledSim {
             report.add("flops", counters.flops);
         }
         report.add("cores", cores as u64);
+        let warned = race_warnings
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        if warned.count > 0 {
+            report.add("races", warned.count);
+            report
+                .notes
+                .extend(warned.reports.into_iter().map(|r| format!("race: {r}")));
+        }
         if multi {
             report.add("devices", devices as u64);
         }

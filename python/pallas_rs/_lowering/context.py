@@ -81,11 +81,17 @@ class Ctx:
                                    "defined") from None
 
     def static_int(self, atom):
-        """An integer known at trace time, or None."""
+        """An integer known at trace time, or None: a literal, or a
+        variable bound to a constant (one a region closes over)."""
         if isinstance(atom, _compat.Literal):
             v = np.asarray(atom.val)
             if v.shape == () and np.issubdtype(v.dtype, np.integer):
                 return int(v)
+            return None
+        if isinstance(atom, _compat.Var):
+            known = self.em.known.get(getattr(self.env.get(atom), "name", None))
+            if isinstance(known, (int, np.integer)) and not isinstance(known, bool):
+                return int(known)
         return None
 
     def bind(self, var, value):

@@ -91,11 +91,14 @@ class Val:
 @dataclasses.dataclass(frozen=True)
 class Ref:
     """A ref value: its name, element (`f32`, `sem`, `dma_sem`), shape and
-    memory space."""
+    memory space; `read_only` names the kernel parameter when the kernel
+    may not write it (a scalar-prefetch or input ref not aliased to an
+    output)."""
     name: str
     elem: str
     shape: tuple
     space: str
+    read_only: str | None = None
 
 
 def shape_text(shape) -> str:
@@ -111,6 +114,8 @@ class Emitter:
         self.depth = 0
         self._next = 0
         self.source: str | None = None
+        # Scalar constants' values by value name (`const` ops).
+        self.known: dict = {}
 
     def fresh(self) -> str:
         name = f"%{self._next}"
@@ -136,7 +141,9 @@ class Emitter:
         return vals
 
     def const(self, value, dtype: str) -> Val:
-        return self.op(f"const {literal(value, dtype)}", dtype, ())
+        v = self.op(f"const {literal(value, dtype)}", dtype, ())
+        self.known[v.name] = value
+        return v
 
     @contextlib.contextmanager
     def block(self, head: str, close: str = "}"):

@@ -4,6 +4,8 @@ underlying ref."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _compat
 
 from .emitter import Ref, Val
@@ -24,6 +26,18 @@ def _index_value(ctx, atom):
     if v.dtype != "i32":
         v = ctx.em.op(f"cast {v.name} to i32", "i32", ())
     return v
+
+
+def _static(ctx, x, what) -> int:
+    """A slice's size or stride: an int, or a jaxpr atom bound to a
+    constant (a `cond` branch sees the constants it closes over as
+    variables)."""
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    k = ctx.static_int(x)
+    if k is None:
+        raise ctx.unsupported(f"{what} that is not known when traced")
+    return k
 
 
 def _add(ctx, a, b):
@@ -81,9 +95,10 @@ class View:
             _, start, _size, stride = self.dims[d]
             if isinstance(ix, _compat.Slice):
                 s2 = _index_value(ctx, ix.start)
-                st2 = int(ix.stride)
+                st2 = _static(ctx, ix.stride, "a slice's stride")
+                size = _static(ctx, ix.size, "a slice's size")
                 self.dims[d] = ("slice", _add(ctx, start, _mul(ctx, s2, stride)),
-                                int(ix.size), stride * st2)
+                                size, stride * st2)
             else:
                 i = _index_value(ctx, ix)
                 self.dims[d] = ("index", _add(ctx, start, _mul(ctx, i, stride)))

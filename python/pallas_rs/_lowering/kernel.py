@@ -163,13 +163,18 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
         inner = getattr(aval, "inner_aval", aval)
         dt = ctx.dtype(inner, f"scalar prefetch `{names[i]}`")
         em.line(f"prefetch {names[i]}: {dt}{shape_text(inner.shape)} smem")
-        refs.append(Ref(em.fresh(), dt, tuple(inner.shape), "smem"))
+        refs.append(Ref(em.fresh(), dt, tuple(inner.shape), "smem",
+                        read_only=f"scalar prefetch `{names[i]}`"))
 
     index_maps = {}
+    aliased = {int(a) - n_idx for a in dict(params.get("input_output_aliases") or ())}
     for j, bm in enumerate(gm.block_mappings):
         i = n_idx + j
         kind = "in" if j < n_in else "out"
-        refs.append(_param(ctx, kind, names[i], bm, gm, n_idx))
+        ref = _param(ctx, kind, names[i], bm, gm, n_idx)
+        if kind == "in" and j not in aliased:
+            ref = dataclasses.replace(ref, read_only=f"input `{names[i]}`")
+        refs.append(ref)
         src = getattr(getattr(bm.index_map_jaxpr.jaxpr, "debug_info", None),
                       "func_src_info", None)
         if src:
@@ -226,11 +231,7 @@ def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:
         if d is None or isinstance(d, _compat.Squeezed):
             dims.append("_")
         elif isinstance(d, _compat.Blocked):
-            if int(d.block_size) > shape[i]:
-                raise ctx.unsupported(
-                    f"`{name}`: block dimension {i} is {int(d.block_size)}, "
-                    f"larger than the array's {shape[i]} (a block padded "
-                    "past a whole array)")
+            # A block larger than the array is padded as JAX pads it.
             dims.append(str(int(d.block_size)))
             view_shape.append(int(d.block_size))
         else:

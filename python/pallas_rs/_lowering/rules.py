@@ -415,7 +415,18 @@ def _get(ctx, eqn):
     return ctx.em.op(f"load {v.text()}", ctx.dtype(out), _shape(out))
 
 
+def _writable(ctx, ref):
+    """Refuses a store into a ref the kernel may not write. JAX lets a
+    kernel write its scalar-prefetch refs (SMEM) and input blocks (VMEM);
+    pallas-rs reads those in place and does not take such stores yet."""
+    if isinstance(ref, Ref) and ref.read_only:
+        raise ctx.unsupported(
+            f"a store into {ref.read_only} (JAX allows writing a kernel's "
+            "scalar-prefetch and input refs; pallas-rs does not yet)")
+
+
 def _store(ctx, eqn, ref, transforms, value, mask=None):
+    _writable(ctx, ref)
     v = view(ctx, ref, transforms)
     value = _broadcast_to(ctx, value, v.shape)
     m = f" mask {_broadcast_to(ctx, mask, v.shape).name}" if mask is not None else ""
@@ -438,6 +449,7 @@ def _addupdate(ctx, eqn):
     ref = ctx.read(eqn.invars[0])
     value = _val(ctx, eqn.invars[1])
     transforms = _unflatten(eqn, eqn.invars[2:])
+    _writable(ctx, ref)
     v = view(ctx, ref, transforms)
     old = ctx.em.op(f"load {v.text()}", value.dtype, v.shape)
     new = _binary_op(ctx, "add", old, value, value.dtype, v.shape)
@@ -647,6 +659,7 @@ def _dma_start(ctx, eqn):
     if eqn.params.get("add"):
         raise ctx.unsupported("a DMA with add=True")
     src, dst, sem, src_sem, device_id = _dma_parts(eqn)
+    _writable(ctx, ctx.read(getattr(dst, "ref", dst)))
     head = f"{_at(ctx, src).text()} -> {_at(ctx, dst).text()}"
     if device_id is None:
         ctx.em.line(f"dma_start {head} sem {_at(ctx, sem).text()}")

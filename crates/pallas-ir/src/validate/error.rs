@@ -115,8 +115,8 @@ pub enum ValidationErrorKind {
         /// Array rank.
         array: usize,
     },
-    /// A block dimension of size zero or larger than the array's.
-    #[error("block dimension {dim} is {size}, expected 1..={array} (the array's size)")]
+    /// A block dimension of size zero.
+    #[error("block dimension {dim} is {size}, expected at least 1 (the array's size is {array})")]
     BlockDimSize {
         /// Dimension.
         dim: usize,
