@@ -202,3 +202,47 @@ def test_stack_unstack_and_same_width_tpu_bitcast_match_jax(backend):
         got = jax.jit(_stacks_call)(x)
     for k, (g, w) in enumerate(zip(got, want)):
         assert_close(g, w, 0, 0, f"output {k} on {backend}")
+
+
+# Ref indexing with integer arrays (a gather). JAX's TPU interpret mode
+# refuses these ("Advanced indexers are not supported on TPU"), so the
+# reference is NumPy, with negative indices wrapped and the rest clamped
+# as JAX's array indexing does.
+_IDX = {"p": np.array([0, 3, 1, 3], np.int32),
+        "q": np.array([2, -1, 0, 5], np.int32)}   # -1 wraps, 5 clamps
+
+
+def _np_index(ix, n):
+    ix = np.where(ix < 0, ix + n, ix)
+    return np.clip(ix, 0, n - 1)
+
+
+GATHERS = [
+    # shape, kernel indexing, NumPy indexing on (x, p, q)
+    ((4, 8), lambda r, p, q: r[p],
+     lambda x, p, q: x[_np_index(p, 4)]),
+    ((4, 6, 8), lambda r, p, q: r[:, q],
+     lambda x, p, q: x[:, _np_index(q, 6)]),
+    ((4, 6, 8), lambda r, p, q: r[p, q],
+     lambda x, p, q: x[_np_index(p, 4), _np_index(q, 6)]),
+    ((4, 6, 8), lambda r, p, q: r[p, ::2, q],
+     lambda x, p, q: x[_np_index(p, 4), ::2, _np_index(q, 8)]),
+    ((4, 6, 8), lambda r, p, q: r[1:3, p[:, None], q[None, :]],
+     lambda x, p, q: x[1:3, _np_index(p, 6)[:, None], _np_index(q, 8)[None, :]]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(GATHERS)))
+def test_a_gather_from_a_ref_matches_numpy(case, backend):
+    shape, in_kernel, in_numpy = GATHERS[case]
+    x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    p, q = _IDX["p"], _IDX["q"]
+    want = in_numpy(x, p, q)
+
+    def kernel(x_ref, p_ref, q_ref, o_ref):
+        o_ref[...] = in_kernel(x_ref, p_ref[...], q_ref[...])
+
+    with pallas_rs.interpret(backend):
+        got = pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct(
+            want.shape, np.float32))(x, p, q)
+    assert_close(got, want, 0, 0, f"gather {case} on {backend}")

@@ -83,9 +83,9 @@ class View:
                 f"the ref transform {type(transform).__name__} (only "
                 "indexing with integers and pl.ds slices is supported)")
         if transform.int_indexer_shape:
-            raise ctx.unsupported("an array used as a ref index (a gather); "
-                                  "only scalar indices and pl.ds slices are "
-                                  "supported")
+            raise ctx.unsupported("an array used as a ref index here (loads "
+                                  "of a gather are supported; stores into "
+                                  "one, a scatter, and DMAs of one are not)")
         live = self.live()
         if len(transform.indices) != len(live):
             raise ctx.unsupported(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from jax import tree_util
 
 from .. import _compat
-from . import mesh, shuffles
+from . import gather, mesh, shuffles
 from .emitter import Ref, Val, literal, shape_text
 from .indexing import view
 
@@ -410,8 +410,10 @@ def _used(ctx, eqn, i=0):
 def _get(ctx, eqn):
     ref = ctx.read(eqn.invars[0])
     transforms = _unflatten(eqn, eqn.invars[1:])
-    v = view(ctx, ref, transforms)
     out = _out(eqn)
+    if gather.has_array_index(transforms):
+        return gather.gather_load(ctx, ref, transforms, ctx.dtype(out))
+    v = view(ctx, ref, transforms)
     return ctx.em.op(f"load {v.text()}", ctx.dtype(out), _shape(out))
 
 
