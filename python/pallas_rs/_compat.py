@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import numpy as np
 
 # The supported range: [SUPPORTED_FROM, SUPPORTED_BELOW).
 SUPPORTED_FROM = (0, 10, 0)
@@ -151,8 +152,27 @@ def record_races(found: bool) -> None:
 
 def register_lowering(primitive, rule):
     """Registers `rule` as the MLIR lowering of `primitive` on every
-    platform."""
+    platform, and as the `pallas_call` lowering that `mpmd_map` (what
+    `pl.core_map` and `pl.kernel` on a core mesh become) calls directly
+    on CPU."""
     mlir.register_lowering(primitive, rule)
+    if primitive is pallas_call_p:
+        _pallas_call._pallas_call_lowering = rule
+
+
+def core_mesh_size(mesh) -> int:
+    """The number of cores of a `pallas_call`'s TPU core mesh (the mesh of
+    `pl.core_map`/`pl.kernel` with `pltpu.create_tensorcore_mesh`), or 0
+    when it has none."""
+    if mesh is None:
+        return 0
+    devices = getattr(mesh, "devices", None)
+    if devices is not None:
+        return int(np.size(devices))
+    shape = getattr(mesh, "shape", None)
+    if shape:
+        return int(np.prod(list(dict(shape).values())))
+    return 0
 
 
 def pass_effect_tokens(ctx) -> None:

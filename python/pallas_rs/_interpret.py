@@ -172,6 +172,12 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=(),
     if k is not None:
         return k
     lk = lower(params, dynamic_grid, mesh_axes)
+    if lk.num_cores > 1 and backend.backend == "sim":
+        # A core mesh's points run at once, one per simulated core (they
+        # may wait for one another).
+        backend = BackendParams(backend.backend, _check_options(
+            backend.backend, {**backend.option_dict(),
+                              "num_cores_or_threads": lk.num_cores}))
     text_key = (lk.text, backend)
     compiled = _compiled_by_text.get(text_key)
     if compiled is None:

@@ -1348,9 +1348,15 @@ impl Core<'_> {
     }
 
     /// Errors when a semaphore slot this core names does not exist on the
-    /// target core (a `run_scoped` semaphore the target has not opened).
+    /// target core (a `run_scoped` semaphore the target has not opened) and
+    /// the target can no longer open it (it has finished). A signal to a
+    /// slot the target opens later is kept until it does, as JAX's
+    /// interpret mode keeps it.
     fn remote_slot_exists(&self, target: usize, slot: usize) -> Result<(), Box<Fault>> {
         if target == self.id || slot < self.sh.plan.sem_slots {
+            return Ok(());
+        }
+        if !self.sh.sems.finished(target) {
             return Ok(());
         }
         let have = self.sh.sems.lock().values[target].len();

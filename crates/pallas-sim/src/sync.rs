@@ -15,6 +15,10 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 pub struct SemState {
     /// `values[core][slot]`.
     pub values: Vec<Vec<i64>>,
+    /// Signals to `run_scoped` slots a core has not opened yet (another
+    /// core got there first): `(slot, count)` per core, added when the
+    /// core opens the slot, as JAX's interpret mode lets them land.
+    early: Vec<Vec<(usize, i64)>>,
     /// `clocks[core][slot]`: the vector clock the semaphore carries (race
     /// detection only).
     clocks: Option<Vec<Vec<Vec<u32>>>>,
@@ -138,6 +142,7 @@ impl Semaphores {
     pub fn new(cores: usize, slots: usize, track_clocks: bool, turns: Option<u64>) -> Self {
         let mut st = SemState {
             values: vec![vec![0; slots]; cores],
+            early: vec![Vec::new(); cores],
             clocks: track_clocks.then(|| vec![vec![vec![0; cores]; slots]; cores]),
             waiting: vec![None; cores],
             finished: vec![false; cores],
@@ -223,6 +228,8 @@ impl Semaphores {
         let mut st = self.lock();
         if let Some(v) = st.values.get_mut(core).and_then(|c| c.get_mut(slot)) {
             *v += n;
+        } else if let Some(early) = st.early.get_mut(core) {
+            early.push((slot, n));
         }
         if let (Some(clocks), Some(vc)) = (st.clocks.as_mut(), vc) {
             if let Some(c) = clocks.get_mut(core).and_then(|c| c.get_mut(slot)) {
@@ -290,6 +297,13 @@ impl Semaphores {
         let mut st = self.lock();
         let base = st.values[core].len();
         st.values[core].resize(base + n, 0);
+        // Signals that arrived before the slots opened.
+        let early = std::mem::take(&mut st.early[core]);
+        let (now, later): (Vec<_>, Vec<_>) = early.into_iter().partition(|&(s, _)| s < base + n);
+        for (s, c) in now {
+            st.values[core][s] += c;
+        }
+        st.early[core] = later;
         let cores = st.values.len();
         if let Some(c) = st.clocks.as_mut() {
             c[core].resize(base + n, vec![0; cores]);
@@ -304,6 +318,11 @@ impl Semaphores {
             c[core].truncate(base);
         }
         st.values[core].split_off(base)
+    }
+
+    /// Whether a core has finished.
+    pub fn finished(&self, core: usize) -> bool {
+        self.lock().finished.get(core).copied().unwrap_or(true)
     }
 
     /// Marks a core finished (or failed): waiters that can no longer be

@@ -41,6 +41,8 @@ class Ctx:
         # The kernel grid dimension of each of the author's grid axes (the
         # body's `program_id(i)`): all of them, less those `jax.vmap` added.
         self.grid_axes: list = []
+        # Named grid dimensions: name -> kernel grid dimension.
+        self.grid_names: dict = {}
 
     # -- errors --------------------------------------------------------
     @property

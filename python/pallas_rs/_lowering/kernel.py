@@ -33,6 +33,9 @@ class LoweredKernel:
     num_devices: int = 1
     # Parameter name -> "prefetch", "in", "out" or "scratch".
     param_kinds: dict = dataclasses.field(default_factory=dict)
+    # Cores of a TPU core mesh (`pl.core_map`, `pl.kernel`): each runs
+    # one point of the grid over the mesh at once; 0 without one.
+    num_cores: int = 0
 
     def source_of_line(self, line):
         """The Python place behind a `.pk` line, or the nearest earlier
@@ -148,8 +151,16 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
 
     vmapped = tuple(int(d) for d in getattr(gm, "vmapped_dims", ()) or ())
     ctx.grid_axes = [i for i in range(len(gm.grid)) if i not in vmapped]
+    # Named grid dimensions (`grid=(("x", 2),)`, a core mesh's axis), for
+    # `lax.axis_index(name)` in the body.
+    ctx.grid_names = {name: i for i, name in
+                      enumerate(getattr(gm, "grid_names", None) or ())
+                      if name is not None}
     semantics = _semantics(params.get("compiler_params"), len(gm.grid),
                            vmapped)
+    if _compat.core_mesh_size(params.get("mesh")) > 1:
+        # A core mesh's points are its cores, which all run at once.
+        semantics = ["parallel"] * len(gm.grid)
     grid = ", ".join(f"{s} {n}" for s, n in zip(semantics, grid_sizes))
     em.line(f"# lowered by pallas_rs from {origin or func_name}")
     em.line(f"kernel {name} grid({grid}) {{")
@@ -210,7 +221,8 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
                          origin=origin, num_prefetch=n_idx, num_inputs=n_in,
                          num_outputs=n_out, index_maps=index_maps,
                          num_devices=ctx.mesh.num_devices,
-                         param_kinds=dict(zip(names, kinds)))
+                         param_kinds=dict(zip(names, kinds)),
+                         num_cores=_compat.core_mesh_size(params.get("mesh")))
 
 
 def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:

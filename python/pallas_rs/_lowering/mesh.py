@@ -133,6 +133,9 @@ def register(rule):
     def _axis_index(ctx, eqn):
         name = eqn.params["axis_name"]
         names = name if isinstance(name, tuple) else (name,)
+        if len(names) == 1 and names[0] in ctx.grid_names:
+            # A named grid dimension (a core mesh's axis): the grid index.
+            return ctx.em.op(f"program_id {ctx.grid_names[names[0]]}", "i32", ())
         mesh = _mesh(ctx, f"`axis_index({name!r})`")
         coords = [axis_index(ctx, n) for n in names]
         return _row_major(ctx, coords, [mesh.axes[n][1] for n in names])
