@@ -55,8 +55,11 @@ impl Executor for Cpu {
 
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
-            // A multi-device kernel runs per device on the general path.
-            let fused = if vk.kernel().is_multi_device() {
+            // A multi-device kernel runs per device on the general path,
+            // and so does one that writes its copies of inputs (the fused
+            // path reads inputs in place; the general one copies them into
+            // worker-local buffers first).
+            let fused = if vk.kernel().is_multi_device() || vk.written_input().is_some() {
                 Err(())
             } else {
                 fused::compile(vk).map_err(|_| ())

@@ -301,11 +301,21 @@ fn dma_on_regular_semaphore() {
 }
 
 #[test]
-fn store_to_input() {
+fn dma_into_an_hbm_input() {
     assert_eq!(
-        body_error("    %a = load %x[:, :]\n    store %x[:, :], %a"),
-        "kernel `k`: op `store` at 12:5: `store` writes to `x`, which is read-only (only outputs, scratch and aliased inputs are writable)"
+        one_error("kernel k grid() {\n  in x: f32[4] any\n  scratch b: f32[4] vmem\n  scratch s: dma_sem[1]\n  body(%x, %b, %s) {\n    dma_start %b[:] -> %x[:] sem %s[0]\n  }\n}"),
+        "kernel `k`: op `dma_start` at 6:5: `dma_start` writes to `x`, which is read-only (only outputs, scratch, aliased inputs and the SMEM/VMEM copies of inputs are writable)"
     );
+}
+
+#[test]
+fn a_store_into_an_inputs_vmem_copy_is_valid_and_recorded() {
+    let src = "kernel k grid(parallel 2) {\n  prefetch n: i32[2] smem\n  in x: f32[8] vmem block[4] map(%i, %p) {\n    yield %i\n  }\n  out o: f32[8] vmem block[4] map(%j, %q) {\n    yield %j\n  }\n  body(%n, %x, %o) {\n    %a = load %x[:]\n    store %x[:], %a\n    %b = load %x[:]\n    store %o[:], %b\n  }\n}";
+    let vk = text::parse_and_validate(src).unwrap();
+    assert_eq!(vk.written_input(), Some("x"));
+    let untouched = src.replace("    store %x[:], %a\n", "");
+    let vk = text::parse_and_validate(&untouched).unwrap();
+    assert_eq!(vk.written_input(), None);
 }
 
 #[test]

@@ -74,6 +74,15 @@ impl Executor for Wgpu {
 
     fn compile(&self, kernel: &ValidatedKernel) -> Result<Arc<dyn CompiledKernel>, ExecError> {
         self.cache.get_or_compile(kernel, |vk| {
+            if let Some(name) = vk.written_input() {
+                return Err(ExecError::Unsupported {
+                    backend: BACKEND_NAME.into(),
+                    kernel: vk.kernel().name.clone(),
+                    what: format!(
+                        "a store into input `{name}` (inputs are bound read-only; the simulator runs such a kernel)"
+                    ),
+                });
+            }
             // Unsupported operations are reported before a device is needed.
             generate(vk, &Limits::default()).map_err(|e| gen_error(vk, e))?;
             let gpu = Gpu::shared()?;

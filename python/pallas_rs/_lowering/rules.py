@@ -418,13 +418,12 @@ def _get(ctx, eqn):
 
 
 def _writable(ctx, ref):
-    """Refuses a store into a ref the kernel may not write. JAX lets a
-    kernel write its scalar-prefetch refs (SMEM) and input blocks (VMEM);
-    pallas-rs reads those in place and does not take such stores yet."""
-    if isinstance(ref, Ref) and ref.read_only:
-        raise ctx.unsupported(
-            f"a store into {ref.read_only} (JAX allows writing a kernel's "
-            "scalar-prefetch and input refs; pallas-rs does not yet)")
+    """Refuses a store into a ref in HBM that is an input: the caller's
+    array. (JAX lets a kernel write its SMEM and VMEM copies of scalar
+    prefetch and inputs; the simulator runs that, the other backends
+    refuse it by name.)"""
+    if isinstance(ref, Ref) and ref.read_only and ref.space == "any":
+        raise ctx.unsupported(f"a store into {ref.read_only}, which is in HBM")
 
 
 def _store(ctx, eqn, ref, transforms, value, mask=None):

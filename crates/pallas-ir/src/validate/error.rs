@@ -222,7 +222,7 @@ pub enum ValidationErrorKind {
         found: String,
     },
     /// A write to a ref that is read-only.
-    #[error("`{op}` writes to `{name}`, which is read-only (only outputs, scratch and aliased inputs are writable)")]
+    #[error("`{op}` writes to `{name}`, which is read-only (only outputs, scratch, aliased inputs and the SMEM/VMEM copies of inputs are writable)")]
     ReadOnly {
         /// Operation.
         op: String,

@@ -40,6 +40,7 @@ pub struct ValidatedKernel {
     kernel: Kernel,
     types: Vec<Type>,
     origins: Vec<Option<RefOrigin>>,
+    written_inputs: Vec<usize>,
 }
 
 impl ValidatedKernel {
@@ -103,6 +104,16 @@ impl ValidatedKernel {
         self.origins[v.index()]
     }
 
+    /// The first scalar-prefetch or (non-aliased) input parameter the body
+    /// writes, if any. JAX lets a kernel write its SMEM and VMEM copies of
+    /// them (the arrays passed in stay as they were); backends that read
+    /// inputs in place refuse such a kernel by this name.
+    pub fn written_input(&self) -> Option<&str> {
+        self.written_inputs
+            .first()
+            .map(|&i| self.kernel.params[i].name.as_str())
+    }
+
     /// Takes the kernel back.
     pub fn into_kernel(self) -> Kernel {
         self.kernel
@@ -122,6 +133,7 @@ pub fn validate(kernel: &Kernel) -> Result<ValidatedKernel, ValidationErrors> {
             kernel: kernel.clone(),
             types,
             origins: v.origins,
+            written_inputs: v.written_inputs,
         })
     } else {
         Err(ValidationErrors(v.errors))
@@ -148,6 +160,8 @@ pub(crate) struct Validator<'k> {
     kind: RegionKind,
     depth: usize,
     structure_ok: bool,
+    /// Scalar-prefetch and input parameters the body writes.
+    pub(crate) written_inputs: Vec<usize>,
 }
 
 fn is_ident(s: &str) -> bool {
@@ -171,6 +185,7 @@ impl<'k> Validator<'k> {
             kind: RegionKind::Body,
             depth: 0,
             structure_ok: true,
+            written_inputs: Vec::new(),
         }
     }
 

@@ -58,16 +58,26 @@ impl Validator<'_> {
         }
     }
 
-    fn writable(&self, origin: Option<RefOrigin>) -> bool {
+    /// Whether a ref may be written: outputs, scratch, aliased inputs, and
+    /// the core-local copies (SMEM, VMEM) of scalar-prefetch and input
+    /// parameters, which JAX lets a kernel write; an input in HBM (`any`)
+    /// is the caller's array and stays read-only. A write to a prefetch or
+    /// input copy is recorded (see `ValidatedKernel::written_input`).
+    fn writable(&mut self, origin: Option<RefOrigin>, space: MemorySpace) -> bool {
         match origin {
             Some(RefOrigin::Param(i)) => {
                 let p = &self.k.params[i];
+                let copy = space != MemorySpace::Any;
                 match p.kind {
                     ParamKind::Output | ParamKind::Scratch => true,
-                    ParamKind::ScalarPrefetch => false,
-                    ParamKind::Input => {
-                        let pos = self.k.params_of(ParamKind::Input).position(|(j, _)| j == i);
-                        self.k.aliases.iter().any(|&(a, _)| Some(a) == pos)
+                    ParamKind::ScalarPrefetch | ParamKind::Input => {
+                        let pos = self.k.params_of(p.kind).position(|(j, _)| j == i);
+                        let aliased = p.kind == ParamKind::Input
+                            && self.k.aliases.iter().any(|&(a, _)| Some(a) == pos);
+                        if !aliased && copy && !self.written_inputs.contains(&i) {
+                            self.written_inputs.push(i);
+                        }
+                        aliased || copy
                     }
                 }
             }
@@ -186,7 +196,7 @@ impl Validator<'_> {
             });
             return None;
         }
-        if write && !self.writable(a.origin) {
+        if write && !self.writable(a.origin, a.ty.space) {
             self.err(E::ReadOnly {
                 op: op.into(),
                 name: self.ref_name(a.origin),
@@ -231,7 +241,7 @@ impl Validator<'_> {
             });
             return None;
         };
-        if write && !self.writable(a.origin) {
+        if write && !self.writable(a.origin, a.ty.space) {
             self.err(E::ReadOnly {
                 op: "dma_start".into(),
                 name: self.ref_name(a.origin),
