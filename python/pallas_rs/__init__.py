@@ -19,9 +19,9 @@ from . import _native  # noqa: E402
 from ._interpret import (BackendParams, interpret, reset_stats,  # noqa: E402
                          stats)
 from ._topk import to_pk  # noqa: E402
-from .errors import (KernelError, KernelIndexError,  # noqa: E402
-                     KernelValueError, LoweringError, PallasRsError,
-                     UnsupportedError)
+from .errors import (KernelDefinitionError, KernelError,  # noqa: E402
+                     KernelIndexError, LoweringError,
+                     PallasRsError, UnsupportedError)
 
 __version__ = "0.1.0"
 
@@ -33,7 +33,9 @@ def backends() -> list:
 
 __all__ = [
     "interpret", "to_pk", "backends", "stats", "reset_stats",
-    "KernelError", "KernelIndexError", "KernelValueError", "UnsupportedError", "LoweringError", "PallasRsError",
+    "KernelError", "KernelIndexError",
+    "KernelDefinitionError", "UnsupportedError", "LoweringError",
+    "PallasRsError",
     "BackendParams", "SUPPORTED_JAX",
 ]
 

@@ -52,16 +52,17 @@ class KernelIndexError(KernelError, IndexError):
     an `IndexError`, as JAX's interpret mode raises for the same fault."""
 
 
-class KernelValueError(KernelError, ValueError):
-    """A fault JAX's interpret mode reports as a `ValueError` (an HBM ref
-    loaded or stored directly)."""
-
-
 def kernel_error_class(kind):
     """The `KernelError` subclass for a fault kind."""
     if kind in ("out_of_bounds", "block_index_out_of_range"):
         return KernelIndexError
     return KernelError
+
+
+class KernelDefinitionError(PallasRsError, ValueError):
+    """The kernel does something no backend, and not JAX either, allows
+    (a load or store on a ref in HBM): found while lowering, before
+    anything runs. A `ValueError`, as JAX raises for the same mistake."""
 
 
 class LoweringError(PallasRsError, RuntimeError):

@@ -226,3 +226,38 @@ def test_skip_floating_point_ops():
     with pytest.raises(pallas_rs.KernelError):
         with pallas_rs.interpret("sim", skip_floating_point_ops=True):
             np.asarray(index_map_past_the_array(X))
+
+
+def test_a_load_of_an_hbm_ref_is_a_value_error_with_jaxs_phrase():
+    def kernel(x_ref, o_ref):
+        o_ref[...] = x_ref[...]
+
+    def fn(x):
+        return pl.pallas_call(
+            kernel, out_shape=jax.ShapeDtypeStruct((8, 128), jnp.float32),
+            in_specs=[pl.BlockSpec(memory_space=pl.ANY)])(x)
+
+    x = jnp.zeros((8, 128), jnp.float32)
+    with pytest.raises(ValueError, match="cannot be referenced directly") as info:
+        with pallas_rs.interpret("sim"):
+            jax.jit(fn)(x)
+    assert isinstance(info.value, pallas_rs.KernelDefinitionError)
+    assert "test_faults.py:" in str(info.value)
+
+
+def test_out_of_bounds_faults_are_index_errors_with_jaxs_phrase():
+    def kernel(i_ref, x_ref, o_ref):
+        o_ref[...] = x_ref[pl.ds(i_ref[0], 8)]
+
+    def fn(i, x):
+        return pl.pallas_call(
+            kernel, out_shape=jax.ShapeDtypeStruct((8, 128), jnp.float32),
+            in_specs=[pl.BlockSpec(memory_space=pltpu.SMEM),
+                      pl.BlockSpec(memory_space=pltpu.VMEM)])(i, x)
+
+    x = jnp.zeros((16, 128), jnp.float32)
+    with pytest.raises(IndexError, match="Out-of-bounds read of") as info:
+        with pallas_rs.interpret("sim"):
+            jax.block_until_ready(jax.jit(fn)(jnp.array([12], jnp.int32), x))
+    assert isinstance(info.value, pallas_rs.KernelError)
+    assert "out-of-bounds read of `x_ref`" in str(info.value)

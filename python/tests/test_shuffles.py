@@ -246,3 +246,28 @@ def test_a_gather_from_a_ref_matches_numpy(case, backend):
         got = pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct(
             want.shape, np.float32))(x, p, q)
     assert_close(got, want, 0, 0, f"gather {case} on {backend}")
+
+
+def _prefetch_kernel(s_ref, x_ref, o_ref):
+    # (add, then multiply: XLA would fuse a multiply-add into an FMA)
+    o_ref[...] = (x_ref[...] + s_ref[1]) * s_ref[0]
+
+
+def _prefetch_call(s, x):
+    spec = pl.BlockSpec((8, 128), lambda i, s_ref: (i, 0))
+    return pl.pallas_call(
+        _prefetch_kernel,
+        grid_spec=pltpu.PrefetchScalarGridSpec(
+            num_scalar_prefetch=1, grid=(2,), in_specs=[spec],
+            out_specs=spec),
+        out_shape=jax.ShapeDtypeStruct((16, 128), np.float32))(s, x)
+
+
+def test_f32_scalar_prefetch_matches_jax(backend):
+    """Scalar prefetch of f32 (JAX allows any 32-bit type and narrower)."""
+    s = np.array([1.5, -0.25], np.float32)
+    x = np.random.default_rng(5).standard_normal((16, 128)).astype(np.float32)
+    want = jax_interpret(("f32_prefetch",), _prefetch_call, (s, x))
+    with pallas_rs.interpret(backend):
+        got = jax.jit(_prefetch_call)(s, x)
+    assert_close(got, want, 0, 0, f"f32 prefetch on {backend}")

@@ -43,6 +43,9 @@ class Ctx:
         self.grid_axes: list = []
         # Named grid dimensions: name -> kernel grid dimension.
         self.grid_names: dict = {}
+        # The grid's sizes, and whether an index map is being lowered.
+        self.grid_sizes: list = []
+        self.in_index_map = False
 
     # -- errors --------------------------------------------------------
     @property

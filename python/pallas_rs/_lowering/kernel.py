@@ -156,6 +156,7 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
     ctx.grid_names = {name: i for i, name in
                       enumerate(getattr(gm, "grid_names", None) or ())
                       if name is not None}
+    ctx.grid_sizes = list(grid_sizes)
     semantics = _semantics(params.get("compiler_params"), len(gm.grid),
                            vmapped)
     if _compat.core_mesh_size(params.get("mesh")) > 1:
@@ -260,7 +261,11 @@ def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:
     args = ", ".join(a.name for a in grid_args + pre_args)
     em.line(f"{head} block[{', '.join(dims)}] map({args}) {{")
     em.depth += 1
-    outs = ctx.lower_closed(bm.index_map_jaxpr, grid_args + pre_args)
+    ctx.in_index_map = True
+    try:
+        outs = ctx.lower_closed(bm.index_map_jaxpr, grid_args + pre_args)
+    finally:
+        ctx.in_index_map = False
     idx = []
     for o in outs:
         if isinstance(o, Val) and o.dtype != "i32":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from jax import tree_util
 
 from .. import _compat
+from ..errors import KernelDefinitionError
 from . import gather, mesh, shuffles
 from .emitter import Ref, Val, literal, shape_text
 from .indexing import view
@@ -392,7 +393,11 @@ def _program_id(ctx, eqn):
 
 @rule("num_programs")
 def _num_programs(ctx, eqn):
-    return ctx.em.op(f"num_programs {_grid_axis(ctx, eqn)}", "i32", ())
+    axis = _grid_axis(ctx, eqn)
+    if ctx.in_index_map:
+        # A constant there: the grid's size is known when lowered.
+        return ctx.em.const(ctx.grid_sizes[axis], "i32")
+    return ctx.em.op(f"num_programs {axis}", "i32", ())
 
 
 # -- refs ----------------------------------------------------------------
@@ -406,9 +411,21 @@ def _used(ctx, eqn, i=0):
     return ctx.is_used(eqn.outvars[i])
 
 
+def _not_hbm(ctx, ref, what):
+    """A load or store on a ref in HBM is the kernel's mistake."""
+    if isinstance(ref, Ref) and ref.space == "any":
+        where = f" at {ctx.source}" if ctx.source else ""
+        raise KernelDefinitionError(
+            f"kernel `{ctx.kernel}`: `{what}` on a ref in HBM{where}: "
+            "Buffers with a memory space of HBM or ANY cannot be referenced "
+            "directly; move the data with `pltpu.sync_copy` or "
+            "`pltpu.async_copy`")
+
+
 @rule("get")
 def _get(ctx, eqn):
     ref = ctx.read(eqn.invars[0])
+    _not_hbm(ctx, ref, "load")
     transforms = _unflatten(eqn, eqn.invars[1:])
     out = _out(eqn)
     if gather.has_array_index(transforms):
@@ -427,6 +444,7 @@ def _writable(ctx, ref):
 
 
 def _store(ctx, eqn, ref, transforms, value, mask=None):
+    _not_hbm(ctx, ref, "store")
     _writable(ctx, ref)
     v = view(ctx, ref, transforms)
     value = _broadcast_to(ctx, value, v.shape)
@@ -450,6 +468,7 @@ def _addupdate(ctx, eqn):
     ref = ctx.read(eqn.invars[0])
     value = _val(ctx, eqn.invars[1])
     transforms = _unflatten(eqn, eqn.invars[2:])
+    _not_hbm(ctx, ref, "addupdate")
     _writable(ctx, ref)
     v = view(ctx, ref, transforms)
     old = ctx.em.op(f"load {v.text()}", value.dtype, v.shape)
@@ -466,6 +485,7 @@ def _args(eqn):
 @rule("masked_load")
 def _masked_load(ctx, eqn):
     ref, transforms, mask, other = _args(eqn)
+    _not_hbm(ctx, ctx.read(ref), "load")
     v = view(ctx, ctx.read(ref), transforms)
     out = _out(eqn)
     text = f"load {v.text()}"

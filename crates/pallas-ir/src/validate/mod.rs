@@ -310,10 +310,12 @@ impl<'k> Validator<'k> {
                         expected: "smem",
                     });
                 }
-                if !matches!(p.elem, RefElem::Data(d) if d.is_int()) {
+                // Any data dtype (JAX prefetches f32 and narrow types too);
+                // index maps read integers from them.
+                if !matches!(p.elem, RefElem::Data(_)) {
                     self.err(E::BadParamElem {
                         what: "a scalar-prefetch parameter",
-                        expected: "i32 or u32",
+                        expected: "a data dtype",
                         found: p.elem.to_string(),
                     });
                 }
