@@ -417,9 +417,14 @@ def _not_hbm(ctx, ref, what):
         where = f" at {ctx.source}" if ctx.source else ""
         raise KernelDefinitionError(
             f"kernel `{ctx.kernel}`: `{what}` on a ref in HBM{where}: "
-            "Buffers with a memory space of HBM or ANY cannot be referenced "
-            "directly; move the data with `pltpu.sync_copy` or "
-            "`pltpu.async_copy`")
+            f"{_JAX_PRIMITIVE[what]}: Buffers with a memory space of HBM or "
+            "ANY cannot be referenced directly. Instead, use "
+            "`pltpu.sync_copy` or `pltpu.async_copy`.")
+
+
+# The JAX primitive behind each access, as JAX's message names it.
+_JAX_PRIMITIVE = {"load": "get_p", "store": "swap_p", "addupdate": "addupdate_p",
+                  "pl.load": "load_p"}
 
 
 @rule("get")
@@ -485,7 +490,7 @@ def _args(eqn):
 @rule("masked_load")
 def _masked_load(ctx, eqn):
     ref, transforms, mask, other = _args(eqn)
-    _not_hbm(ctx, ctx.read(ref), "load")
+    _not_hbm(ctx, ctx.read(ref), "pl.load")
     v = view(ctx, ctx.read(ref), transforms)
     out = _out(eqn)
     text = f"load {v.text()}"
