@@ -334,10 +334,10 @@ def _report_races(k: Kernel, counters: dict, notes: list):
     if not (opts.get("detect_races") or opts.get("on_race") == "warn"):
         return
     n = int(counters.get("races", 0))
-    for note in notes:
-        if note.startswith("race: "):
-            print(f"pallas_rs: {note}", file=sys.stderr)
-    if n > len([x for x in notes if x.startswith("race: ")]):
+    reports = [note for note in notes if note.startswith("race: ")]
+    for note in reports:
+        print(f"pallas_rs: {note}", file=sys.stderr)
+    if n > len(reports):
         print(f"pallas_rs: {n} races in all in kernel `{k.lowered.name}`",
               file=sys.stderr)
     _compat.record_races(n > 0)

@@ -159,7 +159,8 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
     ctx.grid_sizes = list(grid_sizes)
     semantics = _semantics(params.get("compiler_params"), len(gm.grid),
                            vmapped)
-    if _compat.core_mesh_size(params.get("mesh")) > 1:
+    num_cores = _compat.core_mesh_size(params.get("mesh"))
+    if num_cores > 1:
         # A core mesh's points are its cores, which all run at once.
         semantics = ["parallel"] * len(gm.grid)
     grid = ", ".join(f"{s} {n}" for s, n in zip(semantics, grid_sizes))
@@ -223,7 +224,7 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
                          num_outputs=n_out, index_maps=index_maps,
                          num_devices=ctx.mesh.num_devices,
                          param_kinds=dict(zip(names, kinds)),
-                         num_cores=_compat.core_mesh_size(params.get("mesh")))
+                         num_cores=num_cores)
 
 
 def _param(ctx, kind, name, bm, gm, n_idx) -> Ref:
