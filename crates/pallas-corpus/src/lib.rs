@@ -17,7 +17,7 @@ use pallas_ir::DType;
 use pallas_ir::DType::{F32, I32};
 use pallas_ir::DimSemantics::{Arbitrary, Parallel};
 use pallas_ir::Kernel;
-use pallas_ir::{MemorySpace, SemaphoreKind};
+use pallas_ir::{MemorySpace, SemaphoreKind, Value};
 
 /// `o = sin((x + y) * 2)` over `(rows, cols)` in blocks of `block`.
 /// Over (16, 131072): block (16, 256) gives grid 512, (1, 128) gives 16,384,
@@ -504,6 +504,55 @@ pub fn double_buffered_copy(chunks: usize, chunk: usize, cols: usize) -> Kernel 
             b.store(o, &[ds(row, chunk), full()], doubled);
             vec![]
         });
+    });
+    k.finish()
+}
+
+/// A plain copy `o = x` of `chunks * chunk` rows from HBM to HBM through
+/// VMEM: a manual double buffer where each chunk comes in by one DMA and
+/// goes out by another, the next chunk's DMA in flight while the current
+/// one goes out (Pallas' `emit_pipeline` shape written by hand). Moves
+/// every byte twice and computes nothing: the DMA path's speed.
+pub fn dma_pipeline_copy(chunks: usize, chunk: usize, cols: usize) -> Kernel {
+    let rows = chunks * chunk;
+    let mut k = KernelBuilder::new("dma_pipeline_copy");
+    k.input("x", F32, &[rows, cols], Spec::any());
+    k.output("o", F32, &[rows, cols], Spec::any());
+    k.scratch("buf", F32, &[2, chunk, cols], MemorySpace::Vmem);
+    k.semaphores("sem_in", SemaphoreKind::Dma, &[2]);
+    k.semaphores("sem_out", SemaphoreKind::Dma, &[2]);
+    k.body(|b, r| {
+        let (x, o, buf, sem_in, sem_out) = (r[0], r[1], r[2], r[3], r[4]);
+        let rows_at = |m: Value, c| ref_at(m, &[ds(c, chunk), full()]);
+        let slot_of = |s| ref_at(buf, &[at(s), full(), full()]);
+        let zero = b.i32(0);
+        b.dma_start(rows_at(x, zero), slot_of(zero), ref_at(sem_in, &[at(0)]));
+        b.for_loop(0, chunks as i32, 1, &[], |b, c, _| {
+            let slot = b.rem(c, 2);
+            let other = b.sub(1, slot);
+            let next = b.add(c, 1);
+            let more = b.lt(next, chunks as i32);
+            b.when(more, |b| {
+                // The other slot is free once its chunk has gone out.
+                let went_out = b.ge(c, 1);
+                b.when(went_out, |b| {
+                    let prev = b.sub(c, 1);
+                    let row = b.mul(prev, chunk as i32);
+                    b.dma_wait(rows_at(o, row), ref_at(sem_out, &[at(other)]));
+                });
+                let start = b.mul(next, chunk as i32);
+                b.dma_start(rows_at(x, start), slot_of(other), ref_at(sem_in, &[at(other)]));
+            });
+            b.dma_wait(slot_of(slot), ref_at(sem_in, &[at(slot)]));
+            let row = b.mul(c, chunk as i32);
+            b.dma_start(slot_of(slot), rows_at(o, row), ref_at(sem_out, &[at(slot)]));
+            vec![]
+        });
+        // The last two chunks' outgoing DMAs were never waited in the loop.
+        for c in chunks.saturating_sub(2)..chunks {
+            let row = b.i32((c * chunk) as i32);
+            b.dma_wait(rows_at(o, row), ref_at(sem_out, &[at((c % 2) as i32)]));
+        }
     });
     k.finish()
 }

@@ -2,6 +2,7 @@
 //! beside hand-written references over the same data, each result checked
 //! against an independent reference before it is timed.
 
+mod movement;
 mod report;
 mod svg;
 mod workloads;

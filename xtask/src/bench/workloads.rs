@@ -13,6 +13,7 @@ use pallas_tests::data::{uniform_f32, Rng};
 use pallas_tests::{loops, reference as r, Tolerance};
 use rayon::prelude::*;
 
+use super::movement;
 use super::report::Report;
 use super::{Variant, Workload};
 
@@ -20,7 +21,7 @@ fn f32s(h: &HostArray) -> &ArrayD<f32> {
     h.as_f32().expect("f32 input")
 }
 
-fn sim(name: &str, cfg: SimConfig, kernel: &Kernel, args: Vec<HostArray>) -> Variant {
+pub(super) fn sim(name: &str, cfg: SimConfig, kernel: &Kernel, args: Vec<HostArray>) -> Variant {
     let vk = validate(kernel).expect("corpus kernels validate");
     let compiled = Simulator::new(cfg)
         .compile(&vk)
@@ -37,7 +38,7 @@ fn sim(name: &str, cfg: SimConfig, kernel: &Kernel, args: Vec<HostArray>) -> Var
     }
 }
 
-fn cpu(kernel: &Kernel, args: Vec<HostArray>) -> Variant {
+pub(super) fn cpu(kernel: &Kernel, args: Vec<HostArray>) -> Variant {
     let vk = validate(kernel).expect("corpus kernels validate");
     let compiled = pallas_cpu::Cpu::default()
         .compile(&vk)
@@ -74,7 +75,7 @@ fn wgpu(kernel: &Kernel, args: &[HostArray]) -> Option<Variant> {
     })
 }
 
-fn reference(name: &str, f: impl FnMut() -> Vec<HostArray> + 'static) -> Variant {
+pub(super) fn reference(name: &str, f: impl FnMut() -> Vec<HostArray> + 'static) -> Variant {
     let mut f = f;
     Variant {
         name: name.into(),
@@ -475,6 +476,8 @@ pub fn all(quick: bool) -> Vec<Workload> {
             rep,
         ));
         w.push(seed_bf16(rep));
+        w.push(movement::all_gather(16, rep));
+        w.push(movement::dma_copy(4, rep));
     } else {
         w.push(matmul(1024, 256, big_rep));
         w.push(softmax(1024, rep));
@@ -497,6 +500,10 @@ pub fn all(quick: bool) -> Vec<Workload> {
             big_rep,
         ));
         w.push(seed_bf16(rep));
+        for rows in [16, 256, 1024] {
+            w.push(movement::all_gather(rows, if rows > 16 { big_rep } else { rep }));
+        }
+        w.push(movement::dma_copy(64, big_rep));
     }
     w
 }
