@@ -541,7 +541,11 @@ pub fn dma_pipeline_copy(chunks: usize, chunk: usize, cols: usize) -> Kernel {
                     b.dma_wait(rows_at(o, row), ref_at(sem_out, &[at(other)]));
                 });
                 let start = b.mul(next, chunk as i32);
-                b.dma_start(rows_at(x, start), slot_of(other), ref_at(sem_in, &[at(other)]));
+                b.dma_start(
+                    rows_at(x, start),
+                    slot_of(other),
+                    ref_at(sem_in, &[at(other)]),
+                );
             });
             b.dma_wait(slot_of(slot), ref_at(sem_in, &[at(slot)]));
             let row = b.mul(c, chunk as i32);

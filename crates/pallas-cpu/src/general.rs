@@ -39,7 +39,14 @@ pub struct General {
     vk: ValidatedKernel,
     layout: Layout,
     local_dtypes: Vec<DType>,
+    /// A multi-device launch's per-device output buffers, kept for the
+    /// next launch (their pages already mapped) when they are not large.
+    pool: Mutex<Vec<Data>>,
 }
+
+/// Largest total of per-device output buffers (bytes) a compiled kernel
+/// keeps between multi-device launches.
+const POOL_LIMIT_BYTES: usize = 1 << 30;
 
 /// Most bytes of block buffers, scratch and semaphores one worker may
 /// need; a kernel declaring more is refused before anything is allocated.
@@ -72,6 +79,7 @@ pub fn compile(vk: &ValidatedKernel) -> Result<General, String> {
         vk: vk.clone(),
         layout,
         local_dtypes,
+        pool: Mutex::new(Vec::new()),
     })
 }
 
@@ -111,6 +119,17 @@ struct Incoming {
     base: usize,
     strides: Vec<usize>,
     data: Data,
+}
+
+/// A strided view of a buffer: kept shape, base offset, strides.
+type View<'v> = (&'v [usize], usize, &'v [usize]);
+
+/// Where a DMA writes: a local buffer of this worker, any device's HBM
+/// buffer, or nothing (a semaphore ref, which the validator rejects).
+enum Place<'a> {
+    Local(usize),
+    Hbm(&'a Mutex<Buffer>),
+    Sem,
 }
 
 /// One worker: block buffers, scratch, values, semaphores.
@@ -263,6 +282,60 @@ impl Worker<'_> {
         }
     }
 
+    /// Bytes of `shape` elements of ref `r`'s dtype.
+    fn ref_bytes(&self, r: Value, shape: &[usize]) -> i64 {
+        let elem = match self.g.vk.value_type(r) {
+            Type::Ref(t) => t.dtype().map_or(4, |d| d.size_bytes()),
+            _ => 4,
+        };
+        (shape.iter().product::<usize>() * elem) as i64
+    }
+
+    /// Moves a DMA's data from `src` (this worker's) to `to` (a local
+    /// buffer, or any device's HBM buffer): straight between buffers, one
+    /// copy per contiguous stretch; two HBM buffers are locked in address
+    /// order, so that devices copying in opposite directions cannot
+    /// deadlock.
+    fn copy(&mut self, src: RefId, sv: View, to: Place, dv: View) {
+        let lock = |m: &Mutex<Buffer>| -> *const Mutex<Buffer> { m };
+        match (src, to) {
+            (RefId::Local(s), Place::Local(d)) if s == d => {
+                let data = self.read(src, sv.0, sv.1, sv.2);
+                shape::strided_scatter(&mut self.local[d].data, dv.0, dv.1, dv.2, &data);
+            }
+            (RefId::Local(s), Place::Local(d)) => {
+                if let Ok([a, b]) = self.local.get_disjoint_mut([s, d]) {
+                    shape::copy_strided(&a.data, sv, &mut b.data, dv);
+                }
+            }
+            (RefId::Local(s), Place::Hbm(m)) => {
+                let mut dst = m.lock().unwrap_or_else(|e| e.into_inner());
+                shape::copy_strided(&self.local[s].data, sv, &mut dst.data, dv);
+            }
+            (RefId::Hbm(h), Place::Local(d)) => {
+                let src = self.hbm[h].lock().unwrap_or_else(|e| e.into_inner());
+                shape::copy_strided(&src.data, sv, &mut self.local[d].data, dv);
+            }
+            (RefId::Hbm(h), Place::Hbm(m)) if std::ptr::eq(lock(&self.hbm[h]), lock(m)) => {
+                let mut b = m.lock().unwrap_or_else(|e| e.into_inner());
+                let data = shape::strided_gather(&b.data, sv.0, sv.1, sv.2);
+                shape::strided_scatter(&mut b.data, dv.0, dv.1, dv.2, &data);
+            }
+            (RefId::Hbm(h), Place::Hbm(m)) => {
+                let sm = &self.hbm[h];
+                let (src, mut dst) = if lock(sm) < lock(m) {
+                    let a = sm.lock().unwrap_or_else(|e| e.into_inner());
+                    (a, m.lock().unwrap_or_else(|e| e.into_inner()))
+                } else {
+                    let b = m.lock().unwrap_or_else(|e| e.into_inner());
+                    (sm.lock().unwrap_or_else(|e| e.into_inner()), b)
+                };
+                shape::copy_strided(&src.data, sv, &mut dst.data, dv);
+            }
+            (RefId::Sem(_), _) | (_, Place::Sem) => {}
+        }
+    }
+
     fn offsets(kept: &[usize], base: usize, st: &[usize]) -> Vec<usize> {
         let mut out = Vec::new();
         shape::for_each_index(kept, |_, idx| {
@@ -388,9 +461,13 @@ impl Worker<'_> {
             Op::DmaStart { src, dst, sem } => {
                 let (sid, sk, sb, ss) = self.region(src, false)?;
                 let (did, dk, db, ds) = self.region(dst, true)?;
-                let d = self.read(sid, &sk, sb, &ss);
-                let bytes = (d.len() * d.dtype().size_bytes()) as i64;
-                self.write(did, &dk, db, &ds, &d);
+                let bytes = self.ref_bytes(dst.r, &dk);
+                let to = match did {
+                    RefId::Hbm(h) => Place::Hbm(&self.hbm[h]),
+                    RefId::Local(i) => Place::Local(i),
+                    RefId::Sem(_) => Place::Sem,
+                };
+                self.copy(sid, (&sk, sb, &ss), to, (&dk, db, &ds));
                 let slot = self.sem_slot(sem)?;
                 self.sem_add(None, slot, bytes)?;
             }
@@ -404,20 +481,13 @@ impl Worker<'_> {
                 let target = self.device_arg(*device)?;
                 let (sid, sk, sb, ss) = self.region(src, false)?;
                 let (did, dk, db, ds) = self.region(dst, true)?;
-                let d = self.read(sid, &sk, sb, &ss);
-                let bytes = (d.len() * d.dtype().size_bytes()) as i64;
+                let bytes = self.ref_bytes(dst.r, &dk);
                 let mesh = self.mesh.expect("a mesh kernel runs with its mesh");
                 match did {
-                    RefId::Hbm(h) => shape::strided_scatter(
-                        &mut mesh.hbm[target][h]
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .data,
-                        &dk,
-                        db,
-                        &ds,
-                        &d,
-                    ),
+                    RefId::Hbm(h) => {
+                        let to = Place::Hbm(&mesh.hbm[target][h]);
+                        self.copy(sid, (&sk, sb, &ss), to, (&dk, db, &ds));
+                    }
                     RefId::Local(local) => mesh.inboxes[target]
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -426,7 +496,7 @@ impl Worker<'_> {
                             kept: dk,
                             base: db,
                             strides: ds,
-                            data: d,
+                            data: self.read(sid, &sk, sb, &ss),
                         }),
                     RefId::Sem(_) => unreachable!("the validator allows data refs only"),
                 }
@@ -941,7 +1011,7 @@ fn int8_result(acc: Vec<i32>, out: DType, shape: Vec<usize>) -> Tensor {
 impl General {
     /// One device's HBM buffers: its arguments, and its outputs (zero
     /// unless aliased to an argument).
-    fn device_hbm(&self, inputs: Vec<Data>) -> Vec<Mutex<Buffer>> {
+    fn device_hbm(&self, inputs: Vec<Data>, pool: &mut Vec<Data>) -> Vec<Mutex<Buffer>> {
         let k = self.vk.kernel();
         let mut hbm: Vec<Option<Buffer>> = (0..self.layout.num_hbm).map(|_| None).collect();
         let arg_params = k
@@ -960,8 +1030,20 @@ impl General {
         {
             if hbm[h].is_none() {
                 let n = p.shape.iter().product();
+                let zero = Scalar::zero(p.dtype().unwrap_or(DType::F32));
+                let data = match pool
+                    .iter()
+                    .position(|x| x.len() == n && x.dtype() == zero.dtype().wide())
+                {
+                    Some(i) => {
+                        let mut x = pool.swap_remove(i);
+                        x.fill(zero);
+                        x
+                    }
+                    None => Data::filled(zero, n),
+                };
                 hbm[h] = Some(Buffer {
-                    data: Data::filled(Scalar::zero(p.dtype().unwrap_or(DType::F32)), n),
+                    data,
                     shape: p.shape.clone(),
                 });
             }
@@ -1028,7 +1110,7 @@ impl General {
         if k.is_multi_device() {
             return self.launch_mesh(inputs);
         }
-        let hbm = self.device_hbm(inputs);
+        let hbm = self.device_hbm(inputs, &mut Vec::new());
         let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), &self.layout);
         let ppoints = grid.parallel_points();
         let all: Vec<usize> = (0..ppoints).collect();
@@ -1061,12 +1143,13 @@ impl General {
         let devices = k.num_devices().unwrap_or(1).max(1);
         let shard = |d: usize, x: &Data| {
             let n = x.len() / devices;
-            let mut part = Data::zeros(x.dtype(), n);
-            part.copy_range(0, x, d * n, n);
+            let mut part = x.empty_like(n);
+            part.extend_range(x, d * n, n);
             part
         };
+        let mut pool = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()));
         let hbm: Vec<Vec<Mutex<Buffer>>> = (0..devices)
-            .map(|d| self.device_hbm(inputs.iter().map(|x| shard(d, x)).collect()))
+            .map(|d| self.device_hbm(inputs.iter().map(|x| shard(d, x)).collect(), &mut pool))
             .collect();
         let sems = MeshSems::new(devices, self.layout.sem_slots);
         let inboxes: Vec<Mutex<Vec<Incoming>>> =
@@ -1112,17 +1195,34 @@ impl General {
         if let Some(e) = faults.into_iter().next() {
             return Err(e);
         }
-        let per_device: Vec<Vec<Data>> = hbm.into_iter().map(|h| self.outputs(h)).collect();
+        let mut per_device: Vec<Vec<Option<Data>>> = hbm
+            .into_iter()
+            .map(|h| self.outputs(h).into_iter().map(Some).collect())
+            .collect();
+        let bytes: usize = per_device
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|d| d.len() * d.dtype().size_bytes())
+            .sum();
+        let keep = bytes <= POOL_LIMIT_BYTES;
+        let mut kept = Vec::new();
         let outs = (0..self.layout.hbm_of_output.len())
             .map(|o| {
-                let n = per_device[0][o].len();
-                let mut all = Data::zeros(per_device[0][o].dtype(), n * devices);
-                for (d, outs) in per_device.iter().enumerate() {
-                    all.copy_range(d * n, &outs[o], 0, n);
+                let mut all: Option<Data> = None;
+                for outs in per_device.iter_mut() {
+                    let part = outs[o].take().unwrap_or(Data::F32(Vec::new()));
+                    let all = all.get_or_insert_with(|| part.empty_like(part.len() * devices));
+                    all.extend_range(&part, 0, part.len());
+                    // Large shards are freed as they are stacked.
+                    if keep {
+                        kept.push(part);
+                    }
                 }
-                all
+                all.unwrap_or(Data::F32(Vec::new()))
             })
             .collect();
+        *self.pool.lock().unwrap_or_else(|e| e.into_inner()) = kept;
         Ok((outs, points))
     }
 }

@@ -9,7 +9,10 @@ use pallas_ir::{
     ValidatedKernel, Value,
 };
 
-use crate::memory::{read_region, uninit, write_region, Buffer, DimRange, Dims, Region};
+use crate::memory::{
+    copy_region, copy_region_within, read_region, uninit, write_region, Buffer, DimRange, Dims,
+    Region,
+};
 use crate::races::{self, Access, InFlight, RaceState};
 use crate::sync::{Semaphores, WaitError};
 use pallas_exec::eval::shape;
@@ -1270,14 +1273,39 @@ impl<'a> Core<'a> {
         Ok(())
     }
 
+    /// Moves a DMA's data: straight from buffer to buffer, one copy per
+    /// contiguous stretch (HBM buffers locked in index order, so that two
+    /// cores copying in opposite directions cannot deadlock).
     fn copy_dma(&mut self, sid: RefId, sreg: &Region, did: RefId, dreg: &Region) {
-        let (data, init) = self.read_with_init(sid, sreg);
-        self.with_buf(did, |b| {
-            write_region(b, dreg, &data);
-            if let Some(bits) = &init {
-                b.set_init(dreg, bits);
+        let sh = self.sh;
+        match (sid, did) {
+            (a, b) if a == b => {
+                self.with_buf(did, |buf| copy_region_within(buf, sreg, dreg));
             }
-        });
+            (RefId::Local(s), RefId::Local(d)) => {
+                if let Ok([src, dst]) = self.local.get_disjoint_mut([s, d]) {
+                    copy_region(src, sreg, dst, dreg);
+                }
+            }
+            (RefId::Local(s), RefId::Hbm(d)) => {
+                copy_region(&self.local[s], sreg, &mut sh.hbm_mut(d), dreg)
+            }
+            (RefId::Hbm(s), RefId::Local(d)) => {
+                copy_region(&sh.hbm(s), sreg, &mut self.local[d], dreg)
+            }
+            (RefId::Hbm(s), RefId::Hbm(d)) => {
+                if sh.read_only[s].is_some() {
+                    copy_region(&sh.hbm(s), sreg, &mut sh.hbm_mut(d), dreg);
+                } else if s < d {
+                    let src = sh.hbm_mut(s);
+                    copy_region(&src, sreg, &mut sh.hbm_mut(d), dreg);
+                } else {
+                    let mut dst = sh.hbm_mut(d);
+                    copy_region(&sh.hbm_mut(s), sreg, &mut dst, dreg);
+                }
+            }
+            (RefId::Sem(_), _) | (_, RefId::Sem(_)) => {}
+        }
     }
 
     /// A copy's source data, with its written-flags when they are kept.

@@ -45,7 +45,7 @@ use pallas_exec::{
 use pallas_ir::{ParamKind, ValidatedKernel};
 
 use interp::{Core, Counters, Shared};
-use memory::{uninit, Buffer};
+use memory::{refill_uninit, uninit, Buffer};
 use pallas_exec::eval::Data;
 use pallas_exec::layout::{Home, Layout};
 use pallas_exec::schedule::GridShape;
@@ -53,6 +53,11 @@ use pipeline::CoreWork;
 
 /// The backend's name as the run report and the command line spell it.
 pub const BACKEND_NAME: &str = "sim";
+
+/// Largest total of inputs and outputs (bytes) whose buffers a compiled
+/// kernel keeps between launches, so that a repeated launch reuses memory
+/// already mapped; larger launches free theirs.
+const POOL_LIMIT_BYTES: u128 = 1 << 30;
 
 /// The simulator backend: compiles (lays out) kernels once, caching them.
 #[derive(Default)]
@@ -235,8 +240,17 @@ impl CompiledSim {
                 if hbm[d * num_hbm + h].is_none() {
                     let dtype = p.dtype().unwrap_or(pallas_ir::DType::F32);
                     let n = p.shape.iter().product();
+                    let wide = dtype.wide();
+                    let data = match pool.iter().position(|x| x.dtype() == wide && x.len() == n) {
+                        Some(i) => {
+                            let mut x = pool.swap_remove(i);
+                            refill_uninit(&mut x, dtype, cfg.uninitialized_memory);
+                            x
+                        }
+                        None => uninit(dtype, n, cfg.uninitialized_memory),
+                    };
                     hbm[d * num_hbm + h] = Some(Buffer {
-                        data: uninit(dtype, n, cfg.uninitialized_memory),
+                        data,
                         shape: p.shape.clone(),
                         name: p.name.clone(),
                         init: cfg.report_uninitialized_reads.then(|| vec![false; n]),
@@ -475,22 +489,38 @@ impl CompiledSim {
             backend: BACKEND_NAME.into(),
             message: "two outputs share one HBM buffer".into(),
         };
+        // A multi-device output's shards are kept for the next launch
+        // (their pages already mapped) when they are not large, and freed
+        // one by one as they are stacked when they are.
+        let keep_shards = footprint <= POOL_LIMIT_BYTES;
+        let mut kept = Vec::new();
         let mut outputs = Vec::new();
         for (&h, dt) in plan.hbm_of_output.iter().zip(self.vk.output_dtypes()) {
             let mut shards = Vec::with_capacity(devices);
             for d in 0..devices {
-                let b = hbm[d * num_hbm + h].take().ok_or_else(shared_buffer)?;
-                shards.push(b.data.into_host(&b.shape, dt));
+                shards.push(hbm[d * num_hbm + h].take().ok_or_else(shared_buffer)?);
             }
             outputs.push(if multi {
-                HostArray::stack(&shards).ok_or_else(shared_buffer)?
+                let shape: Vec<usize> = std::iter::once(devices)
+                    .chain(shards[0].shape.iter().copied())
+                    .collect();
+                let total = shards.iter().map(|b| b.data.len()).sum();
+                let mut all = shards[0].data.empty_like(total);
+                for b in shards {
+                    all.extend_range(&b.data, 0, b.data.len());
+                    if keep_shards {
+                        kept.push(b.data);
+                    }
+                }
+                all.into_host(&shape, dt)
             } else {
-                shards.pop().ok_or_else(shared_buffer)?
+                let b = shards.pop().ok_or_else(shared_buffer)?;
+                b.data.into_host(&b.shape, dt)
             });
         }
-        // Keep the input buffers for the next launch.
-        *self.pool.lock().unwrap_or_else(|e| e.into_inner()) =
-            hbm.into_iter().flatten().map(|b| b.data).collect();
+        // Keep the input buffers (and small shards) for the next launch.
+        kept.extend(hbm.into_iter().flatten().map(|b| b.data));
+        *self.pool.lock().unwrap_or_else(|e| e.into_inner()) = kept;
         Ok(Launch { outputs, report })
     }
 }

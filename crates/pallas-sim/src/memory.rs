@@ -93,6 +93,26 @@ pub fn uninit(dtype: DType, n: usize, mode: UninitializedMemory) -> Data {
     }
 }
 
+/// Refills storage of a dtype (held wide) with that dtype's
+/// uninitialized pattern, as [`uninit`] makes it.
+pub fn refill_uninit(d: &mut Data, dtype: DType, mode: UninitializedMemory) {
+    let zero = mode == UninitializedMemory::Zero;
+    match d {
+        Data::F32(v) => v.fill(if zero { 0.0 } else { f32::NAN }),
+        Data::I32(v) => v.fill(if zero {
+            0
+        } else {
+            narrow::wrap_i32(dtype, POISON as i32)
+        }),
+        Data::U32(v) => v.fill(if zero {
+            0
+        } else {
+            narrow::wrap_u32(dtype, POISON)
+        }),
+        Data::Bool(v) => v.fill(false),
+    }
+}
+
 /// Refills storage with the uninitialized pattern.
 pub fn reset_uninit(d: &mut Data, mode: UninitializedMemory) {
     let zero = mode == UninitializedMemory::Zero;
@@ -369,11 +389,73 @@ pub fn read_region(buf: &Buffer, r: &Region) -> Data {
     }
     let mut out = buf.data.empty_like(r.len());
     r.runs(&buf.shape, |o, n| {
-        for i in o..o + n {
-            out.push_from(&buf.data, i);
+        if n == 1 {
+            out.push_from(&buf.data, o);
+        } else {
+            out.extend_range(&buf.data, o, n);
         }
     });
     out
+}
+
+/// Calls `f(src_offset, dst_offset, n)` for each stretch where region `sr`
+/// of a `src_shape` buffer and region `dr` of a `dst_shape` buffer (of
+/// equal lengths) are both contiguous, pairing their elements in
+/// row-major order of the regions: a copy between them is one
+/// `memcpy` per stretch.
+pub fn run_pairs(
+    sr: &Region,
+    src_shape: &[usize],
+    dr: &Region,
+    dst_shape: &[usize],
+    mut f: impl FnMut(usize, usize, usize),
+) {
+    let mut dst_runs = Vec::new();
+    dr.runs(dst_shape, |o, n| match dst_runs.last_mut() {
+        Some((p, m)) if *p + *m == o => *m += n,
+        _ => dst_runs.push((o, n)),
+    });
+    let mut next = dst_runs.into_iter();
+    let mut cur = next.next();
+    sr.runs(src_shape, |mut so, mut n| {
+        while n > 0 {
+            let Some((d, m)) = cur.as_mut() else {
+                return;
+            };
+            let k = n.min(*m);
+            f(so, *d, k);
+            (so, n, *d, *m) = (so + k, n - k, *d + k, *m - k);
+            if *m == 0 {
+                cur = next.next();
+            }
+        }
+    });
+}
+
+/// Copies region `sr` of `src` into region `dr` of `dst` (equal lengths,
+/// same dtype), written-flags included when both keep them: no
+/// intermediate buffer.
+pub fn copy_region(src: &Buffer, sr: &Region, dst: &mut Buffer, dr: &Region) {
+    let Buffer {
+        data, shape, init, ..
+    } = dst;
+    run_pairs(sr, &src.shape, dr, shape, |s, d, n| {
+        data.copy_range(d, &src.data, s, n);
+        if let (Some(to), Some(from)) = (init.as_mut(), src.init.as_ref()) {
+            to[d..d + n].copy_from_slice(&from[s..s + n]);
+        }
+    });
+}
+
+/// [`copy_region`] within one buffer: through a copy of the source when
+/// the regions may overlap.
+pub fn copy_region_within(buf: &mut Buffer, sr: &Region, dr: &Region) {
+    let data = read_region(buf, sr);
+    let init = buf.init_of(sr);
+    write_region(buf, dr, &data);
+    if let Some(bits) = init {
+        buf.set_init(dr, &bits);
+    }
 }
 
 /// Writes `src` (row-major over the region, or a single element

@@ -23,14 +23,22 @@ pub fn all_gather(rows: usize, repeats: usize) -> Workload {
     let mut rng = Rng::new(17);
     let x = uniform_f32(&mut rng, &[n, rows, cols]);
     let xs = x.as_f32().expect("f32").clone();
+    // The reference: one fresh output, every device's copy of all shards
+    // by `memcpy`.
     let gathered = move |xs: &ArrayD<f32>| {
-        let mut o = ArrayD::<f32>::zeros(IxDyn(&[n, n, rows, cols]));
-        for d in 0..n {
-            o.slice_mut(s![d, .., .., ..]).assign(xs);
+        let all = xs.as_slice().expect("contiguous");
+        let mut o = Vec::with_capacity(n * all.len());
+        for _ in 0..n {
+            o.extend_from_slice(all);
         }
-        HostArray::F32(o)
+        HostArray::F32(ArrayD::from_shape_vec(IxDyn(&[n, n, rows, cols]), o).expect("shape"))
     };
-    let expected = vec![gathered(&xs)];
+    // The expected output, built independently: each device's slice.
+    let mut want = ArrayD::<f32>::zeros(IxDyn(&[n, n, rows, cols]));
+    for d in 0..n {
+        want.slice_mut(s![d, .., .., ..]).assign(&xs);
+    }
+    let expected = vec![HostArray::F32(want)];
     let kernel = corpus::collectives::ring_all_gather(n, rows, cols);
     let args = vec![x];
     let variants: Vec<Variant> = vec![

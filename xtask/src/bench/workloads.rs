@@ -501,7 +501,10 @@ pub fn all(quick: bool) -> Vec<Workload> {
         ));
         w.push(seed_bf16(rep));
         for rows in [16, 256, 1024] {
-            w.push(movement::all_gather(rows, if rows > 16 { big_rep } else { rep }));
+            w.push(movement::all_gather(
+                rows,
+                if rows > 16 { big_rep } else { rep },
+            ));
         }
         w.push(movement::dma_copy(64, big_rep));
     }

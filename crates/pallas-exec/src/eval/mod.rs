@@ -109,6 +109,40 @@ impl Data {
         }
     }
 
+    /// Sets every element to `s` (of this storage's wide dtype).
+    pub fn fill(&mut self, s: Scalar) {
+        match (self, narrow::widen(s)) {
+            (Data::F32(d), Scalar::F32(v)) => d.fill(v),
+            (Data::I32(d), Scalar::I32(v)) => d.fill(v),
+            (Data::U32(d), Scalar::U32(v)) => d.fill(v),
+            (Data::Bool(d), Scalar::Bool(v)) => d.fill(v),
+            _ => {}
+        }
+    }
+
+    /// Appends `src[s..s+n]` (same type) to `self`.
+    #[inline]
+    pub fn extend_range(&mut self, src: &Data, s: usize, n: usize) {
+        match (self, src) {
+            (Data::F32(d), Data::F32(x)) => d.extend_from_slice(&x[s..s + n]),
+            (Data::I32(d), Data::I32(x)) => d.extend_from_slice(&x[s..s + n]),
+            (Data::U32(d), Data::U32(x)) => d.extend_from_slice(&x[s..s + n]),
+            (Data::Bool(d), Data::Bool(x)) => d.extend_from_slice(&x[s..s + n]),
+            _ => {}
+        }
+    }
+
+    /// Copies `self[s..s+n]` to `self[d..d+n]` (the ranges may overlap).
+    #[inline]
+    pub fn copy_within(&mut self, s: usize, d: usize, n: usize) {
+        match self {
+            Data::F32(x) => x.copy_within(s..s + n, d),
+            Data::I32(x) => x.copy_within(s..s + n, d),
+            Data::U32(x) => x.copy_within(s..s + n, d),
+            Data::Bool(x) => x.copy_within(s..s + n, d),
+        }
+    }
+
     /// `self[dst] = src[i]` (same type).
     #[inline]
     pub fn set_from(&mut self, dst: usize, src: &Data, i: usize) {

@@ -430,6 +430,81 @@ pub fn dot(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Tensor {
     }
 }
 
+/// Calls `f(offset, n)` for each contiguous run of the elements at
+/// `base + sum(idx[d] * strides[d])` over `shape`, in row-major order,
+/// adjacent runs merged.
+pub fn strided_runs(
+    shape: &[usize],
+    base: usize,
+    strides: &[usize],
+    mut f: impl FnMut(usize, usize),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let nd = shape.len();
+    if nd == 0 {
+        return f(base, 1);
+    }
+    let (inner, inner_stride) = (shape[nd - 1], strides[nd - 1]);
+    let mut idx = vec![0usize; nd - 1];
+    let mut off = base;
+    let mut open: Option<(usize, usize)> = None;
+    let mut emit = |o: usize, n: usize| match open.as_mut() {
+        Some((p, m)) if *p + *m == o => *m += n,
+        _ => {
+            if let Some((p, m)) = open.replace((o, n)) {
+                f(p, m);
+            }
+        }
+    };
+    loop {
+        if inner_stride == 1 || inner == 1 {
+            emit(off, inner);
+        } else {
+            for j in 0..inner {
+                emit(off + j * inner_stride, 1);
+            }
+        }
+        if !next_index_offset(&mut idx, shape, strides, &mut off) {
+            break;
+        }
+    }
+    if let Some((p, m)) = open {
+        f(p, m);
+    }
+}
+
+/// Copies the strided view `(s_shape, s_base, s_strides)` of `src` into
+/// the strided view `(d_shape, d_base, d_strides)` of `dst` (equal element
+/// counts, same dtype), pairing elements in row-major order: one
+/// `copy_range` per stretch where both sides are contiguous, no
+/// intermediate buffer.
+pub fn copy_strided(
+    src: &Data,
+    (s_shape, s_base, s_strides): (&[usize], usize, &[usize]),
+    dst: &mut Data,
+    (d_shape, d_base, d_strides): (&[usize], usize, &[usize]),
+) {
+    let mut dst_runs = Vec::new();
+    strided_runs(d_shape, d_base, d_strides, |o, n| dst_runs.push((o, n)));
+    let mut next = dst_runs.into_iter();
+    let mut cur = next.next();
+    strided_runs(s_shape, s_base, s_strides, |mut so, mut n| {
+        while n > 0 {
+            let Some((d, m)) = cur.as_mut() else {
+                return;
+            };
+            let k = n.min(*m);
+            dst.copy_range(*d, src, so, k);
+            (so, n, *d, *m) = (so + k, n - k, *d + k, *m - k);
+            if *m == 0 {
+                cur = next.next();
+            }
+        }
+    });
+}
+
 /// Writes `src` (row-major over `shape`, or one element broadcast) into
 /// `dst` at offsets `base + sum(idx[d] * strides[d])`: the inverse of
 /// [`strided_gather`]. The innermost dimension runs as a tight loop.
