@@ -304,9 +304,8 @@ impl Worker<'_> {
                 shape::strided_scatter(&mut self.local[d].data, dv.0, dv.1, dv.2, &data);
             }
             (RefId::Local(s), Place::Local(d)) => {
-                if let Ok([a, b]) = self.local.get_disjoint_mut([s, d]) {
-                    shape::copy_strided(&a.data, sv, &mut b.data, dv);
-                }
+                let (a, b) = eval::two_mut(&mut self.local, s, d);
+                shape::copy_strided(&a.data, sv, &mut b.data, dv);
             }
             (RefId::Local(s), Place::Hbm(m)) => {
                 let mut dst = m.lock().unwrap_or_else(|e| e.into_inner());

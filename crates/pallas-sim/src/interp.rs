@@ -1283,9 +1283,8 @@ impl<'a> Core<'a> {
                 self.with_buf(did, |buf| copy_region_within(buf, sreg, dreg));
             }
             (RefId::Local(s), RefId::Local(d)) => {
-                if let Ok([src, dst]) = self.local.get_disjoint_mut([s, d]) {
-                    copy_region(src, sreg, dst, dreg);
-                }
+                let (src, dst) = pallas_exec::eval::two_mut(&mut self.local, s, d);
+                copy_region(src, sreg, dst, dreg);
             }
             (RefId::Local(s), RefId::Hbm(d)) => {
                 copy_region(&self.local[s], sreg, &mut sh.hbm_mut(d), dreg)

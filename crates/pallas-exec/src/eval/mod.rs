@@ -853,6 +853,18 @@ fn assign_all<T: Copy>(x: &mut Vec<T>, y: &[T]) {
 
 /// `x[d..d + n] = y[s..s + n]`.
 #[inline]
+/// Two distinct elements of a slice, mutably (`a != b`).
+pub fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
+    assert_ne!(a, b, "two_mut takes two distinct elements");
+    if a < b {
+        let (lo, hi) = v.split_at_mut(b);
+        (&mut lo[a], &mut hi[0])
+    } else {
+        let (lo, hi) = v.split_at_mut(a);
+        (&mut hi[0], &mut lo[b])
+    }
+}
+
 fn assign_range<T: Copy>(x: &mut [T], d: usize, y: &[T], s: usize, n: usize) {
     if n == 1 {
         // (A loop would become a `memcpy` call again.)
