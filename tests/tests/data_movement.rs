@@ -104,7 +104,7 @@ fn strided_kernel(rows: usize, cols: usize) -> Kernel {
         let every_other = ds_strided(0, rows, 2);
         b.dma_start(
             ref_at(t, &[full(), full()]),
-            ref_at(o, &[full(), every_other.clone()]),
+            ref_at(o, &[full(), every_other]),
             one(sem),
         );
         b.dma_wait(ref_at(o, &[full(), every_other]), one(sem));
@@ -113,7 +113,7 @@ fn strided_kernel(rows: usize, cols: usize) -> Kernel {
         let (odd, even) = (ds_strided(1, rows, 2), ds_strided(0, rows, 2));
         b.dma_start(
             ref_at(o, &[full(), even]),
-            ref_at(o, &[full(), odd.clone()]),
+            ref_at(o, &[full(), odd]),
             one(sem),
         );
         b.dma_wait(ref_at(o, &[full(), odd]), one(sem));
