@@ -105,11 +105,64 @@ impl Epoch {
     }
 }
 
-/// Shadow state of one HBM buffer.
-pub struct Shadow {
+/// Elements per shadow page.
+pub const PAGE: usize = 1024;
+
+/// The core (+ 1) a packed epoch names (0: no access).
+fn core1_of(v: u64) -> u64 {
+    v >> (KIND_BITS + CLOCK_BITS + POINT_BITS)
+}
+
+/// The shadow of one page of a buffer. A page every element of which has
+/// the same history (what bulk accesses leave: a DMA, a whole block) is
+/// one entry; a page that accesses split is kept per element.
+enum Page {
+    /// Every element: the last write, and since then the last read of
+    /// each core that read (packed epochs of distinct cores).
+    Uniform { write: u64, reads: Vec<u64> },
+    /// Per element.
+    Detailed(Box<Detail>),
+}
+
+/// A page's per-element shadow.
+struct Detail {
+    /// Last write of each element.
     write: Vec<u64>,
-    /// `reads[core][element]`.
-    reads: Vec<Vec<u64>>,
+    /// Per core that read in the page: each element's last read by it.
+    reads: Vec<(u64, Vec<u64>)>,
+}
+
+impl Page {
+    fn fresh() -> Page {
+        Page::Uniform {
+            write: 0,
+            reads: Vec::new(),
+        }
+    }
+
+    /// Makes the page per-element (of `len` elements).
+    fn detail(&mut self, len: usize) -> &mut Detail {
+        if let Page::Uniform { write, reads } = self {
+            *self = Page::Detailed(Box::new(Detail {
+                write: vec![*write; len],
+                reads: reads.iter().map(|&r| (core1_of(r), vec![r; len])).collect(),
+            }));
+        }
+        match self {
+            Page::Detailed(d) => d,
+            Page::Uniform { .. } => unreachable!("made per-element above"),
+        }
+    }
+}
+
+/// Race shadow state of one buffer: pages of [`PAGE`] elements, each one
+/// entry while bulk accesses (DMAs, block copies) keep it uniform, so a
+/// DMA costs per page, not per element; per element where accesses split
+/// it, with the same answers.
+pub struct Shadow {
+    len: usize,
+    cores: usize,
+    pages: Vec<Page>,
 }
 
 /// Shadow state of every HBM buffer of a launch.
@@ -124,7 +177,7 @@ impl RaceState {
         self.shadows.len() == lens.len()
             && self.shadows.iter().zip(lens).all(|(s, &n)| {
                 let s = s.lock().unwrap_or_else(|e| e.into_inner());
-                s.write.len() == n && s.reads.len() == cores
+                s.len == n && s.cores == cores
             })
     }
 
@@ -135,8 +188,9 @@ impl RaceState {
                 .iter()
                 .map(|&n| {
                     Mutex::new(Shadow {
-                        write: vec![0; n],
-                        reads: (0..cores).map(|_| vec![0; n]).collect(),
+                        len: n,
+                        cores,
+                        pages: (0..n.div_ceil(PAGE)).map(|_| Page::fresh()).collect(),
                     })
                 })
                 .collect(),
@@ -173,9 +227,27 @@ pub struct Access<'a> {
 }
 
 impl Shadow {
+    /// Calls `f(page, lo, hi)` for the part `[lo, hi)` (offsets within
+    /// the page) of each page the elements `[o, o + n)` touch, in order.
+    fn pages_of(o: usize, n: usize, mut f: impl FnMut(usize, usize, usize)) {
+        let mut at = o;
+        while at < o + n {
+            let p = at / PAGE;
+            let lo = at - p * PAGE;
+            let hi = (o + n - p * PAGE).min(PAGE);
+            f(p, lo, hi);
+            at = p * PAGE + hi;
+        }
+    }
+
+    fn page_len(&self, p: usize) -> usize {
+        PAGE.min(self.len - p * PAGE)
+    }
+
     /// Checks and records an access to the element runs `(start, len)`; on
     /// a race, returns the earlier side's epoch, whether it wrote, and the
-    /// element.
+    /// element: within each run, a conflicting write first, then the
+    /// lowest core's conflicting read, each at its first element.
     pub fn access(&mut self, a: &Access, runs: &[(usize, usize)]) -> Option<(Epoch, bool, usize)> {
         let me = Epoch {
             core1: a.core as u16 + 1,
@@ -187,27 +259,112 @@ impl Shadow {
         let vc = a.vc;
         let mine = a.core as u64 + 1;
         let covered = |v: u64| {
-            let core1 = v >> (KIND_BITS + CLOCK_BITS + POINT_BITS);
+            let core1 = core1_of(v);
             core1 == 0
                 || core1 == mine
                 || ((v >> POINT_BITS) & ((1 << CLOCK_BITS) - 1)) as u32 <= vc[core1 as usize - 1]
         };
         for &(o, n) in runs {
-            if let Some(j) = self.write[o..o + n].iter().position(|&w| !covered(w)) {
-                return Some((Epoch::unpack(self.write[o + j]), true, o + j));
+            if let Some(hit) = self.conflict(o, n, a.write, &covered) {
+                return Some(hit);
             }
-            if a.write {
-                for reads in &self.reads {
-                    if let Some(j) = reads[o..o + n].iter().position(|&r| !covered(r)) {
-                        return Some((Epoch::unpack(reads[o + j]), false, o + j));
-                    }
-                }
-                self.write[o..o + n].fill(me);
-            } else {
-                self.reads[a.core][o..o + n].fill(me);
-            }
+            self.record(o, n, a.write, me, mine);
         }
         None
+    }
+
+    /// The first conflict of an access to `[o, o + n)`, if any.
+    fn conflict(
+        &self,
+        o: usize,
+        n: usize,
+        write: bool,
+        covered: &impl Fn(u64) -> bool,
+    ) -> Option<(Epoch, bool, usize)> {
+        let mut hit = None;
+        Self::pages_of(o, n, |p, lo, hi| {
+            if hit.is_some() {
+                return;
+            }
+            let base = p * PAGE;
+            hit = match &self.pages[p] {
+                Page::Uniform { write, .. } if !covered(*write) => Some((*write, base + lo)),
+                Page::Uniform { .. } => None,
+                Page::Detailed(d) => d.write[lo..hi]
+                    .iter()
+                    .position(|&w| !covered(w))
+                    .map(|j| (d.write[lo + j], base + lo + j)),
+            };
+        });
+        if let Some((w, at)) = hit {
+            return Some((Epoch::unpack(w), true, at));
+        }
+        if !write {
+            return None;
+        }
+        // The lowest core's first conflicting read.
+        let mut best: Option<(u64, u64, usize)> = None;
+        Self::pages_of(o, n, |p, lo, hi| {
+            let base = p * PAGE;
+            let mut consider = |core1: u64, epoch: u64, at: usize| {
+                if best.is_none_or(|(c, _, _)| core1 < c) {
+                    best = Some((core1, epoch, at));
+                }
+            };
+            match &self.pages[p] {
+                Page::Uniform { reads, .. } => {
+                    for &r in reads.iter().filter(|&&r| !covered(r)) {
+                        consider(core1_of(r), r, base + lo);
+                    }
+                }
+                Page::Detailed(d) => {
+                    for (core1, rs) in &d.reads {
+                        if let Some(j) = rs[lo..hi].iter().position(|&r| !covered(r)) {
+                            consider(*core1, rs[lo + j], base + lo + j);
+                        }
+                    }
+                }
+            }
+        });
+        best.map(|(_, r, at)| (Epoch::unpack(r), false, at))
+    }
+
+    /// Records an access to `[o, o + n)` at packed epoch `me` of core
+    /// `mine` (+ 1). A write over a whole page makes it uniform again: it
+    /// follows every earlier access there (else it would have raced), so
+    /// they are forgotten.
+    fn record(&mut self, o: usize, n: usize, write: bool, me: u64, mine: u64) {
+        Self::pages_of(o, n, |p, lo, hi| {
+            let len = self.page_len(p);
+            let page = &mut self.pages[p];
+            let whole = lo == 0 && hi == len;
+            match (write, whole, &mut *page) {
+                (true, true, _) => {
+                    *page = Page::Uniform {
+                        write: me,
+                        reads: Vec::new(),
+                    }
+                }
+                (false, true, Page::Uniform { reads, .. }) => {
+                    match reads.iter_mut().find(|r| core1_of(**r) == mine) {
+                        Some(r) => *r = me,
+                        None => reads.push(me),
+                    }
+                }
+                (true, false, page) => page.detail(len).write[lo..hi].fill(me),
+                (false, _, page) => {
+                    let d = page.detail(len);
+                    match d.reads.iter_mut().find(|(c, _)| *c == mine) {
+                        Some((_, rs)) => rs[lo..hi].fill(me),
+                        None => {
+                            let mut rs = vec![0; len];
+                            rs[lo..hi].fill(me);
+                            d.reads.push((mine, rs));
+                        }
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -271,5 +428,161 @@ pub fn dma_race(name: &str, index: usize, dma_point: String, second: String) -> 
         index,
         first: format!("a DMA in flight (started on {dma_point})"),
         second,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-element shadow the paged one must answer like: every
+    /// element's last write and each core's last read.
+    struct Naive {
+        write: Vec<u64>,
+        reads: Vec<Vec<u64>>,
+    }
+
+    impl Naive {
+        fn access(&mut self, a: &Access, runs: &[(usize, usize)]) -> Option<(Epoch, bool, usize)> {
+            let me = Epoch {
+                core1: a.core as u16 + 1,
+                kind: a.kind,
+                clock: a.vc[a.core],
+                point: a.point,
+            }
+            .pack();
+            let covered = |v: u64| {
+                let c = core1_of(v);
+                c == 0
+                    || c == a.core as u64 + 1
+                    || ((v >> POINT_BITS) & ((1 << CLOCK_BITS) - 1)) as u32 <= a.vc[c as usize - 1]
+            };
+            for &(o, n) in runs {
+                if let Some(j) = (o..o + n).find(|&i| !covered(self.write[i])) {
+                    return Some((Epoch::unpack(self.write[j]), true, j));
+                }
+                if a.write {
+                    for reads in &self.reads {
+                        if let Some(j) = (o..o + n).find(|&i| !covered(reads[i])) {
+                            return Some((Epoch::unpack(reads[j]), false, j));
+                        }
+                    }
+                    self.write[o..o + n].fill(me);
+                } else {
+                    self.reads[a.core][o..o + n].fill(me);
+                }
+            }
+            None
+        }
+    }
+
+    /// A small deterministic generator.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn paged_shadows_answer_like_per_element_ones() {
+        let (len, cores) = (3 * PAGE + 100, 3);
+        let (mut races, mut clean) = (0, 0);
+        for seed in 1..40u64 {
+            let mut rng = seed * 0x9E37_79B9_7F4A_7C15;
+            let mut paged = RaceState::new(&[len], cores);
+            let shadow = paged.shadows[0].get_mut().unwrap();
+            let mut naive = Naive {
+                write: vec![0; len],
+                reads: vec![vec![0; len]; cores],
+            };
+            // Each core's clock, and what it has seen of the others.
+            let mut vcs = vec![vec![1u32; cores]; cores];
+            for step in 0..200 {
+                let core = (next(&mut rng) % cores as u64) as usize;
+                // Sometimes a core syncs with another (joins its clock).
+                if next(&mut rng) % 4 == 0 {
+                    let other = (next(&mut rng) % cores as u64) as usize;
+                    let theirs = vcs[other].clone();
+                    for (m, t) in vcs[core].iter_mut().zip(theirs) {
+                        *m = (*m).max(t);
+                    }
+                }
+                vcs[core][core] += 1;
+                // Bulk runs (whole pages), partial runs, single elements.
+                let runs: Vec<(usize, usize)> = match next(&mut rng) % 3 {
+                    0 => {
+                        let p = (next(&mut rng) % 3) as usize;
+                        vec![(
+                            p * PAGE,
+                            PAGE * (1 + (next(&mut rng) % 2) as usize).min(3 - p),
+                        )]
+                    }
+                    1 => {
+                        let o = (next(&mut rng) % len as u64) as usize;
+                        let n = 1 + (next(&mut rng) % 1500) as usize;
+                        vec![(o, n.min(len - o))]
+                    }
+                    _ => (0..4)
+                        .map(|_| ((next(&mut rng) % len as u64) as usize, 1))
+                        .collect(),
+                };
+                let a = Access {
+                    core,
+                    vc: &vcs[core],
+                    point: step,
+                    write: next(&mut rng) % 2 == 0,
+                    kind: AccessKind::Dma,
+                };
+                let got = shadow.access(&a, &runs);
+                let want = naive.access(&a, &runs);
+                assert_eq!(got, want, "seed {seed} step {step}: {runs:?}");
+                if got.is_none() {
+                    clean += 1;
+                } else {
+                    races += 1;
+                    // A race ends a launch: start both over.
+                    *shadow = RaceState::new(&[len], cores)
+                        .shadows
+                        .remove(0)
+                        .into_inner()
+                        .unwrap();
+                    naive = Naive {
+                        write: vec![0; len],
+                        reads: vec![vec![0; len]; cores],
+                    };
+                }
+            }
+        }
+        // Both answers were exercised, many times.
+        assert!(races > 100 && clean > 1000, "{races} races, {clean} clean");
+    }
+
+    #[test]
+    fn a_bulk_write_is_one_entry_per_page() {
+        let mut rs = RaceState::new(&[8 * PAGE], 2);
+        let s = rs.shadows[0].get_mut().unwrap();
+        let vc = [5, 0];
+        let a = Access {
+            core: 0,
+            vc: &vc,
+            point: 0,
+            write: true,
+            kind: AccessKind::Dma,
+        };
+        assert_eq!(s.access(&a, &[(0, 8 * PAGE)]), None);
+        assert!(s.pages.iter().all(|p| matches!(p, Page::Uniform { .. })));
+        // Core 1, not ordered after core 0's write, reads one element.
+        let vc1 = [4, 1];
+        let b = Access {
+            core: 1,
+            vc: &vc1,
+            point: 1,
+            write: false,
+            kind: AccessKind::CopyIn,
+        };
+        let (first, was_write, at) = s.access(&b, &[(3 * PAGE + 7, 1)]).unwrap();
+        assert!(was_write);
+        assert_eq!((first.core1, first.clock, at), (1, 5, 3 * PAGE + 7));
     }
 }
