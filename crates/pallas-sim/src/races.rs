@@ -115,44 +115,15 @@ fn core1_of(v: u64) -> u64 {
 
 /// The shadow of one page of a buffer. A page every element of which has
 /// the same history (what bulk accesses leave: a DMA, a whole block) is
-/// one entry; a page that accesses split is kept per element.
+/// one entry; a page that accesses split is kept per element, in the
+/// buffer-wide arrays of [`Shadow`].
+#[derive(Clone)]
 enum Page {
     /// Every element: the last write, and since then the last read of
     /// each core that read (packed epochs of distinct cores).
     Uniform { write: u64, reads: Vec<u64> },
-    /// Per element.
-    Detailed(Box<Detail>),
-}
-
-/// A page's per-element shadow.
-struct Detail {
-    /// Last write of each element.
-    write: Vec<u64>,
-    /// Per core that read in the page: each element's last read by it.
-    reads: Vec<(u64, Vec<u64>)>,
-}
-
-impl Page {
-    fn fresh() -> Page {
-        Page::Uniform {
-            write: 0,
-            reads: Vec::new(),
-        }
-    }
-
-    /// Makes the page per-element (of `len` elements).
-    fn detail(&mut self, len: usize) -> &mut Detail {
-        if let Page::Uniform { write, reads } = self {
-            *self = Page::Detailed(Box::new(Detail {
-                write: vec![*write; len],
-                reads: reads.iter().map(|&r| (core1_of(r), vec![r; len])).collect(),
-            }));
-        }
-        match self {
-            Page::Detailed(d) => d,
-            Page::Uniform { .. } => unreachable!("made per-element above"),
-        }
-    }
+    /// Per element, in `Shadow::write` and `Shadow::reads`.
+    Detailed,
 }
 
 /// Race shadow state of one buffer: pages of [`PAGE`] elements, each one
@@ -163,6 +134,12 @@ pub struct Shadow {
     len: usize,
     cores: usize,
     pages: Vec<Page>,
+    /// Each element's last write, for detailed pages (allocated, zeroed
+    /// and so not yet mapped, when the first page is detailed).
+    write: Vec<u64>,
+    /// `reads[core]`: each element's last read by that core, for detailed
+    /// pages (allocated when the core first reads in one).
+    reads: Vec<Vec<u64>>,
 }
 
 /// Shadow state of every HBM buffer of a launch.
@@ -183,6 +160,10 @@ impl RaceState {
 
     /// Fresh shadows for buffers of these lengths.
     pub fn new(lens: &[usize], cores: usize) -> Self {
+        let fresh = Page::Uniform {
+            write: 0,
+            reads: Vec::new(),
+        };
         RaceState {
             shadows: lens
                 .iter()
@@ -190,7 +171,9 @@ impl RaceState {
                     Mutex::new(Shadow {
                         len: n,
                         cores,
-                        pages: (0..n.div_ceil(PAGE)).map(|_| Page::fresh()).collect(),
+                        pages: vec![fresh.clone(); n.div_ceil(PAGE)],
+                        write: Vec::new(),
+                        reads: vec![Vec::new(); cores],
                     })
                 })
                 .collect(),
@@ -244,6 +227,33 @@ impl Shadow {
         PAGE.min(self.len - p * PAGE)
     }
 
+    /// Makes page `p` per-element: its uniform history written into the
+    /// buffer-wide arrays (over whatever an earlier detail left there).
+    fn detail(&mut self, p: usize) {
+        let Page::Uniform { write, reads } = std::mem::replace(&mut self.pages[p], Page::Detailed)
+        else {
+            return;
+        };
+        let r = p * PAGE..p * PAGE + self.page_len(p);
+        if self.write.is_empty() {
+            self.write = vec![0; self.len];
+        }
+        self.write[r.clone()].fill(write);
+        for (c, arr) in self.reads.iter_mut().enumerate() {
+            let epoch = reads
+                .iter()
+                .copied()
+                .find(|&e| core1_of(e) == c as u64 + 1)
+                .unwrap_or(0);
+            if arr.is_empty() && epoch != 0 {
+                *arr = vec![0; self.len];
+            }
+            if !arr.is_empty() {
+                arr[r.clone()].fill(epoch);
+            }
+        }
+    }
+
     /// Checks and records an access to the element runs `(start, len)`; on
     /// a race, returns the earlier side's epoch, whether it wrote, and the
     /// element: within each run, a conflicting write first, then the
@@ -265,11 +275,54 @@ impl Shadow {
                 || ((v >> POINT_BITS) & ((1 << CLOCK_BITS) - 1)) as u32 <= vc[core1 as usize - 1]
         };
         for &(o, n) in runs {
+            if n == 0 {
+                continue;
+            }
+            // The commonest small access: inside one per-element page.
+            let p = o / PAGE;
+            if (o + n - 1) / PAGE == p && matches!(self.pages[p], Page::Detailed) {
+                if let Some(hit) = self.detailed(o, o + n, a.write, me, a.core, &covered) {
+                    return Some(hit);
+                }
+                continue;
+            }
             if let Some(hit) = self.conflict(o, n, a.write, &covered) {
                 return Some(hit);
             }
-            self.record(o, n, a.write, me, mine);
+            self.record(o, n, a.write, me, a.core);
         }
+        None
+    }
+
+    /// Checks and records an access to `[lo, hi)`, every element of it in
+    /// detailed pages.
+    fn detailed(
+        &mut self,
+        lo: usize,
+        hi: usize,
+        write: bool,
+        me: u64,
+        core: usize,
+        covered: &impl Fn(u64) -> bool,
+    ) -> Option<(Epoch, bool, usize)> {
+        let w = &mut self.write[lo..hi];
+        if let Some(j) = w.iter().position(|&x| !covered(x)) {
+            return Some((Epoch::unpack(w[j]), true, lo + j));
+        }
+        if write {
+            for rs in self.reads.iter().filter(|r| !r.is_empty()) {
+                if let Some(j) = rs[lo..hi].iter().position(|&r| !covered(r)) {
+                    return Some((Epoch::unpack(rs[lo + j]), false, lo + j));
+                }
+            }
+            w.fill(me);
+            return None;
+        }
+        let rs = &mut self.reads[core];
+        if rs.is_empty() {
+            *rs = vec![0; self.len];
+        }
+        rs[lo..hi].fill(me);
         None
     }
 
@@ -290,10 +343,10 @@ impl Shadow {
             hit = match &self.pages[p] {
                 Page::Uniform { write, .. } if !covered(*write) => Some((*write, base + lo)),
                 Page::Uniform { .. } => None,
-                Page::Detailed(d) => d.write[lo..hi]
+                Page::Detailed => self.write[base + lo..base + hi]
                     .iter()
                     .position(|&w| !covered(w))
-                    .map(|j| (d.write[lo + j], base + lo + j)),
+                    .map(|j| (self.write[base + lo + j], base + lo + j)),
             };
         });
         if let Some((w, at)) = hit {
@@ -317,10 +370,12 @@ impl Shadow {
                         consider(core1_of(r), r, base + lo);
                     }
                 }
-                Page::Detailed(d) => {
-                    for (core1, rs) in &d.reads {
-                        if let Some(j) = rs[lo..hi].iter().position(|&r| !covered(r)) {
-                            consider(*core1, rs[lo + j], base + lo + j);
+                Page::Detailed => {
+                    let cores = self.reads.iter().enumerate().filter(|(_, r)| !r.is_empty());
+                    for (c, rs) in cores {
+                        let part = &rs[base + lo..base + hi];
+                        if let Some(j) = part.iter().position(|&r| !covered(r)) {
+                            consider(c as u64 + 1, part[j], base + lo + j);
                         }
                     }
                 }
@@ -329,40 +384,38 @@ impl Shadow {
         best.map(|(_, r, at)| (Epoch::unpack(r), false, at))
     }
 
-    /// Records an access to `[o, o + n)` at packed epoch `me` of core
-    /// `mine` (+ 1). A write over a whole page makes it uniform again: it
-    /// follows every earlier access there (else it would have raced), so
-    /// they are forgotten.
-    fn record(&mut self, o: usize, n: usize, write: bool, me: u64, mine: u64) {
+    /// Records an access to `[o, o + n)` at packed epoch `me` of `core`. A
+    /// write over a whole page makes it uniform again: it follows every
+    /// earlier access there (else it would have raced), so they are
+    /// forgotten.
+    fn record(&mut self, o: usize, n: usize, write: bool, me: u64, core: usize) {
+        let mine = core as u64 + 1;
         Self::pages_of(o, n, |p, lo, hi| {
-            let len = self.page_len(p);
-            let page = &mut self.pages[p];
-            let whole = lo == 0 && hi == len;
-            match (write, whole, &mut *page) {
-                (true, true, _) => {
-                    *page = Page::Uniform {
-                        write: me,
-                        reads: Vec::new(),
-                    }
+            let whole = lo == 0 && hi == self.page_len(p);
+            let base = p * PAGE;
+            if write && whole {
+                self.pages[p] = Page::Uniform {
+                    write: me,
+                    reads: Vec::new(),
+                };
+                return;
+            }
+            if let (false, true, Page::Uniform { reads, .. }) = (write, whole, &mut self.pages[p]) {
+                match reads.iter_mut().find(|r| core1_of(**r) == mine) {
+                    Some(r) => *r = me,
+                    None => reads.push(me),
                 }
-                (false, true, Page::Uniform { reads, .. }) => {
-                    match reads.iter_mut().find(|r| core1_of(**r) == mine) {
-                        Some(r) => *r = me,
-                        None => reads.push(me),
-                    }
+                return;
+            }
+            self.detail(p);
+            if write {
+                self.write[base + lo..base + hi].fill(me);
+            } else {
+                let rs = &mut self.reads[core];
+                if rs.is_empty() {
+                    *rs = vec![0; self.len];
                 }
-                (true, false, page) => page.detail(len).write[lo..hi].fill(me),
-                (false, _, page) => {
-                    let d = page.detail(len);
-                    match d.reads.iter_mut().find(|(c, _)| *c == mine) {
-                        Some((_, rs)) => rs[lo..hi].fill(me),
-                        None => {
-                            let mut rs = vec![0; len];
-                            rs[lo..hi].fill(me);
-                            d.reads.push((mine, rs));
-                        }
-                    }
-                }
+                rs[base + lo..base + hi].fill(me);
             }
         });
     }
@@ -572,6 +625,7 @@ mod tests {
         };
         assert_eq!(s.access(&a, &[(0, 8 * PAGE)]), None);
         assert!(s.pages.iter().all(|p| matches!(p, Page::Uniform { .. })));
+        assert!(s.write.is_empty());
         // Core 1, not ordered after core 0's write, reads one element.
         let vc1 = [4, 1];
         let b = Access {
