@@ -246,3 +246,43 @@ def emit_host_callback(ctx, host, operands, avals_in, avals_out):
 
 
 CALLBACK_LOGGER = "jax._src.callback"
+
+
+# -- the XLA FFI crossing ---------------------------------------------------------
+
+def ffi_api_version():
+    """The XLA FFI C API version `(major, minor)` of the running jaxlib,
+    read from the header it ships (`jax.ffi.include_dir()`); XLA refuses
+    a handler that reports another. None where the header is missing or
+    unreadable (then launches keep the host callback)."""
+    import os
+    import re
+    try:
+        path = os.path.join(jax.ffi.include_dir(), "xla", "ffi", "api",
+                            "c_api.h")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (AttributeError, OSError):
+        return None
+    major = re.search(r"#define\s+XLA_FFI_API_MAJOR\s+(\d+)", text)
+    minor = re.search(r"#define\s+XLA_FFI_API_MINOR\s+(\d+)", text)
+    if not (major and minor):
+        return None
+    return int(major.group(1)), int(minor.group(1))
+
+
+def register_ffi_target(name: str, capsule) -> None:
+    """Registers an XLA FFI handler (a PyCapsule) for the CPU platform."""
+    jax.ffi.register_ffi_target(name, capsule, platform="cpu")
+
+
+def ffi_call(target: str, out_shapes, **attributes):
+    """A function of the operands that runs the FFI target once (vmapped:
+    once per batch element), with the attributes given."""
+    call = jax.ffi.ffi_call(target, out_shapes, vmap_method="sequential")
+    return lambda *args: call(*args, **attributes)
+
+
+def lowering_platforms(ctx) -> tuple:
+    """The platforms a lowering targets (`("cpu",)` on the host)."""
+    return tuple(getattr(ctx.module_context, "platforms", ()) or ())

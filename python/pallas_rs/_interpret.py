@@ -12,8 +12,10 @@ How a launch reaches Rust:
   run by this module: eagerly, by calling the compiled kernel on the
   operands directly (faults raise `KernelError` at the call); under
   `jax.jit`, by a lowering rule that turns the launch into one
-  `jax.pure_callback` into Rust (faults raise inside XLA, which wraps them;
-  the context turns them back into `KernelError` on the way out).
+  XLA FFI custom call whose Rust handler works on XLA's own buffers
+  (`_ffi`; `jax.pure_callback` where the custom call cannot serve). Faults
+  raise inside XLA, which wraps them; the context turns them back into
+  `KernelError` on the way out.
 * Each kernel is lowered to `.pk` and compiled once per kernel, shape,
   backend and options; `stats()` counts lowerings, compilations and
   launches.
@@ -30,7 +32,7 @@ import threading
 
 import jax
 import numpy as np
-from . import _compat, _devices, _native
+from . import _compat, _devices, _ffi, _native
 from ._compat import mlir
 from ._lowering import LoweredKernel, lower_pallas_call
 from ._lowering.emitter import RAW_BITS
@@ -84,15 +86,24 @@ def stats() -> dict:
     """Counts since import (or `reset_stats()`): `lowerings` (jaxpr to
     `.pk`), `compilations` (`.pk` to a backend's compiled kernel),
     `launches` (calls into Rust) and `jax_kernels` (`pallas_call`s run or
-    lowered by JAX itself, outside a `pallas_rs.interpret` context)."""
+    lowered by JAX itself, outside a `pallas_rs.interpret` context).
+    `launches` counts both crossings: calls from Python and the XLA FFI
+    handler's launches."""
     with _stats_lock:
-        return dict(_stats)
+        out = dict(_stats)
+        out["launches"] += _ffi.launches() - _ffi_launches_at_reset
+    return out
+
+
+_ffi_launches_at_reset = 0
 
 
 def reset_stats():
+    global _ffi_launches_at_reset
     with _stats_lock:
         for k in _stats:
             _stats[k] = 0
+        _ffi_launches_at_reset = _ffi.launches()
 
 
 # -- lowering and compiling, cached ------------------------------------------
@@ -325,13 +336,19 @@ def launch(k: Kernel, args) -> list:
     return outs
 
 
+def _records_races(backend: BackendParams) -> bool:
+    """Whether launches with these options report races after the
+    launch (printed, and JAX's race state set) rather than raise them."""
+    opts = backend.option_dict()
+    return bool(opts.get("detect_races") or opts.get("on_race") == "warn")
+
+
 def _report_races(k: Kernel, counters: dict, notes: list):
     """Races recorded rather than raised (`on_race="warn"`) are printed,
     and, where race detection was asked for, JAX's own race state
     (`races.races_found`, which users' tests read) is set as JAX's
     interpret mode sets it."""
-    opts = k.backend.option_dict() if k.backend is not None else {}
-    if not (opts.get("detect_races") or opts.get("on_race") == "warn"):
+    if k.backend is None or not _records_races(k.backend):
         return
     n = int(counters.get("races", 0))
     reports = [note for note in notes if note.startswith("race: ")]
@@ -366,9 +383,11 @@ def _host_call(params, backend: BackendParams, mesh_axes=()):
     the sizes arrive (and checked now, with size 1, so that an unsupported
     primitive is reported before anything runs).
 
-    Returns `(call, out_avals, num_devices)`. For a multi-device kernel
-    (`num_devices > 1`) `call` takes this device's logical id first and
-    meets the other devices' calls in one launch (see `_devices`)."""
+    Returns `(call, out_avals, num_devices, kernel)`, `kernel` the compiled
+    kernel where there is one for every launch (no dynamic grid), else
+    None. For a multi-device kernel (`num_devices > 1`) `call` takes this
+    device's logical id first and meets the other devices' calls in one
+    launch (see `_devices`)."""
     nd = num_dynamic(params)
     k0 = kernel_for(params, backend, (1,) * nd, mesh_axes)
     out_avals = k0.out_avals
@@ -388,7 +407,7 @@ def _host_call(params, backend: BackendParams, mesh_axes=()):
         def call(*args):
             k, args = kernel(args)
             return shaped(launch(k, args))
-        return call, out_avals, 1
+        return call, out_avals, 1, (None if nd else k0)
 
     rendezvous = _devices.Rendezvous(k0.lowered.name, n)
 
@@ -402,7 +421,21 @@ def _host_call(params, backend: BackendParams, mesh_axes=()):
 
     def call(device, *args):
         return rendezvous.run(int(np.asarray(device)), args, launch_all)
-    return call, out_avals, n
+    return call, out_avals, n, None
+
+
+def _ffi_fault(text: str):
+    """The error for a fault the FFI handler reported to XLA, found by
+    the message of the error XLA raised; None if none matches."""
+    found = _ffi.take_fault(text)
+    if found is None:
+        return None
+    k, e = found
+    if isinstance(e, _native.Fault):
+        return _fault_to_error(k, e)
+    if isinstance(e, _native.Unsupported):
+        return UnsupportedError(e.args[0])
+    return None
 
 
 # -- hooks into the pallas_call primitive ---------------------------------------
@@ -453,7 +486,7 @@ def _impl(*args, interpret, **params):
         _count("jax_kernels")
         return _original_impl(*args, interpret=interpret, **params)
     interpret = backend
-    call, _, n = _host_call(params, interpret, _devices.mesh_axes())
+    call, _, n, _k = _host_call(params, interpret, _devices.mesh_axes())
     if n > 1:
         raise UnsupportedError(
             f"kernel `{params.get('name')}` names other devices; a "
@@ -468,15 +501,18 @@ def _lowering(ctx, *in_nodes, interpret, **params):
         return _original_lowering(ctx, *in_nodes, interpret=interpret, **params)
     interpret = backend
     mesh_axes = _devices.mesh_axes()
-    call, out_avals, n = _host_call(params, interpret, mesh_axes)
+    call, out_avals, n, k = _host_call(params, interpret, mesh_axes)
     # A call's own `interpret=pltpu.InterpretParams(...)` gives the
     # equation JAX's ordered IO effects; a launch here has no order to
     # keep with other effects: it is lowered without the effect tokens,
     # which pass through.
     inner = _compat.without_effect_tokens(ctx)
+    outs = None
     if n > 1:
         outs = _devices.lower_multi_device_call(inner, in_nodes, call, mesh_axes)
-    else:
+    elif k is not None:
+        outs = _ffi.lower(inner, k, in_nodes, _records_races(interpret))
+    if outs is None:
         out_shapes = tuple(jax.ShapeDtypeStruct(a.shape, a.dtype)
                            for a in out_avals)
 
@@ -559,6 +595,8 @@ class interpret(contextlib.ContextDecorator):
         if (exc is not None and not isinstance(exc, PallasRsError)
                 and isinstance(exc, RuntimeError)):
             fault = _recent_faults.find(str(exc))
+            if fault is None:
+                fault = _ffi_fault(str(exc))
             if fault is not None:
                 raise fault from exc
         return False

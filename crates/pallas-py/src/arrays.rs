@@ -8,10 +8,14 @@ use pyo3::prelude::*;
 use crate::errors::bad_argument;
 
 /// What a launch argument must be: its parameter's name, dtype and shape.
+#[derive(Clone)]
 pub struct ParamSig {
-    name: String,
-    dtype: DType,
-    shape: Vec<usize>,
+    /// The parameter's name.
+    pub name: String,
+    /// Its dtype.
+    pub dtype: DType,
+    /// Its shape at launch (led by the device axis on a mesh kernel).
+    pub shape: Vec<usize>,
 }
 
 impl ParamSig {

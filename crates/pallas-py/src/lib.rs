@@ -9,9 +9,11 @@
 
 mod arrays;
 mod errors;
+mod ffi;
 mod options;
+mod xla_ffi;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use pallas::exec::CompiledKernel;
 use pallas::text::parse_and_validate;
@@ -25,7 +27,10 @@ pub struct Compiled {
     kernel: String,
     backend: String,
     inputs: Vec<arrays::ParamSig>,
+    outputs: Vec<arrays::ParamSig>,
     compiled: Arc<dyn CompiledKernel>,
+    /// Its id with the XLA FFI handler, once registered.
+    ffi_id: OnceLock<u64>,
 }
 
 #[pymethods]
@@ -69,6 +74,38 @@ impl Compiled {
             counters.set_item(k, v)?;
         }
         Ok((outputs, counters, report.notes))
+    }
+
+    /// The launch signature: `(inputs, outputs)`, each a list of
+    /// `(name, dtype, shape)` (dtypes as the `.pk` text names them),
+    /// inputs being the scalar-prefetch and input parameters in order.
+    #[allow(clippy::type_complexity)]
+    fn signature(
+        &self,
+    ) -> (
+        Vec<(String, &'static str, Vec<usize>)>,
+        Vec<(String, &'static str, Vec<usize>)>,
+    ) {
+        let list = |sigs: &[arrays::ParamSig]| {
+            sigs.iter()
+                .map(|s| (s.name.clone(), s.dtype.name(), s.shape.clone()))
+                .collect()
+        };
+        (list(&self.inputs), list(&self.outputs))
+    }
+
+    /// The kernel's id with the XLA FFI handler (registered on first
+    /// use): the `kernel` attribute of a `jax.ffi.ffi_call` to
+    /// `ffi_handler()`'s target.
+    fn ffi_id(&self) -> u64 {
+        *self.ffi_id.get_or_init(|| {
+            ffi::register(ffi::FfiKernel {
+                kernel: self.kernel.clone(),
+                backend: self.backend.clone(),
+                inputs: self.inputs.clone(),
+                compiled: self.compiled.clone(),
+            })
+        })
     }
 }
 
@@ -127,6 +164,13 @@ fn compile(
         .filter(|p| matches!(p.kind, ParamKind::ScalarPrefetch | ParamKind::Input))
         .map(|p| arrays::ParamSig::of(vk.kernel(), p))
         .collect();
+    let outputs = vk
+        .kernel()
+        .params
+        .iter()
+        .filter(|p| matches!(p.kind, ParamKind::Output))
+        .map(|p| arrays::ParamSig::of(vk.kernel(), p))
+        .collect();
     let compiled = py
         .detach(|| executor.compile(&vk))
         .map_err(|e| errors::from_exec(backend, e))?;
@@ -134,8 +178,42 @@ fn compile(
         kernel,
         backend: backend.to_string(),
         inputs,
+        outputs,
         compiled,
+        ffi_id: OnceLock::new(),
     })
+}
+
+/// The XLA FFI handler as a `PyCapsule`, for
+/// `jax.ffi.register_ffi_target(name, capsule, platform="cpu")`. It
+/// reports FFI API version `major.minor` to XLA (the running jaxlib's,
+/// which XLA requires).
+#[pyfunction]
+fn ffi_handler(py: Python<'_>, major: i32, minor: i32) -> PyResult<Bound<'_, PyAny>> {
+    ffi::set_api_version(major, minor);
+    // SAFETY: a capsule around a function pointer, without a name or a
+    // destructor, as XLA's registration expects.
+    unsafe {
+        let raw = pyo3::ffi::PyCapsule_New(ffi::handler_address(), std::ptr::null(), None);
+        Bound::from_owned_ptr_or_err(py, raw)
+    }
+}
+
+/// Launches the FFI handler has made since the process started.
+#[pyfunction]
+fn ffi_launches() -> u64 {
+    ffi::launches()
+}
+
+/// Takes back the fault behind an error XLA raised from the FFI handler,
+/// found by its message in `text`: `(kernel id, exception)`, the
+/// exception as `Compiled.launch` would have raised it; `None` when no
+/// recent fault matches.
+#[pyfunction]
+fn ffi_take_fault(py: Python<'_>, text: &str) -> Option<(u64, Py<PyAny>)> {
+    let fault = ffi::take_fault(text)?;
+    let err = errors::from_exec(&fault.backend, fault.error);
+    Some((fault.id, err.into_value(py).into_any()))
 }
 
 /// Checks `.pk` text: `None` when valid, else the parse or validation
@@ -158,6 +236,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(backends, m)?)?;
+    m.add_function(wrap_pyfunction!(ffi_handler, m)?)?;
+    m.add_function(wrap_pyfunction!(ffi_launches, m)?)?;
+    m.add_function(wrap_pyfunction!(ffi_take_fault, m)?)?;
     errors::register(m)?;
     Ok(())
 }

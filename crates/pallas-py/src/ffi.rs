@@ -1,0 +1,422 @@
+//! The XLA FFI crossing: a custom-call handler that launches a compiled
+//! kernel on XLA's own buffers, with no Python and no host callback in
+//! between.
+//!
+//! The Python side registers [`handler`] with `jax.ffi` once per process
+//! and lowers a single-device launch to `jax.ffi.ffi_call` with one
+//! attribute, `kernel`: the id [`register`] gave the compiled kernel. The
+//! handler reads XLA's input buffers in place (bf16, f16, fp8 and bool are
+//! converted once, as the NumPy path converts them) and writes the
+//! backend's outputs into XLA's output buffers.
+//!
+//! Faults cannot cross XLA as Python exceptions: the handler returns an
+//! XLA error carrying the fault's message and keeps the fault itself in a
+//! short list, from which the Python side takes it back by message
+//! ([`take_fault`]) to raise the same typed `KernelError` the host-callback
+//! path raises.
+
+use std::collections::VecDeque;
+use std::ffi::{c_int, c_void, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ndarray::{ArrayViewD, IxDyn};
+use pallas::exec::CompiledKernel;
+use pallas::{DType, ExecError, HostArray, HostView};
+
+use crate::arrays::ParamSig;
+use crate::xla_ffi::{self as c, dtype as code};
+
+/// A compiled kernel the handler can launch.
+pub struct FfiKernel {
+    /// The kernel's name.
+    pub kernel: String,
+    /// The backend's name.
+    pub backend: String,
+    /// One signature per scalar-prefetch and input parameter.
+    pub inputs: Vec<ParamSig>,
+    /// The compiled kernel.
+    pub compiled: Arc<dyn CompiledKernel>,
+}
+
+/// Kernels by id (their index). Entries are never removed: an XLA
+/// executable may hold an id for as long as the process runs, and a
+/// compiled kernel is small.
+static KERNELS: Mutex<Vec<Arc<FfiKernel>>> = Mutex::new(Vec::new());
+
+/// Launches made by the handler.
+static LAUNCHES: AtomicU64 = AtomicU64::new(0);
+
+/// The FFI API version the handler reports (the running jaxlib's; XLA
+/// refuses a handler whose version differs).
+static API_MAJOR: AtomicI32 = AtomicI32::new(0);
+static API_MINOR: AtomicI32 = AtomicI32::new(-1);
+
+/// How many recent faults are kept for the Python side to take back.
+const KEEP_FAULTS: usize = 16;
+
+/// A fault the handler reported to XLA.
+pub struct RecentFault {
+    /// The kernel's id.
+    pub id: u64,
+    /// The backend that ran it.
+    pub backend: String,
+    /// The error itself.
+    pub error: ExecError,
+}
+
+static FAULTS: Mutex<VecDeque<RecentFault>> = Mutex::new(VecDeque::new());
+
+/// Registers a compiled kernel and returns its id.
+pub fn register(kernel: FfiKernel) -> u64 {
+    let mut kernels = KERNELS.lock().unwrap_or_else(|e| e.into_inner());
+    kernels.push(Arc::new(kernel));
+    (kernels.len() - 1) as u64
+}
+
+/// Sets the FFI API version the handler reports to XLA.
+pub fn set_api_version(major: i32, minor: i32) {
+    API_MAJOR.store(major, Ordering::Relaxed);
+    API_MINOR.store(minor, Ordering::Relaxed);
+}
+
+/// Launches made by the handler since the process started.
+pub fn launches() -> u64 {
+    LAUNCHES.load(Ordering::Relaxed)
+}
+
+/// Takes back the most recent fault whose message's first line appears in
+/// `text` (the text of the error XLA raised).
+pub fn take_fault(text: &str) -> Option<RecentFault> {
+    let mut faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    let at = faults.iter().rposition(|f| {
+        let message = f.error.to_string();
+        let first = message.lines().next().unwrap_or("");
+        !first.is_empty() && text.contains(first)
+    })?;
+    faults.remove(at)
+}
+
+fn remember(fault: RecentFault) {
+    let mut faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    faults.push_back(fault);
+    while faults.len() > KEEP_FAULTS {
+        faults.pop_front();
+    }
+}
+
+/// The handler's address, for a `PyCapsule`.
+pub fn handler_address() -> *mut c_void {
+    handler as c::Handler as *mut c_void
+}
+
+/// The XLA FFI handler (`XLA_FFI_Handler`).
+///
+/// # Safety
+/// XLA calls it with a valid call frame whose buffers match the
+/// `ffi_call`'s declared operands and results.
+unsafe extern "C" fn handler(frame: *mut c::CallFrame) -> *mut c::Error {
+    // A panic must not unwind into XLA's C++.
+    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { handle(frame) }));
+    let (errc, message) = match outcome {
+        Ok(Ok(())) => return std::ptr::null_mut(),
+        Ok(Err(e)) => e,
+        Err(_) => (
+            c::ERROR_INTERNAL,
+            "pallas_rs: the FFI handler panicked (a bug in pallas_rs; please report it)".into(),
+        ),
+    };
+    unsafe { error(frame, errc, &message) }
+}
+
+/// An XLA error with a message, or null where XLA gave no API table (then
+/// nothing can be reported; it happens only in a metadata query, which
+/// never fails).
+unsafe fn error(frame: *mut c::CallFrame, errc: c_int, message: &str) -> *mut c::Error {
+    let api = unsafe { (*frame).api };
+    let Some(create) = (unsafe { api.as_ref() }).and_then(|a| a.error_create) else {
+        return std::ptr::null_mut();
+    };
+    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    let mut args = c::ErrorCreateArgs {
+        struct_size: std::mem::size_of::<c::ErrorCreateArgs>(),
+        extension_start: std::ptr::null_mut(),
+        message: text.as_ptr(),
+        errc,
+    };
+    unsafe { create(&mut args) }
+}
+
+type Failure = (c_int, String);
+
+unsafe fn handle(frame: *mut c::CallFrame) -> Result<(), Failure> {
+    let frame = unsafe { &*frame };
+    // A metadata query: report the API version, run nothing.
+    let mut ext = frame.extension_start;
+    while let Some(e) = unsafe { ext.as_ref() } {
+        if e.kind == c::EXTENSION_METADATA {
+            let meta = unsafe { &mut *(*(ext as *mut c::MetadataExtension)).metadata };
+            meta.api_version.major_version = API_MAJOR.load(Ordering::Relaxed);
+            meta.api_version.minor_version = API_MINOR.load(Ordering::Relaxed);
+            meta.traits = 0;
+            return Ok(());
+        }
+        ext = e.next;
+    }
+    if frame.stage != c::STAGE_EXECUTE {
+        return Ok(());
+    }
+    let id = unsafe { kernel_id(&frame.attrs) }?;
+    let kernel = KERNELS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(id as usize)
+        .cloned()
+        .ok_or_else(|| {
+            (
+                c::ERROR_INVALID_ARGUMENT,
+                format!("pallas_rs: no compiled kernel has id {id} in this process"),
+            )
+        })?;
+    let bad = |what: String| {
+        (
+            c::ERROR_INVALID_ARGUMENT,
+            format!("pallas_rs: kernel `{}`: {what}", kernel.kernel),
+        )
+    };
+    let args = unsafe { buffers(&frame.args) }.map_err(&bad)?;
+    let rets = unsafe { buffers(&frame.rets) }.map_err(&bad)?;
+    if args.len() != kernel.inputs.len() {
+        return Err(bad(format!(
+            "expected {} operands (scalar prefetch and inputs), found {}",
+            kernel.inputs.len(),
+            args.len()
+        )));
+    }
+    let held = args
+        .iter()
+        .zip(&kernel.inputs)
+        .map(|(b, sig)| unsafe { Held::of(b, sig) })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(&bad)?;
+    let views: Vec<HostView<'_>> = held.iter().map(Held::view).collect();
+    LAUNCHES.fetch_add(1, Ordering::Relaxed);
+    let launch = match kernel.compiled.launch_views(&views) {
+        Ok(l) => l,
+        Err(error) => {
+            let message = error.to_string();
+            remember(RecentFault {
+                id,
+                backend: kernel.backend.clone(),
+                error,
+            });
+            return Err((c::ERROR_INTERNAL, message));
+        }
+    };
+    if launch.outputs.len() != rets.len() {
+        return Err(bad(format!(
+            "the backend returned {} outputs for {} results",
+            launch.outputs.len(),
+            rets.len()
+        )));
+    }
+    for (i, (out, ret)) in launch.outputs.iter().zip(&rets).enumerate() {
+        unsafe { write(out, ret) }.map_err(|e| bad(format!("result {i}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// The `kernel` attribute: an integer scalar.
+unsafe fn kernel_id(attrs: &c::Attrs) -> Result<u64, Failure> {
+    let missing = || {
+        (
+            c::ERROR_INVALID_ARGUMENT,
+            "pallas_rs: the custom call has no integer `kernel` attribute".to_string(),
+        )
+    };
+    for i in 0..attrs.size.max(0) as usize {
+        let name = unsafe { &**attrs.names.add(i) };
+        let bytes = unsafe { std::slice::from_raw_parts(name.ptr as *const u8, name.len) };
+        if bytes != b"kernel" || unsafe { *attrs.types.add(i) } != c::ATTR_SCALAR {
+            continue;
+        }
+        let scalar = unsafe { &*(*attrs.attrs.add(i) as *const c::Scalar) };
+        return match scalar.dtype {
+            code::S64 => Ok(unsafe { *(scalar.value as *const i64) } as u64),
+            code::U64 => Ok(unsafe { *(scalar.value as *const u64) }),
+            code::S32 => Ok(unsafe { *(scalar.value as *const i32) } as u64),
+            _ => Err(missing()),
+        };
+    }
+    Err(missing())
+}
+
+/// The buffers of an argument or result list.
+unsafe fn buffers(list: &c::Buffers) -> Result<Vec<&c::Buffer>, String> {
+    (0..list.size.max(0) as usize)
+        .map(|i| {
+            if unsafe { *list.types.add(i) } != c::TYPE_BUFFER {
+                return Err(format!("operand or result {i} is not a buffer"));
+            }
+            Ok(unsafe { &*(*list.items.add(i) as *const c::Buffer) })
+        })
+        .collect()
+}
+
+/// A buffer's dimensions.
+unsafe fn dims(b: &c::Buffer) -> Vec<usize> {
+    (0..b.rank.max(0) as usize)
+        .map(|i| unsafe { *b.dims.add(i) }.max(0) as usize)
+        .collect()
+}
+
+/// The XLA dtype code a kernel dtype travels as.
+fn xla_code(d: DType) -> c_int {
+    match d {
+        DType::F32 => code::F32,
+        DType::I32 => code::S32,
+        DType::U32 => code::U32,
+        DType::Bool => code::PRED,
+        DType::BF16 => code::BF16,
+        DType::F16 => code::F16,
+        DType::I8 => code::S8,
+        DType::U8 => code::U8,
+        DType::I16 => code::S16,
+        DType::U16 => code::U16,
+        DType::F8E4M3FN => code::F8E4M3FN,
+        DType::F8E5M2 => code::F8E5M2,
+    }
+}
+
+/// An element slice of a buffer (a dangling, aligned one when empty: XLA
+/// may give a null pointer for no elements).
+unsafe fn elements<'a, T>(b: &'a c::Buffer, n: usize) -> &'a [T] {
+    if n == 0 || b.data.is_null() {
+        return &[];
+    }
+    unsafe { std::slice::from_raw_parts(b.data as *const T, n) }
+}
+
+/// An input buffer held for one launch: read in place, or converted once.
+enum Held<'a> {
+    /// Read in place.
+    View(HostView<'a>),
+    /// Converted (bf16, f16, fp8, bool).
+    Owned(HostArray),
+}
+
+impl<'a> Held<'a> {
+    /// Checks a buffer against its parameter and holds it.
+    unsafe fn of(b: &'a c::Buffer, sig: &ParamSig) -> Result<Held<'a>, String> {
+        let shape = unsafe { dims(b) };
+        let n: usize = shape.iter().product();
+        let want: usize = sig.shape.iter().product();
+        if b.dtype != xla_code(sig.dtype) || n != want {
+            return Err(format!(
+                "operand `{}`: expected {}{:?}, found XLA dtype {} with shape {shape:?}",
+                sig.name, sig.dtype, sig.shape, b.dtype
+            ));
+        }
+        if !b.data.is_null() && (b.data as usize) % sig.dtype.size_bytes().max(1) != 0 {
+            return Err(format!("operand `{}`: misaligned buffer", sig.name));
+        }
+        let shape = IxDyn(&sig.shape);
+        macro_rules! view {
+            ($t:ty, $v:ident) => {{
+                let data: &[$t] = unsafe { elements(b, n) };
+                Held::View(HostView::$v(
+                    ArrayViewD::from_shape(shape, data).map_err(|e| e.to_string())?,
+                ))
+            }};
+        }
+        macro_rules! bits {
+            ($t:ty) => {{
+                let data: &[$t] = unsafe { elements(b, n) };
+                let bits = data.iter().map(|&v| v as u32).collect();
+                Held::Owned(
+                    HostArray::from_bits(sig.dtype, &sig.shape, bits).map_err(|e| e.to_string())?,
+                )
+            }};
+        }
+        Ok(match sig.dtype {
+            DType::F32 => view!(f32, F32),
+            DType::I32 => view!(i32, I32),
+            DType::U32 => view!(u32, U32),
+            DType::I8 => view!(i8, I8),
+            DType::U8 => view!(u8, U8),
+            DType::I16 => view!(i16, I16),
+            DType::U16 => view!(u16, U16),
+            DType::BF16 | DType::F16 => bits!(u16),
+            DType::Bool | DType::F8E4M3FN | DType::F8E5M2 => bits!(u8),
+        })
+    }
+
+    fn view(&self) -> HostView<'_> {
+        // Views are invariant in their lifetime (ndarray's storage is an
+        // associated type): reborrow each variant.
+        macro_rules! reborrow {
+            ($v:expr, $($t:ident),*) => {
+                match $v {
+                    $(HostView::$t(a) => HostView::$t(a.view()),)*
+                }
+            };
+        }
+        match self {
+            Held::View(v) => {
+                reborrow!(v, F32, I32, U32, Bool, BF16, F16, I8, U8, I16, U16, F8E4M3FN, F8E5M2)
+            }
+            Held::Owned(a) => a.view(),
+        }
+    }
+}
+
+/// Writes an output into XLA's result buffer: one copy for the plain
+/// dtypes, bit patterns for the others.
+unsafe fn write(out: &HostArray, ret: &c::Buffer) -> Result<(), String> {
+    let shape = unsafe { dims(ret) };
+    let n: usize = shape.iter().product();
+    if ret.dtype != xla_code(out.dtype()) || n != out.len() {
+        return Err(format!(
+            "the backend produced {}{:?}; XLA expects dtype {} with shape {shape:?}",
+            out.dtype(),
+            out.shape(),
+            ret.dtype
+        ));
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    if ret.data.is_null() || (ret.data as usize) % out.dtype().size_bytes().max(1) != 0 {
+        return Err("a null or misaligned result buffer".into());
+    }
+    macro_rules! copy {
+        ($a:expr, $t:ty) => {{
+            let dst = unsafe { std::slice::from_raw_parts_mut(ret.data as *mut $t, n) };
+            match $a.as_slice() {
+                Some(src) => dst.copy_from_slice(src),
+                None => dst.iter_mut().zip($a.iter()).for_each(|(d, s)| *d = *s),
+            }
+        }};
+    }
+    macro_rules! bits {
+        ($t:ty) => {{
+            let dst = unsafe { std::slice::from_raw_parts_mut(ret.data as *mut $t, n) };
+            for (d, b) in dst.iter_mut().zip(out.to_bits()) {
+                *d = b as $t;
+            }
+        }};
+    }
+    match out {
+        HostArray::F32(a) => copy!(a, f32),
+        HostArray::I32(a) => copy!(a, i32),
+        HostArray::U32(a) => copy!(a, u32),
+        HostArray::I8(a) => copy!(a, i8),
+        HostArray::U8(a) => copy!(a, u8),
+        HostArray::I16(a) => copy!(a, i16),
+        HostArray::U16(a) => copy!(a, u16),
+        HostArray::BF16(_) | HostArray::F16(_) => bits!(u16),
+        HostArray::Bool(_) | HostArray::F8E4M3FN(_) | HostArray::F8E5M2(_) => bits!(u8),
+    }
+    Ok(())
+}
