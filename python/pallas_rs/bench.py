@@ -2,7 +2,8 @@
 (16, 131072) from Python, in one run: JAX's TPU interpret mode, JAX's
 legacy `interpret=True`, plain `jax.jit` of the same math, and
 `pallas_rs.interpret` on each backend; plus the overhead a cached call adds
-over the backend's own launch time.
+over the backend's own launch time (into new arrays, and into the caller's
+buffers as the XLA FFI handler launches).
 
     python -m pallas_rs.bench [--repeats N] [--tpu-interpret-all-grids]
                               [--skip-legacy] [--json FILE]
@@ -102,15 +103,25 @@ def run(repeats=5, tpu_all=False, legacy=True, out=print):
                     med = record(f"pallas_rs.interpret({backend!r})", grid,
                                  lambda: f(xj, yj))
                     # The backend's own time: its compiled kernel launched
-                    # directly on NumPy arrays, no JAX in between.
+                    # directly on NumPy arrays, no JAX in between; into new
+                    # arrays (`launch`) and into the caller's (`launch_into`,
+                    # what the XLA FFI handler does with XLA's buffers).
                     params = _find_params(f, xj, yj)
                     k = _interpret.kernel_for(params, _interpret.BackendParams(backend))
                     direct, _ = _time(lambda: k.compiled.launch([x, y]), repeats)
+                    buf = np.empty_like(x)
+                    into, _ = _time(lambda: k.compiled.launch_into([x, y], [buf]),
+                                    repeats)
                 rows.append({"variant": f"{backend} launch only", "grid": grid,
                              "median_s": direct, "min_s": direct})
+                rows.append({"variant": f"{backend} launch_into only", "grid": grid,
+                             "median_s": into, "min_s": into})
                 out(f"  {backend + ' launch only (no JAX)':<34} grid {grid:>6}: "
                     f"{direct * 1e3:10.2f} ms; a cached call adds "
                     f"{(med - direct) * 1e3:.3f} ms")
+                out(f"  {backend + ' launch_into (no JAX)':<34} grid {grid:>6}: "
+                    f"{into * 1e3:10.2f} ms; a cached call adds "
+                    f"{(med - into) * 1e3:.3f} ms")
             except pallas_rs.PallasRsError as e:
                 out(f"  pallas_rs.interpret({backend!r}): not run: {e}")
             except RuntimeError as e:

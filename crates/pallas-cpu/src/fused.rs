@@ -107,6 +107,15 @@ pub struct Fused {
     pub kind: &'static str,
 }
 
+impl Fused {
+    /// Whether the program stores output `out` (every strip's rows of it).
+    pub fn stores(&self, out: usize) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::Store { out: o, .. } if *o == out))
+    }
+}
+
 fn unsupported(k: &Kernel, inst: Option<Inst>, what: &str) -> String {
     match inst.and_then(|i| k.inst_loc(i)) {
         Some(l) => format!(

@@ -30,9 +30,9 @@ use std::sync::Arc;
 
 use pallas_exec::eval::Data;
 use pallas_exec::{
-    check_views, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
+    check_views, copy_outputs, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
 };
-use pallas_exec::{HostArray, HostView};
+use pallas_exec::{HostArray, HostOut, HostView};
 use pallas_ir::{DType, ParamKind, Scalar, ValidatedKernel};
 use rayon::prelude::*;
 
@@ -144,6 +144,10 @@ impl Outputs {
 }
 
 impl CompiledKernel for CompiledCpu {
+    fn kernel(&self) -> &pallas_ir::Kernel {
+        self.vk.kernel()
+    }
+
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
         let views: Vec<HostView<'_>> = args.iter().map(HostArray::view).collect();
         self.launch_views(&views)
@@ -171,24 +175,6 @@ impl CompiledKernel for CompiledCpu {
                 return Ok(Launch { outputs, report });
             }
         };
-        // Inputs are read in place; only an array in another layout than
-        // row-major contiguous is copied first.
-        let copies: Vec<Option<Data>> = args
-            .iter()
-            .map(|a| {
-                fused::Input::borrow(a)
-                    .is_none()
-                    .then(|| Data::from_view(a))
-            })
-            .collect();
-        let input_refs: Vec<fused::Input<'_>> = args
-            .iter()
-            .zip(&copies)
-            .map(|(a, c)| match c {
-                Some(d) => fused::Input::of(d),
-                None => fused::Input::borrow(a).expect("checked above"),
-            })
-            .collect();
         let mut outs: Vec<Data> = self
             .outputs
             .iter()
@@ -208,36 +194,108 @@ impl CompiledKernel for CompiledCpu {
                 })
                 .collect(),
         );
-        // Rows per strip: about STRIP elements, at least one row.
-        let rows_per = (STRIP / p.row_len.max(1)).max(1);
-        let strips = p.rows.div_ceil(rows_per);
-        let row_len = p.row_len.max(1);
-        (0..strips).into_par_iter().for_each_init(
-            || fused::registers(p),
-            |regs, s| {
-                let lo = s * rows_per;
-                let hi = (lo + rows_per).min(p.rows);
-                let n = (hi - lo) * row_len;
-                fused::run_strip(p, regs, &input_refs, lo, hi, |out, e0, data| {
-                    ptrs.write(out, e0, data, n)
-                });
-            },
-        );
-        drop(ptrs);
+        let report = run_fused(p, args, ptrs);
         let outputs = outs
             .into_iter()
             .zip(&self.outputs)
             .map(|(d, (dtype, shape))| d.into_host(shape, *dtype))
             .collect();
-        let mut report = RunReport::new(BACKEND_NAME);
-        report.add("grid_points", p.grid_points as u64);
-        report.add("coarsened_grid_points", p.grid_points as u64);
-        report.add("strips", strips as u64);
-        report.add("workers", rayon::current_num_threads() as u64);
-        report.notes.push(format!(
-            "coarsened ({}): {} grid points ran as {} strips of up to {} rows",
-            p.kind, p.grid_points, strips, rows_per
-        ));
         Ok(Launch { outputs, report })
     }
+
+    /// A fused kernel whose outputs are all 32-bit, each stored by the
+    /// program, computes straight into the caller's buffers; any other
+    /// copies its outputs once.
+    fn launch_into(
+        &self,
+        args: &[HostView<'_>],
+        outs: &mut [HostOut<'_>],
+    ) -> Result<RunReport, ExecError> {
+        let direct = match &self.plan {
+            Plan::Fused(p) if outs.len() == self.outputs.len() => {
+                let fits = outs
+                    .iter()
+                    .zip(&self.outputs)
+                    .enumerate()
+                    .all(|(i, (o, (d, s)))| {
+                        o.dtype() == *d
+                            && matches!(d, DType::F32 | DType::I32 | DType::U32)
+                            && o.len() == s.iter().product::<usize>()
+                            && p.stores(i)
+                    });
+                fits.then_some(p)
+            }
+            _ => None,
+        };
+        let Some(p) = direct else {
+            let launch = self.launch_views(args)?;
+            copy_outputs(&self.vk.kernel().name, launch.outputs, outs)?;
+            return Ok(launch.report);
+        };
+        check_views(self.vk.kernel(), args)?;
+        let ptrs = Outputs(
+            outs.iter_mut()
+                .map(|o| {
+                    let len = o.len();
+                    let p = match o {
+                        HostOut::F32(v) => v.as_mut_ptr() as *mut u8,
+                        HostOut::I32(v) => v.as_mut_ptr() as *mut u8,
+                        HostOut::U32(v) => v.as_mut_ptr() as *mut u8,
+                        _ => unreachable!("checked above: 32-bit outputs"),
+                    };
+                    (o.dtype(), p, len)
+                })
+                .collect(),
+        );
+        Ok(run_fused(p, args, ptrs))
+    }
+}
+
+/// Runs a fused program over the whole arrays on rayon's workers, writing
+/// its outputs through `ptrs`, and returns the run report.
+fn run_fused(p: &fused::Fused, args: &[HostView<'_>], ptrs: Outputs) -> RunReport {
+    // Inputs are read in place; only an array in another layout than
+    // row-major contiguous is copied first.
+    let copies: Vec<Option<Data>> = args
+        .iter()
+        .map(|a| {
+            fused::Input::borrow(a)
+                .is_none()
+                .then(|| Data::from_view(a))
+        })
+        .collect();
+    let input_refs: Vec<fused::Input<'_>> = args
+        .iter()
+        .zip(&copies)
+        .map(|(a, c)| match c {
+            Some(d) => fused::Input::of(d),
+            None => fused::Input::borrow(a).expect("checked above"),
+        })
+        .collect();
+    // Rows per strip: about STRIP elements, at least one row.
+    let rows_per = (STRIP / p.row_len.max(1)).max(1);
+    let strips = p.rows.div_ceil(rows_per);
+    let row_len = p.row_len.max(1);
+    (0..strips).into_par_iter().for_each_init(
+        || fused::registers(p),
+        |regs, s| {
+            let lo = s * rows_per;
+            let hi = (lo + rows_per).min(p.rows);
+            let n = (hi - lo) * row_len;
+            fused::run_strip(p, regs, &input_refs, lo, hi, |out, e0, data| {
+                ptrs.write(out, e0, data, n)
+            });
+        },
+    );
+    drop(ptrs);
+    let mut report = RunReport::new(BACKEND_NAME);
+    report.add("grid_points", p.grid_points as u64);
+    report.add("coarsened_grid_points", p.grid_points as u64);
+    report.add("strips", strips as u64);
+    report.add("workers", rayon::current_num_threads() as u64);
+    report.notes.push(format!(
+        "coarsened ({}): {} grid points ran as {} strips of up to {} rows",
+        p.kind, p.grid_points, strips, rows_per
+    ));
+    report
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::fault::Fault;
 use crate::host::{HostArray, HostView};
+use crate::host_out::HostOut;
 use pallas_ir::types::{RefElem, ShapeDisplay};
 use pallas_ir::DType;
 use pallas_ir::ValidatedKernel;
@@ -124,6 +125,9 @@ pub struct Launch {
 
 /// A kernel compiled for one backend: launch it many times.
 pub trait CompiledKernel: Send + Sync {
+    /// The kernel it runs.
+    fn kernel(&self) -> &Kernel;
+
     /// Runs the kernel. `args` holds one array per scalar-prefetch and input
     /// parameter, in parameter order (check them with [`check_args`]).
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError>;
@@ -135,6 +139,54 @@ pub trait CompiledKernel: Send + Sync {
         let owned: Vec<HostArray> = args.iter().map(HostView::to_owned).collect();
         self.launch(&owned)
     }
+
+    /// Runs the kernel on borrowed arrays and writes its outputs into the
+    /// caller's buffers (one per output parameter, in order, each of the
+    /// output's dtype and element count) and returns the run report.
+    /// Backends that can compute into the caller's memory override it; the
+    /// default launches and copies each output once.
+    fn launch_into(
+        &self,
+        args: &[HostView<'_>],
+        outs: &mut [HostOut<'_>],
+    ) -> Result<RunReport, ExecError> {
+        let launch = self.launch_views(args)?;
+        copy_outputs(&self.kernel().name, launch.outputs, outs)?;
+        Ok(launch.report)
+    }
+}
+
+/// Copies a launch's outputs into the caller's buffers
+/// ([`CompiledKernel::launch_into`]'s default); a count, dtype or size
+/// mismatch is a `BadArgument` naming the output.
+pub fn copy_outputs(
+    kernel: &str,
+    outputs: Vec<HostArray>,
+    outs: &mut [HostOut<'_>],
+) -> Result<(), ExecError> {
+    let bad = |param: String, expected: String, found: String| ExecError::BadArgument {
+        kernel: kernel.to_string(),
+        param,
+        expected,
+        found,
+    };
+    if outputs.len() != outs.len() {
+        return Err(bad(
+            "outputs".into(),
+            format!("{} output buffers", outputs.len()),
+            outs.len().to_string(),
+        ));
+    }
+    for (i, (a, o)) in outputs.iter().zip(outs.iter_mut()).enumerate() {
+        o.copy_from(a).map_err(|_| {
+            bad(
+                format!("output {i}"),
+                format!("a buffer of {} {} elements", a.len(), a.dtype()),
+                format!("{} {} elements", o.len(), o.dtype()),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// A backend: compiles validated kernels.
@@ -349,8 +401,11 @@ mod cache_tests {
     use super::*;
     use pallas_ir::validate;
 
-    struct Dummy;
+    struct Dummy(Kernel);
     impl CompiledKernel for Dummy {
+        fn kernel(&self) -> &Kernel {
+            &self.0
+        }
         fn launch(&self, _: &[HostArray]) -> Result<Launch, ExecError> {
             Err(ExecError::Backend {
                 backend: "dummy".into(),
@@ -368,7 +423,7 @@ mod cache_tests {
             cache
                 .get_or_compile(&vk, |_| {
                     compiles.set(compiles.get() + 1);
-                    Ok(Arc::new(Dummy))
+                    Ok(Arc::new(Dummy(vk.kernel().clone())))
                 })
                 .map(|_| ())
                 .unwrap();

@@ -534,6 +534,48 @@ impl HostView<'_> {
     pub fn to_owned(&self) -> HostArray {
         each_view!(self, a => a.to_owned().into_host())
     }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        each_view!(self, a => a.len())
+    }
+
+    /// Whether the view has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The same elements with a shorter borrow (views are invariant in
+    /// their lifetime, so this is how a longer one becomes shorter).
+    pub fn reborrow(&self) -> HostView<'_> {
+        macro_rules! each {
+            ($($v:ident),*) => {
+                match self {
+                    $(HostView::$v(a) => HostView::$v(a.view()),)*
+                }
+            };
+        }
+        each!(F32, I32, U32, Bool, BF16, F16, I8, U8, I16, U16, F8E4M3FN, F8E5M2)
+    }
+
+    /// Device `d`'s shard of a view with a leading device axis
+    /// (`view[d]`, borrowed), or `None` past the axis.
+    pub fn shard(&self, d: usize) -> Option<HostView<'_>> {
+        if self.shape().first().is_none_or(|&n| d >= n) {
+            return None;
+        }
+        let ax = ndarray::Axis(0);
+        macro_rules! each {
+            ($($v:ident),*) => {
+                match self {
+                    $(HostView::$v(a) => HostView::$v(a.index_axis(ax, d)),)*
+                }
+            };
+        }
+        Some(each!(
+            F32, I32, U32, Bool, BF16, F16, I8, U8, I16, U16, F8E4M3FN, F8E5M2
+        ))
+    }
 }
 
 impl HostArray {

@@ -11,15 +11,17 @@ pub mod eval;
 pub mod executor;
 pub mod fault;
 pub mod host;
+pub mod host_out;
 pub mod layout;
 pub mod options;
 pub mod schedule;
 pub mod walk;
 
 pub use executor::{
-    check_args, check_views, launch_shape, run, CompileCache, CompiledKernel, ExecError, Executor,
-    Launch, RunReport,
+    check_args, check_views, copy_outputs, launch_shape, run, CompileCache, CompiledKernel,
+    ExecError, Executor, Launch, RunReport,
 };
 pub use fault::{Fault, FaultKind};
 pub use host::{HostArray, HostError, HostView};
+pub use host_out::HostOut;
 pub use options::Options;

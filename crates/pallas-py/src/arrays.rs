@@ -1,8 +1,10 @@
 //! NumPy arrays to and from the IR's host arrays.
 
-use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{
+    PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyReadwriteArrayDyn, PyUntypedArrayMethods,
+};
 use pallas::exec::launch_shape;
-use pallas::{DType, HostArray, HostView, Kernel, Param};
+use pallas::{DType, HostArray, HostOut, HostView, Kernel, Param};
 use pyo3::prelude::*;
 
 use crate::errors::bad_argument;
@@ -122,6 +124,112 @@ pub fn borrow<'py>(kernel: &str, sig: &ParamSig, a: &Bound<'py, PyAny>) -> PyRes
                 bits.as_array().iter().map(|&b| b as u32),
                 &sig.shape,
             ))
+        }
+    })
+}
+
+/// A NumPy array held writable for a launch that writes into it.
+pub enum Writable<'py> {
+    /// `f32` elements.
+    F32(PyReadwriteArrayDyn<'py, f32>),
+    /// `i32` elements.
+    I32(PyReadwriteArrayDyn<'py, i32>),
+    /// `u32` elements.
+    U32(PyReadwriteArrayDyn<'py, u32>),
+    /// `bool` elements, as bytes.
+    Bool(PyReadwriteArrayDyn<'py, bool>),
+    /// `i8` elements.
+    I8(PyReadwriteArrayDyn<'py, i8>),
+    /// `u8` elements.
+    U8(PyReadwriteArrayDyn<'py, u8>),
+    /// `i16` elements.
+    I16(PyReadwriteArrayDyn<'py, i16>),
+    /// `u16` elements.
+    U16(PyReadwriteArrayDyn<'py, u16>),
+}
+
+impl Writable<'_> {
+    /// The buffer a launch writes into.
+    pub fn out(&mut self) -> PyResult<HostOut<'_>> {
+        let not_contiguous = |_| bad_argument("an output array must be C-contiguous".to_string());
+        // NumPy's slices accept Fortran order too; the launch writes
+        // row-major.
+        let c_order = match self {
+            Writable::F32(a) => a.is_c_contiguous(),
+            Writable::I32(a) => a.is_c_contiguous(),
+            Writable::U32(a) => a.is_c_contiguous(),
+            Writable::Bool(a) => a.is_c_contiguous(),
+            Writable::I8(a) => a.is_c_contiguous(),
+            Writable::U8(a) => a.is_c_contiguous(),
+            Writable::I16(a) => a.is_c_contiguous(),
+            Writable::U16(a) => a.is_c_contiguous(),
+        };
+        if !c_order {
+            return Err(bad_argument(
+                "an output array must be C-contiguous".to_string(),
+            ));
+        }
+        Ok(match self {
+            Writable::F32(a) => HostOut::F32(a.as_slice_mut().map_err(not_contiguous)?),
+            Writable::I32(a) => HostOut::I32(a.as_slice_mut().map_err(not_contiguous)?),
+            Writable::U32(a) => HostOut::U32(a.as_slice_mut().map_err(not_contiguous)?),
+            Writable::Bool(a) => {
+                let s = a.as_slice_mut().map_err(not_contiguous)?;
+                // SAFETY: a bool is one byte; the launch writes only 0 or 1.
+                HostOut::Bool(unsafe {
+                    std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut u8, s.len())
+                })
+            }
+            Writable::I8(a) => HostOut::I8(a.as_slice_mut().map_err(not_contiguous)?),
+            Writable::U8(a) => HostOut::U8(a.as_slice_mut().map_err(not_contiguous)?),
+            Writable::I16(a) => HostOut::I16(a.as_slice_mut().map_err(not_contiguous)?),
+            Writable::U16(a) => HostOut::U16(a.as_slice_mut().map_err(not_contiguous)?),
+        })
+    }
+}
+
+/// Borrows a writable NumPy array for an output of the parameter's dtype
+/// and shape; a wrong dtype or shape, or a dtype `launch_into` does not
+/// take, is an error naming the parameter.
+pub fn borrow_mut<'py>(
+    kernel: &str,
+    sig: &ParamSig,
+    a: &Bound<'py, PyAny>,
+) -> PyResult<Writable<'py>> {
+    let wrong = |found: String| {
+        bad_argument(format!(
+            "kernel `{kernel}`: output `{}`: expected a writable {}{:?}, found {found}",
+            sig.name, sig.dtype, sig.shape
+        ))
+    };
+    macro_rules! take {
+        ($t:ty, $variant:ident) => {{
+            let Ok(arr) = a.cast::<PyArrayDyn<$t>>() else {
+                return Err(wrong(describe(a)));
+            };
+            if arr.shape() != sig.shape.as_slice() {
+                return Err(wrong(describe(a)));
+            }
+            let held = arr
+                .try_readwrite()
+                .map_err(|e| wrong(format!("an array that cannot be written now ({e})")))?;
+            Writable::$variant(held)
+        }};
+    }
+    Ok(match sig.dtype {
+        DType::F32 => take!(f32, F32),
+        DType::I32 => take!(i32, I32),
+        DType::U32 => take!(u32, U32),
+        DType::Bool => take!(bool, Bool),
+        DType::I8 => take!(i8, I8),
+        DType::U8 => take!(u8, U8),
+        DType::I16 => take!(i16, I16),
+        DType::U16 => take!(u16, U16),
+        d => {
+            return Err(bad_argument(format!(
+                "kernel `{kernel}`: output `{}`: launch_into does not take {d} outputs; use launch",
+                sig.name
+            )))
         }
     })
 }

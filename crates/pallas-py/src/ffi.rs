@@ -23,7 +23,9 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::{ArrayViewD, IxDyn};
 use pallas::exec::CompiledKernel;
-use pallas::{DType, ExecError, HostArray, HostView};
+use pallas::{DType, ExecError, HostArray, HostOut, HostView};
+
+use pallas::exec::host_out as narrow;
 
 use crate::arrays::ParamSig;
 use crate::xla_ffi::{self as c, dtype as code};
@@ -36,6 +38,8 @@ pub struct FfiKernel {
     pub backend: String,
     /// One signature per scalar-prefetch and input parameter.
     pub inputs: Vec<ParamSig>,
+    /// One signature per output parameter.
+    pub outputs: Vec<ParamSig>,
     /// The compiled kernel.
     pub compiled: Arc<dyn CompiledKernel>,
 }
@@ -201,28 +205,28 @@ unsafe fn handle(frame: *mut c::CallFrame) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, String>>()
         .map_err(&bad)?;
     let views: Vec<HostView<'_>> = held.iter().map(Held::view).collect();
-    LAUNCHES.fetch_add(1, Ordering::Relaxed);
-    let launch = match kernel.compiled.launch_views(&views) {
-        Ok(l) => l,
-        Err(error) => {
-            let message = error.to_string();
-            remember(RecentFault {
-                id,
-                backend: kernel.backend.clone(),
-                error,
-            });
-            return Err((c::ERROR_INTERNAL, message));
-        }
-    };
-    if launch.outputs.len() != rets.len() {
+    if rets.len() != kernel.outputs.len() {
         return Err(bad(format!(
-            "the backend returned {} outputs for {} results",
-            launch.outputs.len(),
+            "expected {} results, found {}",
+            kernel.outputs.len(),
             rets.len()
         )));
     }
-    for (i, (out, ret)) in launch.outputs.iter().zip(&rets).enumerate() {
-        unsafe { write(out, ret) }.map_err(|e| bad(format!("result {i}: {e}")))?;
+    let mut outs = rets
+        .iter()
+        .zip(&kernel.outputs)
+        .map(|(b, sig)| unsafe { out_buffer(b, sig) })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(&bad)?;
+    LAUNCHES.fetch_add(1, Ordering::Relaxed);
+    if let Err(error) = kernel.compiled.launch_into(&views, &mut outs) {
+        let message = error.to_string();
+        remember(RecentFault {
+            id,
+            backend: kernel.backend.clone(),
+            error,
+        });
+        return Err((c::ERROR_INTERNAL, message));
     }
     Ok(())
 }
@@ -353,70 +357,57 @@ impl<'a> Held<'a> {
     }
 
     fn view(&self) -> HostView<'_> {
-        // Views are invariant in their lifetime (ndarray's storage is an
-        // associated type): reborrow each variant.
-        macro_rules! reborrow {
-            ($v:expr, $($t:ident),*) => {
-                match $v {
-                    $(HostView::$t(a) => HostView::$t(a.view()),)*
-                }
-            };
-        }
         match self {
-            Held::View(v) => {
-                reborrow!(v, F32, I32, U32, Bool, BF16, F16, I8, U8, I16, U16, F8E4M3FN, F8E5M2)
-            }
+            Held::View(v) => v.reborrow(),
             Held::Owned(a) => a.view(),
         }
     }
 }
 
-/// Writes an output into XLA's result buffer: one copy for the plain
-/// dtypes, bit patterns for the others.
-unsafe fn write(out: &HostArray, ret: &c::Buffer) -> Result<(), String> {
-    let shape = unsafe { dims(ret) };
+/// A result buffer as the output parameter's buffer, after checking its
+/// dtype and element count.
+unsafe fn out_buffer<'a>(b: &'a c::Buffer, sig: &ParamSig) -> Result<HostOut<'a>, String> {
+    let shape = unsafe { dims(b) };
     let n: usize = shape.iter().product();
-    if ret.dtype != xla_code(out.dtype()) || n != out.len() {
+    let want: usize = sig.shape.iter().product();
+    if b.dtype != xla_code(sig.dtype) || n != want {
         return Err(format!(
-            "the backend produced {}{:?}; XLA expects dtype {} with shape {shape:?}",
-            out.dtype(),
-            out.shape(),
-            ret.dtype
+            "output `{}`: expected {}{:?}, found XLA dtype {} with shape {shape:?}",
+            sig.name, sig.dtype, sig.shape, b.dtype
         ));
     }
-    if n == 0 {
-        return Ok(());
+    if n > 0 && (b.data.is_null() || (b.data as usize) % sig.dtype.size_bytes().max(1) != 0) {
+        return Err(format!(
+            "output `{}`: a null or misaligned buffer",
+            sig.name
+        ));
     }
-    if ret.data.is_null() || (ret.data as usize) % out.dtype().size_bytes().max(1) != 0 {
-        return Err("a null or misaligned result buffer".into());
-    }
-    macro_rules! copy {
-        ($a:expr, $t:ty) => {{
-            let dst = unsafe { std::slice::from_raw_parts_mut(ret.data as *mut $t, n) };
-            match $a.as_slice() {
-                Some(src) => dst.copy_from_slice(src),
-                None => dst.iter_mut().zip($a.iter()).for_each(|(d, s)| *d = *s),
-            }
+    macro_rules! slice {
+        ($t:ty, $v:ident) => {{
+            let data: &mut [$t] = if n == 0 {
+                &mut []
+            } else {
+                // SAFETY: XLA's buffer holds `n` elements of this dtype,
+                // checked above, and is this call's alone; every bit
+                // pattern is a valid value of these types (bools are
+                // written as bytes).
+                unsafe { std::slice::from_raw_parts_mut(b.data as *mut $t, n) }
+            };
+            HostOut::$v(data)
         }};
     }
-    macro_rules! bits {
-        ($t:ty) => {{
-            let dst = unsafe { std::slice::from_raw_parts_mut(ret.data as *mut $t, n) };
-            for (d, b) in dst.iter_mut().zip(out.to_bits()) {
-                *d = b as $t;
-            }
-        }};
-    }
-    match out {
-        HostArray::F32(a) => copy!(a, f32),
-        HostArray::I32(a) => copy!(a, i32),
-        HostArray::U32(a) => copy!(a, u32),
-        HostArray::I8(a) => copy!(a, i8),
-        HostArray::U8(a) => copy!(a, u8),
-        HostArray::I16(a) => copy!(a, i16),
-        HostArray::U16(a) => copy!(a, u16),
-        HostArray::BF16(_) | HostArray::F16(_) => bits!(u16),
-        HostArray::Bool(_) | HostArray::F8E4M3FN(_) | HostArray::F8E5M2(_) => bits!(u8),
-    }
-    Ok(())
+    Ok(match sig.dtype {
+        DType::F32 => slice!(f32, F32),
+        DType::I32 => slice!(i32, I32),
+        DType::U32 => slice!(u32, U32),
+        DType::Bool => slice!(u8, Bool),
+        DType::BF16 => slice!(narrow::bf16, BF16),
+        DType::F16 => slice!(narrow::f16, F16),
+        DType::I8 => slice!(i8, I8),
+        DType::U8 => slice!(u8, U8),
+        DType::I16 => slice!(i16, I16),
+        DType::U16 => slice!(u16, U16),
+        DType::F8E4M3FN => slice!(narrow::f8e4m3fn, F8E4M3FN),
+        DType::F8E5M2 => slice!(narrow::f8e5m2, F8E5M2),
+    })
 }

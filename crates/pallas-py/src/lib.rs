@@ -76,6 +76,47 @@ impl Compiled {
         Ok((outputs, counters, report.notes))
     }
 
+    /// Runs the kernel and writes its outputs into `outs`: writable,
+    /// C-contiguous NumPy arrays, one per output, of its dtype and shape
+    /// (f32, i32, u32, i8, u8, i16, u16 or bool; other dtypes use
+    /// `launch`). Returns nothing; raises as `launch` does.
+    fn launch_into<'py>(
+        &self,
+        py: Python<'py>,
+        args: Vec<Bound<'py, PyAny>>,
+        outs: Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
+        if args.len() != self.inputs.len() || outs.len() != self.outputs.len() {
+            return Err(errors::bad_argument(format!(
+                "kernel `{}`: expected {} arrays (scalar prefetch and inputs) and {} outputs, found {} and {}",
+                self.kernel,
+                self.inputs.len(),
+                self.outputs.len(),
+                args.len(),
+                outs.len()
+            )));
+        }
+        let held = args
+            .iter()
+            .zip(&self.inputs)
+            .map(|(a, sig)| arrays::borrow(&self.kernel, sig, a))
+            .collect::<PyResult<Vec<_>>>()?;
+        let views: Vec<_> = held.iter().map(arrays::Borrowed::view).collect();
+        let mut writable = outs
+            .iter()
+            .zip(&self.outputs)
+            .map(|(o, sig)| arrays::borrow_mut(&self.kernel, sig, o))
+            .collect::<PyResult<Vec<_>>>()?;
+        let mut bufs = writable
+            .iter_mut()
+            .map(arrays::Writable::out)
+            .collect::<PyResult<Vec<_>>>()?;
+        let compiled = &self.compiled;
+        py.detach(|| compiled.launch_into(&views, &mut bufs))
+            .map_err(|e| errors::from_exec(&self.backend, e))?;
+        Ok(())
+    }
+
     /// The launch signature: `(inputs, outputs)`, each a list of
     /// `(name, dtype, shape)` (dtypes as the `.pk` text names them),
     /// inputs being the scalar-prefetch and input parameters in order.
@@ -103,6 +144,7 @@ impl Compiled {
                 kernel: self.kernel.clone(),
                 backend: self.backend.clone(),
                 inputs: self.inputs.clone(),
+                outputs: self.outputs.clone(),
                 compiled: self.compiled.clone(),
             })
         })

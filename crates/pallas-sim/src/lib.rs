@@ -38,10 +38,10 @@ pub use pallas_exec::options::{
 pub type SimConfig = Options;
 pub use pallas_exec::{Fault, FaultKind};
 
-use pallas_exec::HostArray;
 use pallas_exec::{
-    check_args, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
+    check_views, copy_outputs, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
 };
+use pallas_exec::{HostArray, HostOut, HostView};
 use pallas_ir::{ParamKind, ValidatedKernel};
 
 use interp::{Core, Counters, Shared};
@@ -140,8 +140,32 @@ impl CompiledSim {
 
     /// Runs the kernel, returning the fault as a [`Fault`].
     pub fn run(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
+        let views: Vec<HostView<'_>> = args.iter().map(HostArray::view).collect();
+        self.run_views(&views, None)
+    }
+
+    /// Runs the kernel on borrowed arguments. With `outs`, the outputs are
+    /// written into the caller's buffers (one per output, of its dtype
+    /// and element count) and the launch's `outputs` are empty; the
+    /// output buffers then stay in the pool for the next launch.
+    fn run_views(
+        &self,
+        args: &[HostView<'_>],
+        mut outs: Option<&mut [HostOut<'_>]>,
+    ) -> Result<Launch, ExecError> {
         let k = self.vk.kernel();
-        check_args(k, args)?;
+        check_views(k, args)?;
+        if let Some(o) = &outs {
+            let n = k.params_of(ParamKind::Output).count();
+            if o.len() != n {
+                return Err(ExecError::BadArgument {
+                    kernel: k.name.clone(),
+                    param: "outputs".into(),
+                    expected: format!("{n} output buffers"),
+                    found: o.len().to_string(),
+                });
+            }
+        }
         let cfg = &self.config;
         let plan = &self.plan;
         let multi = k.is_multi_device();
@@ -211,23 +235,22 @@ impl CompiledSim {
                 .iter()
                 .filter(|p| matches!(p.kind, ParamKind::ScalarPrefetch | ParamKind::Input));
             for ((p, a), &h) in arg_params.zip(args).zip(&plan.hbm_of_arg) {
-                let shard;
                 let a = if multi {
-                    shard = a.shard(d).expect("check_args checked the device axis");
-                    &shard
+                    a.shard(d).expect("check_views checked the device axis")
                 } else {
-                    a
+                    a.reborrow()
                 };
+                let a = &a;
                 let data = match pool
                     .iter()
                     .position(|x| x.dtype() == a.dtype() && x.len() == a.len())
                 {
                     Some(i) => {
                         let mut x = pool.swap_remove(i);
-                        x.fill_from_host(a);
+                        x.fill_from_view(a);
                         x
                     }
-                    None => Data::from_host(a),
+                    None => Data::from_view(a),
                 };
                 hbm[d * num_hbm + h] = Some(Buffer {
                     data,
@@ -495,10 +518,42 @@ impl CompiledSim {
         let keep_shards = footprint <= POOL_LIMIT_BYTES;
         let mut kept = Vec::new();
         let mut outputs = Vec::new();
-        for (&h, dt) in plan.hbm_of_output.iter().zip(self.vk.output_dtypes()) {
+        for (i, (&h, dt)) in plan
+            .hbm_of_output
+            .iter()
+            .zip(self.vk.output_dtypes())
+            .enumerate()
+        {
             let mut shards = Vec::with_capacity(devices);
             for d in 0..devices {
                 shards.push(hbm[d * num_hbm + h].take().ok_or_else(shared_buffer)?);
+            }
+            if let (Some(outs), false) = (outs.as_deref_mut(), multi) {
+                // Into the caller's buffer; the buffer stays pooled.
+                let b = shards.pop().ok_or_else(shared_buffer)?;
+                let out = &mut outs[i];
+                let copied = match (&b.data, &mut *out) {
+                    (Data::F32(v), HostOut::F32(o)) if o.len() == v.len() => {
+                        o.copy_from_slice(v);
+                        true
+                    }
+                    (Data::I32(v), HostOut::I32(o)) if o.len() == v.len() => {
+                        o.copy_from_slice(v);
+                        true
+                    }
+                    (Data::U32(v), HostOut::U32(o)) if o.len() == v.len() => {
+                        o.copy_from_slice(v);
+                        true
+                    }
+                    _ => false,
+                };
+                if copied {
+                    kept.push(b.data);
+                } else {
+                    let host = b.data.into_host(&b.shape, dt);
+                    copy_outputs(&k.name, vec![host], std::slice::from_mut(out))?;
+                }
+                continue;
             }
             outputs.push(if multi {
                 let shape: Vec<usize> = std::iter::once(devices)
@@ -521,6 +576,9 @@ impl CompiledSim {
         // Keep the input buffers (and small shards) for the next launch.
         kept.extend(hbm.into_iter().flatten().map(|b| b.data));
         *self.pool.lock().unwrap_or_else(|e| e.into_inner()) = kept;
+        if let (Some(outs), true) = (outs, multi) {
+            copy_outputs(&k.name, std::mem::take(&mut outputs), outs)?;
+        }
         Ok(Launch { outputs, report })
     }
 }
@@ -582,7 +640,23 @@ fn run_core(sh: &Shared, id: usize, work: &CoreWork) -> CoreResult {
 }
 
 impl CompiledKernel for CompiledSim {
+    fn kernel(&self) -> &pallas_ir::Kernel {
+        self.vk.kernel()
+    }
+
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
         self.run(args)
+    }
+
+    fn launch_views(&self, args: &[HostView<'_>]) -> Result<Launch, ExecError> {
+        self.run_views(args, None)
+    }
+
+    fn launch_into(
+        &self,
+        args: &[HostView<'_>],
+        outs: &mut [HostOut<'_>],
+    ) -> Result<RunReport, ExecError> {
+        Ok(self.run_views(args, Some(outs))?.report)
     }
 }

@@ -113,6 +113,10 @@ struct CompiledWgpu {
 }
 
 impl CompiledKernel for CompiledWgpu {
+    fn kernel(&self) -> &pallas_ir::Kernel {
+        self.vk.kernel()
+    }
+
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
         let k = self.vk.kernel();
         check_args(k, args)?;

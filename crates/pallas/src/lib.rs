@@ -8,8 +8,8 @@
 
 pub use pallas_exec as exec;
 pub use pallas_exec::{
-    eval, host, CompileCache, CompiledKernel, ExecError, Executor, HostArray, HostError, HostView,
-    Launch, RunReport,
+    eval, host, CompileCache, CompiledKernel, ExecError, Executor, HostArray, HostError, HostOut,
+    HostView, Launch, RunReport,
 };
 pub use pallas_ir::*;
 

@@ -239,7 +239,14 @@ impl Data {
     /// Replaces the content with a host array's elements, reusing the
     /// allocation when the dtype matches.
     pub fn fill_from_host(&mut self, h: &HostArray) {
-        fn fill<T: Copy>(v: &mut Vec<T>, a: &ndarray::ArrayD<T>) {
+        self.fill_from_view(&h.view())
+    }
+
+    /// Replaces the content with a borrowed host array's elements, reusing
+    /// the allocation when the dtype matches.
+    pub fn fill_from_view(&mut self, h: &crate::host::HostView<'_>) {
+        use crate::host::HostView as V;
+        fn fill<T: Copy>(v: &mut Vec<T>, a: &ndarray::ArrayViewD<'_, T>) {
             v.clear();
             match a.as_slice() {
                 Some(s) => v.extend_from_slice(s),
@@ -247,11 +254,11 @@ impl Data {
             }
         }
         match (self, h) {
-            (Data::F32(v), HostArray::F32(a)) => fill(v, a),
-            (Data::I32(v), HostArray::I32(a)) => fill(v, a),
-            (Data::U32(v), HostArray::U32(a)) => fill(v, a),
-            (Data::Bool(v), HostArray::Bool(a)) => fill(v, a),
-            (d, h) => *d = Data::from_host(h),
+            (Data::F32(v), V::F32(a)) => fill(v, a),
+            (Data::I32(v), V::I32(a)) => fill(v, a),
+            (Data::U32(v), V::U32(a)) => fill(v, a),
+            (Data::Bool(v), V::Bool(a)) => fill(v, a),
+            (d, h) => *d = Data::from_view(h),
         }
     }
 
