@@ -30,7 +30,8 @@ use std::sync::Arc;
 
 use pallas_exec::eval::Data;
 use pallas_exec::{
-    check_views, copy_outputs, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
+    check_outs, check_views, copy_outputs, CompileCache, CompiledKernel, ExecError, Executor,
+    Launch, RunReport,
 };
 use pallas_exec::{HostArray, HostOut, HostView};
 use pallas_ir::{DType, ParamKind, Scalar, ValidatedKernel};
@@ -211,8 +212,9 @@ impl CompiledKernel for CompiledCpu {
         args: &[HostView<'_>],
         outs: &mut [HostOut<'_>],
     ) -> Result<RunReport, ExecError> {
+        check_outs(self.vk.kernel(), outs)?;
         let direct = match &self.plan {
-            Plan::Fused(p) if outs.len() == self.outputs.len() => {
+            Plan::Fused(p) => {
                 let fits = outs
                     .iter()
                     .zip(&self.outputs)

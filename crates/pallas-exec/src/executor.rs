@@ -150,6 +150,7 @@ pub trait CompiledKernel: Send + Sync {
         args: &[HostView<'_>],
         outs: &mut [HostOut<'_>],
     ) -> Result<RunReport, ExecError> {
+        check_outs(self.kernel(), outs)?;
         let launch = self.launch_views(args)?;
         copy_outputs(&self.kernel().name, launch.outputs, outs)?;
         Ok(launch.report)
@@ -320,6 +321,42 @@ pub fn check_args(kernel: &Kernel, args: &[HostArray]) -> Result<(), ExecError> 
 pub fn check_views(kernel: &Kernel, args: &[HostView<'_>]) -> Result<(), ExecError> {
     let sigs: Vec<(DType, &[usize])> = args.iter().map(|a| (a.dtype(), a.shape())).collect();
     check_arg_types(kernel, &sigs)
+}
+
+/// Checks a caller's output buffers against the kernel's outputs: one per
+/// output parameter, each of its dtype and element count (shapes are the
+/// caller's: a buffer is row-major elements).
+pub fn check_outs(kernel: &Kernel, outs: &[HostOut<'_>]) -> Result<(), ExecError> {
+    let params: Vec<_> = kernel
+        .params_of(ParamKind::Output)
+        .map(|(_, p)| p)
+        .collect();
+    let bad = |param: &str, expected: String, found: String| ExecError::BadArgument {
+        kernel: kernel.name.clone(),
+        param: param.to_string(),
+        expected,
+        found,
+    };
+    if params.len() != outs.len() {
+        return Err(bad(
+            "outputs",
+            format!("{} output buffers", params.len()),
+            format!("{} buffers", outs.len()),
+        ));
+    }
+    for (p, o) in params.iter().zip(outs) {
+        let shape = launch_shape(kernel, &p.shape);
+        let n: usize = shape.iter().product();
+        let dtype = p.dtype().unwrap_or(DType::F32);
+        if o.dtype() != dtype || o.len() != n {
+            return Err(bad(
+                &p.name,
+                format!("a buffer of {n} {dtype} elements ({dtype}{shape:?})"),
+                format!("a buffer of {} {} elements", o.len(), o.dtype()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks launch arguments given as (dtype, shape) pairs.

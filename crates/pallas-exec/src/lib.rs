@@ -18,8 +18,8 @@ pub mod schedule;
 pub mod walk;
 
 pub use executor::{
-    check_args, check_views, copy_outputs, launch_shape, run, CompileCache, CompiledKernel,
-    ExecError, Executor, Launch, RunReport,
+    check_args, check_outs, check_views, copy_outputs, launch_shape, run, CompileCache,
+    CompiledKernel, ExecError, Executor, Launch, RunReport,
 };
 pub use fault::{Fault, FaultKind};
 pub use host::{HostArray, HostError, HostView};

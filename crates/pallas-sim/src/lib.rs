@@ -39,7 +39,8 @@ pub type SimConfig = Options;
 pub use pallas_exec::{Fault, FaultKind};
 
 use pallas_exec::{
-    check_views, copy_outputs, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
+    check_outs, check_views, copy_outputs, CompileCache, CompiledKernel, ExecError, Executor,
+    Launch, RunReport,
 };
 use pallas_exec::{HostArray, HostOut, HostView};
 use pallas_ir::{ParamKind, ValidatedKernel};
@@ -156,15 +157,7 @@ impl CompiledSim {
         let k = self.vk.kernel();
         check_views(k, args)?;
         if let Some(o) = &outs {
-            let n = k.params_of(ParamKind::Output).count();
-            if o.len() != n {
-                return Err(ExecError::BadArgument {
-                    kernel: k.name.clone(),
-                    param: "outputs".into(),
-                    expected: format!("{n} output buffers"),
-                    found: o.len().to_string(),
-                });
-            }
+            check_outs(k, o)?;
         }
         let cfg = &self.config;
         let plan = &self.plan;
