@@ -25,6 +25,7 @@ context raises the same `KernelError` the callback path raises.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -68,7 +69,13 @@ def _register() -> bool:
     version = _compat.ffi_api_version()
     if version is None:
         return False
-    _compat.register_ffi_target(TARGET, _native.ffi_handler(*version))
+    try:
+        _compat.register_ffi_target(TARGET, _native.ffi_handler(*version))
+    except Exception as e:  # noqa: BLE001 - XLA refused the handler
+        logging.getLogger(__name__).warning(
+            "pallas_rs: XLA refused the FFI handler (%s); launches use the "
+            "host callback", e)
+        return False
     return True
 
 

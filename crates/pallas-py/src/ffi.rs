@@ -295,7 +295,7 @@ fn xla_code(d: DType) -> c_int {
 
 /// An element slice of a buffer (a dangling, aligned one when empty: XLA
 /// may give a null pointer for no elements).
-unsafe fn elements<'a, T>(b: &'a c::Buffer, n: usize) -> &'a [T] {
+unsafe fn elements<T>(b: &c::Buffer, n: usize) -> &[T] {
     if n == 0 || b.data.is_null() {
         return &[];
     }
