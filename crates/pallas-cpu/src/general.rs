@@ -28,7 +28,7 @@ use pallas_exec::eval::{self, shape, Data, Tensor};
 use pallas_exec::layout::{Blocked, Home, Layout};
 use pallas_exec::schedule::{BlockPipeline, BlockStep, GridShape};
 use pallas_exec::walk::{self, Env, Machine, Span};
-use pallas_exec::{ExecError, Fault, FaultKind};
+use pallas_exec::{copy_outputs, ExecError, Fault, FaultKind, HostOut, HostView};
 use pallas_ir::{
     DType, Inst, InstData, Op, ParamKind, RefAt, RefElem, RefType, Region, Scalar, Type,
     ValidatedKernel, Value,
@@ -1059,11 +1059,17 @@ impl General {
 
     /// The outputs held in one device's HBM buffers.
     fn outputs(&self, hbm: Vec<Mutex<Buffer>>) -> Vec<Data> {
+        self.outputs_and_rest(hbm).0
+    }
+
+    /// The output buffers, in output order, and the other HBM buffers.
+    fn outputs_and_rest(&self, hbm: Vec<Mutex<Buffer>>) -> (Vec<Data>, Vec<Data>) {
         let mut hbm: Vec<Option<Buffer>> = hbm
             .into_iter()
             .map(|m| Some(m.into_inner().unwrap_or_else(|e| e.into_inner())))
             .collect();
-        self.layout
+        let outs = self
+            .layout
             .hbm_of_output
             .iter()
             .map(|&h| {
@@ -1072,7 +1078,14 @@ impl General {
                     .map(|b| b.data)
                     .unwrap_or(Data::F32(Vec::new()))
             })
-            .collect()
+            .collect();
+        let rest = hbm
+            .into_iter()
+            .flatten()
+            .map(|b| b.data)
+            .filter(|d| !d.is_empty())
+            .collect();
+        (outs, rest)
     }
 
     /// A fresh worker on one device's HBM.
@@ -1101,15 +1114,112 @@ impl General {
         }
     }
 
-    /// Runs the kernel: returns the outputs and the grid points run. A
-    /// multi-device kernel's arguments and outputs lead with the device
-    /// axis.
-    pub fn launch(&self, inputs: Vec<Data>) -> Result<(Vec<Data>, u64), ExecError> {
+    /// Launches on borrowed arguments. A single-device launch copies them
+    /// into buffers kept from the last launch (their pages already
+    /// mapped) and keeps its input buffers for the next one; with `outs`
+    /// it also copies each output into the caller's buffer and keeps the
+    /// output's buffer (the returned outputs are then empty).
+    pub fn launch_views(
+        &self,
+        args: &[HostView<'_>],
+        outs: Option<&mut [HostOut<'_>]>,
+    ) -> Result<(Vec<Data>, u64), ExecError> {
         let k = self.vk.kernel();
         if k.is_multi_device() {
-            return self.launch_mesh(inputs);
+            let (data, points) = self.launch_mesh(args.iter().map(Data::from_view).collect())?;
+            return match outs {
+                None => Ok((data, points)),
+                Some(outs) => {
+                    let hosts = data
+                        .into_iter()
+                        .zip(k.params_of(ParamKind::Output))
+                        .map(|(d, (_, p))| {
+                            let shape = pallas_exec::launch_shape(k, &p.shape);
+                            d.into_host(&shape, p.dtype().unwrap_or(DType::F32))
+                        })
+                        .collect();
+                    copy_outputs(&k.name, hosts, outs)?;
+                    Ok((Vec::new(), points))
+                }
+            };
         }
-        let hbm = self.device_hbm(inputs, &mut Vec::new());
+        let mut pool = self.take_pool();
+        let inputs = args
+            .iter()
+            .map(|a| {
+                match pool
+                    .iter()
+                    .position(|x| x.dtype() == a.dtype() && x.len() == a.len())
+                {
+                    Some(i) => {
+                        let mut x = pool.swap_remove(i);
+                        x.fill_from_view(a);
+                        x
+                    }
+                    None => Data::from_view(a),
+                }
+            })
+            .collect();
+        let (data, points, rest) = self.launch_one(inputs, &mut pool)?;
+        pool.extend(rest);
+        let Some(outs) = outs else {
+            self.keep_pool(pool);
+            return Ok((data, points));
+        };
+        for ((d, (_, p)), out) in data
+            .into_iter()
+            .zip(k.params_of(ParamKind::Output))
+            .zip(outs)
+        {
+            let copied = match (&d, &mut *out) {
+                (Data::F32(v), HostOut::F32(o)) if o.len() == v.len() => {
+                    o.copy_from_slice(v);
+                    true
+                }
+                (Data::I32(v), HostOut::I32(o)) if o.len() == v.len() => {
+                    o.copy_from_slice(v);
+                    true
+                }
+                (Data::U32(v), HostOut::U32(o)) if o.len() == v.len() => {
+                    o.copy_from_slice(v);
+                    true
+                }
+                _ => false,
+            };
+            if copied {
+                pool.push(d);
+            } else {
+                let host = d.into_host(&p.shape, p.dtype().unwrap_or(DType::F32));
+                copy_outputs(&k.name, vec![host], std::slice::from_mut(out))?;
+            }
+        }
+        self.keep_pool(pool);
+        Ok((Vec::new(), points))
+    }
+
+    fn take_pool(&self) -> Vec<Data> {
+        std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Keeps buffers for the next launch, up to [`POOL_LIMIT_BYTES`].
+    fn keep_pool(&self, mut pool: Vec<Data>) {
+        let mut bytes = 0;
+        pool.retain(|d| {
+            bytes += d.len() * d.dtype().size_bytes();
+            bytes <= POOL_LIMIT_BYTES
+        });
+        *self.pool.lock().unwrap_or_else(|e| e.into_inner()) = pool;
+    }
+
+    /// One device's launch: its outputs, the grid points run and the
+    /// launch's other HBM buffers (for the pool).
+    fn launch_one(
+        &self,
+        inputs: Vec<Data>,
+        pool: &mut Vec<Data>,
+    ) -> Result<(Vec<Data>, u64, Vec<Data>), ExecError> {
+        let k = self.vk.kernel();
+        let hbm = self.device_hbm(inputs, pool);
         let grid = GridShape::new(k.grid.iter().map(|d| d.size).collect(), &self.layout);
         let ppoints = grid.parallel_points();
         let all: Vec<usize> = (0..ppoints).collect();
@@ -1132,7 +1242,8 @@ impl General {
             each.into_iter().collect()
         };
         let points: u64 = points?.iter().sum();
-        Ok((self.outputs(hbm), points))
+        let (outs, rest) = self.outputs_and_rest(hbm);
+        Ok((outs, points, rest))
     }
 
     /// A multi-device launch: each device's shard of every argument, its

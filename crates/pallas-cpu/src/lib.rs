@@ -160,8 +160,7 @@ impl CompiledKernel for CompiledCpu {
         let p = match &self.plan {
             Plan::Fused(p) => p,
             Plan::General(g) => {
-                let inputs: Vec<Data> = args.iter().map(Data::from_view).collect();
-                let (outs, points) = g.launch(inputs)?;
+                let (outs, points) = g.launch_views(args, None)?;
                 let outputs = outs
                     .into_iter()
                     .zip(&self.outputs)
@@ -229,6 +228,17 @@ impl CompiledKernel for CompiledCpu {
             }
             _ => None,
         };
+        if let Plan::General(g) = &self.plan {
+            check_views(self.vk.kernel(), args)?;
+            let (_, points) = g.launch_views(args, Some(outs))?;
+            let mut report = RunReport::new(BACKEND_NAME);
+            report.add("grid_points", points);
+            report.add("workers", rayon::current_num_threads() as u64);
+            report
+                .notes
+                .push("general path: one program per grid point".into());
+            return Ok(report);
+        }
         let Some(p) = direct else {
             let launch = self.launch_views(args)?;
             copy_outputs(&self.vk.kernel().name, launch.outputs, outs)?;
