@@ -142,6 +142,40 @@ def test_a_fault_comes_back_as_the_same_kernel_error():
     assert "test_ffi.py" in jitted.value.source
 
 
+@pytest.mark.parametrize("backend", ["sim", "cpu"])
+def test_the_error_xla_raises_carries_jax_s_phrase(backend):
+    # Inside the context (where users' tests match JAX's wording) the error
+    # is XLA's, and it must say what JAX's interpret mode says.
+    def past_the_end(x):
+        def kernel(x_ref, o_ref):
+            o_ref[...] = x_ref[pl.ds(pl.program_id(0) * 128 + 64, 128)]
+        return pl.pallas_call(
+            kernel, out_shape=jax.ShapeDtypeStruct((256,), x.dtype),
+            grid=(2,), in_specs=[pl.BlockSpec(memory_space=pltpu.VMEM)],
+            out_specs=pl.BlockSpec((128,), lambda i: (i,)))(x)
+
+    def index_map_past_the_array(x):
+        def kernel(x_ref, o_ref):
+            o_ref[...] = x_ref[...] * 2
+        return pl.pallas_call(
+            kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+            grid=(2,), in_specs=[pl.BlockSpec((128,), lambda i: (i + 1,))],
+            out_specs=pl.BlockSpec((128,), lambda i: (i,)))(x)
+
+    x = np.arange(256, dtype=np.float32)
+    for fn, phrase in [(past_the_end, "Out-of-bounds read of x_ref"),
+                       (index_map_past_the_array,
+                        'Out-of-bounds block index 2 for input "x_ref"')]:
+        f = jax.jit(fn)
+        with pytest.raises(pallas_rs.KernelError):
+            with pallas_rs.interpret(backend):
+                assert _lowers_to_ffi(f, x)
+                with pytest.raises(Exception) as raised:
+                    f(x)
+                assert phrase in str(raised.value)
+                raise raised.value
+
+
 def test_recorded_races_keep_the_host_callback():
     x, y = _inputs()
     f = jax.jit(seed)

@@ -220,7 +220,17 @@ unsafe fn handle(frame: *mut c::CallFrame) -> Result<(), Failure> {
         .map_err(&bad)?;
     LAUNCHES.fetch_add(1, Ordering::Relaxed);
     if let Err(error) = kernel.compiled.launch_into(&views, &mut outs) {
-        let message = error.to_string();
+        let mut message = error.to_string();
+        // JAX's key phrase for the same fault, as the host-callback path's
+        // KernelError carries it: users' tests match it in the error XLA
+        // raises.
+        let grid_point = match &error {
+            ExecError::Fault(f) => f.grid_point.as_deref(),
+            _ => None,
+        };
+        if let Some(phrase) = jax_phrase(kernel.compiled.kernel(), &message, grid_point) {
+            message.push_str(&format!("\n  ({phrase})"));
+        }
         remember(RecentFault {
             id,
             backend: kernel.backend.clone(),
@@ -229,6 +239,82 @@ unsafe fn handle(frame: *mut c::CallFrame) -> Result<(), Failure> {
         return Err((c::ERROR_INTERNAL, message));
     }
     Ok(())
+}
+
+/// The name between backquotes right after `prefix` in `text`, with
+/// where the prefix starts.
+fn quoted_after<'t>(text: &'t str, prefix: &str) -> Option<(usize, &'t str)> {
+    let at = text.find(prefix)?;
+    let rest = &text[at + prefix.len()..];
+    let end = rest.find('`')?;
+    Some((at, &rest[..end]))
+}
+
+/// How JAX's interpret mode words a fault (its key phrase), from the
+/// fault's message: the same phrases the Python side adds to a
+/// `KernelError` (`_interpret._jax_phrase`).
+fn jax_phrase(
+    kernel: &pallas::Kernel,
+    message: &str,
+    grid_point: Option<&[usize]>,
+) -> Option<String> {
+    let read = quoted_after(message, "out-of-bounds read of `").map(|(a, n)| (a, "read", n));
+    let write = quoted_after(message, "out-of-bounds write of `").map(|(a, n)| (a, "write", n));
+    if let Some((_, access, name)) = [read, write].into_iter().flatten().min_by_key(|x| x.0) {
+        return Some(format!("Out-of-bounds {access} of {name}"));
+    }
+    if let Some((at, name)) = quoted_after(message, "index map of `") {
+        let rest = &message[at + "index map of `".len() + name.len() + 1..];
+        if let Some(num) = rest.strip_prefix(": block index ") {
+            let digits: String = num
+                .chars()
+                .enumerate()
+                .take_while(|&(i, c)| c.is_ascii_digit() || (i == 0 && c == '-'))
+                .map(|(_, c)| c)
+                .collect();
+            if digits.chars().any(|c| c.is_ascii_digit()) {
+                let output = kernel
+                    .params
+                    .iter()
+                    .any(|p| p.name == name && p.kind == pallas::ParamKind::Output);
+                let kind = if output { "output" } else { "input" };
+                return Some(format!(
+                    "Out-of-bounds block index {digits} for {kind} \"{name}\""
+                ));
+            }
+        }
+    }
+    let mut from = 0;
+    while let Some((at, name)) = quoted_after(&message[from..], "output `") {
+        let at = from + at;
+        from = at + "output `".len();
+        let rest = &message[at + "output `".len() + name.len() + 1..];
+        let Some(block) = rest.strip_prefix(" revisits block [") else {
+            continue;
+        };
+        let block = &block[..block.find(']')?];
+        let which = kernel
+            .params
+            .iter()
+            .filter(|p| p.kind == pallas::ParamKind::Output)
+            .position(|p| p.name == name)
+            .map_or(name.to_string(), |i| i.to_string());
+        let place = match grid_point {
+            Some([g]) => format!(" in iteration ({g},)"),
+            Some(g) if !g.is_empty() => format!(
+                " in iteration ({})",
+                g.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => String::new(),
+        };
+        return Some(format!(
+            "Revisited block [{block}] of output {which}{place} (`{name}`)"
+        ));
+    }
+    None
 }
 
 /// The `kernel` attribute: an integer scalar.
