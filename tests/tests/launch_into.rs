@@ -1,6 +1,6 @@
 //! `launch_into` (outputs written into the caller's buffers, as the XLA
-//! FFI handler launches): for every corpus case, on the simulator and the
-//! fast mode, the buffers end up holding the independent reference's
+//! FFI handler launches): for every corpus case, on the simulator, the
+//! fast mode and wgpu (where an adapter opens; with `CI=true` it must), the buffers end up holding the independent reference's
 //! values and exactly what `launch` returns, whatever they held before;
 //! twice in a row (the simulator keeps its buffers pooled between
 //! launches); multi-device outputs too; and a buffer of the wrong dtype,
@@ -64,7 +64,7 @@ fn launch_into(
 }
 
 fn executors() -> Vec<(&'static str, Box<dyn Executor>)> {
-    vec![
+    let mut v: Vec<(&'static str, Box<dyn Executor>)> = vec![
         ("sim", Box::new(Simulator::default())),
         (
             "sim 2 cores + races",
@@ -73,7 +73,17 @@ fn executors() -> Vec<(&'static str, Box<dyn Executor>)> {
             )),
         ),
         ("cpu", Box::new(pallas_cpu::Cpu::default())),
-    ]
+    ];
+    let gpu = pallas_wgpu::Wgpu::default();
+    let probe = validate(&corpus::vector_add(8, 4)).unwrap();
+    match gpu.compile(&probe) {
+        Ok(_) => v.push(("wgpu", Box::new(gpu))),
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but wgpu has no device: {e}")
+        }
+        Err(_) => {}
+    }
+    v
 }
 
 #[test]
@@ -129,7 +139,12 @@ fn a_multi_device_output_is_written_stacked() {
     }
     let want = vec![HostArray::F32(want)];
     for (backend, exec) in executors() {
-        let compiled = exec.compile(&vk).unwrap();
+        let compiled = match exec.compile(&vk) {
+            Ok(k) => k,
+            // wgpu runs single-device kernels only.
+            Err(ExecError::Unsupported { .. }) if backend == "wgpu" => continue,
+            Err(e) => panic!("{backend}: {e}"),
+        };
         for _ in 0..2 {
             let got = launch_into(&*compiled, &[HostArray::F32(x.clone())], &want)
                 .unwrap_or_else(|e| panic!("{backend}: {e}"));

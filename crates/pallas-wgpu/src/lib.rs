@@ -19,10 +19,10 @@ pub mod wgsl;
 
 use std::sync::Arc;
 
-use pallas_exec::HostArray;
 use pallas_exec::{
-    check_args, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
+    check_outs, check_views, CompileCache, CompiledKernel, ExecError, Executor, Launch, RunReport,
 };
+use pallas_exec::{HostArray, HostOut, HostView};
 use pallas_ir::{DType, ParamKind, ValidatedKernel};
 use wgsl::ShaderFault;
 
@@ -118,10 +118,40 @@ impl CompiledKernel for CompiledWgpu {
     }
 
     fn launch(&self, args: &[HostArray]) -> Result<Launch, ExecError> {
+        let views: Vec<HostView<'_>> = args.iter().map(HostArray::view).collect();
+        self.launch_views(&views)
+    }
+
+    /// Uploads borrowed arrays straight from the caller's memory (32-bit
+    /// row-major ones without a copy on the host).
+    fn launch_views(&self, args: &[HostView<'_>]) -> Result<Launch, ExecError> {
+        self.dispatch(args, None)
+    }
+
+    /// Reads the results back from the GPU's mapped memory straight into
+    /// the caller's buffers.
+    fn launch_into(
+        &self,
+        args: &[HostView<'_>],
+        outs: &mut [HostOut<'_>],
+    ) -> Result<RunReport, ExecError> {
+        check_outs(self.vk.kernel(), outs)?;
+        Ok(self.dispatch(args, Some(outs))?.report)
+    }
+}
+
+impl CompiledWgpu {
+    /// One launch; with `into`, the outputs land in the caller's buffers
+    /// and the launch's `outputs` are empty.
+    fn dispatch(
+        &self,
+        args: &[HostView<'_>],
+        into: Option<&mut [HostOut<'_>]>,
+    ) -> Result<Launch, ExecError> {
         let k = self.vk.kernel();
-        check_args(k, args)?;
-        let bytes: Vec<_> = args.iter().map(runtime::arg_bytes).collect();
-        let d = self.pipeline.run(&bytes, &self.outputs)?;
+        check_views(k, args)?;
+        let bytes: Vec<_> = args.iter().map(runtime::arg_bytes_of_view).collect();
+        let d = self.pipeline.run(&bytes, &self.outputs, into)?;
         let s = &self.pipeline.shader;
         if d.fault != 0 {
             return Err(match s.faults.get(d.fault as usize - 1) {

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ndarray::{ArrayD, IxDyn};
-use pallas_exec::HostArray;
+use pallas_exec::{HostArray, HostOut, HostView};
 use pallas_ir::DType;
 
 use pallas_exec::ExecError;
@@ -260,24 +260,30 @@ fn host_array(dtype: DType, shape: &[usize], words: &[u32]) -> Result<HostArray,
 /// element (a narrow dtype's wide value: bf16 as f32, i8 as i32, ...),
 /// borrowed when the array is contiguous and 32-bit.
 pub fn arg_bytes(a: &HostArray) -> Cow<'_, [u8]> {
-    fn raw<T: bytemuck::Pod>(a: &ArrayD<T>) -> Option<&[u8]> {
-        a.as_slice().map(bytemuck::cast_slice)
+    arg_bytes_of_view(&a.view())
+}
+
+/// [`arg_bytes`] of a borrowed array: its own memory where it is a
+/// row-major 32-bit array (no copy), else one converted copy.
+pub fn arg_bytes_of_view<'a>(a: &HostView<'a>) -> Cow<'a, [u8]> {
+    fn raw<'a, T: bytemuck::Pod>(a: &ndarray::ArrayViewD<'a, T>) -> Option<&'a [u8]> {
+        a.to_slice().map(bytemuck::cast_slice)
     }
     let borrowed = match a {
-        HostArray::F32(x) => raw(x),
-        HostArray::I32(x) => raw(x),
-        HostArray::U32(x) => raw(x),
+        HostView::F32(x) => raw(x),
+        HostView::I32(x) => raw(x),
+        HostView::U32(x) => raw(x),
         _ => None,
     };
     match borrowed {
         Some(b) => Cow::Borrowed(b),
         // Narrow dtypes travel one word per element, as their wide values.
         None if a.dtype().is_narrow() => {
-            let wide = pallas_exec::eval::Data::from_view(&a.view());
+            let wide = pallas_exec::eval::Data::from_view(a);
             let words = pallas_exec::eval::narrow::to_bits(a.dtype().wide(), &wide);
             Cow::Owned(bytemuck::cast_slice(&words).to_vec())
         }
-        None => Cow::Owned(bytemuck::cast_slice(&a.to_bits()).to_vec()),
+        None => Cow::Owned(bytemuck::cast_slice(&a.to_owned().to_bits()).to_vec()),
     }
 }
 
@@ -519,10 +525,11 @@ impl Pipeline {
         &self,
         args: &[Cow<[u8]>],
         outputs: &[(DType, Vec<usize>)],
+        into: Option<&mut [HostOut<'_>]>,
     ) -> Result<Dispatched, ExecError> {
         guarded("the launch", || {
             let _exclusive = self.gpu.exclusive();
-            self.dispatch(args, outputs)
+            self.dispatch(args, outputs, into)
         })
     }
 
@@ -530,6 +537,7 @@ impl Pipeline {
         &self,
         args: &[Cow<[u8]>],
         outputs: &[(DType, Vec<usize>)],
+        mut into: Option<&mut [HostOut<'_>]>,
     ) -> Result<Dispatched, ExecError> {
         let (device, queue) = (&self.gpu.device, &self.gpu.queue);
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -614,10 +622,35 @@ impl Pipeline {
             let words: &[u32] = bytemuck::cast_slice(&view);
             let mut arrays = Vec::new();
             let mut at = 0;
-            for (&b, (dtype, shape)) in s.out_buffers.iter().zip(outputs) {
+            for (i, (&b, (dtype, shape))) in s.out_buffers.iter().zip(outputs).enumerate() {
                 let n = s.buffers[b].words;
-                arrays.push(host_array(*dtype, shape, &words[at..at + n])?);
+                let w = &words[at..at + n];
                 at += n;
+                // Into the caller's buffer: 32-bit outputs straight from the
+                // mapped memory, others through one converted array.
+                if let Some(out) = into.as_deref_mut().and_then(|o| o.get_mut(i)) {
+                    let direct = match out {
+                        HostOut::F32(o) if o.len() == n && *dtype == DType::F32 => {
+                            o.copy_from_slice(bytemuck::cast_slice(w));
+                            true
+                        }
+                        HostOut::I32(o) if o.len() == n && *dtype == DType::I32 => {
+                            o.copy_from_slice(bytemuck::cast_slice(w));
+                            true
+                        }
+                        HostOut::U32(o) if o.len() == n && *dtype == DType::U32 => {
+                            o.copy_from_slice(w);
+                            true
+                        }
+                        _ => false,
+                    };
+                    if !direct {
+                        out.copy_from(&host_array(*dtype, shape, w)?)
+                            .map_err(backend_error)?;
+                    }
+                    continue;
+                }
+                arrays.push(host_array(*dtype, shape, w)?);
             }
             let fault = if s.has_error_word {
                 let n = error_words(s.faults.len());
