@@ -7,6 +7,7 @@
 //! any backend.
 
 pub mod analysis;
+pub mod big_vec;
 pub mod eval;
 pub mod executor;
 pub mod fault;

@@ -79,6 +79,7 @@ impl Buffer {
 
 /// Fresh (uninitialized) storage of a dtype.
 pub fn uninit(dtype: DType, n: usize, mode: UninitializedMemory) -> Data {
+    use pallas_exec::big_vec::filled;
     let zero = mode == UninitializedMemory::Zero;
     // The poison of a narrow integer is its low bits: a value it holds.
     let (pi, pu) = (
@@ -86,10 +87,10 @@ pub fn uninit(dtype: DType, n: usize, mode: UninitializedMemory) -> Data {
         narrow::wrap_u32(dtype, POISON),
     );
     match dtype.wide() {
-        DType::F32 => Data::F32(vec![if zero { 0.0 } else { f32::NAN }; n]),
-        DType::I32 => Data::I32(vec![if zero { 0 } else { pi }; n]),
-        DType::U32 => Data::U32(vec![if zero { 0 } else { pu }; n]),
-        _ => Data::Bool(vec![false; n]),
+        DType::F32 => Data::F32(filled(n, if zero { 0.0 } else { f32::NAN })),
+        DType::I32 => Data::I32(filled(n, if zero { 0 } else { pi })),
+        DType::U32 => Data::U32(filled(n, if zero { 0 } else { pu })),
+        _ => Data::Bool(filled(n, false)),
     }
 }
 

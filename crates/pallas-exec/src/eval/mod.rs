@@ -41,10 +41,10 @@ impl Data {
     /// `n` copies of a scalar.
     pub fn filled(s: Scalar, n: usize) -> Data {
         match narrow::widen(s) {
-            Scalar::F32(v) => Data::F32(vec![v; n]),
-            Scalar::I32(v) => Data::I32(vec![v; n]),
-            Scalar::U32(v) => Data::U32(vec![v; n]),
-            Scalar::Bool(v) => Data::Bool(vec![v; n]),
+            Scalar::F32(v) => Data::F32(crate::big_vec::filled(n, v)),
+            Scalar::I32(v) => Data::I32(crate::big_vec::filled(n, v)),
+            Scalar::U32(v) => Data::U32(crate::big_vec::filled(n, v)),
+            Scalar::Bool(v) => Data::Bool(crate::big_vec::filled(n, v)),
             _ => unreachable!("widened scalars are 32-bit or bool"),
         }
     }
@@ -197,14 +197,14 @@ impl Data {
         use crate::host::HostView as V;
         fn flat<T: Copy>(a: &ndarray::ArrayViewD<'_, T>) -> Vec<T> {
             match a.as_slice() {
-                Some(s) => s.to_vec(),
-                None => a.iter().copied().collect(),
+                Some(s) => crate::big_vec::copied(s),
+                None => crate::big_vec::collected(a.len(), a.iter().copied()),
             }
         }
         fn wide<T: Copy, U>(a: &ndarray::ArrayViewD<'_, T>, f: impl Fn(T) -> U) -> Vec<U> {
             match a.as_slice() {
-                Some(s) => s.iter().map(|&v| f(v)).collect(),
-                None => a.iter().map(|&v| f(v)).collect(),
+                Some(s) => crate::big_vec::collected(s.len(), s.iter().map(|&v| f(v))),
+                None => crate::big_vec::collected(a.len(), a.iter().map(|&v| f(v))),
             }
         }
         match h {
