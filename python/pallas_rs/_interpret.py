@@ -49,7 +49,11 @@ SIM_OPTIONS = (
 
 # JAX InterpretParams options that mean nothing here (they tune JAX's own
 # callback machinery), accepted so that settings carry over unchanged.
-IGNORED_OPTIONS = ("grid_point_recorder", "allow_hbm_allocation_in_run_scoped")
+IGNORED_OPTIONS = ("grid_point_recorder",)
+
+# JAX InterpretParams options that decide how a kernel lowers, on every
+# backend: `run_scoped` may allocate HBM (shared by a core mesh's cores).
+LOWERING_OPTIONS = ("allow_hbm_allocation_in_run_scoped",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,14 +161,17 @@ def num_dynamic(params) -> int:
     return _compat.num_dynamic_grid_bounds(params["grid_mapping"])
 
 
-def lower(params, dynamic_grid=None, mesh_axes=()) -> LoweredKernel:
+def lower(params, dynamic_grid=None, mesh_axes=(),
+          allow_hbm_scoped=False) -> LoweredKernel:
     """The `.pk` kernel of a `pallas_call` equation's parameters (for a
     dynamic grid, with its dimensions' sizes given; 1 where not), inside a
-    `shard_map` over `mesh_axes` (`(name, size)` pairs) if any."""
+    `shard_map` over `mesh_axes` (`(name, size)` pairs) if any;
+    `allow_hbm_scoped` lets `run_scoped` allocate HBM."""
     _count("lowerings")
     if dynamic_grid is None:
         dynamic_grid = (1,) * num_dynamic(params)
-    lk = lower_pallas_call(params, tuple(dynamic_grid), tuple(mesh_axes))
+    lk = lower_pallas_call(params, tuple(dynamic_grid), tuple(mesh_axes),
+                           allow_hbm_scoped)
     problem = _native.check(lk.text)
     if problem is not None:
         raise LoweringError(
@@ -182,7 +189,8 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=(),
     k = _kernels.get(key)
     if k is not None:
         return k
-    lk = lower(params, dynamic_grid, mesh_axes)
+    lk = lower(params, dynamic_grid, mesh_axes, bool(
+        backend.option_dict().get("allow_hbm_allocation_in_run_scoped")))
     if lk.num_cores > 1 and backend.backend == "sim":
         # A core mesh's points run at once, one per simulated core (they
         # may wait for one another).
@@ -199,11 +207,17 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=(),
     return k
 
 
+def _backend_options(backend: BackendParams) -> dict:
+    """The options the backend itself takes (not the lowering's)."""
+    return {k: v for k, v in backend.option_dict().items()
+            if k not in LOWERING_OPTIONS}
+
+
 def _compile(lk: LoweredKernel, backend: BackendParams):
     """Compiles lowered text on the backend, errors mapped to ours."""
     try:
         compiled = _native.compile(lk.text, backend.backend,
-                                   backend.option_dict())
+                                   _backend_options(backend))
     except _native.Unsupported as e:
         raise UnsupportedError(
             f"{e.args[0]} (kernel defined at {lk.origin})") from None
@@ -461,17 +475,19 @@ def merge_call_options(active: BackendParams, interpret) -> BackendParams:
     """The context's backend and options, with those a call set explicitly
     in its own `pltpu.InterpretParams` (fields that differ from
     `InterpretParams()`'s defaults and that the simulator knows) taking
-    precedence. Only the simulator takes them; the other backends check
-    nothing and run as they are."""
-    if active.backend != "sim" or not dataclasses.is_dataclass(interpret) \
+    precedence. Only the simulator takes the simulation's options; the
+    other backends check nothing and run as they are. Every backend takes
+    the lowering's (`allow_hbm_allocation_in_run_scoped`)."""
+    if not dataclasses.is_dataclass(interpret) \
             or not isinstance(interpret, _compat.interpret_params_type()):
         return active
+    taken = (SIM_OPTIONS if active.backend == "sim" else ()) + LOWERING_OPTIONS
     defaults = type(interpret)()
     explicit = {f.name: getattr(interpret, f.name)
                 for f in dataclasses.fields(interpret)
-                if f.name in SIM_OPTIONS
+                if f.name in taken
                 and getattr(interpret, f.name) != getattr(defaults, f.name)}
-    if not _compat.jax_raises_on_races():
+    if active.backend == "sim" and not _compat.jax_raises_on_races():
         # Before JAX 0.12 its interpret mode reports a race and goes on.
         explicit.setdefault("on_race", "warn")
     if not explicit:
@@ -544,6 +560,10 @@ def _check_options(backend: str, options: dict) -> tuple:
     out = []
     for name, value in sorted(options.items()):
         if name in IGNORED_OPTIONS:
+            continue
+        if name in LOWERING_OPTIONS:
+            if value:
+                out.append((name, bool(value)))
             continue
         if name not in SIM_OPTIONS:
             raise TypeError(

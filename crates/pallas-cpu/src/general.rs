@@ -1047,6 +1047,15 @@ impl General {
                 });
             }
         }
+        // HBM scratch: zeros, as the fast mode's fresh outputs.
+        for &(i, h) in &self.layout.hbm_scratch {
+            let p = &k.params[i];
+            let zero = Scalar::zero(p.dtype().unwrap_or(DType::F32));
+            hbm[h] = Some(Buffer {
+                data: Data::filled(zero, p.shape.iter().product()),
+                shape: p.shape.clone(),
+            });
+        }
         hbm.into_iter()
             .map(|b| {
                 Mutex::new(b.unwrap_or(Buffer {

@@ -117,6 +117,10 @@ pub struct Layout {
     pub hbm_of_arg: Vec<usize>,
     /// HBM buffer of each output, in output order.
     pub hbm_of_output: Vec<usize>,
+    /// HBM scratch (data scratch in memory space `any`): (param, HBM
+    /// buffer). One buffer per device, shared by its cores, fresh
+    /// (uninitialized) at every launch.
+    pub hbm_scratch: Vec<(usize, usize)>,
     /// Number of HBM buffers.
     pub num_hbm: usize,
     /// Local buffers: (param, shape) in creation order.
@@ -141,6 +145,7 @@ impl Layout {
         let mut hbm_of_arg = Vec::new();
         let mut hbm_of_output = Vec::new();
         let mut input_hbm = Vec::new();
+        let mut hbm_scratch = Vec::new();
         let mut num_hbm = 0;
         let mut locals = Vec::new();
         let mut prefetch = Vec::new();
@@ -224,6 +229,12 @@ impl Layout {
                         sem_slots += p.shape.iter().product::<usize>();
                         Home::Sem(base)
                     }
+                    RefElem::Data(_) if p.space == MemorySpace::Any => {
+                        let h = num_hbm;
+                        num_hbm += 1;
+                        hbm_scratch.push((i, h));
+                        Home::Hbm(h)
+                    }
                     RefElem::Data(_) => {
                         let l = locals.len();
                         locals.push((i, p.shape.clone()));
@@ -253,6 +264,7 @@ impl Layout {
             blocked,
             hbm_of_arg,
             hbm_of_output,
+            hbm_scratch,
             num_hbm,
             locals,
             prefetch,

@@ -356,6 +356,8 @@ impl Kernel {
             .params
             .iter()
             .map(|p| match p.kind {
+                // HBM scratch is the device's, not a core's.
+                ParamKind::Scratch if p.space == MemorySpace::Any => 0,
                 ParamKind::Scratch => elems(&p.shape) * size(p.elem),
                 ParamKind::Input | ParamKind::Output if p.space != MemorySpace::Any => {
                     elems(&p.block_full_shape()) * size(p.elem)

@@ -193,7 +193,7 @@ impl CompiledSim {
                 matches!(
                     p.kind,
                     ParamKind::ScalarPrefetch | ParamKind::Input | ParamKind::Output
-                )
+                ) || (p.kind == ParamKind::Scratch && p.space == pallas_ir::MemorySpace::Any)
             })
             .map(|p| {
                 p.shape.iter().map(|&d| d as u128).product::<u128>()
@@ -272,6 +272,20 @@ impl CompiledSim {
                         init: cfg.report_uninitialized_reads.then(|| vec![false; n]),
                     });
                 }
+            }
+        }
+        // HBM scratch: one fresh buffer per device, shared by its cores.
+        for d in 0..devices {
+            for &(i, h) in &plan.hbm_scratch {
+                let p = &k.params[i];
+                let dtype = p.dtype().unwrap_or(pallas_ir::DType::F32);
+                let n = p.shape.iter().product();
+                hbm[d * num_hbm + h] = Some(Buffer {
+                    data: uninit(dtype, n, cfg.uninitialized_memory),
+                    shape: p.shape.clone(),
+                    name: p.name.clone(),
+                    init: cfg.report_uninitialized_reads.then(|| vec![false; n]),
+                });
             }
         }
         // Arguments no output aliases are read-only for the launch: the

@@ -11,14 +11,19 @@
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
+/// A signal to a slot not yet opened: (slot, count, the signaller's vector
+/// clock when races are tracked).
+type EarlySignal = (usize, i64, Option<Vec<u32>>);
+
 /// Semaphore counts per core, and who is waiting.
 pub struct SemState {
     /// `values[core][slot]`.
     pub values: Vec<Vec<i64>>,
     /// Signals to `run_scoped` slots a core has not opened yet (another
-    /// core got there first): `(slot, count)` per core, added when the
-    /// core opens the slot, as JAX's interpret mode lets them land.
-    early: Vec<Vec<(usize, i64)>>,
+    /// core got there first): `(slot, count, the signaller's vector clock
+    /// when races are tracked)` per core, added when the core opens the
+    /// slot, as JAX's interpret mode lets them land.
+    early: Vec<Vec<EarlySignal>>,
     /// `clocks[core][slot]`: the vector clock the semaphore carries (race
     /// detection only).
     clocks: Option<Vec<Vec<Vec<u32>>>>,
@@ -229,7 +234,8 @@ impl Semaphores {
         if let Some(v) = st.values.get_mut(core).and_then(|c| c.get_mut(slot)) {
             *v += n;
         } else if let Some(early) = st.early.get_mut(core) {
-            early.push((slot, n));
+            // The slot opens later: it takes the count and the clock then.
+            early.push((slot, n, vc.map(<[u32]>::to_vec)));
         }
         if let (Some(clocks), Some(vc)) = (st.clocks.as_mut(), vc) {
             if let Some(c) = clocks.get_mut(core).and_then(|c| c.get_mut(slot)) {
@@ -299,14 +305,21 @@ impl Semaphores {
         st.values[core].resize(base + n, 0);
         // Signals that arrived before the slots opened.
         let early = std::mem::take(&mut st.early[core]);
-        let (now, later): (Vec<_>, Vec<_>) = early.into_iter().partition(|&(s, _)| s < base + n);
-        for (s, c) in now {
-            st.values[core][s] += c;
-        }
+        let (now, later): (Vec<_>, Vec<_>) = early.into_iter().partition(|(s, _, _)| *s < base + n);
         st.early[core] = later;
         let cores = st.values.len();
         if let Some(c) = st.clocks.as_mut() {
             c[core].resize(base + n, vec![0; cores]);
+        }
+        for (s, count, vc) in now {
+            st.values[core][s] += count;
+            // The signaller's clock, so that the wait it satisfies is
+            // ordered after everything the signaller did before it.
+            if let (Some(clocks), Some(vc)) = (st.clocks.as_mut(), vc) {
+                for (a, b) in clocks[core][s].iter_mut().zip(vc) {
+                    *a = (*a).max(b);
+                }
+            }
         }
         base
     }

@@ -46,6 +46,13 @@ class Ctx:
         # The grid's sizes, and whether an index map is being lowered.
         self.grid_sizes: list = []
         self.in_index_map = False
+        # Whether `run_scoped` may allocate HBM (JAX's interpret option
+        # `allow_hbm_allocation_in_run_scoped`), and the HBM buffers so
+        # allocated: `(name, element, shape)`, declared as the kernel's HBM
+        # scratch (one per device, shared by its cores, as JAX shares one
+        # allocation between the cores of a core mesh).
+        self.allow_hbm_scoped = False
+        self.hbm_scratch: list = []
 
     # -- errors --------------------------------------------------------
     @property

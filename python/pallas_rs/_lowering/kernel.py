@@ -68,6 +68,16 @@ def _space(ctx, memory_space, default="vmem") -> str:
     raise ctx.unsupported(f"memory space {memory_space}")
 
 
+def scoped_in_hbm(aval) -> bool:
+    """Whether a `run_scoped` allocation lives in HBM (`pltpu.HBM`,
+    `pl.ANY`) rather than in a core's VMEM or SMEM."""
+    inner = getattr(aval, "inner_aval", aval)
+    if "sem" in str(getattr(inner, "dtype", "")):
+        return False
+    name = str(getattr(aval, "memory_space", None)).lower().rsplit(".", 1)[-1]
+    return name in ("any", "hbm")
+
+
 def scratch_ref(ctx, aval):
     """The element (`f32`, `sem`, `dma_sem`) and memory space of a scratch
     ref's aval."""
@@ -105,18 +115,21 @@ def _semantics(compiler_params, n, vmapped=()):
     return out
 
 
-def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
+def lower_pallas_call(params, dynamic_grid=(), mesh_axes=(),
+                      allow_hbm_scoped=False) -> LoweredKernel:
     """Lowers the parameters of a `pallas_call` equation to a kernel.
     `dynamic_grid` gives the values of the grid's dynamic dimensions
     (`DynamicGridDim`), in order: the kernel is lowered for those sizes.
     `mesh_axes` are the `(name, size)` axes of the enclosing `shard_map`,
-    which the kernel's body may name."""
+    which the kernel's body may name. `allow_hbm_scoped`: JAX's
+    `allow_hbm_allocation_in_run_scoped` (refused otherwise, as JAX does)."""
     gm = params["grid_mapping"]
     jaxpr = params["jaxpr"]
     dbg = getattr(jaxpr, "debug_info", None)
     func_name = getattr(dbg, "func_name", None) or "kernel"
     name = _ident(params.get("name") or func_name.split(" ")[0], "kernel")
     ctx = Ctx(name, RULES)
+    ctx.allow_hbm_scoped = bool(allow_hbm_scoped)
     ctx.mesh = Mesh.from_axis_sizes(mesh_axes)
     em = ctx.em
     origin = getattr(dbg, "func_src_info", None)
@@ -210,11 +223,28 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=()) -> LoweredKernel:
         em.line(f"alias {a_in - n_idx} -> {a_out}")
 
     body_args = [r.name for r in refs]
+    body_line = len(em.lines)
     em.line(f"body({', '.join(body_args)}) {{")
     em.depth += 1
     ctx.lower_jaxpr(jaxpr, refs)
     em.depth -= 1
     em.line("}")
+    if ctx.hbm_scratch:
+        # HBM that `run_scoped` allocated: kernel-level scratch, declared
+        # after the others, with the body's parameters to match.
+        indent = em.lines[body_line][:len(em.lines[body_line])
+                                     - len(em.lines[body_line].lstrip())]
+        decls = [f"{indent}scratch hbm_scoped{j}: {elem}{shape_text(shape)} any"
+                 for j, (_, elem, shape) in enumerate(ctx.hbm_scratch)]
+        body_args += [ref_name for ref_name, _, _ in ctx.hbm_scratch]
+        em.lines[body_line] = f"{indent}body({', '.join(body_args)}) {{"
+        # Parameters come before the `alias` lines.
+        at = next((i for i in range(header, body_line)
+                   if em.lines[i].lstrip().startswith("alias ")), body_line)
+        em.lines[at:at] = decls
+        # Source locations are by line: those below move down.
+        em.sources = {(n + len(decls) if n > at else n): src
+                      for n, src in em.sources.items()}
     em.depth -= 1
     em.line("}")
     # The mesh is declared once the body is known to name devices.

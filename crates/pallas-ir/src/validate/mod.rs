@@ -340,9 +340,12 @@ impl<'k> Validator<'k> {
                 }
             }
             ParamKind::Scratch => {
-                if p.space == MemorySpace::Any {
+                // Data scratch in `any` is an HBM buffer of the device,
+                // shared by its cores (what `pl.run_scoped` allocates in
+                // HBM inside a core mesh); semaphores live per core.
+                if p.space == MemorySpace::Any && matches!(p.elem, RefElem::Semaphore(_)) {
                     self.err(E::BadParamSpace {
-                        what: "scratch",
+                        what: "semaphore scratch",
                         space: p.space,
                         expected: "vmem or smem",
                     });
