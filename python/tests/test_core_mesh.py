@@ -82,12 +82,13 @@ def test_cores_of_a_mesh_share_one_hbm_run_scoped_buffer(space):
 def test_unordered_cores_race_on_the_shared_buffer(capfd):
     # The call's own `InterpretParams` make the race a report on JAX
     # before 0.12 (its interpret mode goes on) and an error from 0.12.
-    with pallas_rs.interpret(backend="sim", detect_races=True):
-        try:
+    # The context turns the error XLA raises into the KernelError.
+    try:
+        with pallas_rs.interpret(backend="sim", detect_races=True):
             np.asarray(hand_off(2, ordered=False)(X))
-            text = capfd.readouterr().err
-        except pallas_rs.KernelError as e:
-            text = str(e)
+        text = capfd.readouterr().err
+    except pallas_rs.KernelError as e:
+        text = str(e)
     assert "data race on `hbm_scoped0`" in text
     assert "core 0" in text and "core 1" in text
 
