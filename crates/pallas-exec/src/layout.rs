@@ -229,7 +229,7 @@ impl Layout {
                         sem_slots += p.shape.iter().product::<usize>();
                         Home::Sem(base)
                     }
-                    RefElem::Data(_) if p.space == MemorySpace::Any => {
+                    RefElem::Data(_) if p.is_hbm_scratch() => {
                         let h = num_hbm;
                         num_hbm += 1;
                         hbm_scratch.push((i, h));

@@ -164,6 +164,14 @@ pub struct Param {
 }
 
 impl Param {
+    /// Whether this is HBM scratch: data scratch in memory space `any`,
+    /// one buffer per device that its cores share.
+    pub fn is_hbm_scratch(&self) -> bool {
+        self.kind == ParamKind::Scratch
+            && self.space == MemorySpace::Any
+            && matches!(self.elem, RefElem::Data(_))
+    }
+
     /// The data dtype, or `None` for semaphores.
     pub fn dtype(&self) -> Option<DType> {
         match self.elem {
@@ -357,7 +365,7 @@ impl Kernel {
             .iter()
             .map(|p| match p.kind {
                 // HBM scratch is the device's, not a core's.
-                ParamKind::Scratch if p.space == MemorySpace::Any => 0,
+                _ if p.is_hbm_scratch() => 0,
                 ParamKind::Scratch => elems(&p.shape) * size(p.elem),
                 ParamKind::Input | ParamKind::Output if p.space != MemorySpace::Any => {
                     elems(&p.block_full_shape()) * size(p.elem)

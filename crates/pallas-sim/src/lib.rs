@@ -193,7 +193,7 @@ impl CompiledSim {
                 matches!(
                     p.kind,
                     ParamKind::ScalarPrefetch | ParamKind::Input | ParamKind::Output
-                ) || (p.kind == ParamKind::Scratch && p.space == pallas_ir::MemorySpace::Any)
+                ) || p.is_hbm_scratch()
             })
             .map(|p| {
                 p.shape.iter().map(|&d| d as u128).product::<u128>()

@@ -11,6 +11,13 @@
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
+/// Joins vector clock `from` into `into` (the componentwise maximum).
+fn join(into: &mut [u32], from: &[u32]) {
+    for (a, &b) in into.iter_mut().zip(from) {
+        *a = (*a).max(b);
+    }
+}
+
 /// A signal to a slot not yet opened: (slot, count, the signaller's vector
 /// clock when races are tracked).
 type EarlySignal = (usize, i64, Option<Vec<u32>>);
@@ -239,9 +246,7 @@ impl Semaphores {
         }
         if let (Some(clocks), Some(vc)) = (st.clocks.as_mut(), vc) {
             if let Some(c) = clocks.get_mut(core).and_then(|c| c.get_mut(slot)) {
-                for (a, &b) in c.iter_mut().zip(vc) {
-                    *a = (*a).max(b);
-                }
+                join(c, vc);
             }
         }
         // With turns, a waiter proceeds only when given the turn.
@@ -270,9 +275,7 @@ impl Semaphores {
                 st.values[core][slot] -= n;
                 st.waiting[core] = None;
                 if let (Some(clocks), Some(vc)) = (st.clocks.as_ref(), vc) {
-                    for (a, &b) in vc.iter_mut().zip(&clocks[core][slot]) {
-                        *a = (*a).max(b);
-                    }
+                    join(vc, &clocks[core][slot]);
                 }
                 // Not a turn point: a wait that needs no one else changes
                 // nothing another core can see.
@@ -316,9 +319,7 @@ impl Semaphores {
             // The signaller's clock, so that the wait it satisfies is
             // ordered after everything the signaller did before it.
             if let (Some(clocks), Some(vc)) = (st.clocks.as_mut(), vc) {
-                for (a, b) in clocks[core][s].iter_mut().zip(vc) {
-                    *a = (*a).max(b);
-                }
+                join(&mut clocks[core][s], &vc);
             }
         }
         base

@@ -68,19 +68,9 @@ def _space(ctx, memory_space, default="vmem") -> str:
     raise ctx.unsupported(f"memory space {memory_space}")
 
 
-def scoped_in_hbm(aval) -> bool:
-    """Whether a `run_scoped` allocation lives in HBM (`pltpu.HBM`,
-    `pl.ANY`) rather than in a core's VMEM or SMEM."""
-    inner = getattr(aval, "inner_aval", aval)
-    if "sem" in str(getattr(inner, "dtype", "")):
-        return False
-    name = str(getattr(aval, "memory_space", None)).lower().rsplit(".", 1)[-1]
-    return name in ("any", "hbm")
-
-
 def scratch_ref(ctx, aval):
     """The element (`f32`, `sem`, `dma_sem`) and memory space of a scratch
-    ref's aval."""
+    ref's aval (`"any"` for HBM: the caller decides whether it may)."""
     inner = aval.inner_aval
     dt = str(getattr(inner, "dtype", ""))
     if "dma_sem" in dt:
@@ -88,8 +78,6 @@ def scratch_ref(ctx, aval):
     if "sem" in dt:
         return "sem", None
     space = _space(ctx, getattr(aval, "memory_space", None))
-    if space == "any":
-        raise ctx.unsupported("a scratch buffer in the ANY memory space")
     return ctx.dtype(inner, "scratch buffer"), space
 
 
@@ -210,6 +198,8 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=(),
     for k, aval in enumerate(gm.scratch_avals):
         i = n_idx + n_in + n_out + k
         elem, space = scratch_ref(ctx, aval)
+        if space == "any":
+            raise ctx.unsupported("a scratch buffer in the ANY memory space")
         shape = tuple(aval.inner_aval.shape)
         sp = f" {space}" if space else ""
         em.line(f"scratch {names[i]}: {elem}{shape_text(shape)}{sp}")

@@ -645,16 +645,16 @@ def _run_scoped(ctx, eqn):
     body = eqn.params["jaxpr"]
     if eqn.params.get("collective_axes"):
         raise ctx.unsupported("`run_scoped` with collective axes")
-    from .kernel import scratch_ref, scoped_in_hbm
+    from .kernel import scratch_ref  # the declaration of a scratch ref
     em = ctx.em
     refs, decls = [], []
     # The body's leading inputs are the values it closes over (the
     # equation's operands); the rest are the scoped refs.
     for var in _compat.all_invars(body)[len(eqn.invars):]:
-        if scoped_in_hbm(var.aval):
-            refs.append(_hbm_scoped(ctx, var.aval))
-            continue
         elem, space = scratch_ref(ctx, var.aval)
+        if space == "any":
+            refs.append(_hbm_scoped(ctx, elem, var.aval))
+            continue
         r = Ref(em.fresh(), elem, _shape(var.aval.inner_aval), space)
         refs.append(r)
         sp = f" {space}" if space else ""
@@ -669,7 +669,7 @@ def _run_scoped(ctx, eqn):
     return outs
 
 
-def _hbm_scoped(ctx, aval):
+def _hbm_scoped(ctx, elem, aval):
     """The ref of a `run_scoped` allocation in HBM (`pltpu.HBM` or
     `pl.ANY`): a kernel-level HBM scratch buffer, shared by the cores of a
     core mesh as JAX shares the one allocation between them. Refused, with
@@ -680,9 +680,7 @@ def _hbm_scoped(ctx, aval):
             f"kernel `{ctx.kernel}`: Cannot allocate HBM in `run_scoped`.{where} "
             "(JAX's interpret mode allows it with "
             "`pltpu.InterpretParams(allow_hbm_allocation_in_run_scoped=True)`)")
-    inner = aval.inner_aval
-    elem = ctx.dtype(inner, "an HBM buffer of `run_scoped`")
-    r = Ref(ctx.em.fresh(), elem, _shape(inner), "any")
+    r = Ref(ctx.em.fresh(), elem, _shape(aval.inner_aval), "any")
     ctx.hbm_scratch.append((r.name, elem, r.shape))
     return r
 

@@ -143,12 +143,7 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Result<Shader, GenErro
             "a multi-device kernel (device mesh): one dispatch runs one device's grid, and a semaphore wait inside it cannot see another device's signal".into(),
         ));
     }
-    if let Some(p) = vk
-        .kernel()
-        .params
-        .iter()
-        .find(|p| p.kind == pallas_ir::ParamKind::Scratch && p.space == MemorySpace::Any)
-    {
+    if let Some(p) = vk.kernel().params.iter().find(|p| p.is_hbm_scratch()) {
         // One dispatch has no buffer the workgroups share but the
         // arguments' and outputs'; an HBM scratch would need its own.
         return Err(GenError::Unsupported(format!(
