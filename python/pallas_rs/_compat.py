@@ -160,6 +160,15 @@ def register_lowering(primitive, rule):
         _pallas_call._pallas_call_lowering = rule
 
 
+def debug_print_arguments(params, dynamic) -> tuple:
+    """The `(args, kwargs)` a `debug_print` equation formats its string
+    with: its static arguments in place, `dynamic[i]` for its `i`-th
+    operand (JAX 0.10-0.12 keep them as `in_tree` and `static_args`)."""
+    from jax._src import debugging
+    return debugging.merge_callback_args(
+        params["in_tree"], list(dynamic), params.get("static_args", ()))
+
+
 def core_mesh_size(mesh) -> int:
     """The number of cores of a `pallas_call`'s TPU core mesh (the mesh of
     `pl.core_map`/`pl.kernel` with `pltpu.create_tensorcore_mesh`), or 0

@@ -348,3 +348,28 @@ def test_a_race_free_launch_clears_jaxs_race_state():
             kernel, out_shape=jax.ShapeDtypeStruct((8, 128), jnp.float32))(
                 jnp.zeros((8, 128), jnp.float32)))
     assert m.races is not None and not m.races.races_found
+
+
+@pytest.mark.parametrize("backend", ["sim", "cpu"])
+def test_debug_print_prints_each_grid_points_values(backend, capfd):
+    def kernel(x_ref, o_ref):
+        i = pl.program_id(0)
+        pl.debug_print("block {} of \"x\"", i)
+        jax.debug.print("named {a}, {{braces}}", a=i * 10)
+        o_ref[...] = x_ref[...] + 1.0
+
+    def f(x):
+        return pl.pallas_call(
+            kernel, grid=(2,),
+            in_specs=[pl.BlockSpec((8, 128), lambda i: (i, 0))],
+            out_specs=pl.BlockSpec((8, 128), lambda i: (i, 0)),
+            out_shape=jax.ShapeDtypeStruct((16, 128), jnp.float32))(x)
+
+    x = jnp.zeros((16, 128), jnp.float32)
+    with pallas_rs.interpret(backend=backend):
+        out = np.asarray(jax.jit(f)(x))
+    np.testing.assert_array_equal(out, np.ones((16, 128), np.float32))
+    printed = capfd.readouterr().out
+    for i in range(2):
+        assert f'block {i} of "x"' in printed
+        assert f"named {i * 10}, {{braces}}" in printed

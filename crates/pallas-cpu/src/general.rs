@@ -550,12 +550,8 @@ impl Worker<'_> {
                 set(self, Tensor::scalar(Scalar::I32(v)));
             }
             Op::DebugPrint { fmt, args } => {
-                let mut parts = fmt.split("{}");
-                let mut out = parts.next().unwrap_or("").to_string();
-                for (a, p) in args.iter().zip(parts) {
-                    out.push_str(&format!("{:?}", self.t(*a).data));
-                    out.push_str(p);
-                }
+                let vals: Vec<&Tensor> = args.iter().map(|&a| self.t(a)).collect();
+                let out = pallas_exec::eval::debug_message(fmt, &vals);
                 println!("[cpu {:?}] {out}", self.point);
             }
             other => unreachable!("the walker runs `{}`", other.name()),

@@ -683,13 +683,8 @@ impl<'a> Core<'a> {
             }
             Op::DebugPrint { fmt, args } => {
                 if self.sh.cfg.debug_print {
-                    let mut out = String::new();
-                    let mut parts = fmt.split("{}");
-                    out.push_str(parts.next().unwrap_or(""));
-                    for (a, part) in args.iter().zip(parts) {
-                        out.push_str(&fmt_tensor(self.t(*a)));
-                        out.push_str(part);
-                    }
+                    let vals: Vec<&Tensor> = args.iter().map(|&a| self.t(a)).collect();
+                    let out = pallas_exec::eval::debug_message(fmt, &vals);
                     println!("[core {} {:?}] {out}", self.id, self.point);
                 }
             }
@@ -1553,33 +1548,6 @@ fn src_shape(core: &Core, at: &RefAt) -> Vec<usize> {
             Indexer::Slice { size, .. } => Some(*size),
         })
         .collect()
-}
-
-/// Formats a value for `debug_print`.
-pub fn fmt_tensor(t: &Tensor) -> String {
-    if t.shape.is_empty() {
-        return format!("{}", t.data.get(0))
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .to_string();
-    }
-    let n = t.data.len().min(16);
-    let items: Vec<String> = (0..n)
-        .map(|i| {
-            format!("{}", t.data.get(i))
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect();
-    format!(
-        "{:?}[{}{}]",
-        t.shape,
-        items.join(", "),
-        if t.data.len() > n { ", ..." } else { "" }
-    )
 }
 
 impl<'k> Machine<'k> for Core<'k> {

@@ -685,6 +685,80 @@ def _hbm_scoped(ctx, elem, aval):
     return r
 
 
+# -- debug printing ----------------------------------------------------------
+
+def _pk_string(text: str) -> str:
+    """A `.pk` string literal: quotes, backslashes and control characters
+    escaped."""
+    out = []
+    for ch in text:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 32:
+            out.append(f"\\u{{{ord(ch):x}}}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+@rule("debug_print")
+def _debug_print(ctx, eqn):
+    """`jax.debug.print` / `pl.debug_print`: the format's fields resolved
+    to the values they name (static arguments formatted now), each dynamic
+    one a `{}` of the `.pk` op, which prints it with the core and grid
+    point; without placeholders the values follow the text, as on TPU."""
+    import string
+    p = eqn.params
+    vals = [ctx.read(a) for a in eqn.invars]
+    fmt = p.get("fmt", "")
+
+    class _Dyn:
+        def __init__(self, i):
+            self.i = i
+
+    args, kwargs = _compat.debug_print_arguments(
+        p, [_Dyn(i) for i in range(len(vals))])
+    text, used = [], []
+    if not p.get("has_placeholders", True):
+        text.append(fmt.replace("{}", "{ }"))
+        for v in vals:
+            text.append(" {}")
+            used.append(v)
+    else:
+        auto = 0
+        for lit, field, spec, conv in string.Formatter().parse(fmt):
+            text.append(lit.replace("{}", "{ }"))
+            if field is None:
+                continue
+            if field == "":
+                value, auto = args[auto], auto + 1
+            elif field.isdigit():
+                value = args[int(field)]
+            elif field in kwargs:
+                value = kwargs[field]
+            else:
+                raise ctx.unsupported(
+                    f"a debug print field `{{{field}}}` (attribute or index "
+                    "access)")
+            if isinstance(value, _Dyn):
+                if spec or conv:
+                    raise ctx.unsupported(
+                        "a debug print of a traced value with a format spec "
+                        "or conversion")
+                text.append("{}")
+                used.append(vals[value.i])
+            else:
+                text.append(("{" + ("!" + conv if conv else "")
+                             + (":" + spec if spec else "") + "}").format(value))
+    operands = "".join(f", {v.name}" for v in used)
+    ctx.em.line(f"debug_print {_pk_string(''.join(text))}{operands}")
+    return []
+
+
 # -- DMAs and semaphores ---------------------------------------------------
 
 def _dma_parts(eqn):

@@ -884,3 +884,56 @@ fn assign_range<T: Copy>(x: &mut [T], d: usize, y: &[T], s: usize, n: usize) {
         x[d..d + n].copy_from_slice(&y[s..s + n]);
     }
 }
+
+/// A `debug_print` message: each `{}` of `fmt` replaced by the next value,
+/// a scalar as its number, an array as its shape and first 16 elements.
+pub fn debug_message(fmt: &str, vals: &[&Tensor]) -> String {
+    let mut parts = fmt.split("{}");
+    let mut out = parts.next().unwrap_or("").to_string();
+    for (t, part) in vals.iter().zip(parts) {
+        out.push_str(&tensor_text(t));
+        out.push_str(part);
+    }
+    out
+}
+
+/// A value as a debug print shows it.
+fn tensor_text(t: &Tensor) -> String {
+    // A scalar's `Display` is `value:dtype`; the print shows the value.
+    let elem = |i: usize| {
+        format!("{}", t.data.get(i))
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    if t.shape.is_empty() {
+        return elem(0);
+    }
+    let n = t.data.len().min(16);
+    let items: Vec<String> = (0..n).map(elem).collect();
+    format!(
+        "{:?}[{}{}]",
+        t.shape,
+        items.join(", "),
+        if t.data.len() > n { ", ..." } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod debug_message_tests {
+    use super::*;
+
+    #[test]
+    fn fills_placeholders_with_scalars_and_array_heads() {
+        let s = Tensor::scalar(Scalar::I32(3));
+        let a = Tensor {
+            data: Data::F32(vec![1.5, 2.0]),
+            shape: vec![2],
+        };
+        assert_eq!(
+            debug_message("i={} a={}!", &[&s, &a]),
+            "i=3 a=[2][1.5, 2.0]!"
+        );
+    }
+}
