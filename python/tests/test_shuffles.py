@@ -3,6 +3,7 @@ rank-0 operands, on every backend, against JAX's TPU interpret mode run
 here (and NumPy's `roll` as a second, independent check)."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax.experimental import pallas as pl
@@ -246,6 +247,62 @@ def test_a_gather_from_a_ref_matches_numpy(case, backend):
         got = pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct(
             want.shape, np.float32))(x, p, q)
     assert_close(got, want, 0, 0, f"gather {case} on {backend}")
+
+
+# Stores through integer arrays (a scatter): NumPy's assignment as the
+# reference (distinct indices, so that order does not matter; -1 wraps).
+SCATTERS = [
+    # out shape, value shape, kernel store, NumPy store on (o, v, p, q)
+    ((6, 8), (3, 8), lambda r, v, p, q: r.__setitem__(p[:3], v),
+     lambda o, v, p, q: o.__setitem__(p[:3], v)),
+    ((4, 6, 8), (4, 4, 8), lambda r, v, p, q: r.__setitem__(
+        (slice(None), q), v),
+     lambda o, v, p, q: o.__setitem__((slice(None), q), v)),
+    ((4, 6, 8), (4,), lambda r, v, p, q: r.__setitem__((p, q, 1), v),
+     lambda o, v, p, q: o.__setitem__((p, q, 1), v)),
+]
+_SCATTER_IDX = {"p": np.array([2, 0, 3, -1], np.int32),
+                "q": np.array([5, 1, 0, 3], np.int32)}
+
+
+@pytest.mark.parametrize("case", range(len(SCATTERS)))
+def test_a_scatter_into_a_ref_matches_numpy(case, backend):
+    out_shape, v_shape, in_kernel, in_numpy = SCATTERS[case]
+    v = np.arange(np.prod(v_shape), dtype=np.float32).reshape(v_shape) + 1
+    p, q = _SCATTER_IDX["p"], _SCATTER_IDX["q"]
+    want = np.zeros(out_shape, np.float32)
+    in_numpy(want, v, p, q)
+
+    def kernel(v_ref, p_ref, q_ref, o_ref):
+        o_ref[...] = jnp.zeros(out_shape, jnp.float32)
+        in_kernel(o_ref, v_ref[...], p_ref[...], q_ref[...])
+
+    with pallas_rs.interpret(backend):
+        got = pl.pallas_call(kernel, out_shape=jax.ShapeDtypeStruct(
+            out_shape, np.float32))(v, p, q)
+    assert_close(got, want, 0, 0, f"scatter {case} on {backend}")
+
+
+def _row_store_call(i, x, interpret=False):
+    def kernel(i_ref, x_ref, o_ref):
+        o_ref[...] = jnp.zeros((8, 128), jnp.float32)
+        o_ref[i_ref[0]] = x_ref[0]
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct((8, 128), np.float32),
+        in_specs=[pl.BlockSpec(memory_space=pltpu.SMEM), pl.BlockSpec()],
+        interpret=interpret)(i, x)
+
+
+def test_a_vmapped_scalar_index_store_matches_jax(backend):
+    """Under `jax.vmap` a store at a batched scalar index becomes a
+    scatter; JAX's own (generic) interpreter, run here, is the
+    reference."""
+    i = np.array([[1], [6], [3]], np.int32)
+    x = np.random.default_rng(7).standard_normal((3, 1, 128)).astype(np.float32)
+    want = jax.vmap(lambda a, b: _row_store_call(a, b, interpret=True))(i, x)
+    with pallas_rs.interpret(backend):
+        got = jax.jit(jax.vmap(_row_store_call))(i, x)
+    assert_close(got, want, 0, 0, f"vmapped row store on {backend}")
 
 
 def _prefetch_kernel(s_ref, x_ref, o_ref):

@@ -451,6 +451,13 @@ def _writable(ctx, ref):
 def _store(ctx, eqn, ref, transforms, value, mask=None):
     _not_hbm(ctx, ref, "store")
     _writable(ctx, ref)
+    if gather.has_array_index(transforms):
+        if mask is not None or _used(ctx, eqn):
+            raise ctx.unsupported(
+                "a masked store or a swap through an index array (a plain "
+                "store through one, a scatter, is supported)")
+        gather.scatter_store(ctx, ref, transforms, value)
+        return None
     v = view(ctx, ref, transforms)
     value = _broadcast_to(ctx, value, v.shape)
     m = f" mask {_broadcast_to(ctx, mask, v.shape).name}" if mask is not None else ""
