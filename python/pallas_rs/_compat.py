@@ -115,6 +115,25 @@ def interpret_config():
     return _config.pallas_tpu_interpret_mode_context_manager
 
 
+_CONTEXT_CONFIG = None
+
+
+def context_config():
+    """A JAX config of pallas-rs's own, in JAX's jit key and trace context:
+    the innermost open `pallas_rs.interpret` context's parameters (None
+    outside any). `pltpu.force_tpu_interpret_mode` inside a context
+    replaces the interpret config, not this one, so the context still
+    routes the kernel, and a function jitted under the same forced
+    options outside the context is traced apart (JAX 0.10-0.12 make their
+    own configs with `config_ext.Config`, as this does)."""
+    global _CONTEXT_CONFIG
+    if _CONTEXT_CONFIG is None:
+        _CONTEXT_CONFIG = _config.config_ext.Config(
+            "pallas_rs_interpret_context", None, include_in_jit_key=True,
+            include_in_trace_context=True)
+    return _CONTEXT_CONFIG
+
+
 def interpret_params_type():
     """JAX's `pltpu.InterpretParams` class (the TPU interpret mode's
     options)."""

@@ -466,9 +466,15 @@ def _backend_of(interpret):
     if isinstance(interpret, BackendParams):
         return interpret
     active = _compat.interpret_config().value
-    if not isinstance(active, BackendParams):
-        return None
-    return merge_call_options(active, interpret)
+    if isinstance(active, BackendParams):
+        return merge_call_options(active, interpret)
+    context = _compat.context_config().value
+    if context is not None and isinstance(active, _compat.interpret_params_type()):
+        # `pltpu.force_tpu_interpret_mode(params)` inside the context: the
+        # kernel asks for interpret mode, which the context provides, with
+        # `params` as the call's own options.
+        return merge_call_options(context, interpret)
+    return None
 
 
 def merge_call_options(active: BackendParams, interpret) -> BackendParams:
@@ -606,12 +612,15 @@ class interpret(contextlib.ContextDecorator):
     def __enter__(self):
         install()
         cfg = _compat.interpret_config()
-        self._prev.append(cfg.swap_local(self.params))
+        self._prev.append((cfg.swap_local(self.params),
+                           _compat.context_config().swap_local(self.params)))
         return self
 
     def __exit__(self, exc_type, exc, tb):
         cfg = _compat.interpret_config()
-        cfg.set_local(self._prev.pop())
+        prev, prev_context = self._prev.pop()
+        cfg.set_local(prev)
+        _compat.context_config().set_local(prev_context)
         if (exc is not None and not isinstance(exc, PallasRsError)
                 and isinstance(exc, RuntimeError)):
             fault = _recent_faults.find(str(exc))

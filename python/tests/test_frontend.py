@@ -373,3 +373,29 @@ def test_debug_print_prints_each_grid_points_values(backend, capfd):
     for i in range(2):
         assert f'block {i} of "x"' in printed
         assert f"named {i * 10}, {{braces}}" in printed
+
+
+def test_force_tpu_interpret_mode_inside_the_context_runs_here():
+    """A kernel that asks for JAX's TPU interpret mode inside the context
+    (`pltpu.force_tpu_interpret_mode`, a common test idiom) runs on the
+    context's backend, with the forced options as the call's own."""
+    def kernel(x_ref, o_ref):
+        o_ref[...] = x_ref[...] * 2.0
+
+    @jax.jit
+    def f(x):
+        return pl.pallas_call(
+            kernel, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype))(x)
+
+    x = jnp.arange(8 * 128, dtype=jnp.float32).reshape(8, 128)
+    with pallas_rs.interpret("sim"):
+        before = pallas_rs.stats()["launches"]
+        with pltpu.force_tpu_interpret_mode(pltpu.InterpretParams()):
+            got = np.asarray(f(x))
+        assert pallas_rs.stats()["launches"] == before + 1
+    np.testing.assert_array_equal(got, np.asarray(x) * 2.0)
+    # Outside the context the same function is JAX's own again.
+    before = pallas_rs.stats()["launches"]
+    with pltpu.force_tpu_interpret_mode(pltpu.InterpretParams()):
+        np.asarray(f(x))
+    assert pallas_rs.stats()["launches"] == before
