@@ -303,7 +303,9 @@ def _fault_to_error(k: Kernel, e) -> KernelError:
         pk_line=line, pk_column=details.get("column"), source=source)
 
 
-_OOB_ACCESS = re.compile(r"out-of-bounds (read|write) of `([^`]*)`")
+_OOB_ACCESS = re.compile(r"out-of-bounds (read|write|masked store) of `([^`]*)`")
+# JAX's word for each access (a masked store is its masked swap).
+_JAX_ACCESS = {"read": "read", "write": "write", "masked store": "masked swap"}
 _OOB_BLOCK = re.compile(r"index map of `([^`]*)`: block index (-?\d+)")
 _REVISIT = re.compile(r"output `([^`]*)` revisits block (\[[^\]]*\])")
 
@@ -313,7 +315,7 @@ def _jax_phrase(k: Kernel, message: str, grid_point=None):
     users' tests match), or None."""
     m = _OOB_ACCESS.search(message)
     if m:
-        return f"Out-of-bounds {m.group(1)} of {m.group(2)}"
+        return f"Out-of-bounds {_JAX_ACCESS[m.group(1)]} of {m.group(2)}"
     m = _OOB_BLOCK.search(message)
     if m:
         kind = k.lowered.param_kinds.get(m.group(1), "input")

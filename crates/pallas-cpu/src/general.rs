@@ -366,6 +366,37 @@ impl Worker<'_> {
         walk::run_region(self.g.vk.kernel(), self, r, args)
     }
 
+    /// A masked store whose region leaves the buffer: only the lanes the
+    /// mask enables are checked and written.
+    fn store_past_edge(&mut self, dst: &RefAt, value: Value, mask: Value) -> Result<(), ExecError> {
+        let id = self.r(dst.r);
+        let shape = self.shape_of(id, dst.r);
+        let spans: Vec<Span> = dst
+            .idx
+            .iter()
+            .zip(&shape)
+            .map(|(ix, &extent)| Span::of(ix, extent, &self.env))
+            .collect();
+        let m = self.mask(Some(mask)).unwrap_or_default();
+        let lanes = walk::masked_lanes(&spans, &shape, &m).map_err(|(dim, index)| {
+            self.fail(FaultKind::OutOfBounds {
+                access: "masked store",
+                name: self.ref_name(id),
+                dim,
+                index: Some(index),
+                extent: shape[dim],
+            })
+        })?;
+        let v = self.t(value).data.clone();
+        let one = v.len() == 1;
+        self.with_data(id, |d| {
+            for &(lane, off) in &lanes {
+                d.set_from(off, &v, if one { 0 } else { lane });
+            }
+        });
+        Ok(())
+    }
+
     fn mask(&self, m: Option<Value>) -> Option<Vec<bool>> {
         m.map(|m| match &self.t(m).data {
             Data::Bool(v) => v.clone(),
@@ -402,7 +433,17 @@ impl Worker<'_> {
                 );
             }
             Op::Store { dst, value, mask } | Op::Swap { dst, value, mask } => {
-                let (id, kept, base, st) = self.region(dst, true)?;
+                let (id, kept, base, st) = match (self.region(dst, true), mask, &data.op) {
+                    (Ok(r), _, _) => r,
+                    // Past the edge, a masked store checks only its
+                    // enabled lanes.
+                    (Err(ExecError::Fault(f)), Some(m), Op::Store { .. })
+                        if matches!(f.kind, FaultKind::OutOfBounds { .. }) =>
+                    {
+                        return self.store_past_edge(dst, *value, *m);
+                    }
+                    (Err(e), _, _) => return Err(e),
+                };
                 let old =
                     matches!(data.op, Op::Swap { .. }).then(|| self.read(id, &kept, base, &st));
                 let v = self.t(*value).data.clone();

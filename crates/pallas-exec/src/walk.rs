@@ -190,6 +190,50 @@ impl Span {
     }
 }
 
+/// The lanes a masked access enables when its region leaves the buffer:
+/// `(lane, offset)` for each enabled lane (row-major over the region; a
+/// one-element mask enables all or none), or the first enabled lane's
+/// `(dimension, index)` that lies outside `shape`. Disabled lanes are not
+/// checked: a masked store may reach past the edge where it writes
+/// nothing (as on TPU).
+pub fn masked_lanes(
+    spans: &[Span],
+    shape: &[usize],
+    mask: &[bool],
+) -> Result<Vec<(usize, usize)>, (usize, i64)> {
+    let lanes: usize = spans.iter().map(|s| s.size).product();
+    let on = |lane: usize| {
+        if mask.len() == 1 {
+            mask[0]
+        } else {
+            mask.get(lane).copied().unwrap_or(false)
+        }
+    };
+    let mut out = Vec::new();
+    let mut at = vec![0usize; spans.len()];
+    for lane in 0..lanes {
+        if on(lane) {
+            let mut off = 0usize;
+            for (d, (s, &extent)) in spans.iter().zip(shape).enumerate() {
+                let c = s.start + (at[d] * s.stride) as i64;
+                if c < 0 || c >= extent as i64 {
+                    return Err((d, c));
+                }
+                off = off * extent + c as usize;
+            }
+            out.push((lane, off));
+        }
+        for d in (0..spans.len()).rev() {
+            at[d] += 1;
+            if at[d] < spans[d].size {
+                break;
+            }
+            at[d] = 0;
+        }
+    }
+    Ok(out)
+}
+
 /// The memory side of a backend that interprets kernels.
 pub trait Machine<'k> {
     /// What a ref value points to.

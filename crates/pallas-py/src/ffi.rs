@@ -260,7 +260,14 @@ fn jax_phrase(
 ) -> Option<String> {
     let read = quoted_after(message, "out-of-bounds read of `").map(|(a, n)| (a, "read", n));
     let write = quoted_after(message, "out-of-bounds write of `").map(|(a, n)| (a, "write", n));
-    if let Some((_, access, name)) = [read, write].into_iter().flatten().min_by_key(|x| x.0) {
+    // JAX's word for a masked store is its masked swap.
+    let masked = quoted_after(message, "out-of-bounds masked store of `")
+        .map(|(a, n)| (a, "masked swap", n));
+    if let Some((_, access, name)) = [read, write, masked]
+        .into_iter()
+        .flatten()
+        .min_by_key(|x| x.0)
+    {
         return Some(format!("Out-of-bounds {access} of {name}"));
     }
     if let Some((at, name)) = quoted_after(message, "index map of `") {

@@ -1078,6 +1078,54 @@ impl<'a> Core<'a> {
     }
 
     /// Stores (and returns the old values when `want_old`).
+    /// A masked store whose region leaves the buffer: only the lanes the
+    /// mask enables are checked and written.
+    fn store_past_edge(
+        &mut self,
+        dst: &RefAt,
+        value: Value,
+        mask: Value,
+    ) -> Result<Tensor, Box<Fault>> {
+        let id = self.r(dst.r);
+        let shape = self.ref_shape(dst.r, id).to_vec();
+        let spans: Vec<Span> = dst
+            .idx
+            .iter()
+            .zip(&shape)
+            .map(|(ix, &extent)| Span::of(ix, extent, &self.env))
+            .collect();
+        let lanes = match &self.t(mask).data {
+            Data::Bool(m) => walk::masked_lanes(&spans, &shape, m),
+            _ => walk::masked_lanes(&spans, &shape, &[true]),
+        };
+        let lanes = lanes.map_err(|(dim, index)| {
+            self.fail(
+                None,
+                FaultKind::OutOfBounds {
+                    access: "masked store",
+                    name: self.ref_name(id),
+                    dim,
+                    index: Some(index),
+                    extent: shape[dim],
+                },
+            )
+        })?;
+        let v = self.t(value).data.clone();
+        let one = v.len() == 1;
+        self.with_buf(id, |b| {
+            for &(lane, off) in &lanes {
+                b.data.set_from(off, &v, if one { 0 } else { lane });
+                if let Some(init) = b.init.as_mut() {
+                    init[off] = true;
+                }
+            }
+        });
+        Ok(Tensor {
+            data: Data::F32(Vec::new()),
+            shape: Vec::new(),
+        })
+    }
+
     fn store(
         &mut self,
         dst: &RefAt,
@@ -1085,9 +1133,15 @@ impl<'a> Core<'a> {
         mask: Option<Value>,
         want_old: bool,
     ) -> Result<Tensor, Box<Fault>> {
-        let (id, reg) = self
-            .resolve(dst, true)?
-            .expect("writes always resolve or fail");
+        let (id, reg) = match self.resolve(dst, true) {
+            Ok(r) => r.expect("writes always resolve or fail"),
+            // Past the edge, a masked store checks only its enabled lanes.
+            Err(e) if matches!(e.kind, FaultKind::OutOfBounds { .. }) && !want_old => match mask {
+                Some(m) => return self.store_past_edge(dst, value, m),
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         self.check_inflight(id, &reg, true, if want_old { "swap" } else { "store" })?;
         let (shape, old) = if want_old {
             (reg.shape(), self.read(id, &reg))
