@@ -124,3 +124,4 @@ def test_the_context_can_allow_hbm_run_scoped_for_every_call():
                              allow_hbm_allocation_in_run_scoped=True):
         got = np.asarray(f(X))
     np.testing.assert_array_equal(got, np.asarray(X))
+

@@ -261,3 +261,35 @@ def test_out_of_bounds_faults_are_index_errors_with_jaxs_phrase():
             jax.block_until_ready(jax.jit(fn)(jnp.array([12], jnp.int32), x))
     assert isinstance(info.value, pallas_rs.KernelError)
     assert "out-of-bounds read of `x_ref`" in str(info.value)
+
+
+def _masked_store_call(i, x, mask, interpret=None):
+    def kernel(i_ref, x_ref, m_ref, o_ref):
+        o_ref[...] = jnp.zeros(o_ref.shape, o_ref.dtype)
+        pltpu.store(o_ref.at[pl.ds(i_ref[0], 16), :], x_ref[...],
+                    mask=m_ref[...])
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct((16, 128), jnp.float32),
+        grid_spec=pltpu.PrefetchScalarGridSpec(num_scalar_prefetch=1),
+        interpret=interpret)(i, x, mask)
+
+
+@pytest.mark.parametrize("backend", ["sim", "cpu"])
+def test_a_masked_store_past_the_edge_writes_only_enabled_lanes(backend):
+    """Rows 8..24 of a 16-row output: the mask enables lanes in the first
+    8 rows only, so nothing past the edge is written, and nothing is
+    checked there; enabling one lane past it is JAX's out-of-bounds
+    masked swap."""
+    i = jnp.array([8], jnp.int32)
+    x = jnp.arange(16 * 128, dtype=jnp.float32).reshape(16, 128) + 1.0
+    mask = np.zeros((16, 128), bool)
+    mask[:8, ::3] = True
+    want = np.asarray(_masked_store_call(i, x, jnp.asarray(mask),
+                                         pltpu.InterpretParams()))
+    with pallas_rs.interpret(backend=backend):
+        got = np.asarray(jax.jit(_masked_store_call)(i, x, jnp.asarray(mask)))
+    np.testing.assert_array_equal(got, want)
+    mask[8, 0] = True
+    with pytest.raises(Exception, match="Out-of-bounds masked swap"):
+        with pallas_rs.interpret(backend=backend):
+            np.asarray(jax.jit(_masked_store_call)(i, x, jnp.asarray(mask)))
