@@ -115,6 +115,15 @@ def interpret_config():
     return _config.pallas_tpu_interpret_mode_context_manager
 
 
+def padded_shape(shape, dtype) -> tuple:
+    """The padded shape JAX's TPU interpret mode allocates a buffer of
+    `shape` and `dtype` with under `buffer_bounds="padded"` (its tiling of
+    the TPU generation that `jax.sharding.use_abstract_mesh` names; JAX's
+    own `ValueError` where none is named)."""
+    from jax._src.pallas.mosaic.interpret import interpret_pallas_call as m
+    return tuple(int(d) for d in m._get_padded_shape(tuple(shape), np.dtype(dtype)))
+
+
 _CONTEXT_CONFIG = None
 
 

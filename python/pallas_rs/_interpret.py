@@ -52,8 +52,9 @@ SIM_OPTIONS = (
 IGNORED_OPTIONS = ("grid_point_recorder",)
 
 # JAX InterpretParams options that decide how a kernel lowers, on every
-# backend: `run_scoped` may allocate HBM (shared by a core mesh's cores).
-LOWERING_OPTIONS = ("allow_hbm_allocation_in_run_scoped",)
+# backend: `run_scoped` may allocate HBM (shared by a core mesh's cores);
+# `buffer_bounds="padded"` pads VMEM scratch as JAX's allocations are.
+LOWERING_OPTIONS = ("allow_hbm_allocation_in_run_scoped", "buffer_bounds")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,16 +163,19 @@ def num_dynamic(params) -> int:
 
 
 def lower(params, dynamic_grid=None, mesh_axes=(),
-          allow_hbm_scoped=False) -> LoweredKernel:
+          options=None) -> LoweredKernel:
     """The `.pk` kernel of a `pallas_call` equation's parameters (for a
     dynamic grid, with its dimensions' sizes given; 1 where not), inside a
-    `shard_map` over `mesh_axes` (`(name, size)` pairs) if any;
-    `allow_hbm_scoped` lets `run_scoped` allocate HBM."""
+    `shard_map` over `mesh_axes` (`(name, size)` pairs) if any; `options`
+    the lowering's (`LOWERING_OPTIONS`)."""
     _count("lowerings")
     if dynamic_grid is None:
         dynamic_grid = (1,) * num_dynamic(params)
-    lk = lower_pallas_call(params, tuple(dynamic_grid), tuple(mesh_axes),
-                           allow_hbm_scoped)
+    options = options or {}
+    lk = lower_pallas_call(
+        params, tuple(dynamic_grid), tuple(mesh_axes),
+        allow_hbm_scoped=bool(options.get("allow_hbm_allocation_in_run_scoped")),
+        padded_scratch=options.get("buffer_bounds") == "padded")
     problem = _native.check(lk.text)
     if problem is not None:
         raise LoweringError(
@@ -189,8 +193,7 @@ def kernel_for(params, backend: BackendParams, dynamic_grid=(),
     k = _kernels.get(key)
     if k is not None:
         return k
-    lk = lower(params, dynamic_grid, mesh_axes, bool(
-        backend.option_dict().get("allow_hbm_allocation_in_run_scoped")))
+    lk = lower(params, dynamic_grid, mesh_axes, backend.option_dict())
     if lk.num_cores > 1 and backend.backend == "sim":
         # A core mesh's points run at once, one per simulated core (they
         # may wait for one another).
@@ -485,7 +488,7 @@ def merge_call_options(active: BackendParams, interpret) -> BackendParams:
     `InterpretParams()`'s defaults and that the simulator knows) taking
     precedence. Only the simulator takes the simulation's options; the
     other backends check nothing and run as they are. Every backend takes
-    the lowering's (`allow_hbm_allocation_in_run_scoped`)."""
+    the lowering's (`LOWERING_OPTIONS`)."""
     if not dataclasses.is_dataclass(interpret) \
             or not isinstance(interpret, _compat.interpret_params_type()):
         return active
@@ -570,7 +573,14 @@ def _check_options(backend: str, options: dict) -> tuple:
         if name in IGNORED_OPTIONS:
             continue
         if name in LOWERING_OPTIONS:
-            if value:
+            if name == "buffer_bounds":
+                if value not in ("logical", "padded"):
+                    raise ValueError(
+                        "pallas_rs.interpret: buffer_bounds is 'logical' or "
+                        f"'padded', not {value!r}")
+                if value == "padded":
+                    out.append((name, value))
+            elif value:
                 out.append((name, bool(value)))
             continue
         if name not in SIM_OPTIONS:

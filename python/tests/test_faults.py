@@ -293,3 +293,36 @@ def test_a_masked_store_past_the_edge_writes_only_enabled_lanes(backend):
     with pytest.raises(Exception, match="Out-of-bounds masked swap"):
         with pallas_rs.interpret(backend=backend):
             np.asarray(jax.jit(_masked_store_call)(i, x, jnp.asarray(mask)))
+
+
+def _padded_scratch_call(x, interpret=None):
+    def kernel(x_ref, o_ref, s_ref):
+        # Rows 4..12 of a (10, 128) scratch: rows 10 and 11 are padding.
+        pltpu.sync_copy(x_ref, s_ref.at[pl.ds(jnp.int32(4), 8)])
+        o_ref[...] = s_ref[pl.ds(jnp.int32(4), 8)]
+    return pl.pallas_call(
+        kernel, out_shape=jax.ShapeDtypeStruct((8, 128), jnp.float32),
+        scratch_shapes=[pltpu.VMEM((10, 128), jnp.float32)],
+        interpret=interpret)(x)
+
+
+def test_padded_scratch_bounds_match_jax():
+    """`buffer_bounds="padded"`: what lands in the padding is not kept and
+    reads back uninitialized; JAX's TPU interpret mode, run here under the
+    same TPU generation, is the reference."""
+    tpu = jax.sharding.AbstractMesh(
+        (), (), abstract_device=jax.sharding.AbstractDevice("TPU v6e", 1, "tpu"))
+    x = jnp.arange(8 * 128, dtype=jnp.float32).reshape(8, 128)
+    padded = pltpu.InterpretParams(buffer_bounds="padded")
+    with jax.sharding.use_abstract_mesh(tpu):
+        want = np.asarray(jax.jit(
+            lambda x: _padded_scratch_call(x, padded))(x))
+        with pallas_rs.interpret("sim", buffer_bounds="padded"):
+            got = np.asarray(jax.jit(_padded_scratch_call)(x))
+    np.testing.assert_array_equal(got[:6], want[:6])
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert np.isnan(got[6:]).all()
+    # Logical bounds (the default): the same copy is out of bounds.
+    with pytest.raises(pallas_rs.KernelError, match="out-of-bounds write of `s_ref`"):
+        with pallas_rs.interpret("sim"):
+            np.asarray(jax.jit(_padded_scratch_call)(x))

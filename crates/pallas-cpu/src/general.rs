@@ -61,6 +61,13 @@ pub fn compile(vk: &ValidatedKernel) -> Result<General, String> {
             "{local} bytes of block buffers, scratch and semaphores per worker (at most {MAX_LOCAL_BYTES})"
         ));
     }
+    if let Some(p) = k.params.iter().find(|p| p.padded.is_some()) {
+        // The fast mode keeps no uninitialized padding to read back.
+        return Err(format!(
+            "padded scratch (`{}`: JAX's buffer_bounds=\"padded\"; the simulator runs it)",
+            p.name
+        ));
+    }
     for (_, inst) in k.insts.iter() {
         if let Op::SemaphoreSignal { core: Some(_), .. } = inst.op {
             return Err(

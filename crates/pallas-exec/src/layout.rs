@@ -121,6 +121,10 @@ pub struct Layout {
     /// buffer). One buffer per device, shared by its cores, fresh
     /// (uninitialized) at every launch.
     pub hbm_scratch: Vec<(usize, usize)>,
+    /// Padded scratch: (local buffer, the shape the kernel sees). The
+    /// local buffer has the padded shape; the rest of it beyond the shape
+    /// is padding, which reads as uninitialized and keeps nothing written.
+    pub padded_locals: Vec<(usize, Vec<usize>)>,
     /// Number of HBM buffers.
     pub num_hbm: usize,
     /// Local buffers: (param, shape) in creation order.
@@ -146,6 +150,7 @@ impl Layout {
         let mut hbm_of_output = Vec::new();
         let mut input_hbm = Vec::new();
         let mut hbm_scratch = Vec::new();
+        let mut padded_locals = Vec::new();
         let mut num_hbm = 0;
         let mut locals = Vec::new();
         let mut prefetch = Vec::new();
@@ -237,7 +242,14 @@ impl Layout {
                     }
                     RefElem::Data(_) => {
                         let l = locals.len();
-                        locals.push((i, p.shape.clone()));
+                        match &p.padded {
+                            // The buffer is the padded allocation.
+                            Some(padded) => {
+                                locals.push((i, padded.clone()));
+                                padded_locals.push((l, p.shape.clone()));
+                            }
+                            None => locals.push((i, p.shape.clone())),
+                        }
                         Home::Local(l)
                     }
                 },
@@ -265,6 +277,7 @@ impl Layout {
             hbm_of_arg,
             hbm_of_output,
             hbm_scratch,
+            padded_locals,
             num_hbm,
             locals,
             prefetch,

@@ -264,6 +264,7 @@ impl KernelBuilder {
             shape: shape.to_vec(),
             space,
             block,
+            padded: None,
         });
         self.kernel.params.len() - 1
     }

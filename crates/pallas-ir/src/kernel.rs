@@ -161,6 +161,10 @@ pub struct Param {
     /// Blocking, for VMEM/SMEM inputs and outputs; `None` means one block
     /// covering the whole array (or, for `any`, no blocking at all).
     pub block: Option<BlockSpec>,
+    /// For VMEM scratch, the allocation's padded shape (JAX's
+    /// `buffer_bounds="padded"`): an access past `shape` but inside this
+    /// one is no fault; it reads uninitialized values and writes nothing.
+    pub padded: Option<Vec<usize>>,
 }
 
 impl Param {
@@ -366,7 +370,7 @@ impl Kernel {
             .map(|p| match p.kind {
                 // HBM scratch is the device's, not a core's.
                 _ if p.is_hbm_scratch() => 0,
-                ParamKind::Scratch => elems(&p.shape) * size(p.elem),
+                ParamKind::Scratch => elems(p.padded.as_ref().unwrap_or(&p.shape)) * size(p.elem),
                 ParamKind::Input | ParamKind::Output if p.space != MemorySpace::Any => {
                     elems(&p.block_full_shape()) * size(p.elem)
                 }

@@ -10,8 +10,8 @@ use pallas_ir::{
 };
 
 use crate::memory::{
-    copy_region, copy_region_within, read_region, uninit, write_region, Buffer, DimRange, Dims,
-    Region,
+    copy_region, copy_region_within, poison_padding, read_region, uninit, write_region, Buffer,
+    DimRange, Dims, Region,
 };
 use crate::races::{self, Access, InFlight, RaceState};
 use crate::sync::{Semaphores, WaitError};
@@ -424,6 +424,36 @@ impl<'a> Core<'a> {
         }
     }
 
+    /// The shape the kernel sees of a padded scratch buffer (whose local
+    /// buffer has the padded shape), `None` for any other ref.
+    fn logical_shape(&self, id: RefId) -> Option<&[usize]> {
+        let padded = &self.sh.plan.padded_locals;
+        match id {
+            RefId::Local(i) if !padded.is_empty() => padded
+                .iter()
+                .find(|(l, _)| *l == i)
+                .map(|(_, s)| s.as_slice()),
+            _ => None,
+        }
+    }
+
+    /// After a write into padded scratch: its padding is uninitialized
+    /// again (a write there keeps nothing, as JAX's padded buffers do).
+    fn repoison(&mut self, id: RefId) {
+        let Some(logical) = self.logical_shape(id).map(<[usize]>::to_vec) else {
+            return;
+        };
+        let RefId::Local(i) = id else {
+            return;
+        };
+        let k = self.sh.vk.kernel();
+        let dtype = k.params[self.sh.plan.locals[i].0]
+            .dtype()
+            .unwrap_or(pallas_ir::DType::F32);
+        let poison = uninit(dtype, 1, self.sh.cfg.uninitialized_memory);
+        poison_padding(&mut self.local[i], &logical, &poison);
+    }
+
     /// Resolves indexers; `Ok(None)` for an out-of-bounds read when such
     /// reads give uninitialized values.
     fn resolve(&self, at: &RefAt, write: bool) -> Result<Option<(RefId, Region)>, Box<Fault>> {
@@ -448,9 +478,11 @@ impl<'a> Core<'a> {
     ) -> Result<Option<(RefId, Region)>, Box<Fault>> {
         let id = self.r(at.r);
         let shape = self.ref_shape(at.r, id);
+        // Padded scratch: indexers see its shape, bounds are the padding's.
+        let logical = self.logical_shape(id).unwrap_or(shape);
         let mut dims = Dims::new();
         for (d, (ix, &extent)) in at.idx.iter().zip(shape).enumerate() {
-            let span = Span::of(ix, extent, &self.env);
+            let span = Span::of(ix, logical[d], &self.env);
             if let Some(index) = span.out_of_bounds(extent) {
                 if may_fall_back
                     && self.sh.cfg.out_of_bounds_reads == OutOfBoundsReads::Uninitialized
@@ -478,17 +510,25 @@ impl<'a> Core<'a> {
         Ok(Some((id, Region { dims })))
     }
 
+    /// An access's ref, its buffer's shape and the span of each indexer
+    /// (over the shape the kernel sees, for padded scratch too).
+    fn spans(&self, at: &RefAt) -> (RefId, Vec<usize>, Vec<Span>) {
+        let id = self.r(at.r);
+        let shape = self.ref_shape(at.r, id).to_vec();
+        let logical = self.logical_shape(id).unwrap_or(&shape);
+        let spans = at
+            .idx
+            .iter()
+            .zip(logical)
+            .map(|(ix, &extent)| Span::of(ix, extent, &self.env))
+            .collect();
+        (id, shape, spans)
+    }
+
     /// Reads the in-bounds elements of an out-of-bounds region into `out`
     /// (row-major over the region), leaving the others as they are.
     fn read_in_bounds(&mut self, at: &RefAt, out: &mut Data) {
-        let id = self.r(at.r);
-        let shape = self.ref_shape(at.r, id).to_vec();
-        let ranges: Vec<Span> = at
-            .idx
-            .iter()
-            .zip(&shape)
-            .map(|(ix, &extent)| Span::of(ix, extent, &self.env))
-            .collect();
+        let (id, _, ranges) = self.spans(at);
         self.with_buf(id, |b| {
             let n: usize = ranges.iter().map(|r| r.size).product();
             let mut at = vec![0usize; ranges.len()];
@@ -965,6 +1005,7 @@ impl<'a> Core<'a> {
         if !self.inflight.is_empty()
             || self.sh.cfg.report_uninitialized_reads
             || !self.sh.local_shadows.is_empty()
+            || !self.sh.plan.padded_locals.is_empty()
         {
             return None;
         }
@@ -1086,14 +1127,7 @@ impl<'a> Core<'a> {
         value: Value,
         mask: Value,
     ) -> Result<Tensor, Box<Fault>> {
-        let id = self.r(dst.r);
-        let shape = self.ref_shape(dst.r, id).to_vec();
-        let spans: Vec<Span> = dst
-            .idx
-            .iter()
-            .zip(&shape)
-            .map(|(ix, &extent)| Span::of(ix, extent, &self.env))
-            .collect();
+        let (id, shape, spans) = self.spans(dst);
         let lanes = match &self.t(mask).data {
             Data::Bool(m) => walk::masked_lanes(&spans, &shape, m),
             _ => walk::masked_lanes(&spans, &shape, &[true]),
@@ -1120,6 +1154,7 @@ impl<'a> Core<'a> {
                 }
             }
         });
+        self.repoison(id);
         Ok(Tensor {
             data: Data::F32(Vec::new()),
             shape: Vec::new(),
@@ -1179,6 +1214,7 @@ impl<'a> Core<'a> {
             }
         }
         self.env.put(value, stored);
+        self.repoison(id);
         Ok(Tensor { data: old, shape })
     }
 
@@ -1205,6 +1241,7 @@ impl<'a> Core<'a> {
             tensor::atomic_rmw(op, &mut b.data, &offs, &v, mv.as_deref());
             old
         });
+        self.repoison(id);
         Ok(Tensor {
             data: old.unwrap_or(Data::F32(Vec::new())),
             shape,
@@ -1223,6 +1260,7 @@ impl<'a> Core<'a> {
             tensor::compare_and_swap(&mut b.data, &offs, &e, &n);
             old
         });
+        self.repoison(id);
         Ok(Tensor {
             data: old.unwrap_or(Data::F32(Vec::new())),
             shape,
@@ -1354,6 +1392,7 @@ impl<'a> Core<'a> {
             }
             (RefId::Sem(_), _) | (_, RefId::Sem(_)) => {}
         }
+        self.repoison(did);
     }
 
     /// A copy's source data, with its written-flags when they are kept.
@@ -1469,6 +1508,7 @@ impl Core<'_> {
             if let Some(bits) = &w.init {
                 b.set_init(&w.region, bits);
             }
+            self.repoison(RefId::Local(w.local));
         }
     }
 
@@ -1593,6 +1633,7 @@ impl Core<'_> {
 fn src_shape(core: &Core, at: &RefAt) -> Vec<usize> {
     let id = core.r(at.r);
     let shape = core.ref_shape(at.r, id);
+    let shape = core.logical_shape(id).unwrap_or(shape);
     at.idx
         .iter()
         .zip(shape)

@@ -589,6 +589,32 @@ fn rect_pairs(
     }
 }
 
+/// Sets every element of `buf` outside `logical` (its padding: the buffer
+/// has the padded shape) to `poison`'s one value, and marks it unwritten.
+pub fn poison_padding(buf: &mut Buffer, logical: &[usize], poison: &Data) {
+    fn walk(buf: &mut Buffer, logical: &[usize], poison: &Data, d: usize, base: usize) {
+        let (extent, rank) = (buf.shape[d], buf.shape.len());
+        let inner: usize = buf.shape[d + 1..].iter().product();
+        for c in 0..extent {
+            let off = base + c * inner;
+            if c >= logical[d] {
+                // A whole slab of padding.
+                for e in off..off + inner {
+                    buf.data.set_from(e, poison, 0);
+                }
+                if let Some(init) = buf.init.as_mut() {
+                    init[off..off + inner].fill(false);
+                }
+            } else if d + 1 < rank {
+                walk(buf, logical, poison, d + 1, off);
+            }
+        }
+    }
+    if !buf.shape.is_empty() {
+        walk(buf, logical, poison, 0, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,13 +104,16 @@ def _semantics(compiler_params, n, vmapped=()):
 
 
 def lower_pallas_call(params, dynamic_grid=(), mesh_axes=(),
-                      allow_hbm_scoped=False) -> LoweredKernel:
+                      allow_hbm_scoped=False,
+                      padded_scratch=False) -> LoweredKernel:
     """Lowers the parameters of a `pallas_call` equation to a kernel.
     `dynamic_grid` gives the values of the grid's dynamic dimensions
     (`DynamicGridDim`), in order: the kernel is lowered for those sizes.
     `mesh_axes` are the `(name, size)` axes of the enclosing `shard_map`,
     which the kernel's body may name. `allow_hbm_scoped`: JAX's
-    `allow_hbm_allocation_in_run_scoped` (refused otherwise, as JAX does)."""
+    `allow_hbm_allocation_in_run_scoped` (refused otherwise, as JAX does).
+    `padded_scratch`: JAX's `buffer_bounds="padded"` (VMEM scratch padded
+    to the tiling of the TPU generation the abstract mesh names)."""
     gm = params["grid_mapping"]
     jaxpr = params["jaxpr"]
     dbg = getattr(jaxpr, "debug_info", None)
@@ -202,6 +205,10 @@ def lower_pallas_call(params, dynamic_grid=(), mesh_axes=(),
             raise ctx.unsupported("a scratch buffer in the ANY memory space")
         shape = tuple(aval.inner_aval.shape)
         sp = f" {space}" if space else ""
+        if padded_scratch and space == "vmem":
+            padded = _compat.padded_shape(shape, aval.inner_aval.dtype)
+            if padded != shape:
+                sp += f" padded{shape_text(padded)}"
         em.line(f"scratch {names[i]}: {elem}{shape_text(shape)}{sp}")
         refs.append(Ref(em.fresh(), elem, shape, space or "sem"))
 

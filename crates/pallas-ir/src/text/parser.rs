@@ -568,6 +568,22 @@ impl Parser {
         let name = self.ident("a parameter name")?;
         self.punct(":")?;
         let t = self.ref_type()?;
+        let padded = if self.eat_keyword("padded") {
+            self.punct("[")?;
+            let mut dims = Vec::new();
+            if !self.eat_punct("]") {
+                loop {
+                    dims.push(self.usize()?);
+                    if self.eat_punct("]") {
+                        break;
+                    }
+                    self.punct(",")?;
+                }
+            }
+            Some(dims)
+        } else {
+            None
+        };
         let block = if self.eat_keyword("block") {
             self.punct("[")?;
             let mut dims = Vec::new();
@@ -601,6 +617,7 @@ impl Parser {
             shape: t.shape,
             space: t.space,
             block,
+            padded,
         });
         self.k.locs.params.push(Some(loc));
         Ok(())

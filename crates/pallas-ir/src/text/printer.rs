@@ -149,6 +149,9 @@ impl Printer<'_> {
         if !matches!(p.elem, crate::types::RefElem::Semaphore(_)) {
             write!(s, " {}", p.space).ok();
         }
+        if let Some(padded) = &p.padded {
+            write!(s, " padded{}", ShapeDisplay(padded)).ok();
+        }
         match &p.block {
             None => self.line(1, &s),
             Some(b) => {

@@ -107,6 +107,17 @@ pub enum ValidationErrorKind {
     /// A block spec where no blocking is possible.
     #[error("a block spec is not allowed here: {0}")]
     UnexpectedBlockSpec(&'static str),
+    /// A padded shape where none may be, or one that does not contain the
+    /// parameter's shape.
+    #[error("parameter `{name}`: a padded shape {found}; expected {expected}")]
+    BadPadding {
+        /// The parameter.
+        name: String,
+        /// What a padded shape must be.
+        expected: &'static str,
+        /// What was found.
+        found: String,
+    },
     /// Block rank differs from array rank.
     #[error("block shape has rank {block}, but the array has rank {array}")]
     BlockRank {

@@ -301,6 +301,27 @@ impl<'k> Validator<'k> {
 
     fn check_param_role(&mut self, p: &crate::kernel::Param) {
         use ValidationErrorKind as E;
+        if let Some(padded) = &p.padded {
+            let found = format!("{padded:?} on {:?}", p.shape);
+            if p.kind != ParamKind::Scratch
+                || p.space != MemorySpace::Vmem
+                || !matches!(p.elem, RefElem::Data(_))
+            {
+                self.err(E::BadPadding {
+                    name: p.name.clone(),
+                    expected: "one only on data scratch in vmem",
+                    found,
+                });
+            } else if padded.len() != p.shape.len()
+                || padded.iter().zip(&p.shape).any(|(&q, &n)| q < n)
+            {
+                self.err(E::BadPadding {
+                    name: p.name.clone(),
+                    expected: "the same rank, each dimension at least the shape's",
+                    found,
+                });
+            }
+        }
         match p.kind {
             ParamKind::ScalarPrefetch => {
                 if p.space != MemorySpace::Smem {

@@ -143,6 +143,12 @@ pub fn generate(vk: &ValidatedKernel, limits: &Limits) -> Result<Shader, GenErro
             "a multi-device kernel (device mesh): one dispatch runs one device's grid, and a semaphore wait inside it cannot see another device's signal".into(),
         ));
     }
+    if let Some(p) = vk.kernel().params.iter().find(|p| p.padded.is_some()) {
+        return Err(GenError::Unsupported(format!(
+            "padded scratch (`{}`: JAX's buffer_bounds=\"padded\")",
+            p.name
+        )));
+    }
     if let Some(p) = vk.kernel().params.iter().find(|p| p.is_hbm_scratch()) {
         // One dispatch has no buffer the workgroups share but the
         // arguments' and outputs'; an HBM scratch would need its own.
